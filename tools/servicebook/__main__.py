@@ -1,0 +1,3 @@
+from servicebook.cli import main
+
+raise SystemExit(main())
