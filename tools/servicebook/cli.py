@@ -1,0 +1,65 @@
+"""The ``servicebook`` command: a thin shell over the library.
+
+Each sub-command is a module in ``servicebook/commands/`` defining NAME, HELP, configure(parser)
+and run(args) -> exit code; they are found here, so adding one edits no shared file.
+Exit codes: 0 fine, 1 findings, 2 usage or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+
+from servicebook import __version__, commands
+
+
+def _command_modules():
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"servicebook.commands.{info.name}")
+            if hasattr(module, "NAME") and hasattr(module, "run"):
+                yield module
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="servicebook",
+        description="Customer-service records in git: validate, create, report. "
+        "客户服务记录:校验、新建、报表。",
+    )
+    parser.add_argument("--version", action="version", version=f"servicebook {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.configure(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exit_.code or 0)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # an internal error is a bug: say so, once, without a wall of text
+        print(f"servicebook: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        if "--debug" in sys.argv:
+            traceback.print_exc()
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

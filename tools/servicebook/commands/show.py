@@ -1,0 +1,60 @@
+"""servicebook show ID — a record and the chain of records linked to it."""
+
+from __future__ import annotations
+
+import json
+
+from servicebook import corpus
+from servicebook.commands._common import UsageError, add_root, fail, find_root
+
+NAME = "show"
+HELP = "Print a record with its case chain and the records that refer to it (查看记录)."
+
+
+def configure(parser):
+    parser.add_argument("id", help="record ID, e.g. CP-20261120-7KQ2XM")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh")
+    add_root(parser)
+
+
+def run(args) -> int:
+    try:
+        root = find_root(args.root)
+    except UsageError as err:
+        return fail(str(err))
+    c = corpus.load(root)
+    rec = c.get(args.id)
+    if rec is None:
+        return fail(f"no record with ID {args.id}")
+    chain = [r for r in c.chain(rec.id) if r.id != rec.id]
+    referrers = [r for r in c.referrers(rec.id) if r not in chain]
+    if args.format == "json":
+        print(json.dumps({
+            "id": rec.id, "kind": rec.kind, "file": str(rec.path), "data": rec.data,
+            "chain": [{"id": r.id, "kind": r.kind, "status": r.status, "file": str(r.path)}
+                      for r in chain],
+            "referrers": [{"id": r.id, "kind": r.kind, "file": str(r.path)} for r in referrers],
+            "problems": [p.as_dict() for p in c.problems if p.file == str(rec.path)],
+        }, ensure_ascii=False, indent=2))
+        return 0
+    lang = args.lang
+
+    def line(r):
+        title = c.schemas.title(r.kind, (), lang)
+        status = c.lifecycle.label(r.kind, r.status, lang) if r.status else ""
+        return f"  {r.id:<22} {title}  {status}"
+
+    print(f"# {rec.path}")
+    print((root / rec.path).read_text(encoding="utf-8").rstrip())
+    if chain:
+        print("\n" + ("案件链" if lang == "zh" else "Case chain") + ":")
+        print("\n".join(line(r) for r in chain))
+    if referrers:
+        print("\n" + ("引用本记录" if lang == "zh" else "Referred to by") + ":")
+        print("\n".join(line(r) for r in referrers))
+    mine = [p for p in c.problems if p.file == str(rec.path)]
+    if mine:
+        print("\n" + ("问题" if lang == "zh" else "Problems") + ":")
+        print("\n".join(f"  {p.line}:{p.column} [{p.rule}] {p.path} {p.message}" for p in mine))
+    return 0

@@ -1,0 +1,67 @@
+"""servicebook validate [PATH...] — check records against the schemas and each other."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from servicebook import corpus
+from servicebook.commands._common import UsageError, add_root, fail, find_root
+from servicebook.problems import FORMATTERS
+from servicebook.records import RECORDS_DIR, find_files
+
+NAME = "validate"
+HELP = "Check records against their schemas and each other (校验记录)."
+
+
+def configure(parser):
+    parser.add_argument("paths", nargs="*", type=Path,
+                        help="record files or folders to report on (default: all records); "
+                             "references are always checked against every record")
+    parser.add_argument("--format", choices=sorted(FORMATTERS), default="text")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default 2)")
+    add_root(parser)
+
+
+def run(args) -> int:
+    try:
+        root = find_root(args.root)
+        only = _selected(root, args.paths) if args.paths else None
+    except UsageError as err:
+        return fail(str(err))
+    result = corpus.load(root, only=only, jobs=args.jobs)
+    out = FORMATTERS[args.format](result.problems)
+    if out:
+        print(out)
+    checked = len(only) if only is not None else len(result.files)
+    errors = sum(1 for p in result.problems if p.severity == "error")
+    if args.format == "text":
+        summary = (f"{checked} record file(s) checked: "
+                   + (f"{errors} error(s) in {len({p.file for p in result.problems})} file(s)"
+                      if errors else "all valid"))
+        print(summary, file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _selected(root: Path, paths: list[Path]) -> set[Path]:
+    """User-given files and folders as record paths relative to the root."""
+    selected: set[Path] = set()
+    all_files = None
+    for given in paths:
+        candidate = given if given.is_absolute() else Path.cwd() / given
+        if not candidate.exists():
+            candidate = root / given
+        if not candidate.exists():
+            raise UsageError(f"{given}: no such file or folder")
+        try:
+            rel = candidate.resolve().relative_to(root.resolve())
+        except ValueError:
+            raise UsageError(f"{given} is outside the repository {root}") from None
+        if rel.parts[:1] != (RECORDS_DIR,):
+            raise UsageError(f"{given} is not under {RECORDS_DIR}/")
+        if candidate.is_dir():
+            all_files = all_files if all_files is not None else find_files(root)
+            selected.update(f for f in all_files if f.parts[: len(rel.parts)] == rel.parts)
+        else:
+            selected.add(rel)
+    return selected

@@ -1,0 +1,129 @@
+"""Record kinds, files and IDs.
+
+One record, one file: ``records/<kind>/[...]/<ID>.yaml``. The first folder under ``records/`` is the
+kind, the file name is the ID, and IDs are generated without any coordination between branches.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    prefix: str
+    case: bool  # case records have status/history and live in per-year folders
+
+
+# The one table of kinds. Reference data first, then the lifecycle in process order.
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("person", "P", False),
+        Kind("customer", "CU", False),
+        Kind("product", "PD", False),
+        Kind("policy", "SLA", False),
+        Kind("calendar", "CAL", False),
+        Kind("survey", "SV", True),
+        Kind("appraisal", "AP", True),
+        Kind("solution", "SO", True),
+        Kind("feasibility", "FS", True),
+        Kind("contract", "CT", True),
+        Kind("installation", "IN", True),
+        Kind("complaint", "CP", True),
+        Kind("repair", "RP", True),
+        Kind("callback", "CB", True),
+    )
+}
+KIND_BY_PREFIX = {k.prefix: k.name for k in KINDS.values()}
+
+RECORDS_DIR = "records"
+SCHEMAS_DIR = "schemas"
+SUFFIX = ".yaml"
+
+# Crockford's base32: no I, L, O, U, so an ID read aloud or copied by hand survives.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass
+class Record:
+    kind: str
+    id: str
+    path: Path  # relative to the repository root, e.g. records/complaint/2026/CP-....yaml
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def status(self) -> str | None:
+        return self.data.get("status")
+
+
+def kind_of_id(record_id: str) -> str | None:
+    prefix = record_id.split("-", 1)[0]
+    return KIND_BY_PREFIX.get(prefix)
+
+
+def new_id(kind: str, on: date | None = None, taken: set[str] | None = None) -> str:
+    """``CP-20261123-7KQ2XM``: the kind, the day, 30 random bits.
+
+    Two branches creating records on the same day collide with odds of about n^2 / 2^31 for n
+    records of one kind that day; ``taken`` (IDs already in this checkout) rules out local
+    collisions, and the validator's duplicate check catches the astronomically rare rest.
+    """
+    prefix = KINDS[kind].prefix
+    day = (on or date.today()).strftime("%Y%m%d")
+    while True:
+        bits = secrets.randbits(30)
+        tail = "".join(_ALPHABET[(bits >> shift) & 31] for shift in (25, 20, 15, 10, 5, 0))
+        candidate = f"{prefix}-{day}-{tail}"
+        if not taken or candidate not in taken:
+            return candidate
+
+
+def path_for(kind: str, record_id: str) -> Path:
+    """Where ``new`` puts a record: reference data flat, cases in the year of their ID."""
+    base = Path(RECORDS_DIR) / kind
+    parts = record_id.split("-")
+    if KINDS[kind].case and len(parts) >= 2 and len(parts[1]) == 8 and parts[1].isdigit():
+        base = base / parts[1][:4]
+    return base / f"{record_id}{SUFFIX}"
+
+
+def find_files(root: Path) -> list[Path]:
+    """Every record file under ``root/records``, relative to root, in a stable order.
+
+    os.scandir instead of Path.rglob: at 100k files the difference is seconds.
+    """
+    top = root / RECORDS_DIR
+    found: list[str] = []
+    stack = [str(top)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    stack.append(entry.path)
+            elif entry.name.endswith(SUFFIX) or entry.name.endswith(".yml"):
+                found.append(entry.path)
+    rootlen = len(str(root).rstrip(os.sep)) + 1
+    return [Path(p[rootlen:]) for p in sorted(found)]
+
+
+def kind_of_path(rel: Path) -> str | None:
+    """The folder under records/ names the kind (None when it names none)."""
+    parts = rel.parts
+    if len(parts) >= 3 and parts[0] == RECORDS_DIR and parts[1] in KINDS:
+        return parts[1]
+    return None
+
+

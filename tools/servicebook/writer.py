@@ -1,0 +1,74 @@
+"""Writing records: atomically, never over an existing file, keeping comments and key order.
+
+Only commands a person runs on purpose write (``new``, ``status``, ``kb promote``...). Every
+write goes to a temporary file in the same folder first, so a crash leaves either the old file
+or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+
+class WriteRefused(Exception):
+    """The write would lose or overwrite something; nothing was changed."""
+
+
+def yaml_rt() -> YAML:
+    """ruamel round-trip YAML with the indentation ``new`` writes, so edits keep the layout."""
+    y = YAML(typ="rt")
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 100
+    y.preserve_quotes = True
+    y.allow_unicode = True
+    return y
+
+
+def dump(data: Any) -> str:
+    buf = io.StringIO()
+    yaml_rt().dump(data, buf)
+    return buf.getvalue()
+
+
+def _write_temp(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".servicebook-", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(tmp)
+
+
+def create(path: Path, text: str) -> None:
+    """Write a new file; refuse if anything exists at ``path`` (checked atomically by link)."""
+    tmp = _write_temp(path.parent, text)
+    try:
+        os.link(tmp, path)  # fails if path exists, even if it appeared a microsecond ago
+    except FileExistsError:
+        raise WriteRefused(f"{path} already exists; servicebook never overwrites a record") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def replace(path: Path, text: str, expected_digest: str) -> None:
+    """Replace an existing file, but only if it still holds what we read (``expected_digest``):
+    an edit made meanwhile, by a person or a ``git pull``, is never lost."""
+    tmp = _write_temp(path.parent, text)
+    try:
+        if digest(path.read_bytes()) != expected_digest:
+            raise WriteRefused(f"{path} changed while it was being edited; nothing was written")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
