@@ -1,0 +1,136 @@
+"""servicebook approve ID --as ROLE — record an approval as git evidence, for teams that merge
+locally or on GitLab, Gitea or Gitee: a commit carrying the same trailers the GitHub merge step
+writes (``Approved-by``, ``Approved-role``, ``Reviewed-on``, ``Approved-record``). With
+``--status`` it first moves the record into the approval status (审批留痕)."""
+
+from __future__ import annotations
+
+import sys
+
+from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+
+NAME = "approve"
+HELP = "Approve a record: commit with Approved-by/Approved-role trailers (审批)."
+
+
+def configure(parser):
+    parser.add_argument("id", help="record ID")
+    parser.add_argument("--as", dest="role", required=True, help="the role approving")
+    parser.add_argument("--by", help="approver's person ID (default: the person whose git.email "
+                                     "is git config user.email)")
+    parser.add_argument("--status", help="move the record into this approval status first")
+    parser.add_argument("--note", help="comment for the history entry and the commit")
+    parser.add_argument("--at", help="instant of the approval (default: now)")
+    parser.add_argument("--reviewed-on", help="URL of the review (merge request, pull request)")
+    parser.add_argument("--print-trailers", action="store_true",
+                        help="print the trailers and change nothing (for a merge step)")
+    add_root(parser)
+
+
+def trailers(person, role: str, record_id: str, reviewed_on: str | None = None) -> str:
+    name = person.git_name or person.name
+    lines = [f"Approved-by: {name} <{person.email}>", f"Approved-role: {role}"]
+    if reviewed_on:
+        lines.append(f"Reviewed-on: {reviewed_on}")
+    lines.append(f"Approved-record: {record_id}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    try:
+        root = find_root(args.root)
+        return approve(root, args)
+    except UsageError as err:
+        return fail(str(err))
+
+
+def approve(root, args) -> int:
+    import git
+
+    from servicebook.audit import People, load_lifecycle, load_records
+
+    try:
+        repo = git.Repo(root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UsageError(f"{root} is not a git repository") from None
+    records = load_records(root)
+    rec = records.get(args.id)
+    if rec is None:
+        raise UsageError(f"no record with ID {args.id}")
+    people = People.from_records(records)
+    if args.by:
+        person = people.by_id.get(args.by)
+        if person is None:
+            raise UsageError(f"no person record {args.by}")
+    else:
+        email = repo.git.config("user.email") if _has_config(repo, "user.email") else ""
+        person = people.find(email) if email else None
+        if person is None:
+            raise UsageError(f"git user.email {email!r} matches no person record; use --by")
+    if args.role not in person.roles:
+        print(f"servicebook: {person.id} does not hold the role {args.role} "
+              f"(holds: {', '.join(person.roles) or 'none'})", file=sys.stderr)
+        return 1
+    if person.id == rec.data.get("filled_by"):
+        print(f"servicebook: {person.id} filled {args.id} and cannot approve it", file=sys.stderr)
+        return 1
+    if not person.email:
+        raise UsageError(f"{person.id} has no git.email in the person record")
+    block = trailers(person, args.role, args.id, args.reviewed_on)
+    if args.print_trailers:
+        print(block)
+        return 0
+    lifecycle = load_lifecycle(root)
+    if args.status:
+        needed = lifecycle.approval_role(rec.kind, args.status)
+        if needed is None:
+            raise UsageError(f"'{args.status}' is not an approval status of {rec.kind}")
+        if needed != args.role:
+            raise UsageError(f"'{args.status}' is approved by a {needed}, not a {args.role}")
+        _move(root, args.id, args.status, person.id, args.note, args.at or now_instant())
+    elif lifecycle.has(rec.kind) and not lifecycle.approval_role(rec.kind, str(rec.data.get("status"))):
+        print(f"servicebook: note: {args.id} is in '{rec.data.get('status')}', which is not an "
+              "approval status; recording an approval of its current content", file=sys.stderr)
+    own = _git_email(repo)
+    if own and own.lower() != person.email.lower():
+        print(f"servicebook: note: committing as {own} an approval by {person.id} "
+              f"<{person.email}>", file=sys.stderr)
+    subject = f"Approve {args.id} as {args.role}" + (f": {args.status}" if args.status else "")
+    body = f"{args.note}\n\n" if args.note else ""
+    message = f"{subject}\n\n{body}{block}\n"
+    path = str(rec.path)
+    try:
+        if args.status:
+            repo.git.add("--", path)
+            repo.git.commit("-m", message, "--", path)
+        else:
+            repo.git.commit("--allow-empty", "-m", message, "--only")
+    except git.GitCommandError as err:
+        raise UsageError(f"git commit failed: {(err.stderr or '').strip() or err}") from None
+    print(f"{args.id}: approved by {person.id} as {args.role} in {repo.head.commit.hexsha[:10]}")
+    return 0
+
+
+def _move(root, record_id, status, by, note, at) -> None:
+    """Status change through the lead's writer (comment-preserving, atomic)."""
+    from servicebook.commands import status as status_cmd
+    from servicebook.writer import WriteRefused
+
+    try:
+        status_cmd.change(root, record_id, status, by, note, at)
+    except WriteRefused as err:
+        raise UsageError(str(err)) from None
+
+
+def _has_config(repo, key: str) -> bool:
+    import git
+
+    try:
+        repo.git.config(key)
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def _git_email(repo) -> str:
+    return repo.git.config("user.email") if _has_config(repo, "user.email") else ""
