@@ -20,6 +20,8 @@ def configure(parser):
                              "references are always checked against every record")
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default 2)")
+    parser.add_argument("--max-bytes", type=int, default=None,
+                        help="refuse record files larger than this (default 1 MiB)")
     add_root(parser)
 
 
@@ -29,7 +31,7 @@ def run(args) -> int:
         only = _selected(root, args.paths) if args.paths else None
     except UsageError as err:
         return fail(str(err))
-    result = corpus.load(root, only=only, jobs=args.jobs)
+    result = corpus.load(root, only=only, jobs=args.jobs, max_bytes=args.max_bytes)
     out = FORMATTERS[args.format](result.problems)
     if out:
         print(out)

@@ -1,0 +1,70 @@
+"""Shared fixtures: real repositories in temporary folders, built from real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+class MiniRepo:
+    """A small, valid servicebook repository: the fixture records plus the real schemas."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, record_id: str) -> Path:
+        found = list((self.root / "records").rglob(f"{record_id}.yaml"))
+        assert len(found) == 1, record_id
+        return found[0]
+
+    def text(self, record_id: str) -> str:
+        return self.path(record_id).read_text(encoding="utf-8")
+
+    def edit(self, record_id: str, old: str, new: str, count: int = 1) -> Path:
+        """Replace text in a record file; fails loudly if ``old`` is not there."""
+        path = self.path(record_id)
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {path}"
+        path.write_text(text.replace(old, new, count), encoding="utf-8")
+        return path
+
+    def line_of(self, record_id: str, needle: str) -> int:
+        for number, line in enumerate(self.text(record_id).splitlines(), 1):
+            if needle in line:
+                return number
+        raise AssertionError(f"{needle!r} not in {record_id}")
+
+    def rel(self, record_id: str) -> str:
+        return str(self.path(record_id).relative_to(self.root))
+
+    def validate(self, *args: str) -> tuple[int, list[dict]]:
+        """Run the real command in a subprocess; returns (exit code, problems as JSON)."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "servicebook", "validate", "--format", "json",
+             "--root", str(self.root), *args],
+            capture_output=True, text=True, cwd=self.root)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        problems = json.loads(proc.stdout) if proc.stdout.strip() else []
+        return proc.returncode, problems
+
+    def snapshot(self) -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in sorted(self.root.rglob("*")) if p.is_file()}
+
+
+def make_repo(dest: Path, records: Path = FIXTURES / "mini" / "records") -> MiniRepo:
+    shutil.copytree(REPO / "schemas", dest / "schemas")
+    shutil.copytree(records, dest / "records")
+    return MiniRepo(dest)
+
+
+@pytest.fixture
+def mini(tmp_path: Path) -> MiniRepo:
+    return make_repo(tmp_path / "repo")
