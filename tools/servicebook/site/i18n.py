@@ -1,0 +1,56 @@
+"""One translation catalogue for every label the site generates (`catalogue.yaml`).
+
+Field, enum and status labels come from the schemas and lifecycle; everything else from here.
+An unknown key or a missing language is an error (raised at build time, caught by tests), never a
+silently English page.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+CATALOGUE = Path(__file__).with_name("catalogue.yaml")
+
+
+class MissingLabel(KeyError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def catalogue() -> dict[str, dict[str, str]]:
+    data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8")) or {}
+    for key, entry in data.items():
+        if not isinstance(entry, dict) or any(lang not in entry for lang in LANGS):
+            raise MissingLabel(f"catalogue entry {key!r} needs both {LANGS}")
+        for lang in LANGS:
+            entry[lang] = "" if entry[lang] is None else str(entry[lang])
+    return data
+
+
+def t(key: str, lang: str, **values) -> str:
+    """The label `key` in `lang`, with `{name}` placeholders filled from `values`."""
+    try:
+        text = catalogue()[key][lang]
+    except KeyError:
+        raise MissingLabel(f"no catalogue label {key!r} for language {lang!r}") from None
+    return text.format(**values) if values else text
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"unsupported site language {lang!r}; expected one of {LANGS}")
+    return lang
+
+
+class Translator:
+    """`t` bound to one language, handy in templates: `{{ t('nav.home') }}`."""
+
+    def __init__(self, lang: str):
+        self.lang = check_lang(lang)
+
+    def __call__(self, key: str, **values) -> str:
+        return t(key, self.lang, **values)

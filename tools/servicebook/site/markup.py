@@ -1,0 +1,124 @@
+"""Escaping at the edge: record text is data, never markup.
+
+Every value interpolated into a generated page goes through `md_escape` (the Jinja2 environment's
+`finalize` hook does it for every `{{ }}`), which turns both HTML-significant and
+Markdown-significant characters into numeric character references. Python-Markdown leaves
+character references alone, so `<script>`, `[x](javascript:...)`, `**`, `|`, `{{ }}` and `{% %}`
+all come out as the literal text the record holds. Record text is never used as template source.
+
+Only the helpers in this module (`link`, `br`, ...) create `Markup`, i.e. trusted Markdown, and
+they escape their text arguments themselves.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Characters that mean something to HTML or to Markdown (and its usual extensions: tables,
+# attr_list, abbr, footnotes, def lists, emphasis, strike/mark/caret, math, macros).
+_SPECIAL = "&<>\"'\\`*_{}[]()#!|~^$=+%"
+_TABLE = {ord(c): f"&#{ord(c)};" for c in _SPECIAL}
+# A value is never on a line of its own, but in case a template puts one at a line start, the
+# first character is also encoded when it could open a block (list, heading, quote, rule, ...).
+_LINE_START = set("-+*#>=:|0123456789 \t")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+SAFE_ID = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
+
+
+def md_escape(value) -> Markup:
+    """Record text as inert Markdown: HTML and Markdown specials encoded, newlines -> <br>."""
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return Markup("")
+    text = _CONTROL.sub(" ", str(value))
+    lines = [line.translate(_TABLE) for line in _NEWLINES.split(text)]
+    out = "<br>".join(lines)
+    if out and out[0] in _LINE_START:
+        out = f"&#{ord(out[0])};" + out[1:]
+    return Markup(out)
+
+
+def plain(value) -> str:
+    """Text for places where only plain text is allowed (SVG via its own escaping, logs)."""
+    return "" if value is None else _CONTROL.sub(" ", str(value))
+
+
+def is_safe_id(value) -> bool:
+    return isinstance(value, str) and bool(SAFE_ID.match(value)) and len(value) <= 120
+
+
+def link(text, url: str, title=None) -> Markup:
+    """A Markdown link with escaped text to a URL we built (relative, from safe IDs)."""
+    if not url:
+        return md_escape(text)
+    return Markup(f"[{md_escape(text)}]({quote(url, safe='/#.-_~')})")
+
+
+def join(items, sep=", ") -> Markup:
+    return Markup(md_escape(sep).join(md_escape(i) for i in items))
+
+
+def relurl(from_path: str, to_path: str) -> str:
+    """Relative link from one generated docs path to another (both docs-relative .md/.svg)."""
+    base = PurePosixPath(from_path).parent
+    target = PurePosixPath(to_path)
+    parts_from = [p for p in base.parts if p not in ("", ".")]
+    parts_to = list(target.parts)
+    i = 0
+    while i < len(parts_from) and i < len(parts_to) - 1 and parts_from[i] == parts_to[i]:
+        i += 1
+    rel = [".."] * (len(parts_from) - i) + parts_to[i:]
+    return "/".join(rel)
+
+
+def _finalize(value):
+    return md_escape(value)
+
+
+def environment() -> Environment:
+    """Jinja2 for our own templates only: autoescape + every `{{ }}` escaped for Markdown too."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["esc"] = md_escape
+    return env
+
+
+def cell(value) -> Markup:
+    """Escaped text for a Markdown table cell ('—' when empty)."""
+    if value is None or value == "":
+        return Markup("—")
+    return md_escape(value)
+
+
+def table(headers, rows) -> Markup:
+    """A Markdown table; every cell is escaped unless it is already `Markup` from a helper."""
+    if not rows:
+        return Markup("")
+    head = "| " + " | ".join(str(cell(h)) for h in headers) + " |"
+    sep = "|" + "|".join(" --- " for _ in headers) + "|"
+    body = ["| " + " | ".join(str(cell(c)) for c in row) + " |" for row in rows]
+    return Markup("\n".join([head, sep, *body]) + "\n")
+
+
+def code_block(text: str, lang: str = "") -> Markup:
+    """A fenced code block; its content is shown verbatim (Markdown escapes it as code)."""
+    text = str(text)
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return Markup(f"{fence}{lang}\n{text.rstrip()}\n{fence}\n")

@@ -1,0 +1,388 @@
+"""What the pages need from the corpus, computed once per build.
+
+This is the one place that touches the corpus API (`servicebook.corpus`), the lifecycle and the
+SLA engine, so the templates and page functions see plain values. Every access to record data is
+defensive: the corpus keeps records that fail validation, and the site still shows what it can.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .markup import is_safe_id
+from .mask import Masker
+from .schemaview import SchemaView, enum_label, title as schema_title
+
+log = logging.getLogger("mkdocs.plugins.servicebook")
+
+REFERENCE_KINDS = ("person", "customer", "product", "policy", "calendar")
+DEAL_ROOTS = ("survey",)
+SERVICE_ROOTS = ("complaint", "repair")
+CST = timezone(timedelta(hours=8))
+
+
+def parse_instant(value) -> datetime | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    text = value.strip().replace(" ", "T", 1) if len(value) > 10 else value.strip()
+    try:
+        if len(text) == 10:
+            dt = datetime.fromisoformat(text + "T00:00:00")
+        else:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=CST)
+    return dt
+
+
+def get(data, path: str, default=None):
+    cur = data
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return default
+    return cur
+
+
+@dataclass
+class Entry:
+    """One history entry of one record, for timelines and activity lists."""
+    at: datetime
+    at_text: str
+    record: Any
+    status: str
+    by: str
+    note: str
+
+
+@dataclass
+class Chain:
+    root: Any
+    records: list
+    kind: str                       # deal | service | other
+    open: bool
+    started: datetime | None
+    last: datetime | None
+    customer: str | None
+    page: str | None = None         # docs path of its detail page, None when archived
+    archive_page: str | None = None
+    entries: list = field(default_factory=list)
+
+
+@dataclass
+class Clock:
+    """A normalised SLA clock as the site shows it (see `SiteModel._load_clocks`)."""
+    record_id: str
+    name: str
+    label_en: str
+    label_zh: str
+    state: str                      # met | breached | at_risk | running | paused | unknown
+    deadline: datetime | None
+    finished: datetime | None
+    tier: str | None
+    department: str | None
+    person: str | None
+    month: str | None
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" and self.label_zh else (self.label_en or self.name)
+
+
+class SiteModel:
+    def __init__(self, corpus, options: dict):
+        self.c = corpus
+        self.options = options
+        self.root = Path(options.get("root") or getattr(corpus, "root", ".") or ".")
+        self.as_of: datetime = options["as_of"]
+        self.view = SchemaView.from_dir(self.root / "schemas")
+        self.masker = Masker(self.view, enabled=not options.get("show_personal_data", False))
+        self._lifecycle_raw = self._read_lifecycle()
+        self.records = dict(getattr(corpus, "records", {}) or {})
+        self.by_kind: dict[str, list] = defaultdict(list)
+        for rec in self.records.values():
+            self.by_kind[rec.kind].append(rec)
+        self._masked: dict[str, Any] = {}
+        self.case_kinds = [k for k in self._lifecycle_raw if isinstance(self._lifecycle_raw[k], dict)]
+        self.chains: list[Chain] = []
+        self.chain_of: dict[str, Chain] = {}
+        self._build_chains()
+        self.clocks, self.sla_available = self._load_clocks()
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def _read_lifecycle(self) -> dict:
+        try:
+            data = yaml.safe_load((self.root / "schemas" / "lifecycle.yaml").read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, yaml.YAMLError):
+            return {}
+
+    def _status_entry(self, kind: str, status) -> dict:
+        entry = get(self._lifecycle_raw, f"{kind}.statuses")
+        if isinstance(entry, dict) and isinstance(status, str):
+            e = entry.get(status)
+            return e if isinstance(e, dict) else {}
+        return {}
+
+    def status_label(self, kind: str, status, lang: str) -> str:
+        lc = getattr(self.c, "lifecycle", None)
+        if lc is not None and hasattr(lc, "label"):
+            try:
+                label = lc.label(kind, status, lang)
+                if label:
+                    return str(label)
+            except Exception:  # noqa: BLE001 - unknown status in a broken record
+                pass
+        e = self._status_entry(kind, status)
+        return str(e.get(lang) or status or "")
+
+    def statuses(self, kind: str) -> list[str]:
+        entry = get(self._lifecycle_raw, f"{kind}.statuses")
+        return list(entry) if isinstance(entry, dict) else []
+
+    def initial(self, kind: str) -> list[str]:
+        v = get(self._lifecycle_raw, f"{kind}.initial")
+        return list(v) if isinstance(v, list) else []
+
+    def transitions(self, kind: str, status) -> list[str]:
+        v = get(self._lifecycle_raw, f"{kind}.transitions")
+        if isinstance(v, dict) and isinstance(status, str):
+            nxt = v.get(status)
+            return list(nxt) if isinstance(nxt, list) else []
+        return []
+
+    def is_final(self, kind: str, status) -> bool:
+        return bool(self._status_entry(kind, status).get("final"))
+
+    def is_pause(self, kind: str, status) -> bool:
+        return bool(self._status_entry(kind, status).get("pause"))
+
+    def approval_role(self, kind: str, status) -> str | None:
+        role = self._status_entry(kind, status).get("approval")
+        return str(role) if role else None
+
+    def role_label(self, role: str, lang: str) -> str:
+        node, _ = self.view.resolve({"$ref": "common.schema.json#/definitions/role"}, "common.schema.json")
+        return enum_label(node, role, lang)
+
+    def kind_label(self, kind: str, lang: str) -> str:
+        node, _ = self.view.root(kind)
+        return schema_title(node, lang, kind)
+
+    # --- records ------------------------------------------------------------------------------
+    def masked(self, rec) -> dict:
+        if rec.id not in self._masked:
+            data = rec.data if isinstance(rec.data, dict) else {}
+            self._masked[rec.id] = self.masker.record(rec.kind, data)
+        return self._masked[rec.id]
+
+    @staticmethod
+    def status(rec):
+        s = get(rec.data, "status")
+        return s if isinstance(s, str) else None
+
+    @staticmethod
+    def customer_id(rec):
+        if rec.kind == "customer":
+            return rec.id
+        v = get(rec.data, "customer")
+        return v if isinstance(v, str) else None
+
+    def history(self, rec) -> list[Entry]:
+        out = []
+        hist = get(rec.data, "history")
+        if not isinstance(hist, list):
+            return out
+        for h in hist:
+            if not isinstance(h, dict):
+                continue
+            at = parse_instant(h.get("at"))
+            if at is None:
+                continue
+            out.append(Entry(at, str(h.get("at")), rec, str(h.get("status") or ""),
+                             str(h.get("by") or ""), h.get("note") if isinstance(h.get("note"), str) else ""))
+        return out
+
+    def created(self, rec) -> datetime | None:
+        at = parse_instant(get(rec.data, "created_at"))
+        if at:
+            return at
+        hist = self.history(rec)
+        return hist[0].at if hist else None
+
+    def last_change(self, rec) -> datetime | None:
+        hist = self.history(rec)
+        return max((h.at for h in hist), default=None) or self.created(rec)
+
+    def display_name(self, rec_or_id) -> str:
+        """A readable name: person/customer/product name (masked if marked personal), else ''."""
+        rec = self.records.get(rec_or_id) if isinstance(rec_or_id, str) else rec_or_id
+        if rec is None:
+            return ""
+        data = self.masked(rec)
+        for key in ("name", "title", "short_name", "company"):
+            v = data.get(key) if isinstance(data, dict) else None
+            if isinstance(v, str) and v.strip():
+                return v.strip()
+            if isinstance(v, dict):  # bilingual names {zh:, en:}
+                for sub in ("zh", "en"):
+                    if isinstance(v.get(sub), str):
+                        return v[sub]
+        return ""
+
+    def person_roles(self, pid: str) -> list[str]:
+        rec = self.records.get(pid)
+        roles = get(rec.data, "roles") if rec else None
+        if isinstance(roles, list):
+            return [r for r in roles if isinstance(r, str)]
+        role = get(rec.data, "role") if rec else None
+        return [role] if isinstance(role, str) else []
+
+    def person_department(self, pid: str | None) -> str | None:
+        rec = self.records.get(pid) if pid else None
+        v = get(rec.data, "department") if rec else None
+        return v if isinstance(v, str) else None
+
+    # --- chains -------------------------------------------------------------------------------
+    def _chain_records_id(self, rid: str) -> list:
+        try:
+            return list(self.c.chain(rid))
+        except Exception:  # noqa: BLE001
+            rec = self.records.get(rid)
+            return [rec] if rec else []
+
+    def _chain_records(self, rec) -> list:
+        try:
+            chain = list(self.c.chain(rec.id))
+        except Exception:  # noqa: BLE001 - a broken record must not stop the site
+            chain = []
+        return chain or [rec]
+
+    def _build_chains(self) -> None:
+        case_kinds = set(self.case_kinds)
+        groups: dict[str, list] = {}
+        roots: dict[str, Any] = {}
+        seen: set[str] = set()
+        index = getattr(self.c, "index", None)
+        if index is not None and hasattr(index, "roots"):
+            # the corpus knows its chains: one chain() call per root, linear overall
+            for root_id in index.roots():
+                chain = [r for r in self._chain_records_id(root_id) if r.kind in case_kinds]
+                if not chain:
+                    continue
+                groups[chain[0].id] = chain
+                roots[chain[0].id] = chain[0]
+                seen.update(r.id for r in chain)
+        case_records = [r for r in self.records.values() if r.kind in case_kinds and r.id not in seen]
+        case_records.sort(key=lambda r: r.id)
+        for rec in case_records:
+            if rec.id in seen:
+                continue
+            chain = [r for r in self._chain_records(rec) if r.kind in case_kinds] or [rec]
+            root = chain[0]
+            group = groups.setdefault(root.id, [])
+            roots[root.id] = root
+            for r in chain:
+                if r.id not in seen:
+                    seen.add(r.id)
+                    group.append(r)
+            if rec.id not in seen:
+                seen.add(rec.id)
+                group.append(rec)
+        window = timedelta(days=int(self.options.get("detail_window_days", 180)))
+        cutoff = self.as_of - window
+        for root_id, recs in groups.items():
+            root = roots[root_id]
+            kind = "deal" if root.kind in DEAL_ROOTS else "service" if root.kind in SERVICE_ROOTS else "other"
+            entries = sorted((e for r in recs for e in self.history(r)), key=lambda e: e.at)
+            is_open = any(not self.is_final(r.kind, self.status(r)) for r in recs)
+            started = min((d for d in (self.created(r) for r in recs) if d), default=None)
+            last = entries[-1].at if entries else started
+            customer = next((self.customer_id(r) for r in recs if self.customer_id(r)), None)
+            ch = Chain(root, recs, kind, is_open, started, last, customer, entries=entries)
+            if is_safe_id(root.id) and (is_open or last is None or last >= cutoff):
+                ch.page = f"cases/{root.id}.md"
+            self.chains.append(ch)
+            for r in recs:
+                self.chain_of[r.id] = ch
+        self.chains.sort(key=lambda ch: (ch.last or datetime.min.replace(tzinfo=CST)), reverse=True)
+
+    # --- SLA -------------------------------------------------------------------------------------
+    def _load_clocks(self) -> tuple[list[Clock], bool]:
+        """INTEGRATION POINT with `servicebook.sla` (SLA engine, another module).
+
+        Normalises whatever the engine reports into `Clock`s. Until the engine lands (or if it
+        fails), the site builds without clocks and says so.
+        """
+        try:
+            from servicebook import sla  # type: ignore
+        except Exception:  # noqa: BLE001
+            return [], False
+        try:
+            return [c for c in (self._clock(x) for x in _sla_clocks(sla, self.c, self.as_of)) if c], True
+        except Exception as exc:  # noqa: BLE001
+            log.warning("servicebook: SLA engine failed, building without clocks: %s", exc)
+            return [], False
+
+    def _clock(self, raw) -> Clock | None:
+        def attr(*names):
+            for n in names:
+                v = raw.get(n) if isinstance(raw, dict) else getattr(raw, n, None)
+                if v is not None:
+                    return v
+            return None
+
+        rid = attr("record_id", "record")
+        if rid is not None and not isinstance(rid, str):
+            rid = getattr(rid, "id", None)
+        if not rid:
+            return None
+        name = str(attr("clock", "name", "step") or "")
+        label = attr("label", "title")
+        label_en = label_zh = None
+        if isinstance(label, dict):
+            label_en, label_zh = label.get("en"), label.get("zh")
+        elif isinstance(label, str):
+            label_en = label
+        label_en = label_en or attr("label_en") or name
+        label_zh = label_zh or attr("label_zh") or label_en
+        state = attr("state", "status")
+        state = str(getattr(state, "value", state) or "unknown").lower().replace("-", "_")
+        if state in ("breach", "late", "overdue"):
+            state = "breached"
+        deadline = attr("deadline", "due")
+        finished = attr("finished", "stopped_at", "met_at", "ended_at", "end")
+        deadline = parse_instant(deadline) if isinstance(deadline, str) else deadline
+        finished = parse_instant(finished) if isinstance(finished, str) else finished
+        rec = self.records.get(rid)
+        tier = attr("tier")
+        person = attr("person", "owner", "responsible")
+        if person is None and rec is not None:
+            person = get(rec.data, "filled_by")
+        dept = attr("department") or self.person_department(person if isinstance(person, str) else None)
+        when = finished or deadline or (self.created(rec) if rec else None)
+        month = attr("month") or (when.strftime("%Y-%m") if isinstance(when, datetime) else None)
+        return Clock(rid, name, str(label_en), str(label_zh), state,
+                     deadline if isinstance(deadline, datetime) else None,
+                     finished if isinstance(finished, datetime) else None,
+                     str(tier) if tier else None, str(dept) if dept else None,
+                     str(person) if isinstance(person, str) else None, str(month) if month else None)
+
+
+def _sla_clocks(sla, corpus, as_of):
+    """Ask the SLA engine for every clock as of `as_of`; adapts to the engine's entry points."""
+    for name in ("clocks", "all_clocks", "compute", "report"):
+        fn = getattr(sla, name, None)
+        if callable(fn):
+            result = fn(corpus, as_of=as_of)
+            clocks = getattr(result, "clocks", result)
+            return list(clocks or [])
+    return []

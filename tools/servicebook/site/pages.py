@@ -1,0 +1,820 @@
+"""Page generation, independent of MkDocs: `generate(corpus, options) -> {docs path: content}`.
+
+The result maps docs-relative paths (`index.md`, `cases/SV-....md`, `sla/by-month.svg`, ...) to
+Markdown or SVG text. The MkDocs plugin hands them to MkDocs as in-memory files; any other engine
+(Zensical, ProperDocs) could take the same mapping. Labels come from `catalogue.yaml` and the
+schemas; record text is escaped by `markup` on its way into every page.
+
+Options (all optional except `as_of`, which the plugin fills):
+  lang                 zh | en
+  as_of                aware datetime: every derived figure is computed as of this moment
+  root                 repository root (records/ and schemas/)
+  detail_window_days   closed case chains older than this go into the paged archive (180)
+  archive_page_size    rows per archive page (200)
+  show_personal_data   false: personal data masked by the schemas' x-personal markers
+  negotiation_overdue_days  proposals/negotiations idle longer than this are overdue (5)
+  progress             callable(done, total) for build progress
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from markupsafe import Markup
+
+from . import charts
+from .i18n import Translator, check_lang
+from .markup import cell, code_block, environment, is_safe_id, link, md_escape, relurl, table
+from .model import CST, Chain, SiteModel, get
+from .schemaview import description, enum_label, title as schema_title, value_type
+
+log = logging.getLogger("mkdocs.plugins.servicebook")
+
+COMMON_FIELDS = ("id", "schema_version", "customer", "filled_by", "created_at", "status", "history")
+SKIP_FORM_FIELDS = {"id", "schema_version", "history"}
+
+DEFAULTS = {
+    "lang": "zh",
+    "detail_window_days": 180,
+    "archive_page_size": 200,
+    "show_personal_data": False,
+    "negotiation_overdue_days": 5,
+    "recent_days": 14,
+    "problems_limit": 500,
+}
+
+
+def generate(corpus, options: dict) -> dict[str, str]:
+    """Every generated page and chart of the site, for one language."""
+    opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    if not isinstance(opts.get("as_of"), datetime):
+        opts["as_of"] = datetime.now(tz=CST)
+    check_lang(opts["lang"])
+    started = time.monotonic()
+    model = SiteModel(corpus, opts)
+    gen = _Generator(model, opts)
+    out = gen.run()
+    log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
+             len(out), opts["lang"], time.monotonic() - started)
+    return out
+
+
+def fmt_time(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_date(dt: datetime | None) -> str:
+    return dt.astimezone(CST).strftime("%Y-%m-%d") if dt else ""
+
+
+class _Generator:
+    def __init__(self, model: SiteModel, opts: dict):
+        self.m = model
+        self.o = opts
+        self.lang = opts["lang"]
+        self.t = Translator(self.lang)
+        self.env = environment()
+        self.out: dict[str, str] = {}
+        self.progress: Callable[[int, int], None] | None = opts.get("progress")
+        # where each record is shown: case page anchor, customer page, or archive page
+        self.where: dict[str, str] = {}
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def render(self, path: str, template: str, **ctx) -> None:
+        tpl = self.env.get_template(template)
+        base = dict(t=self.t, lang=self.lang, here=path, as_of=fmt_time(self.m.as_of),
+                    link=lambda text, target: self.link_to(path, text, target),
+                    rlink=lambda rid, text=None: self.record_link(path, rid, text))
+        self.out[path] = tpl.render(**base, **ctx)
+
+    def link_to(self, here: str, text, target: str | None) -> Markup:
+        return link(text, relurl(here, target)) if target else md_escape(text)
+
+    def record_link(self, here: str, rid, text=None) -> Markup:
+        """Link to wherever a record is shown; plain escaped text when it has no page."""
+        if not isinstance(rid, str):
+            return md_escape(rid)
+        label = text if text is not None else rid
+        target = self.where.get(rid)
+        if not target:
+            return md_escape(label)
+        if "#" in target:
+            page, anchor = target.split("#", 1)
+            return link(label, relurl(here, page) + "#" + anchor)
+        return link(label, relurl(here, target))
+
+    def person(self, here: str, pid) -> Markup:
+        if not isinstance(pid, str) or not pid:
+            return Markup("—")
+        name = self.m.display_name(pid)
+        return md_escape(f"{name} ({pid})" if name else pid)
+
+    def status(self, rec) -> str:
+        s = self.m.status(rec)
+        return self.m.status_label(rec.kind, s, self.lang) if s else ""
+
+    def chain_state(self, ch: Chain) -> str:
+        """Label of the chain's state: status of its latest open record, or of the last record."""
+        open_recs = [r for r in ch.records if not self.m.is_final(r.kind, self.m.status(r))]
+        recs = open_recs or ch.records
+        rec = max(recs, key=lambda r: (self.m.last_change(r) or datetime.min.replace(tzinfo=CST)))
+        return f"{self.m.kind_label(rec.kind, self.lang)}: {self.status(rec)}"
+
+    def chain_kind_label(self, ch: Chain) -> str:
+        return self.t(f"case.kind.{ch.kind}")
+
+    def customer_cell(self, here: str, cid) -> Markup:
+        if not isinstance(cid, str):
+            return Markup("—")
+        name = self.m.display_name(cid)
+        return self.record_link(here, cid, f"{name} ({cid})" if name else cid)
+
+    # --- run ---------------------------------------------------------------------------------------
+    def run(self) -> dict[str, str]:
+        m = self.m
+        window = int(self.o["detail_window_days"])
+        size = max(1, int(self.o["archive_page_size"]))
+        archived = [ch for ch in m.chains if ch.page is None]
+        pages_archive = max(1, -(-len(archived) // size)) if archived else 0
+        for i, ch in enumerate(archived):
+            ch.archive_page = f"cases/archive/page-{i // size + 1}.md"
+        # where records are shown
+        for ch in m.chains:
+            for r in ch.records:
+                if ch.page:
+                    self.where[r.id] = f"{ch.page}#rec-{r.id}" if is_safe_id(r.id) else ch.page
+                elif ch.archive_page:
+                    self.where[r.id] = ch.archive_page
+        for rec in m.by_kind.get("customer", []):
+            if is_safe_id(rec.id):
+                self.where[rec.id] = f"customers/{rec.id}.md"
+        for kind in m.view.kinds:
+            pass
+
+        total = sum(1 for ch in m.chains if ch.page) + len(m.by_kind.get("customer", [])) + pages_archive + 12
+        done = 0
+
+        def tick(n=1):
+            nonlocal done
+            done += n
+            if self.progress:
+                self.progress(done, total)
+
+        self.home(); tick()
+        self.cases_index(window, archived, pages_archive); tick()
+        for ch in m.chains:
+            if ch.page:
+                self.case_page(ch); tick()
+        for n in range(pages_archive):
+            self.archive_page(archived[n * size:(n + 1) * size], n + 1, pages_archive, window); tick()
+        self.customers_index(); tick()
+        for rec in m.by_kind.get("customer", []):
+            if is_safe_id(rec.id):
+                self.customer_page(rec); tick()
+        self.sla_pages(); tick()
+        self.weekly(); tick()
+        self.kb(); tick()
+        self.forms(); tick()
+        self.problems(); tick()
+        return self.out
+
+    # --- home --------------------------------------------------------------------------------------
+    def open_by_kind(self, here: str):
+        m = self.m
+        rows = []
+        for kind in m.case_kinds:
+            counts = Counter(m.status(r) for r in m.by_kind.get(kind, []) if not m.is_final(kind, m.status(r)))
+            for status in m.statuses(kind):
+                if counts.get(status):
+                    rows.append([m.kind_label(kind, self.lang), m.status_label(kind, status, self.lang), counts[status]])
+        return rows
+
+    def waiting_approval(self, here: str, limit: int | None = None):
+        m = self.m
+        rows = []
+        for kind in m.case_kinds:
+            for rec in m.by_kind.get(kind, []):
+                st = m.status(rec)
+                roles = []
+                for nxt in m.transitions(kind, st):
+                    role = m.approval_role(kind, nxt)
+                    if role and role not in roles:
+                        roles.append(role)
+                if roles:
+                    since = m.last_change(rec)
+                    rows.append((since or datetime.min.replace(tzinfo=CST), [
+                        self.record_link(here, rec.id), m.kind_label(kind, self.lang), self.status(rec),
+                        ", ".join(m.role_label(r, self.lang) for r in roles),
+                        self.customer_cell(here, m.customer_id(rec)), fmt_time(since),
+                    ]))
+        rows.sort(key=lambda x: x[0])
+        return [r for _, r in rows][:limit] if limit else [r for _, r in rows]
+
+    def recent(self, here: str, limit: int = 25):
+        m = self.m
+        since = m.as_of - timedelta(days=int(self.o["recent_days"]))
+        entries = [e for ch in m.chains for e in ch.entries if since <= e.at <= m.as_of]
+        entries.sort(key=lambda e: e.at, reverse=True)
+        return [[fmt_time(e.at), self.record_link(here, e.record.id), m.kind_label(e.record.kind, self.lang),
+                 m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), e.note]
+                for e in entries[:limit]]
+
+    def clock_rows(self, here: str, clocks):
+        return [[self.record_link(here, c.record_id), c.label(self.lang), self.t(f"word.{c.state}") if c.state in
+                 ("met", "breached", "at_risk", "running", "paused") else c.state, fmt_time(c.deadline),
+                 self.customer_cell(here, self.m.customer_id(self.m.records[c.record_id])) if c.record_id in self.m.records else "",
+                 self.person(here, c.person)]
+                for c in clocks]
+
+    def home(self) -> None:
+        m, here = self.m, "index.md"
+        today = m.as_of.astimezone(CST).date()
+        breaches = [c for c in m.clocks if c.state == "breached" and c.deadline and c.deadline.astimezone(CST).date() == today]
+        at_risk = [c for c in m.clocks if c.state == "at_risk"]
+        at_risk.sort(key=lambda c: c.deadline or m.as_of)
+        clock_head = [self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.deadline"),
+                      self.t("word.customer"), self.t("word.person")]
+        stats = [
+            [self.t("home.open_chains"), sum(1 for ch in m.chains if ch.open)],
+            [self.t("home.customers"), len(m.by_kind.get("customer", []))],
+            [self.t("home.records"), len(m.records)],
+        ]
+        self.render(here, "home.md.j2",
+                    stats=table([self.t("home.stats"), self.t("word.count")], stats),
+                    open_table=table([self.t("word.kind"), self.t("word.status"), self.t("word.count")], self.open_by_kind(here)),
+                    sla_available=m.sla_available,
+                    breaches=table(clock_head, self.clock_rows(here, breaches)),
+                    at_risk=table(clock_head, self.clock_rows(here, at_risk[:50])),
+                    waiting=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"), self.t("word.waiting_for"),
+                                   self.t("word.customer"), self.t("word.updated")], self.waiting_approval(here, 100)),
+                    recent=table([self.t("word.at"), self.t("word.record"), self.t("word.kind"), self.t("word.status"),
+                                  self.t("word.by"), self.t("word.note")], self.recent(here)),
+                    n_problems=len(getattr(m.c, "problems", []) or []))
+
+    # --- cases ---------------------------------------------------------------------------------------
+    def chain_row(self, here: str, ch: Chain):
+        root = ch.root
+        label = self.link_to(here, root.id, ch.page) if ch.page else md_escape(root.id)
+        return [label, self.chain_kind_label(ch), self.customer_cell(here, ch.customer), self.chain_state(ch),
+                fmt_date(ch.started), fmt_date(ch.last), len(ch.records)]
+
+    def chain_head(self):
+        return [self.t("word.id"), self.t("word.kind"), self.t("word.customer"), self.t("case.state"),
+                self.t("case.started"), self.t("case.last_activity"), self.t("word.records")]
+
+    def cases_index(self, window: int, archived: list[Chain], pages_archive: int) -> None:
+        here = "cases/index.md"
+        m = self.m
+        open_chains = [ch for ch in m.chains if ch.open]
+        recent_closed = [ch for ch in m.chains if not ch.open and ch.page]
+        groups = []
+        for kind in ("deal", "service", "other"):
+            rows = [self.chain_row(here, ch) for ch in open_chains if ch.kind == kind]
+            if rows:
+                groups.append((self.t(f"cases.{'deals' if kind == 'deal' else kind}"), table(self.chain_head(), rows)))
+        self.render(here, "cases.md.j2", groups=groups, window=window,
+                    recent=table(self.chain_head(), [self.chain_row(here, ch) for ch in recent_closed]),
+                    n_archived=len(archived), pages_archive=pages_archive,
+                    archive_link=self.link_to(here, self.t("cases.archive_title"), "cases/archive/page-1.md") if pages_archive else None)
+
+    def archive_page(self, chains: list[Chain], n: int, total: int, window: int) -> None:
+        here = f"cases/archive/page-{n}.md"
+        rows = [self.chain_row(here, ch) for ch in chains]
+        prev_link = self.link_to(here, self.t("word.previous"), f"cases/archive/page-{n - 1}.md") if n > 1 else None
+        next_link = self.link_to(here, self.t("word.next"), f"cases/archive/page-{n + 1}.md") if n < total else None
+        self.render(here, "archive.md.j2", n=n, total=total, window=window, rows=table(self.chain_head(), rows),
+                    prev_link=prev_link, next_link=next_link)
+
+    def case_page(self, ch: Chain) -> None:
+        m, here = self.m, ch.page
+        timeline = [[fmt_time(e.at), self.record_link(here, e.record.id), m.kind_label(e.record.kind, self.lang),
+                     m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), e.note]
+                    for e in ch.entries]
+        approvals = []
+        for e in ch.entries:
+            role = m.approval_role(e.record.kind, e.status)
+            if role:
+                approvals.append([fmt_time(e.at), self.record_link(here, e.record.id),
+                                  m.status_label(e.record.kind, e.status, self.lang), m.role_label(role, self.lang),
+                                  self.person(here, e.by)])
+        ids = {r.id for r in ch.records}
+        clocks = [c for c in m.clocks if c.record_id in ids]
+        linked = []
+        seen = set()
+        for r in ch.records:
+            for ref in self.refs_of(r):
+                if ref in ids or ref in seen or ref not in m.records:
+                    continue
+                seen.add(ref)
+                target = m.records[ref]
+                if target.kind == "person":
+                    continue
+                linked.append([self.record_link(here, ref, f"{m.display_name(ref)} ({ref})" if m.display_name(ref) else ref),
+                               m.kind_label(target.kind, self.lang)])
+            try:
+                referrers = list(m.c.referrers(r.id))
+            except Exception:  # noqa: BLE001
+                referrers = []
+            for other in referrers:
+                if other.id in ids or other.id in seen:
+                    continue
+                seen.add(other.id)
+                linked.append([self.record_link(here, other.id), m.kind_label(other.kind, self.lang)])
+        forms = [(r, self.m.kind_label(r.kind, self.lang), self.status(r), self.form(here, r),
+                  Markup(f"{{#rec-{r.id}}}") if is_safe_id(r.id) else Markup("")) for r in ch.records]
+        summary = [
+            [self.t("word.kind"), self.chain_kind_label(ch)],
+            [self.t("word.customer"), self.customer_cell(here, ch.customer)],
+            [self.t("case.state"), self.chain_state(ch)],
+            [self.t("case.started"), fmt_time(ch.started)],
+            [self.t("case.last_activity"), fmt_time(ch.last)],
+        ]
+        self.render(here, "case.md.j2", ch=ch, root_id=ch.root.id,
+                    summary=table([self.t("word.item"), self.t("word.value")], summary),
+                    records=table([self.t("word.id"), self.t("word.kind"), self.t("word.status"), self.t("word.created")],
+                                  [[self.record_link(here, r.id), m.kind_label(r.kind, self.lang), self.status(r),
+                                    fmt_time(m.created(r))] for r in ch.records]),
+                    timeline=table([self.t("word.at"), self.t("word.record"), self.t("word.kind"), self.t("word.status"),
+                                    self.t("word.by"), self.t("word.note")], timeline),
+                    approvals=table([self.t("word.at"), self.t("word.record"), self.t("case.approval_step"),
+                                     self.t("word.role"), self.t("case.approval_by")], approvals),
+                    sla_available=m.sla_available,
+                    clocks=table([self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.deadline"),
+                                  self.t("word.customer"), self.t("word.person")], self.clock_rows(here, clocks)),
+                    linked=table([self.t("word.record"), self.t("word.kind")], linked),
+                    forms=forms)
+
+    def refs_of(self, rec) -> list[str]:
+        """IDs referenced by a record, found through the schema's x-ref-kind markers."""
+        out: list[str] = []
+
+        def walk(value, node, base, depth):
+            if depth > 30:
+                return
+            node, base = self.m.view.resolve(node, base)
+            if node.get("x-ref-kind") and isinstance(value, str):
+                out.append(value)
+            elif isinstance(value, dict):
+                props = {n: (s, b) for n, s, b in self.m.view.properties(node, base)}
+                for k, v in value.items():
+                    if k in props:
+                        walk(v, props[k][0], props[k][1], depth + 1)
+            elif isinstance(value, list):
+                item, ib = self.m.view.items(node, base)
+                for v in value:
+                    walk(v, item, ib, depth + 1)
+
+        node, base = self.m.view.root(rec.kind)
+        if isinstance(rec.data, dict):
+            walk(rec.data, node, base, 0)
+        return out
+
+    # --- record forms -------------------------------------------------------------------------------
+    def value(self, here: str, node: dict, value, base: str = "") -> Markup:
+        """One value formatted by its schema node (record text always escaped)."""
+        if value is None or value == "":
+            return Markup("—")
+        vt = value_type(node)
+        if isinstance(value, bool):
+            return md_escape(self.t("word.yes" if value else "word.no"))
+        if node.get("enum") is not None or node.get("x-enum-labels"):
+            return md_escape(enum_label(node, value, self.lang))
+        if vt == "ref" and isinstance(value, str):
+            name = self.m.display_name(value)
+            return self.record_link(here, value, f"{name} ({value})" if name else value)
+        if vt == "money" and isinstance(value, dict):
+            amount = value.get("amount")
+            try:
+                amt = f"{float(amount):,.2f}"
+            except (TypeError, ValueError):
+                amt = str(amount)
+            return md_escape(f"{amt} {value.get('currency') or ''}".strip())
+        if vt == "instant" and isinstance(value, str):
+            return md_escape(value.replace("T", " "))
+        if isinstance(value, dict):
+            parts = []
+            for name, sub, sb in self.m.view.properties(node, base):
+                if name in value and value[name] not in (None, ""):
+                    shown = self.value(here, sub, value[name], sb)
+                    if value_type(sub) in ("ref", "instant", "date"):
+                        parts.append(shown)  # a signature: who and when speak for themselves
+                    else:
+                        parts.append(Markup(f"{md_escape(schema_title(sub, self.lang, name))}: {shown}"))
+            return Markup("; ").join(parts) if parts else md_escape("")
+        if isinstance(value, list):
+            item, ib = self.m.view.items(node, base)
+            return Markup("; ").join(self.value(here, item, v, ib) for v in value)
+        return md_escape(value)
+
+    def form(self, here: str, rec) -> Markup:
+        """A record laid out like its paper form: sections, label/value rows, item tables."""
+        m = self.m
+        data = m.masked(rec)
+        if not isinstance(data, dict):
+            return Markup("")
+        root, base = m.view.root(rec.kind)
+        sections: dict[str, list] = {}
+        order: list[str] = []
+        for name, node, nb in m.view.properties(root, base):
+            if name in SKIP_FORM_FIELDS or name not in data:
+                continue
+            sec = str(node.get("x-section") or "")
+            if sec not in sections:
+                sections[sec] = []
+                order.append(sec)
+            sections[sec].append((name, node, nb))
+        out: list[str] = []
+        for sec in order:
+            if sec:
+                out.append(f"**{md_escape(self.section_label(rec.kind, sec))}**\n")
+            rows = []
+            blocks = []
+            for name, node, nb in sections[sec]:
+                label = schema_title(node, self.lang, name)
+                value = data[name]
+                vt = value_type(node)
+                item, ib = m.view.items(node, nb) if vt == "array" else ({}, nb)
+                if vt == "array" and isinstance(value, list) and value and value_type(item) == "object" \
+                        and not item.get("x-sb-def") in ("attachment",):
+                    blocks.append((label, self.item_table(here, item, ib, value)))
+                elif vt == "object" and isinstance(value, dict) and value_type(node) != "money":
+                    for sname, snode, sb in m.view.properties(node, nb):
+                        if sname in value:
+                            rows.append([Markup(f"{md_escape(label)} › {md_escape(schema_title(snode, self.lang, sname))}"),
+                                         self.value(here, snode, value[sname], sb)])
+                else:
+                    rows.append([label, self.value(here, node, value, nb)])
+            if rows:
+                out.append(str(table([self.t("word.field"), self.t("word.value")], rows)))
+            for label, tbl in blocks:
+                out.append(f"*{md_escape(label)}*\n")
+                out.append(str(tbl))
+        return Markup("\n".join(out))
+
+    def item_table(self, here: str, item: dict, base: str, values: list) -> Markup:
+        props = self.m.view.properties(item, base)
+        present = [(n, s, b) for n, s, b in props if any(isinstance(v, dict) and n in v for v in values)]
+        head = ["#"] + [schema_title(s, self.lang, n) for n, s, b in present]
+        rows = []
+        for i, v in enumerate(values, 1):
+            v = v if isinstance(v, dict) else {}
+            rows.append([str(i)] + [self.value(here, s, v.get(n), b) for n, s, b in present])
+        return table(head, rows)
+
+    def section_label(self, kind: str, sec: str) -> str:
+        root, _ = self.m.view.root(kind)
+        labels = root.get("x-sections")
+        if isinstance(labels, dict):
+            labels = [{"id": k, **v} for k, v in labels.items() if isinstance(v, dict)]
+        for entry in labels if isinstance(labels, list) else []:
+            if isinstance(entry, dict) and entry.get("id") == sec:
+                return str(entry.get(self.lang) or entry.get("en") or sec)
+        node, _ = self.m.view.resolve({"$ref": "common.schema.json#/definitions/role"}, "common.schema.json")
+        label = enum_label(node, sec.replace("-", "_"), self.lang)
+        return label if label != sec.replace("-", "_") else sec.replace("-", " ").replace("_", " ").capitalize()
+
+    # --- customers -----------------------------------------------------------------------------------
+    def find_field(self, kind: str, words: tuple[str, ...], types: tuple[str, ...] | None = None) -> str | None:
+        """Heuristic lookup of a field by name (used for satisfaction, opinion, tier, devices)."""
+        root, base = self.m.view.root(kind)
+        candidates = []
+        for name, node, nb in self.m.view.properties(root, base):
+            candidates.append((name, node))
+            if value_type(node) == "object":
+                for sname, snode, _ in self.m.view.properties(node, nb):
+                    candidates.append((f"{name}.{sname}", snode))
+        for word in words:
+            for path, node in candidates:
+                if word in path.rsplit(".", 1)[-1] and (types is None or value_type(node) in types):
+                    return path
+        return None
+
+    def satisfaction(self, recs) -> tuple[int, int, float | None]:
+        """(callbacks saying solved, callbacks with an answer, mean satisfaction 1-5)."""
+        solved = answered = 0
+        scores = []
+        for r in recs:
+            v = get(r.data, "solved")
+            if isinstance(v, bool):
+                answered += 1
+                solved += v
+            s = get(r.data, "satisfaction")
+            if isinstance(s, (int, float)) and not isinstance(s, bool):
+                scores.append(float(s))
+        return solved, answered, (sum(scores) / len(scores) if scores else None)
+
+    def devices(self, here: str, cid: str) -> list[Markup]:
+        out = []
+        for rec in self.m.by_kind.get("installation", []):
+            if self.m.customer_id(rec) != cid:
+                continue
+            root, base = self.m.view.root(rec.kind)
+            data = self.m.masked(rec)
+            for name, node, nb in self.m.view.properties(root, base):
+                item, ib = self.m.view.items(node, nb)
+                if value_type(node) == "array" and isinstance(data.get(name), list) and value_type(item) == "object" \
+                        and item.get("x-sb-def") != "attachment" and data[name]:
+                    out.append((self.record_link(here, rec.id), self.status(rec), self.item_table(here, item, ib, data[name])))
+        return out
+
+    def customers_index(self) -> None:
+        here = "customers/index.md"
+        m = self.m
+        by_customer: dict[str, list[Chain]] = defaultdict(list)
+        for ch in m.chains:
+            if ch.customer:
+                by_customer[ch.customer].append(ch)
+        tier_field = "service_tier"
+        rows = []
+        for rec in sorted(m.by_kind.get("customer", []), key=lambda r: r.id):
+            chains = by_customer.get(rec.id, [])
+            tier_node = m.view.node("customer", tier_field) if tier_field else None
+            rows.append([self.customer_cell(here, rec.id),
+                         self.value(here, tier_node or {}, get(rec.data, tier_field)) if tier_field else "",
+                         sum(1 for ch in chains if ch.open), len(chains)])
+        self.render(here, "customers.md.j2", rows=table(
+            [self.t("word.customer"), self.t("word.tier"), self.t("customer.open_cases"), self.t("customer.all_cases")], rows))
+
+    def customer_page(self, rec) -> None:
+        m = self.m
+        here = f"customers/{rec.id}.md"
+        chains = [ch for ch in m.chains if ch.customer == rec.id]
+        callbacks = [r for r in m.by_kind.get("callback", []) if m.customer_id(r) == rec.id]
+        sat, total, score = self.satisfaction(callbacks)
+        value_index = self.value_index(rec)
+        self.render(here, "customer.md.j2", cid=rec.id, name=m.display_name(rec),
+                    profile=self.form(here, rec),
+                    devices=self.devices(here, rec.id),
+                    open_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if ch.open]),
+                    all_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if not ch.open]),
+                    sat=sat, sat_total=total, score=f"{score:.1f} / 5" if score is not None else None,
+                    callbacks=table([self.t("word.record"), self.t("word.status"), self.t("word.created")],
+                                    [[self.record_link(here, r.id), self.status(r), fmt_time(m.created(r))]
+                                     for r in sorted(callbacks, key=lambda r: r.id)]),
+                    value_index=value_index)
+
+    def value_index(self, rec):
+        """INTEGRATION POINT: customer value index (source 003). Uses `servicebook.value.value_index`
+        when such a module exists; otherwise the mean of the four groups of the record's
+        `value_inputs` (economics, loyalty, service effect, traits), each scaled to 0-100."""
+        try:
+            from servicebook import value  # type: ignore
+            fn = getattr(value, "value_index", None)
+            if callable(fn):
+                return fn(self.m.c, rec.id)
+        except Exception:  # noqa: BLE001
+            pass
+        vi = get(rec.data, "value_inputs")
+        if not isinstance(vi, dict):
+            return None
+
+        def num(key, scale):
+            v = vi.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return max(0.0, min(1.0, float(v) / scale))
+            return None
+
+        size = {"small": 0.25, "medium": 0.5, "large": 0.75, "key_account": 1.0}.get(get(rec.data, "size"))
+        groups = [
+            [num("receivables_on_time_pct", 100)],
+            [num("repurchase_intent", 5), num("proactive_contact", 5), num("referrals", 5)],
+            [num("coordination_ease", 5), num("rating_vs_resources", 5)],
+            [num("influence", 5), size],
+        ]
+        means = [sum(g) / len(g) for g in ([x for x in grp if x is not None] for grp in groups) if g]
+        return f"{100 * sum(means) / len(means):.0f} / 100" if means else None
+
+    # --- SLA ---------------------------------------------------------------------------------------
+    def compliance(self, key) -> list[tuple[str, int, int]]:
+        met: Counter = Counter()
+        breached: Counter = Counter()
+        for c in self.m.clocks:
+            k = key(c)
+            if k is None:
+                continue
+            if c.state == "met":
+                met[k] += 1
+            elif c.state == "breached":
+                breached[k] += 1
+        keys = sorted(set(met) | set(breached), key=str)
+        return [(str(k), met[k], breached[k]) for k in keys]
+
+    def sla_pages(self) -> None:
+        m, here = self.m, "sla/index.md"
+        tier_node, _ = m.view.resolve({"$ref": "common.schema.json#/definitions/tier"}, "common.schema.json")
+        dims = [
+            ("clock", self.t("sla.by_clock"), lambda c: c.label(self.lang)),
+            ("month", self.t("sla.by_month"), lambda c: c.month),
+            ("tier", self.t("sla.by_tier"), lambda c: enum_label(tier_node, c.tier, self.lang) if c.tier else None),
+            ("department", self.t("sla.by_department"), lambda c: c.department),
+            ("person", self.t("sla.by_person"), lambda c: (f"{m.display_name(c.person)} ({c.person})"
+                                                            if m.display_name(c.person) else c.person) if c.person else None),
+        ]
+        sections = []
+        for key, heading, fn in dims:
+            rows = self.compliance(fn)
+            chart_path = f"sla/{key}.svg"
+            self.out[chart_path] = charts.compliance_bars(rows[:40], heading, self.t("chart.no_data"))
+            tbl = table([heading, self.t("word.met"), self.t("word.breached"), self.t("word.compliance")],
+                        [[k, a, b, f"{a / (a + b) * 100:.0f}%" if a + b else "—"] for k, a, b in rows])
+            img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
+            sections.append((heading, img, tbl))
+        head = [self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.deadline"),
+                self.t("word.customer"), self.t("word.person")]
+        breaches = sorted([c for c in m.clocks if c.state == "breached"], key=lambda c: c.deadline or m.as_of, reverse=True)
+        at_risk = sorted([c for c in m.clocks if c.state == "at_risk"], key=lambda c: c.deadline or m.as_of)
+        self.render(here, "sla.md.j2", sla_available=m.sla_available, sections=sections,
+                    breaches=table(head, self.clock_rows(here, breaches[:500])), n_breaches=len(breaches),
+                    at_risk=table(head, self.clock_rows(here, at_risk[:500])))
+
+    # --- weekly ------------------------------------------------------------------------------------
+    def weekly(self) -> None:
+        m, here = self.m, "weekly.md"
+        end = m.as_of
+        start = end - timedelta(days=7)
+        idle = timedelta(days=int(self.o["negotiation_overdue_days"]))
+        overdue = []
+        for rec in m.by_kind.get("solution", []):
+            if m.status(rec) in ("proposed", "negotiating"):
+                last = m.last_change(rec)
+                if last and end - last > idle:
+                    overdue.append([self.record_link(here, rec.id), self.status(rec), self.customer_cell(here, m.customer_id(rec)),
+                                    fmt_time(last), (end - last).days, self.person(here, get(rec.data, "filled_by"))])
+        unresolved = []
+        for rec in m.by_kind.get("complaint", []):
+            st = m.status(rec)
+            if st and not m.is_final("complaint", st) and st != "resolved":
+                created = m.created(rec)
+                unresolved.append([self.record_link(here, rec.id), self.status(rec), self.customer_cell(here, m.customer_id(rec)),
+                                   fmt_time(created), (end - created).days if created else ""])
+        opinions = []
+        for kind in ("callback", "repair"):
+            field = self.find_field(kind, ("opinion", "feedback", "comment"), ("string",))
+            if not field:
+                continue
+            node = m.view.node(kind, field)
+            for rec in m.by_kind.get(kind, []):
+                text = get(m.masked(rec), field)
+                when = m.last_change(rec)
+                if isinstance(text, str) and text.strip() and when and start <= when <= end:
+                    opinions.append([fmt_time(when), self.record_link(here, rec.id), self.customer_cell(here, m.customer_id(rec)),
+                                     self.value(here, node or {}, text)])
+        lost = []
+        for ch in m.chains:
+            for e in ch.entries:
+                if e.record.kind == "solution" and e.status == "lost" and start <= e.at <= end:
+                    lost.append([fmt_time(e.at), self.record_link(here, e.record.id),
+                                 self.customer_cell(here, m.customer_id(e.record)), e.note])
+        new = Counter(m.kind_label(r.kind, self.lang) for r in m.records.values()
+                      if r.kind in m.case_kinds and (m.created(r) and start <= m.created(r) <= end))
+        self.render(here, "weekly.md.j2", start=fmt_date(start), end=fmt_date(end), idle_days=idle.days,
+                    overdue=table([self.t("word.record"), self.t("word.status"), self.t("word.customer"), self.t("word.updated"),
+                                   self.t("word.age_days"), self.t("word.person")], overdue),
+                    unresolved=table([self.t("word.record"), self.t("word.status"), self.t("word.customer"),
+                                      self.t("word.created"), self.t("word.age_days")], unresolved),
+                    opinions=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.opinion")],
+                                   sorted(opinions, key=lambda r: r[0], reverse=True)),
+                    lost=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.note")], lost),
+                    new=table([self.t("word.kind"), self.t("word.count")], sorted(([k, v] for k, v in new.items()), key=str)))
+
+    # --- knowledge base, forms, problems -----------------------------------------------------------
+    def kb(self) -> None:
+        self.render("kb/index.md", "kb.md.j2")
+
+    def field_rows(self, kind: str):
+        m = self.m
+        rows = []
+
+        def walk(node, base, prefix, required, depth):
+            for name, sub, sb in m.view.properties(node, base):
+                path = f"{prefix}{name}"
+                vt = value_type(sub)
+                item, ib = m.view.items(sub, sb) if vt == "array" else ({}, sb)
+                rows.append([Markup(f"`{path}`"), schema_title(sub, "zh", name), schema_title(sub, "en", name),
+                             self.type_label(sub, item), self.t("word.yes") if name in required else "",
+                             self.allowed(sub if vt != "array" else item), description(sub, self.lang)])
+                if depth < 4 and vt == "object" and vt != "money" and sub.get("x-sb-def") not in ("money",):
+                    walk(sub, sb, path + ".", m.view.required(sub), depth + 1)
+                elif depth < 4 and vt == "array" and value_type(item) == "object":
+                    walk(item, ib, path + "[].", m.view.required(item), depth + 1)
+
+        root, base = m.view.root(kind)
+        walk(root, base, "", m.view.required(root), 0)
+        return rows
+
+    def type_label(self, node: dict, item: dict) -> str:
+        vt = value_type(node)
+        if vt == "ref":
+            kinds = node.get("x-ref-kind")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            return self.t("type.ref", kind=" / ".join(self.m.kind_label(k, self.lang) for k in kinds if isinstance(k, str)))
+        if vt == "array":
+            return self.t("type.list_of", item=self.type_label(item, {})) if item else self.t("type.array")
+        return self.t(f"type.{vt}")
+
+    def allowed(self, node: dict) -> str:
+        enum = node.get("enum")
+        if isinstance(enum, list):
+            return ", ".join(f"{v} ({enum_label(node, v, self.lang)})" if enum_label(node, v, self.lang) != str(v) else str(v)
+                             for v in enum)
+        if "const" in node:
+            return str(node["const"])
+        parts = []
+        if node.get("pattern") and value_type(node) not in ("instant", "date", "ref"):
+            parts.append(f"/{node['pattern']}/")
+        for key, sym in (("minimum", "≥"), ("maximum", "≤")):
+            if key in node:
+                parts.append(f"{sym} {node[key]}")
+        return " ".join(parts)
+
+    def forms(self) -> None:
+        m = self.m
+        here = "forms/index.md"
+        case_kinds = [k for k in m.view.kinds if k in m.case_kinds]
+        ref_kinds = [k for k in m.view.kinds if k not in m.case_kinds]
+        prefixes = _prefixes()
+
+        def row(k):
+            node, _ = m.view.root(k)
+            return [self.link_to(here, k, f"forms/{k}.md"), schema_title(node, "zh", k), schema_title(node, "en", k),
+                    prefixes.get(k, ""), description(node, self.lang)]
+
+        head = [self.t("word.kind"), self.t("word.label_zh"), self.t("word.label_en"), self.t("word.id"), self.t("word.description")]
+        self.render(here, "forms.md.j2", cases=table(head, [row(k) for k in case_kinds]),
+                    reference=table(head, [row(k) for k in ref_kinds]))
+        for kind in m.view.kinds:
+            self.form_page(kind, prefixes.get(kind, ""))
+
+    def form_page(self, kind: str, prefix: str) -> None:
+        m = self.m
+        here = f"forms/{kind}.md"
+        root, _ = m.view.root(kind)
+        statuses = []
+        for st in m.statuses(kind):
+            notes = []
+            if st in m.initial(kind):
+                notes.append(self.t("forms.initial"))
+            role = m.approval_role(kind, st)
+            if role:
+                notes.append(self.t("forms.approval", role=m.role_label(role, self.lang)))
+            if m.is_pause(kind, st):
+                notes.append(self.t("forms.pause"))
+            if m.is_final(kind, st):
+                notes.append(self.t("forms.final"))
+            statuses.append([Markup(f"`{st}`"), m.status_label(kind, st, "zh"), m.status_label(kind, st, "en"),
+                             "; ".join(notes), ", ".join(m.transitions(kind, st))])
+        examples = root.get("examples")
+        example = None
+        if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+            example = code_block(yaml.safe_dump(examples[0], allow_unicode=True, sort_keys=False), "yaml")
+        folder = f"records/{kind}/" + ("YYYY/" if kind in m.case_kinds else "")
+        self.render(here, "form.md.j2", kind=kind, title_zh=schema_title(root, "zh", kind), title_en=schema_title(root, "en", kind),
+                    description=description(root, self.lang), folder=folder, prefix=prefix,
+                    statuses=table([self.t("word.status"), self.t("word.label_zh"), self.t("word.label_en"), self.t("word.note"),
+                                    self.t("forms.transitions")], statuses),
+                    fields=table([self.t("word.field"), self.t("word.label_zh"), self.t("word.label_en"), self.t("word.type"),
+                                  self.t("word.required"), self.t("word.allowed"), self.t("word.description")], self.field_rows(kind)),
+                    example=example)
+
+    def problems(self) -> None:
+        here = "problems.md"
+        probs = list(getattr(self.m.c, "problems", []) or [])
+        limit = int(self.o["problems_limit"])
+        root = self.m.root
+
+        def rel(f):
+            try:
+                return str(Path(f).resolve().relative_to(root.resolve()))
+            except (ValueError, OSError, TypeError):
+                return str(f)
+
+        rows = [[rel(getattr(p, "file", "")), getattr(p, "line", "") or "", getattr(p, "path", "") or "",
+                 getattr(p, "rule", ""), getattr(p, "severity", ""), getattr(p, "message", "")] for p in probs[:limit]]
+        self.render(here, "problems.md.j2", n=len(probs), limit=limit,
+                    rows=table([self.t("word.file"), self.t("word.line"), self.t("word.path"), self.t("word.rule"),
+                                self.t("word.severity"), self.t("word.message")], rows))
+
+
+def _prefixes() -> dict[str, str]:
+    try:
+        from servicebook import records  # type: ignore
+        kinds = getattr(records, "KINDS", {})
+        out = {}
+        for k, v in (kinds.items() if isinstance(kinds, dict) else []):
+            p = v if isinstance(v, str) else getattr(v, "prefix", None) or (v.get("prefix") if isinstance(v, dict) else None)
+            if p:
+                out[k] = p
+        if out:
+            return out
+    except Exception:  # noqa: BLE001
+        pass
+    return {"person": "P", "customer": "CU", "product": "PD", "survey": "SV", "appraisal": "AP", "solution": "SO",
+            "feasibility": "FS", "contract": "CT", "installation": "IN", "complaint": "CP", "repair": "RP",
+            "callback": "CB", "policy": "SLA", "calendar": "CAL"}

@@ -1,0 +1,225 @@
+"""The MkDocs plugin: a thin shell over `pages.generate`.
+
+- `on_files`: loads the corpus, generates every page in memory and adds it with
+  `File.generated(...)`, so nothing is written into docs/ and nothing generated is committed.
+  Hand-written docs may come in two languages: `x.md` (English) and `x.zh.md` (Chinese); the build
+  of each language keeps its own version at `x.md`.
+- `on_serve`: watches records/ and schemas/, so `mkdocs serve` rebuilds when a record changes.
+- `on_post_build`: when `alternate_config` is set (the Chinese default build), builds the other
+  language's config into `site/<alternate_dir>/`, so one `mkdocs build` gives both languages.
+- Progress: page generation and page rendering are logged every `progress_every` pages.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+from . import pages
+from .i18n import LANGS, t
+from .markup import TEMPLATES
+from .model import CST, parse_instant
+
+log = logging.getLogger("mkdocs.plugins.servicebook")
+
+CSS_PATH = "assets/servicebook.css"
+# Generated pages a hand-written docs page of the same path replaces (sections others fill).
+PLACEHOLDERS = {"kb/index.md"}
+# One page per case chain / customer / archive page: reachable from the index pages, not the nav.
+NOT_IN_NAV = ("cases/", "customers/")
+
+
+class ServicebookConfig(Config):
+    lang = c.Choice(LANGS, default="zh")
+    root = c.Optional(c.Type(str))                      # repository root; default: beside mkdocs.yml
+    show_personal_data = c.Type(bool, default=False)    # internal builds only
+    detail_window_days = c.Type(int, default=180)
+    archive_page_size = c.Type(int, default=200)
+    negotiation_overdue_days = c.Type(int, default=5)
+    as_of = c.Optional(c.Type(str))                     # instant; default: env SERVICEBOOK_AS_OF or now
+    progress_every = c.Type(int, default=500)
+    alternate_config = c.Optional(c.Type(str))          # e.g. mkdocs.en.yml, built after this one
+    alternate_dir = c.Type(str, default="en")
+    alternate_on_serve = c.Type(bool, default=False)
+
+
+class ServicebookPlugin(BasePlugin[ServicebookConfig]):
+    supports_multiple_instances = False
+
+    def __init__(self):
+        super().__init__()
+        self.command = "build"
+        self.rendered = 0
+        self.total_pages = 0
+        self.started = 0.0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def on_startup(self, *, command, dirty):
+        self.command = command
+
+    def root(self, config) -> Path:
+        if self.config.root:
+            base = Path(config.config_file_path or ".").parent
+            return (base / self.config.root).resolve()
+        return Path(config.config_file_path or ".").resolve().parent
+
+    def as_of(self) -> datetime:
+        text = self.config.as_of or os.environ.get("SERVICEBOOK_AS_OF")
+        if text:
+            dt = parse_instant(text)
+            if dt is None:
+                raise ValueError(f"servicebook: as_of {text!r} is not an instant like 2026-11-20T17:30:00+08:00")
+            return dt
+        return datetime.now(tz=CST)
+
+    def on_config(self, config):
+        self._setup_search_words()
+        if CSS_PATH not in config.extra_css:
+            config.extra_css.append(CSS_PATH)
+        return config
+
+    def _setup_search_words(self, extra: list[str] = ()) -> None:
+        try:
+            import jieba  # noqa: PLC0415
+        except ImportError:
+            return
+        jieba.setLogLevel(logging.WARNING)
+        for word in t("search.words", "zh").split() + list(extra):
+            if word and len(word) < 40:
+                jieba.add_word(word)
+
+    # --- files -----------------------------------------------------------------------------------
+    def on_files(self, files: Files, *, config):
+        from servicebook import corpus as corpus_mod  # noqa: PLC0415
+
+        lang = self.config.lang
+        self._localise_docs(files, config, lang)
+        started = time.monotonic()
+        root = self.root(config)
+        corpus = corpus_mod.load(root)
+        log.info("servicebook: loaded %d records (%d problems) in %.1f s",
+                 len(corpus.records), len(corpus.problems), time.monotonic() - started)
+        self._setup_search_words([str(r.data.get("name")) for r in corpus.of_kind("product")
+                                  if isinstance(r.data, dict) and isinstance(r.data.get("name"), str)])
+        every = max(1, self.config.progress_every)
+
+        def progress(done, total):
+            if done % every == 0 or done == total:
+                log.info("servicebook: generating pages %d/%d", done, total)
+
+        generated = pages.generate(corpus, {
+            "lang": lang, "root": str(root), "as_of": self.as_of(),
+            "show_personal_data": self.config.show_personal_data,
+            "detail_window_days": self.config.detail_window_days,
+            "archive_page_size": self.config.archive_page_size,
+            "negotiation_overdue_days": self.config.negotiation_overdue_days,
+            "progress": progress,
+        })
+        generated[CSS_PATH] = (TEMPLATES / "servicebook.css").read_text(encoding="utf-8")
+        for path, content in generated.items():
+            existing = files.get_file_from_path(path)
+            if existing is not None:
+                if path in PLACEHOLDERS:
+                    continue
+                log.warning("servicebook: docs/%s is replaced by the generated page; remove it", path)
+                files.remove(existing)
+            inclusion = (InclusionLevel.NOT_IN_NAV if path.startswith(NOT_IN_NAV) else InclusionLevel.UNDEFINED)
+            files.append(File.generated(config, path, content=content, inclusion=inclusion))
+        config.nav = self._nav(files, lang)
+        self.total_pages = sum(1 for f in files if f.is_documentation_page())
+        self.rendered = 0
+        self.started = time.monotonic()
+        return files
+
+    def _localise_docs(self, files: Files, config, lang: str) -> None:
+        """`x.<lang>.md` is the `lang` version of `x.md`; other languages' versions are dropped."""
+        for f in list(files):
+            if not f.is_documentation_page() or f.generated_by:
+                continue
+            stem = PurePosixPath(f.src_uri)
+            parts = stem.name.split(".")
+            if len(parts) >= 3 and parts[-2] in LANGS:
+                files.remove(f)
+                if parts[-2] != lang:
+                    continue
+                target = str(stem.with_name(".".join(parts[:-2] + parts[-1:])))
+                base = files.get_file_from_path(target)
+                if base is not None:
+                    files.remove(base)
+                files.append(File.generated(config, target, abs_src_path=f.abs_src_path))
+
+    def _nav(self, files: Files, lang: str) -> list:
+        def has(path):
+            return files.get_file_from_path(path) is not None
+
+        def label(key):
+            return t(key, lang)
+
+        def section(key, paths):
+            present = [p for p in paths if has(p)]
+            return {label(key): present} if present else None
+
+        forms = ["forms/index.md"] + sorted(f.src_uri for f in files
+                                            if f.src_uri.startswith("forms/") and f.src_uri.endswith(".md")
+                                            and f.src_uri != "forms/index.md")
+        kb = ["kb/index.md"] + sorted(f.src_uri for f in files
+                                      if f.src_uri.startswith("kb/") and f.src_uri.endswith(".md")
+                                      and f.src_uri != "kb/index.md")
+        guides = [p for p in ("guide/submit.md", "guide/approve.md", "approvals.md") if has(p)]
+        nav = [
+            {label("nav.home"): "index.md"},
+            {label("nav.cases"): "cases/index.md"},
+            {label("nav.customers"): "customers/index.md"},
+            {label("nav.sla"): "sla/index.md"},
+            {label("nav.weekly"): "weekly.md"},
+            section("nav.kb", kb),
+            section("nav.forms", forms),
+            {label("nav.guide"): guides} if guides else None,
+            {label("nav.problems"): "problems.md"},
+        ]
+        return [item for item in nav if item]
+
+    # --- progress ------------------------------------------------------------------------------
+    def on_post_page(self, output, *, page, config):
+        self.rendered += 1
+        every = max(1, self.config.progress_every)
+        if self.rendered % every == 0 or self.rendered == self.total_pages:
+            rate = self.rendered / max(0.001, time.monotonic() - self.started) * 60
+            log.info("servicebook: rendered %d/%d pages (%.0f pages/min)", self.rendered, self.total_pages, rate)
+        return output
+
+    # --- serve -------------------------------------------------------------------------------------
+    def on_serve(self, server, *, config, builder):
+        root = self.root(config)
+        for sub in ("records", "schemas"):
+            path = root / sub
+            if path.is_dir():
+                server.watch(str(path))
+        server.watch(str(Path(__file__).parent))
+        return server
+
+    # --- the other language -------------------------------------------------------------------------
+    def on_post_build(self, *, config):
+        alt = self.config.alternate_config
+        if not alt:
+            return
+        if self.command == "serve" and not self.config.alternate_on_serve:
+            log.info("servicebook: serving one language; preview the other with mkdocs serve -f %s", alt)
+            return
+        from mkdocs.commands.build import build  # noqa: PLC0415
+        from mkdocs.config import load_config  # noqa: PLC0415
+
+        path = Path(config.config_file_path).parent / alt
+        site_dir = str(Path(config.site_dir) / self.config.alternate_dir)
+        log.info("servicebook: building %s into %s", alt, site_dir)
+        alt_config = load_config(str(path), site_dir=site_dir, strict=config.strict)
+        alt_config.plugins.on_startup(command="build", dirty=False)
+        build(alt_config)
+        alt_config.plugins.on_shutdown()
