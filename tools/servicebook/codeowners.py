@@ -8,7 +8,6 @@ part of a form a role fills) and the person records (roles, ``git.handle``, ``gi
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -249,8 +248,8 @@ def diff_records(repo, base: str, head: str = "HEAD") -> list[FileChange]:
 
 
 def _is_bot(rules: Rules, author: str) -> bool:
-    a = (author or "").lower()
-    return any(fnmatch.fnmatch(a, b.lower()) for b in rules.bots)
+    a = (author or "").strip().lower()
+    return a in {b.lower() for b in rules.bots}
 
 
 def check_changes(root: Path | str, changes: list[FileChange], author: str,

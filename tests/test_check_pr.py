@@ -1,0 +1,140 @@
+"""servicebook check-pr: status moves and form parts against the author's roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from approvals_repo import CP_ID, CP_PATH, FS_PATH, Repo, approved, feasibility
+from servicebook import codeowners
+from servicebook.cli import main
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return Repo(tmp_path / "repo")
+
+
+def complaint(history, **extra):
+    data = {"id": CP_ID, "schema_version": 1, "customer": "CU-hengda-logistics",
+            "filled_by": "P-sun-li", "created_at": "2026-11-05T09:12:00+08:00",
+            "status": history[-1][2],
+            "history": [{"at": a, "by": b, "status": s} for a, b, s in history],
+            "issues": [{"problem": "外线打不出去"}],
+            "cs_part": {"remarks": "客户着急"}}
+    data.update(extra)
+    return data
+
+
+OPEN = [("2026-11-05T09:12:00+08:00", "P-sun-li", "open")]
+FIXED = OPEN + [("2026-11-05T15:30:00+08:00", "P-wang-qiang", "resolved")]
+
+
+def branch(repo, name="pr"):
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", name)
+    return base
+
+
+def check(repo, base, author):
+    return codeowners.check_pr(repo.path, base, "HEAD", author)
+
+
+def rules(problems, severity="error"):
+    return sorted({p.rule for p in problems if p.severity == severity})
+
+
+def test_customer_service_opens_a_complaint(repo):
+    base = branch(repo)
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN), "New complaint")
+    assert rules(check(repo, base, "sun.li@example.com")) == []
+
+
+def test_engineer_may_not_open_a_complaint(repo):
+    base = branch(repo)
+    repo.save("P-wang-qiang", CP_PATH, complaint(OPEN), "New complaint")
+    assert rules(check(repo, base, "wang.qiang@example.com")) == ["permission.part",
+                                                                  "permission.transition"]
+
+
+def test_technical_part_belongs_to_engineers(repo):
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN), "New complaint")
+    base = branch(repo)
+    fixed = complaint(FIXED, technical_part={"remarks": "换电源"},
+                      issues=[{"problem": "外线打不出去", "cause": "电源老化"}])
+    repo.save("P-wang-qiang", CP_PATH, fixed, "Fixed")
+    assert rules(check(repo, base, "wangqiang-bc")) == []  # by handle
+    problems = check(repo, base, "P-sun-li")  # by person id: CS may not write the technical part
+    assert rules(problems) == ["permission.part"]
+    assert {p.path for p in problems} == {"technical_part.remarks", "issues[0].cause"}
+
+
+def test_cs_may_not_fill_technical_part_but_engineer_may_not_fill_cs_part(repo):
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN), "New complaint")
+    base = branch(repo)
+    repo.save("P-wang-qiang", CP_PATH, complaint(OPEN, cs_part={"remarks": "改了"}), "edit")
+    problems = check(repo, base, "wang.qiang@example.com")
+    assert [(p.rule, p.path) for p in problems] == [("permission.part", "cs_part.remarks")]
+
+
+def test_approval_step_is_proposed_and_routed(repo):
+    repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    base = branch(repo)
+    repo.save("P-li-na", FS_PATH, approved(feasibility()), "Ask GM")
+    problems = check(repo, base, "li.na@example.com")
+    assert rules(problems) == []
+    assert rules(problems, "notice") == ["approval.required"]
+
+
+def test_approval_by_wrong_person_in_history(repo):
+    repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    base = branch(repo)
+    repo.save("P-li-na", FS_PATH, approved(feasibility(), by="P-zhao-lei"), "Ask")
+    assert rules(check(repo, base, "li.na@example.com")) == ["approval.role"]
+
+
+def test_unknown_author(repo):
+    base = branch(repo)
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN), "New complaint")
+    assert rules(check(repo, base, "stranger@example.org")) == ["author.unknown"]
+
+
+def test_bot_acts_for_the_person_in_the_history(repo):
+    base = branch(repo)
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN), "Intake form")
+    assert rules(check(repo, base, "github-actions[bot]")) == []
+
+
+def test_pr_cannot_grant_itself_a_role(repo):
+    base = branch(repo)
+    data = yaml.safe_load((repo.path / "records/person/P-wang-qiang.yaml").read_text())
+    data["roles"] = ["customer_service"]
+    repo.write("records/person/P-wang-qiang.yaml", data)
+    repo.write(CP_PATH, complaint(OPEN))
+    repo.commit("P-wang-qiang", "promote myself", "records")
+    problems = check(repo, base, "wang.qiang@example.com")
+    assert "permission.edit" in rules(problems)  # people are changed by administration only
+    assert "permission.transition" in rules(problems)  # roles are read at the merge base
+
+
+def test_deleting_a_case_record(repo):
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN), "New complaint")
+    base = branch(repo)
+    repo.git("rm", "-q", CP_PATH)
+    repo.git("commit", "-q", "-m", "oops", who="P-sun-li")
+    assert rules(check(repo, base, "sun.li@example.com")) == ["permission.delete"]
+
+
+def test_cli_formats_and_exit_codes(repo, capsys):
+    base = branch(repo)
+    repo.save("P-wang-qiang", CP_PATH, complaint(OPEN), "New complaint")
+    args = ["check-pr", "--base", base, "--root", str(repo.path)]
+    assert main(args) == 1  # author of HEAD: the engineer
+    assert "permission.transition" in capsys.readouterr().out
+    assert main(args + ["--author", "sun.li@example.com", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out or "[]") == []
+    assert main(args + ["--format", "github"]) == 1
+    assert capsys.readouterr().out.startswith("::error file=records/complaint/")
+    assert main(["check-pr", "--base", "no-such-rev", "--root", str(repo.path)]) == 2
