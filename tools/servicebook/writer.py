@@ -31,10 +31,23 @@ def yaml_rt() -> YAML:
     return y
 
 
-def dump(data: Any) -> str:
+def dump(data: Any, yaml: YAML | None = None) -> str:
     buf = io.StringIO()
-    yaml_rt().dump(data, buf)
+    (yaml or yaml_rt()).dump(data, buf)
     return buf.getvalue()
+
+
+def load_for_edit(text: str) -> tuple[Any, YAML]:
+    """Load a record for editing with a YAML instance that writes back the file's own
+    indentation, so an edit changes only the lines it means to."""
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    _, indent, block_seq_indent = load_yaml_guess_indent(text)
+    y = yaml_rt()
+    indent = indent or 2
+    block_seq_indent = block_seq_indent or 0
+    y.indent(mapping=indent, sequence=indent + block_seq_indent, offset=block_seq_indent)
+    return y.load(text), y
 
 
 def _write_temp(folder: Path, text: str) -> Path:

@@ -11,7 +11,7 @@ from ruamel.yaml.comments import CommentedMap
 from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
 from servicebook.lifecycle import Lifecycle
 from servicebook.records import find_files, kind_of_path
-from servicebook.writer import WriteRefused, digest, dump, replace, yaml_rt
+from servicebook.writer import WriteRefused, digest, dump, load_for_edit, replace
 
 NAME = "status"
 HELP = "Move a case record to a new status, appending to its history (变更状态)."
@@ -45,7 +45,7 @@ def change(root, record_id, new_status, by, note, at) -> int:
     if not lifecycle.has(kind):
         raise UsageError(f"{kind} records have no lifecycle")
     raw = (root / rel).read_bytes()
-    data = yaml_rt().load(raw.decode("utf-8"))
+    data, yaml = load_for_edit(raw.decode("utf-8"))
     current = data.get("status")
     if new_status not in lifecycle.allowed(kind, current):
         allowed = ", ".join(lifecycle.allowed(kind, current)) or "nothing (final)"
@@ -56,6 +56,6 @@ def change(root, record_id, new_status, by, note, at) -> int:
         entry["note"] = note
     data["status"] = new_status
     data.setdefault("history", []).append(entry)
-    replace(root / rel, dump(data), digest(raw))
+    replace(root / rel, dump(data, yaml), digest(raw))
     print(f"{record_id}: {current} -> {new_status}")
     return 0
