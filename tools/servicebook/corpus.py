@@ -155,7 +155,9 @@ def _extra_checks(root: Path, records: dict[str, Record], lifecycle: Lifecycle) 
     except ImportError:
         return []
     check = getattr(sla, "check_policies", None)
-    return list(check(list(records.values()))) if check else []
+    if check is None or not any(r.kind == "policy" for r in records.values()):
+        return []  # a repository without policies has not configured SLAs: nothing to match
+    return list(check(list(records.values())))
 
 
 

@@ -28,6 +28,15 @@ CHAIN_PARENT: dict[str, tuple[str, ...]] = {
     "installation": ("contract",),
     "repair": ("complaint",),
     "callback": ("case",),
+    "part-request": ("repair",),
+    "inspection": ("installation",),
+    "bid": ("survey",),
+    "communication": ("deal",),
+    "requirements": ("contract",),
+    "change": ("contract",),
+    "progress": ("contract",),
+    "risk": ("contract",),
+    "problem": ("contract",),
 }
 PROCESS_ORDER = [k for k, spec in KINDS.items() if spec.case]
 

@@ -19,7 +19,7 @@ from typing import Any
 class Kind:
     name: str
     prefix: str
-    case: bool  # case records have status/history and live in per-year folders
+    case: bool  # case records belong to a customer's case chain and live in per-year folders
 
 
 # The one table of kinds. Reference data first, then the lifecycle in process order.
@@ -40,6 +40,19 @@ KINDS: dict[str, Kind] = {
         Kind("complaint", "CP", True),
         Kind("repair", "RP", True),
         Kind("callback", "CB", True),
+        # after-sales depth
+        Kind("kb", "KB", False),
+        Kind("part", "PT", False),
+        Kind("inspection", "IS", True),
+        Kind("part-request", "PQ", True),
+        # pre-sales quality and delivery
+        Kind("bid", "BD", True),
+        Kind("communication", "CM", True),
+        Kind("requirements", "RQ", True),
+        Kind("change", "CH", True),
+        Kind("progress", "PG", True),
+        Kind("risk", "RK", True),
+        Kind("problem", "PB", True),
     )
 }
 KIND_BY_PREFIX = {k.prefix: k.name for k in KINDS.values()}

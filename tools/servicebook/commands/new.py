@@ -78,10 +78,11 @@ def build(root: Path, kind: str, sets: list[str], given_id: str | None, by: str 
     data = CommentedMap()
     data["id"] = record_id
     data["schema_version"] = 1
-    if KINDS[kind].case:
-        data["customer"] = None
-        data["filled_by"] = by
-        data["created_at"] = at
+    fields = schemas.raw.get(kind, {}).get("properties", {})
+    for name, value in (("customer", None), ("filled_by", by), ("created_at", at)):
+        if name in fields:
+            data[name] = value
+    if lifecycle.has(kind) and "history" in fields:
         first = lifecycle.initial(kind)[0]
         data["status"] = first
         data["history"] = [CommentedMap(at=at, by=by, status=first, note="created")]
