@@ -92,6 +92,7 @@ class Clock:
     department: str | None
     person: str | None
     month: str | None
+    src: Any = None                 # the engine's own clock object
 
     def label(self, lang: str) -> str:
         return self.label_zh if lang == "zh" and self.label_zh else (self.label_en or self.name)
@@ -115,6 +116,8 @@ class SiteModel:
         self.chains: list[Chain] = []
         self.chain_of: dict[str, Chain] = {}
         self._build_chains()
+        self.sla = None
+        self.raw_clocks: list = []
         self.clocks, self.sla_available = self._load_clocks()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -317,72 +320,34 @@ class SiteModel:
 
     # --- SLA -------------------------------------------------------------------------------------
     def _load_clocks(self) -> tuple[list[Clock], bool]:
-        """INTEGRATION POINT with `servicebook.sla` (SLA engine, another module).
+        """INTEGRATION POINT with the SLA engine (`servicebook.sla`, another module).
 
-        Normalises whatever the engine reports into `Clock`s. Until the engine lands (or if it
-        fails), the site builds without clocks and says so.
+        `sla.Engine(corpus).clocks(as_of)` gives every clock of every case; they are normalised
+        into `Clock`s (with the engine's own object kept in `src` for its report helpers). If the
+        engine is missing or fails, the site still builds and says clocks are unavailable.
         """
         try:
             from servicebook import sla  # type: ignore
         except Exception:  # noqa: BLE001
             return [], False
         try:
-            return [c for c in (self._clock(x) for x in _sla_clocks(sla, self.c, self.as_of)) if c], True
+            engine = sla.Engine(self.c)
+            raw = engine.clocks(self.as_of)
         except Exception as exc:  # noqa: BLE001
             log.warning("servicebook: SLA engine failed, building without clocks: %s", exc)
             return [], False
+        self.sla = sla
+        self.raw_clocks = raw
+        return [self._clock(c) for c in raw], True
 
-    def _clock(self, raw) -> Clock | None:
-        def attr(*names):
-            for n in names:
-                v = raw.get(n) if isinstance(raw, dict) else getattr(raw, n, None)
-                if v is not None:
-                    return v
-            return None
+    def _clock(self, raw) -> Clock:
+        def when(ts):
+            return datetime.fromtimestamp(ts, CST) if isinstance(ts, (int, float)) else None
 
-        rid = attr("record_id", "record")
-        if rid is not None and not isinstance(rid, str):
-            rid = getattr(rid, "id", None)
-        if not rid:
-            return None
-        name = str(attr("clock", "name", "step") or "")
-        label = attr("label", "title")
-        label_en = label_zh = None
-        if isinstance(label, dict):
-            label_en, label_zh = label.get("en"), label.get("zh")
-        elif isinstance(label, str):
-            label_en = label
-        label_en = label_en or attr("label_en") or name
-        label_zh = label_zh or attr("label_zh") or label_en
-        state = attr("state", "status")
-        state = str(getattr(state, "value", state) or "unknown").lower().replace("-", "_")
-        if state in ("breach", "late", "overdue"):
-            state = "breached"
-        deadline = attr("deadline", "due")
-        finished = attr("finished", "stopped_at", "met_at", "ended_at", "end")
-        deadline = parse_instant(deadline) if isinstance(deadline, str) else deadline
-        finished = parse_instant(finished) if isinstance(finished, str) else finished
-        rec = self.records.get(rid)
-        tier = attr("tier")
-        person = attr("person", "owner", "responsible")
-        if person is None and rec is not None:
-            person = get(rec.data, "filled_by")
-        dept = attr("department") or self.person_department(person if isinstance(person, str) else None)
-        when = finished or deadline or (self.created(rec) if rec else None)
-        month = attr("month") or (when.strftime("%Y-%m") if isinstance(when, datetime) else None)
-        return Clock(rid, name, str(label_en), str(label_zh), state,
-                     deadline if isinstance(deadline, datetime) else None,
-                     finished if isinstance(finished, datetime) else None,
-                     str(tier) if tier else None, str(dept) if dept else None,
-                     str(person) if isinstance(person, str) else None, str(month) if month else None)
+        state = str(raw.state)
+        return Clock(
+            record_id=raw.case, name=raw.key, label_en=raw.title or raw.clock, label_zh=raw.title_zh or raw.title,
+            state=state, deadline=when(raw.deadline), finished=when(raw.stopped_at), tier=raw.tier,
+            department=raw.department, person=raw.owner, month=raw.month(), src=raw)
 
 
-def _sla_clocks(sla, corpus, as_of):
-    """Ask the SLA engine for every clock as of `as_of`; adapts to the engine's entry points."""
-    for name in ("clocks", "all_clocks", "compute", "report"):
-        fn = getattr(sla, name, None)
-        if callable(fn):
-            result = fn(corpus, as_of=as_of)
-            clocks = getattr(result, "clocks", result)
-            return list(clocks or [])
-    return []

@@ -35,6 +35,7 @@ from .schemaview import description, enum_label, title as schema_title, value_ty
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
+_STATE_KEYS = {f"state.{s}" for s in ("running", "at_risk", "paused", "met", "breached", "cancelled", "error")}
 COMMON_FIELDS = ("id", "schema_version", "customer", "filled_by", "created_at", "status", "history")
 SKIP_FORM_FIELDS = {"id", "schema_version", "history"}
 
@@ -226,21 +227,26 @@ class _Generator:
                  m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), e.note]
                 for e in entries[:limit]]
 
+    def clock_head(self):
+        return [self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.target"),
+                self.t("word.deadline"), self.t("word.customer"), self.t("word.person")]
+
     def clock_rows(self, here: str, clocks):
-        return [[self.record_link(here, c.record_id), c.label(self.lang), self.t(f"word.{c.state}") if c.state in
-                 ("met", "breached", "at_risk", "running", "paused") else c.state, fmt_time(c.deadline),
-                 self.customer_cell(here, self.m.customer_id(self.m.records[c.record_id])) if c.record_id in self.m.records else "",
-                 self.person(here, c.person)]
-                for c in clocks]
+        rows = []
+        for c in clocks:
+            rec = self.m.records.get(c.record_id)
+            target = getattr(c.src, "target", "") if c.src is not None else ""
+            rows.append([self.record_link(here, c.record_id), c.label(self.lang), self.t(f"state.{c.state}")
+                         if f"state.{c.state}" in _STATE_KEYS else c.state, target, fmt_time(c.deadline),
+                         self.customer_cell(here, self.m.customer_id(rec)) if rec else "", self.person(here, c.person)])
+        return rows
 
     def home(self) -> None:
         m, here = self.m, "index.md"
         today = m.as_of.astimezone(CST).date()
-        breaches = [c for c in m.clocks if c.state == "breached" and c.deadline and c.deadline.astimezone(CST).date() == today]
-        at_risk = [c for c in m.clocks if c.state == "at_risk"]
-        at_risk.sort(key=lambda c: c.deadline or m.as_of)
-        clock_head = [self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.deadline"),
-                      self.t("word.customer"), self.t("word.person")]
+        all_breaches, at_risk = self.breaches_and_risks()
+        breaches = [c for c in all_breaches if c.deadline and c.deadline.astimezone(CST).date() == today]
+        clock_head = self.clock_head()
         stats = [
             [self.t("home.open_chains"), sum(1 for ch in m.chains if ch.open)],
             [self.t("home.customers"), len(m.by_kind.get("customer", []))],
@@ -346,8 +352,7 @@ class _Generator:
                     approvals=table([self.t("word.at"), self.t("word.record"), self.t("case.approval_step"),
                                      self.t("word.role"), self.t("case.approval_by")], approvals),
                     sla_available=m.sla_available,
-                    clocks=table([self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.deadline"),
-                                  self.t("word.customer"), self.t("word.person")], self.clock_rows(here, clocks)),
+                    clocks=table(self.clock_head(), self.clock_rows(here, clocks)),
                     linked=table([self.t("word.record"), self.t("word.kind")], linked),
                     forms=forms)
 
@@ -560,7 +565,7 @@ class _Generator:
                                      for r in sorted(callbacks, key=lambda r: r.id)]),
                     value_index=value_index)
 
-    def value_index(self, rec):
+    def value_index(self, rec, numeric: bool = False):
         """INTEGRATION POINT: customer value index (source 003). Uses `servicebook.value.value_index`
         when such a module exists; otherwise the mean of the four groups of the record's
         `value_inputs` (economics, loyalty, service effect, traits), each scaled to 0-100."""
@@ -568,7 +573,8 @@ class _Generator:
             from servicebook import value  # type: ignore
             fn = getattr(value, "value_index", None)
             if callable(fn):
-                return fn(self.m.c, rec.id)
+                v = fn(self.m.c, rec.id)
+                return v if numeric or v is None else f"{v:.0f} / 100"
         except Exception:  # noqa: BLE001
             pass
         vi = get(rec.data, "value_inputs")
@@ -589,50 +595,75 @@ class _Generator:
             [num("influence", 5), size],
         ]
         means = [sum(g) / len(g) for g in ([x for x in grp if x is not None] for grp in groups) if g]
-        return f"{100 * sum(means) / len(means):.0f} / 100" if means else None
+        if not means:
+            return None
+        score = 100 * sum(means) / len(means)
+        return score if numeric else f"{score:.0f} / 100"
 
     # --- SLA ---------------------------------------------------------------------------------------
-    def compliance(self, key) -> list[tuple[str, int, int]]:
-        met: Counter = Counter()
-        breached: Counter = Counter()
-        for c in self.m.clocks:
-            k = key(c)
-            if k is None:
-                continue
-            if c.state == "met":
-                met[k] += 1
-            elif c.state == "breached":
-                breached[k] += 1
-        keys = sorted(set(met) | set(breached), key=str)
-        return [(str(k), met[k], breached[k]) for k in keys]
+    def compliance(self, by: str) -> list[tuple[str, int, int]]:
+        """(label, met, breached) per group, by the SLA engine's own grouping (last cycles)."""
+        m = self.m
+        rows = m.sla.compliance(m.raw_clocks, by) if m.sla else []
+        titles = {c.name: c.label(self.lang) for c in m.clocks}
+        tier_node, _ = m.view.resolve({"$ref": "common.schema.json#/definitions/tier"}, "common.schema.json")
+        dept_node = m.view.node("person", "department") or {}
+        out = []
+        for g in rows:
+            key = g.get("key")
+            if key is None:
+                label = self.t("word.unknown")
+            elif by == "clock":
+                label = titles.get(key, key)
+            elif by == "tier":
+                label = enum_label(tier_node, key, self.lang)
+            elif by == "department":
+                label = enum_label(dept_node, key, self.lang)
+            elif by == "person":
+                name = m.display_name(key)
+                label = f"{name} ({key})" if name else key
+            else:
+                label = str(key)
+            out.append((label, int(g.get("met", 0)), int(g.get("breached", 0))))
+        return out
 
     def sla_pages(self) -> None:
         m, here = self.m, "sla/index.md"
-        tier_node, _ = m.view.resolve({"$ref": "common.schema.json#/definitions/tier"}, "common.schema.json")
-        dims = [
-            ("clock", self.t("sla.by_clock"), lambda c: c.label(self.lang)),
-            ("month", self.t("sla.by_month"), lambda c: c.month),
-            ("tier", self.t("sla.by_tier"), lambda c: enum_label(tier_node, c.tier, self.lang) if c.tier else None),
-            ("department", self.t("sla.by_department"), lambda c: c.department),
-            ("person", self.t("sla.by_person"), lambda c: (f"{m.display_name(c.person)} ({c.person})"
-                                                            if m.display_name(c.person) else c.person) if c.person else None),
-        ]
+        dims = [("clock", self.t("sla.by_clock")), ("month", self.t("sla.by_month")), ("tier", self.t("sla.by_tier")),
+                ("department", self.t("sla.by_department")), ("person", self.t("sla.by_person"))]
         sections = []
-        for key, heading, fn in dims:
-            rows = self.compliance(fn)
+        for key, heading in dims:
+            rows = self.compliance(key)
             chart_path = f"sla/{key}.svg"
             self.out[chart_path] = charts.compliance_bars(rows[:40], heading, self.t("chart.no_data"))
             tbl = table([heading, self.t("word.met"), self.t("word.breached"), self.t("word.compliance")],
                         [[k, a, b, f"{a / (a + b) * 100:.0f}%" if a + b else "—"] for k, a, b in rows])
             img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
-        head = [self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.deadline"),
-                self.t("word.customer"), self.t("word.person")]
-        breaches = sorted([c for c in m.clocks if c.state == "breached"], key=lambda c: c.deadline or m.as_of, reverse=True)
-        at_risk = sorted([c for c in m.clocks if c.state == "at_risk"], key=lambda c: c.deadline or m.as_of)
+        breaches, at_risk = self.breaches_and_risks()
         self.render(here, "sla.md.j2", sla_available=m.sla_available, sections=sections,
-                    breaches=table(head, self.clock_rows(here, breaches[:500])), n_breaches=len(breaches),
-                    at_risk=table(head, self.clock_rows(here, at_risk[:500])))
+                    breaches=table(self.clock_head(), self.clock_rows(here, breaches[:500])), n_breaches=len(breaches),
+                    at_risk=table(self.clock_head(), self.clock_rows(here, at_risk[:500])))
+
+    def breaches_and_risks(self):
+        """Breach list (most overdue first) and at-risk queue (earliest deadline, then the
+        higher customer value first), both from the SLA engine."""
+        m = self.m
+        if not m.sla:
+            return [], []
+        by_src = {id(c.src): c for c in m.clocks}
+        values = {}
+
+        def value_of(cid):
+            if cid not in values:
+                rec = m.records.get(cid) if cid else None
+                v = self.value_index(rec, numeric=True) if rec else None
+                values[cid] = v
+            return values[cid]
+
+        breaches = [by_src[id(c)] for c in m.sla.breach_list(m.raw_clocks, "last")]
+        at_risk = [by_src[id(c)] for c in m.sla.at_risk_queue(m.raw_clocks, value_of)]
+        return breaches, at_risk
 
     # --- weekly ------------------------------------------------------------------------------------
     def weekly(self) -> None:
@@ -773,7 +804,9 @@ class _Generator:
         examples = root.get("examples")
         example = None
         if isinstance(examples, list) and examples and isinstance(examples[0], dict):
-            example = code_block(yaml.safe_dump(examples[0], allow_unicode=True, sort_keys=False), "yaml")
+            # examples are masked like records: they may hold real-looking contact data
+            shown = m.masker.record(kind, examples[0])
+            example = code_block(yaml.safe_dump(shown, allow_unicode=True, sort_keys=False), "yaml")
         folder = f"records/{kind}/" + ("YYYY/" if kind in m.case_kinds else "")
         self.render(here, "form.md.j2", kind=kind, title_zh=schema_title(root, "zh", kind), title_en=schema_title(root, "en", kind),
                     description=description(root, self.lang), folder=folder, prefix=prefix,
