@@ -56,7 +56,10 @@ class Rules:
 
     def may_enter(self, lifecycle: Lifecycle, kind: str, status: str) -> list[str]:
         """Roles that may move a record of ``kind`` into ``status`` (``*``: anyone with a role)."""
-        roles = list(self.transitions.get(kind, {}).get(status, []))
+        if kind not in self.transitions:  # a kind without rules yet: only approvals are guarded
+            roles = ["*"]
+        else:
+            roles = list(self.transitions[kind].get(status, []))
         approval = lifecycle.approval_role(kind, status)
         if approval and approval not in roles:
             roles.append(approval)

@@ -15,9 +15,11 @@ HELP = "Approve a record: commit with Approved-by/Approved-role trailers (审批
 
 def configure(parser):
     parser.add_argument("id", help="record ID")
-    parser.add_argument("--as", dest="role", required=True, help="the role approving")
-    parser.add_argument("--by", help="approver's person ID (default: the person whose git.email "
-                                     "is git config user.email)")
+    parser.add_argument("--as", dest="role",
+                        help="the role approving (default: the approval role of --status, or of "
+                             "the record's current status)")
+    parser.add_argument("--by", help="approver: person ID, git handle or e-mail (default: the "
+                                     "person whose git.email is git config user.email)")
     parser.add_argument("--status", help="move the record into this approval status first")
     parser.add_argument("--note", help="comment for the history entry and the commit")
     parser.add_argument("--at", help="instant of the approval (default: now)")
@@ -58,10 +60,15 @@ def approve(root, args) -> int:
     if rec is None:
         raise UsageError(f"no record with ID {args.id}")
     people = People.from_records(records)
+    lifecycle = load_lifecycle(root)
+    if not args.role:
+        args.role = lifecycle.approval_role(rec.kind, args.status or str(rec.data.get("status")))
+        if not args.role:
+            raise UsageError(f"{args.id} is not in an approval status; say --as ROLE")
     if args.by:
-        person = people.by_id.get(args.by)
+        person = people.find(args.by)
         if person is None:
-            raise UsageError(f"no person record {args.by}")
+            raise UsageError(f"no person record matches {args.by}")
     else:
         email = repo.git.config("user.email") if _has_config(repo, "user.email") else ""
         person = people.find(email) if email else None
@@ -80,7 +87,6 @@ def approve(root, args) -> int:
     if args.print_trailers:
         print(block)
         return 0
-    lifecycle = load_lifecycle(root)
     if args.status:
         needed = lifecycle.approval_role(rec.kind, args.status)
         if needed is None:
