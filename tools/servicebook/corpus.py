@@ -3,6 +3,7 @@ site, the SLA engine and the audit, so they always agree on what the records say
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from servicebook.lifecycle import Lifecycle
 from servicebook.problems import Problem
 from servicebook.records import KINDS, SCHEMAS_DIR, Record, find_files, kind_of_path
 from servicebook.schemas import SchemaSet
-from servicebook.yamlload import YamlProblem, Where, decode, parse, positions
+from servicebook.yamlload import YamlProblem, Where, decode, parse, parse_path, positions
 
 # Below this many files one process is faster than starting workers.
 PARALLEL_THRESHOLD = 1500
@@ -141,24 +142,35 @@ def load(
     idx = index_mod.Index(records, schemas)
     only_set = {Path(p) for p in only} if only is not None else None
     problems.extend(index_mod.check(records, known_ids, schemas, lifecycle, idx, where_of, only_set))
-    problems.extend(_extra_checks(root, records, lifecycle))
+    problems.extend(_extra_checks(records, where_of))
     if only_set is not None:
         problems = [p for p in problems if Path(p.file) in only_set]
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
     return Corpus(root, schemas, lifecycle, records, problems, files, idx)
 
 
-def _extra_checks(root: Path, records: dict[str, Record], lifecycle: Lifecycle) -> list[Problem]:
-    """Checks owned by later stages (SLA policy coverage) that must run in the same pass."""
-    try:
-        from servicebook import sla
-    except ImportError:
-        return []
-    check = getattr(sla, "check_policies", None)
-    if check is None or not any(r.kind == "policy" for r in records.values()):
-        return []  # a repository without policies has not configured SLAs: nothing to match
-    return list(check(list(records.values())))
+def _extra_checks(records: dict[str, Record], where_of) -> list[Problem]:
+    """Checks from the ``servicebook.checks`` package (SLA coverage, figures that must agree...),
+    located in their files where they gave only a field path."""
+    import importlib
+    import pkgutil
+
+    from servicebook import checks
+
+    found: list[Problem] = []
+    for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"servicebook.checks.{info.name}")
+        for p in module.check(records) or ():
+            if p.line == 0:
+                w = _locate(where_of(Path(p.file)), parse_path(p.path))
+                p = dataclasses.replace(p, line=w[0], column=w[1])
+            found.append(p)
+    return found
 
 
-
+def _locate(where: dict[tuple, Where], path: tuple) -> tuple[int, int]:
+    while path and path not in where:
+        path = path[:-1]
+    w = where.get(path)
+    return (w.line, w.column) if w else (1, 1)
 __all__ = ["Corpus", "load"]

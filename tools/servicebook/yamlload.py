@@ -373,3 +373,11 @@ def dump_path(path) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def parse_path(dotted: str) -> tuple:
+    """'issues[0].problem' -> ('issues', 0, 'problem'); the inverse of dump_path."""
+    out: list = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", dotted or ""):
+        out.append(int(part[1:-1]) if part.startswith("[") else part)
+    return tuple(out)
