@@ -421,15 +421,18 @@ class BusinessCalendar:
 
     def is_working_day(self, day: _dt.date) -> bool:
         """True when ``day`` has working hours (after holidays, make-up days and overrides)."""
-        return self._totals[self._date_index(day)] > 0
+        i = self._date_index(day)
+        return self._totals[i] > 0
 
     def working_intervals(self, day: _dt.date) -> list[tuple[_dt.datetime, _dt.datetime]]:
         """The working intervals of ``day`` as aware datetimes."""
-        return [(self._dt(a), self._dt(b)) for a, b in self._ivs[self._date_index(day)]]
+        i = self._date_index(day)
+        return [(self._dt(a), self._dt(b)) for a, b in self._ivs[i]]
 
     def day_working_seconds(self, day: _dt.date) -> float:
         """Working seconds of ``day``."""
-        return self._totals[self._date_index(day)]
+        i = self._date_index(day)
+        return self._totals[i]
 
     def working_seconds(self, start, end) -> float:
         """Working seconds between two instants (negative when ``end`` is before ``start``)."""
