@@ -604,7 +604,25 @@ def _date(value, where: str) -> _dt.date:
 
 
 def from_record(data: Mapping) -> BusinessCalendar | AroundTheClockCalendar:
-    """Build a calendar from a calendar record's data (see ``schemas/calendar.schema.json``)."""
+    """Build a calendar from a calendar record's data (see ``schemas/calendar.schema.json``).
+    Calendars are immutable; identical record data returns the same (already built) calendar."""
+    import json
+
+    try:
+        key = ("record", json.dumps(data, sort_keys=True, default=str))
+    except (TypeError, ValueError):
+        key = None
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
+    cal = _from_record(data)
+    if key is not None:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = cal
+    return cal
+
+
+def _from_record(data: Mapping) -> BusinessCalendar | AroundTheClockCalendar:
     cid = str(data.get("id", "CAL-unnamed"))
     tzname = data.get("timezone", DEFAULT_TIMEZONE)
     if data.get("around_the_clock"):

@@ -1,0 +1,171 @@
+"""servicebook sla — SLA clocks of every case as of an instant (时限监控).
+
+Usage::
+
+    servicebook sla [--at INSTANT] [--format text|json] [--kind K ...] [--breached | --at-risk]
+                    [--cycles last|all|ever] [--root PATH]
+
+Without ``--at`` the clocks are computed as of now; with it, from the record histories as they
+stood at that instant (later history entries, records and callbacks are ignored), so a past report
+is reproduced exactly. ``--breached`` keeps breached clocks (most overdue first), ``--at-risk`` the
+at-risk queue (earliest deadline first). ``--cycles``: ``last`` (default) shows the newest cycle
+of each clock, ``all`` every cycle of reopened cases, ``ever`` the newest cycle unless an earlier
+one was breached.
+
+Exit status: 0 done, 1 some clocks could not be computed (state ``error``, e.g. a deadline beyond
+the years the holiday data covers), 2 usage error.
+
+JSON output (``--format json``), stable fields::
+
+    {
+      "as_of": "2026-11-23T10:00:00+08:00",     # the instant the clocks are computed for
+      "policies": [{"id": "SLA-complaint", "version": 1, "kind": "complaint", "name": "..."}],
+      "counts": {"running": 3, "at_risk": 1, "paused": 0, "met": 9, "breached": 2,
+                 "cancelled": 0, "error": 0},       # of the rows below
+      "clocks": [ROW, ...]
+    }
+
+Each ROW:
+
+    case               record ID the clock runs on (CP-20261120-7KQ2XM)
+    kind               its record kind
+    customer           customer ID
+    tier               "standard" | "vip" (contract through the case chain, else customer)
+    owner              person ID answering for the clock (per the policy's owner fields)
+    department         that person's department, or null
+    policy             policy ID that measured the clock
+    policy_version     that policy's `version`
+    clock              clock name within the policy ("fix"; schedules: "inspection_3m")
+    title, title_zh    what the deadline is
+    occurrence         for schedule clocks the due month, else null
+    cycle              1, 2, ... (a reopened case starts a new cycle)
+    last_cycle         true for the newest cycle of this clock
+    state              running | at_risk | paused | met | breached | cancelled | error
+    open               true while the clock still runs or waits (running, at_risk, paused,
+                       or breached and not yet stopped)
+    started_at         instant the clock started (ISO 8601 with offset)
+    stopped_at         instant it stopped or was cancelled, null while open
+    deadline           instant the target is/was reached (projected from now while running;
+                       null while paused)
+    target             the target as written in the policy ("1 working_days", "24 hours")
+    target_seconds     the target in seconds of the clock's calendar
+    elapsed_seconds    time counted so far (working seconds for working targets; pauses excluded)
+    remaining_seconds  target_seconds - elapsed_seconds (negative when overdue)
+    overdue_seconds    how late a breached clock is (0 otherwise)
+    used               elapsed / target (1.0 = deadline reached)
+    calendar           calendar ID the time was counted in
+    month              YYYY-MM the clock counts in for reports (of its deadline)
+    error              why the clock could not be computed (state "error"), else null
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from servicebook import bizcalendar as bc
+from servicebook import sla
+
+NAME = "sla"
+HELP = "SLA clocks as of an instant: running, paused, met, breached, at risk (时限监控)."
+
+try:  # shared helpers of the other commands, when present
+    from servicebook.commands._common import UsageError, find_root
+except ImportError:  # pragma: no cover
+    class UsageError(Exception):
+        pass
+
+    def find_root(given):
+        return Path(given or ".")
+
+
+def configure(parser):
+    parser.add_argument("--at", metavar="INSTANT",
+                        help="compute as of this instant, e.g. 2026-11-23T10:00:00+08:00 "
+                             "(a date means its midnight in Beijing time; default: now)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--kind", action="append", metavar="K",
+                        help="only clocks on records of this kind (repeatable)")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--breached", action="store_true", help="only breached clocks, most overdue first")
+    only.add_argument("--at-risk", action="store_true", help="only the at-risk queue, most urgent first")
+    parser.add_argument("--cycles", choices=("last", "all", "ever"), default="last",
+                        help="which cycles of reopened cases to show (default: last)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="repository root (default: the current folder or the nearest one "
+                             "upwards holding records/ and schemas/)")
+
+
+def _rows(clocks, args):
+    if args.breached:
+        return sla.breach_list(clocks, cycles=args.cycles)
+    if args.at_risk:
+        return sla.at_risk_queue(clocks)
+    selected = sla._select(clocks, args.cycles)
+    return sorted(selected, key=lambda c: (c.kind, c.case, c.clock, c.cycle))
+
+
+def run(args) -> int:
+    try:
+        root = find_root(args.root)
+    except UsageError as err:
+        print(f"servicebook: {err}", file=sys.stderr)
+        return 2
+    root = Path(root).resolve()
+    tz = bc.ZoneInfo(bc.DEFAULT_TIMEZONE)
+    if args.at:
+        try:
+            at = bc.parse_instant(args.at, tz).timestamp()
+        except bc.CalendarError as err:
+            print(f"servicebook: --at: {err}", file=sys.stderr)
+            return 2
+    else:
+        at = sla._now()
+    from servicebook import corpus
+
+    c = corpus.load(root)
+    engine = sla.Engine(c)
+    for rec, msg in engine.problems:
+        print(f"servicebook: {rec.path}: {msg}", file=sys.stderr)
+    clocks = engine.clocks(at, args.kind)
+    rows = _rows(clocks, args)
+    counts = {s: 0 for s in sla.STATES}
+    for r in rows:
+        counts[r.state] += 1
+    as_of = bc.parse_instant(at, tz).isoformat(timespec="seconds")
+    if args.format == "json":
+        print(json.dumps({
+            "as_of": as_of,
+            "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
+                         for p in engine.policies],
+            "counts": counts,
+            "clocks": [r.to_dict() for r in rows],
+        }, ensure_ascii=False, indent=2))
+    else:
+        print(_text(rows, as_of, engine, counts))
+    return 1 if counts["error"] else 0
+
+
+def _text(rows, as_of, engine, counts) -> str:
+    head = ("CASE", "CLOCK", "CUSTOMER", "TIER", "OWNER", "STATE", "TARGET", "ELAPSED", "LEFT/LATE")
+    table = [head]
+    for c in rows:
+        if c.state == "error":
+            left = c.error or ""
+        elif c.state == "breached":
+            left = "late " + sla.format_duration(c.overdue_seconds)
+        elif c.state in ("met", "cancelled"):
+            left = ""
+        else:
+            left = sla.format_duration(c.remaining_seconds)
+        clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
+        table.append((c.case, clock, c.customer or "", c.tier, c.owner or "", c.state, c.target,
+                      sla.format_duration(c.elapsed_seconds) if c.state != "error" else "", left))
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(head) - 1)]
+    lines = [f"SLA clocks as of {as_of}; policies: "
+             + (", ".join(f"{p.id} v{p.version}" for p in engine.policies) or "none")]
+    for r in table:
+        lines.append("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no clocks")
+    return "\n".join(lines)
