@@ -36,6 +36,11 @@ except ImportError:  # pragma: no cover - every wheel of PyYAML ships libyaml
             yaml.parser.Parser.__init__(self)
             yaml.composer.Composer.__init__(self)
 
+try:
+    import yaml_rs as _yaml_rs
+except ImportError:  # pragma: no cover - optional accelerator
+    _yaml_rs = None
+
 MAX_BYTES = 1024 * 1024  # a record is a form: a megabyte is already absurd
 MAX_DEPTH = 48  # records nest a handful of levels
 MAX_NODES = 50_000  # values after alias expansion
@@ -218,9 +223,55 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> str:
     return text
 
 
+# Text the Rust parser could read differently from the rules above: tags, anchors and aliases,
+# document markers, merge keys, YAML 1.2 number forms we keep as text (0123, 0x1F, .5, 1e3,
+# 1_000, .inf), and keys that are not plainly text. Deliberately broad: a false alarm only means
+# the file takes the strict path.
+_NUMBER_FORMS_WE_KEEP_AS_TEXT = r"""
+    [-+]?(?:
+        0[0-9][0-9._eE+-]*            # leading zero: 0123, 00.5
+      | 0[xXoObB][0-9a-fA-F_]*        # hex, octal, binary
+      | [0-9]+(?:_[0-9]*)+[0-9.]*     # digit separators: 1_000
+      | [0-9]+\.(?:[eE][-+]?[0-9]+)?  # trailing dot: 1.
+      | [0-9]+[eE][-+]?[0-9]+         # exponent without a dot: 1e3
+      | \.[0-9]+(?:[eE][-+]?[0-9]+)?  # leading dot: .5
+      | \.(?:inf|Inf|INF|nan|NaN|NAN)
+    )[ \t]*(?:$|\#|[,\]}])
+"""
+_SUSPECT = re.compile(
+    r"""
+      [!&*] | << | ^(?:---|\.\.\.)                               # tags, anchors, merges, documents
+    | (?:^[ \t]*(?:-[ \t]+)+ | :[ \t]+ | [\[,{][ \t]*)           # a value position, then
+      (?:""" + _NUMBER_FORMS_WE_KEEP_AS_TEXT + r""")
+    | ^[ \t]*(?:-[ \t]+)*                                        # a key that is not plainly text
+      (?:[-+]?[0-9.]|~|null\b|Null\b|NULL\b|true\b|True\b|TRUE\b|false\b|False\b|FALSE\b)
+      [^\n:]*:(?:[ \t]|$)
+    | [{,][ \t]*(?:[-+]?[0-9.]|~|null|Null|NULL|true|True|TRUE|false|False|FALSE)[^,:}\n]*:
+    """,
+    re.MULTILINE | re.VERBOSE,
+)
+
+
 def parse(data: bytes, max_bytes: int = MAX_BYTES) -> Any:
-    """Parse one record file. Returns its data (a mapping); raises YamlProblem otherwise."""
+    """Parse one record file. Returns its data (a mapping); raises YamlProblem otherwise.
+
+    Plain records go through the Rust parser (yaml-rs, ~10x faster), which refuses duplicate
+    keys itself and reads everything else as the rules above do (tests/test_yaml_paths.py
+    proves it on every test file); anything unusual takes the strict path, which decides.
+    """
     text = decode(data, max_bytes)
+    if _yaml_rs is not None and not _SUSPECT.search(text):
+        try:
+            value = _yaml_rs.loads(text, parse_datetime=False)
+        except Exception:  # noqa: BLE001 - any refusal: let the strict path explain it
+            value = None
+        if isinstance(value, dict) and value:
+            return value
+    return parse_strict(text)
+
+
+def parse_strict(text: str) -> Any:
+    """The authoritative reading of a record's text (libyaml with our resolver and guards)."""
     if _depth_upper_bound(text) > MAX_DEPTH:
         try:
             depth, mark = _exact_depth(text)

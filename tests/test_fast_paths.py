@@ -1,0 +1,149 @@
+"""The bulk path and the precise path must agree, on every file we have and on generated ones.
+
+* YAML: the Rust parser (taken only for plain files) and the strict libyaml loader.
+* Schemas: jsonschema-rs (yes/no for every record) and python-jsonschema (located messages).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servicebook import yamlload
+from servicebook.records import kind_of_path
+from servicebook.schemas import SchemaSet
+from servicebook.yamlload import YamlProblem, parse_strict
+
+REPO = Path(__file__).resolve().parents[1]
+YAML_FILES = sorted(
+    p for base in (REPO / "records", REPO / "tests" / "fixtures") if base.exists()
+    for p in base.rglob("*.yaml")
+)
+
+
+def fast_reading(text: str):
+    """What the bulk path returns without consulting the strict loader, or None."""
+    if yamlload._yaml_rs is None or yamlload._SUSPECT.search(text):
+        return None
+    try:
+        value = yamlload._yaml_rs.loads(text, parse_datetime=False)
+    except Exception:
+        return None
+    return value if isinstance(value, dict) and value else None
+
+
+def assert_paths_agree(text: str) -> None:
+    fast = fast_reading(text)
+    if fast is None:
+        return  # the strict path decides alone
+    try:
+        strict = parse_strict(text)
+    except YamlProblem as problem:  # pragma: no cover - would be a bug
+        pytest.fail(f"fast path accepted what the strict path refuses ({problem.rule}): {text!r}")
+    assert json.dumps(fast, sort_keys=True) == json.dumps(strict, sort_keys=True), text
+
+
+def test_the_fast_path_is_taken_for_ordinary_records():
+    assert YAML_FILES
+    taken = [p for p in YAML_FILES if fast_reading(p.read_text(encoding="utf-8")) is not None]
+    assert len(taken) >= 0.9 * len(YAML_FILES)
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: p.name)
+def test_both_yaml_paths_agree_on_every_file(path):
+    assert_paths_agree(path.read_text(encoding="utf-8"))
+
+
+TRICKY_SCALARS = [
+    "no", "yes", "on", "off", "y", "n", "true", "True", "FALSE", "~", "null", "Null", "",
+    "0", "-0", "+12", "0123", "0o17", "0x1F", "0b101", "1e3", "1E-3", "1.5e3", ".5", "1.", "1_000",
+    ".inf", "-.inf", ".nan", "12.50", "3.14", "2026-11-23", "2026-11-23T09:30:00+08:00",
+    "2026-11-23 09:30:00", "17:30", "190:20:30", "025-5210 8831", "13800138000", "王先生",
+    "'quoted'", '"double"', "a: b", "- x", "[a, b]", "{a: 1}", "&a x", "*a", "!tag x", "!!str 1",
+    "<<", "#comment", "x # c", "'0123'", "\"no\"", "@at", "`tick`", "%pct", "a,b", "|", ">",
+]
+keys = st.sampled_from(["id", "name", "a", "b", "1", "yes", "~", "true", "0123", "1e3", "客户"])
+scalars = st.sampled_from(TRICKY_SCALARS)
+
+
+def _render(node, indent: int = 0) -> str:
+    pad = " " * indent
+    if isinstance(node, dict):
+        out = ""
+        for k, v in node.items():
+            if isinstance(v, (dict, list)) and v:
+                out += f"{pad}{k}:\n{_render(v, indent + 2)}"
+            else:
+                out += f"{pad}{k}: {v if not isinstance(v, (dict, list)) else '[]'}\n"
+        return out
+    out = ""
+    for v in node:
+        if isinstance(v, (dict, list)) and v:
+            out += f"{pad}-\n{_render(v, indent + 2)}"
+        else:
+            out += f"{pad}- {v if not isinstance(v, (dict, list)) else '[]'}\n"
+    return out
+
+
+documents = st.recursive(
+    scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(keys, children, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(keys, documents, min_size=1, max_size=5))
+def test_both_yaml_paths_agree_on_generated_documents(doc):
+    assert_paths_agree(_render(doc))
+
+
+# -- schema validation: the compiled validator and the explaining one agree ---------------------
+
+SCHEMAS = SchemaSet(REPO / "schemas")
+def _sample_per_kind(paths, n=3):
+    """A few records of each kind: every field of every kind is mutated, in bounded time."""
+    by_kind: dict[str, list[Path]] = {}
+    for p in paths:
+        kind = kind_of_path(Path(*p.parts[p.parts.index("records"):]))
+        if kind:
+            by_kind.setdefault(kind, []).append(p)
+    return [p for group in by_kind.values() for p in group[:n]]
+
+
+RECORD_FILES = _sample_per_kind(YAML_FILES)
+
+
+def _mutations(data: dict):
+    """A valid record and ways of breaking it: each field removed, retyped, or emptied."""
+    yield data
+    for key in list(data):
+        broken = copy.deepcopy(data)
+        del broken[key]
+        yield broken
+        for replacement in (None, 12345, "x", ["x"], {"x": 1}, True, "2026-02-30"):
+            broken = copy.deepcopy(data)
+            broken[key] = replacement
+            yield broken
+    yield {**copy.deepcopy(data), "unknown_field": 1}
+
+
+@pytest.mark.parametrize("path", RECORD_FILES, ids=lambda p: p.name)
+def test_both_validators_agree(path):
+    kind = kind_of_path(Path(*path.parts[path.parts.index("records"):]))
+    if not SCHEMAS.has(kind):
+        pytest.skip(f"no schema for {kind}")
+    try:
+        data = yamlload.parse(path.read_bytes())
+    except YamlProblem:
+        pytest.skip("not a readable record")
+    for variant in _mutations(data):
+        fast = SCHEMAS.fast_valid(kind, variant)
+        precise = not list(SCHEMAS.precise(kind).iter_errors(variant))
+        assert fast == precise, (path.name, variant)
