@@ -257,18 +257,20 @@ def parse_record(data: bytes) -> Any:
         return None
 
 
-def load_records(root: Path) -> dict[str, Any]:
-    """id -> Record for the working tree. Uses ``corpus.load`` once it exists."""
-    try:
-        from servicebook import corpus  # type: ignore[attr-defined]
+def load_records(root: Path, validate: bool = False) -> dict[str, Any]:
+    """id -> Record for the working tree.
+
+    Audit needs the data only, so by default each file is parsed with the project's safe loader
+    and nothing is schema-checked (``corpus.load`` explains every invalid record in detail, which
+    costs seconds per thousand files). ``validate=True`` goes through ``corpus.load``."""
+    if validate:
+        from servicebook import corpus
 
         return dict(corpus.load(Path(root)).records)
-    except ImportError:
-        pass
     out: dict[str, Any] = {}
     for rel in find_files(Path(root)):
         kind = kind_of_path(rel)
-        if kind is None:
+        if kind is None or rel.stem in out:
             continue
         data = parse_record((Path(root) / rel).read_bytes())
         if isinstance(data, dict):
