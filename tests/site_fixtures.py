@@ -87,6 +87,10 @@ def make_repo(root: Path, hostile: bool = True) -> Path:
             if contacts and isinstance(contacts[0], dict):
                 contacts[0]["phone"] = PHONE
                 contacts[0]["email"] = EMAIL
+        if kind == "policy" and isinstance(data.get("calendars"), dict):
+            # the fixture has one calendar: the example's own
+            cal = ex.get("calendar", {}).get("id")
+            data["calendars"] = {tier: cal for tier in data["calendars"]} if cal else data["calendars"]
         write_record(root, kind, data)
         referenced_persons(data, persons)
     person_example = ex.get("person", {})

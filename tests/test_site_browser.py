@@ -1,0 +1,201 @@
+"""The built site in a real headless Chromium (Debian's /usr/bin/chromium driven by Playwright; no
+browser download): key pages show their content, Chinese search finds Chinese words, no console
+errors, no request leaves localhost, and record text with HTML in it shows as text and never runs."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from site_fixtures import AS_OF, HOSTILE_ID, PHONE, make_repo  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = make_repo(tmp_path_factory.mktemp("browser") / "repo")
+    env = {**os.environ, "SERVICEBOOK_AS_OF": AS_OF, "NO_MKDOCS_2_WARNING": "1"}
+    result = subprocess.run([str(Path(sys.executable).with_name("mkdocs")), "build", "--strict"], cwd=root,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    handler = functools.partial(_Quiet, directory=str(root / "site"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page with every console error, page error and non-local request recorded."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.context = browser.new_context()
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.dialogs: list[str] = []
+
+        def route(r):
+            host = urlparse(r.request.url).hostname
+            if r.request.url.startswith(("data:", "blob:", "about:")) or host == "127.0.0.1":
+                r.continue_()
+            else:
+                self.outside.append(r.request.url)
+                r.abort()
+
+        self.context.route("**/*", route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def open(self, path: str):
+        self.page.goto(self.base + path, wait_until="load")
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+    def check_clean(self):
+        assert not self.errors, self.errors
+        assert not self.outside, f"requests left localhost: {self.outside}"
+        assert not self.dialogs, self.dialogs
+
+
+@pytest.fixture
+def visit(browser, server):
+    v = Visit(browser, server)
+    yield v
+    v.check_clean()
+    v.close()
+
+
+def heading(page) -> str:
+    return page.locator("article h1").first.inner_text()
+
+
+def test_home_dashboard(visit):
+    page = visit.open("/")
+    assert "服务看板" in heading(page)
+    body = page.locator("article").inner_text()
+    for section in ("各表单未结案件", "今日超时", "待审批", "最近动态"):
+        assert section in body
+    assert page.locator("article table").count() >= 2
+    # the language switch leads to the English site
+    page.goto(visit.base + "/en/")
+    assert "Service dashboard" in heading(page)
+
+
+def test_case_page(visit):
+    page = visit.open("/cases/SV-20261103-4M8QZA/")
+    assert "SV-20261103-4M8QZA" in heading(page)
+    body = page.locator("article").inner_text()
+    for text in ("流转时间线", "审批", "表单内容", "技术鉴定回执单", "合同"):
+        assert text in body
+    assert page.locator("#rec-CT-20261116-8FJ4QE").is_visible()
+
+
+def test_record_html_renders_as_text_and_never_runs(visit):
+    page = visit.open(f"/cases/{HOSTILE_ID}/")
+    body = page.locator("article").inner_text()
+    assert "<script>window.__pwned=1</script>" in body
+    assert '<img src=x onerror="window.__pwned=2">' in body
+    assert "[click](javascript:window.__pwned=3)" in body
+    assert "{{ 7*7 }}" in body and "**bold**" in body
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("article script").count() == 0
+    assert page.locator("article img[onerror]").count() == 0
+    assert page.locator("a[href^='javascript:']").count() == 0
+    page.get_by_text("[click](javascript:window.__pwned=3)").first.click()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_sla_report(visit):
+    page = visit.open("/sla/")
+    assert "时效报告" in heading(page)
+    charts = page.locator("article img[src$='.svg']")
+    assert charts.count() == 5
+    for i in range(charts.count()):
+        charts.nth(i).scroll_into_view_if_needed()
+        assert charts.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+    assert "超时清单" in page.locator("article").inner_text()
+
+
+def test_customer_page_masks_contacts(visit):
+    page = visit.open("/customers/CU-hengda-logistics/")
+    body = page.locator("article").inner_text()
+    assert "恒达物流" in heading(page) + body
+    for text in ("客户档案", "已安装设备", "回访满意度", "用户价值指标"):
+        assert text in body
+    assert PHONE not in page.content() and PHONE not in body
+
+
+def test_forms_reference(visit):
+    page = visit.open("/forms/")
+    assert "表单参考" in heading(page)
+    page.get_by_role("link", name="complaint").first.click()
+    page.wait_for_load_state("load")
+    body = page.locator("article").inner_text()
+    assert "客户技术质量投诉记录单" in heading(page)
+    for text in ("Technical quality complaint record", "必填", "可选值", "quality_complaint", "Received at"):
+        assert text in body
+
+
+READY = {"zh": "键入以开始搜索", "en": "Type to start searching"}
+
+
+def _search(page, query: str, lang: str = "zh"):
+    box = page.locator("input.md-search__input")
+    box.click()
+    # wait for the search worker to have loaded the index; a query typed earlier is dropped
+    page.locator(".md-search-result__meta", has_text=READY[lang]).wait_for(timeout=30000)
+    box.fill(query)   # the whole word at once, as an IME commits CJK text
+    box.press("End")  # Material's search reacts to keyup
+    results = page.locator(".md-search-result__item")
+    results.first.wait_for(state="attached", timeout=20000)
+    return results
+
+
+def test_chinese_search_finds_chinese_words(visit):
+    page = visit.open("/")
+    results = _search(page, "投诉")
+    assert results.count() > 0
+    text = page.locator(".md-search-result").inner_text()
+    assert "投诉" in text
+
+
+def test_english_site_and_search(visit):
+    page = visit.open("/en/forms/")
+    assert "Forms reference" in heading(page)
+    results = _search(page, "complaint", "en")
+    assert results.count() > 0
