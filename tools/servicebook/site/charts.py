@@ -31,7 +31,7 @@ def compliance_bars(rows: list[tuple[str, int, int]], title: str, no_data: str =
     bar_h, gap = 18, 8
     label_w = min(260, max([_text_width(plain(r[0]), size) for r in rows] + [60]) + 12)
     bar_w = 360
-    width = int(label_w + bar_w + 90)
+    width = int(label_w + bar_w + 130)
     height = 34 + max(1, len(rows)) * (bar_h + gap) + 6
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

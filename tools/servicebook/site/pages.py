@@ -517,9 +517,7 @@ class _Generator:
 
     def devices(self, here: str, cid: str) -> list[Markup]:
         out = []
-        for rec in self.m.by_kind.get("installation", []):
-            if self.m.customer_id(rec) != cid:
-                continue
+        for rec in self.by_customer("installation").get(cid, []):
             root, base = self.m.view.root(rec.kind)
             data = self.m.masked(rec)
             for name, node, nb in self.m.view.properties(root, base):
@@ -532,10 +530,7 @@ class _Generator:
     def customers_index(self) -> None:
         here = "customers/index.md"
         m = self.m
-        by_customer: dict[str, list[Chain]] = defaultdict(list)
-        for ch in m.chains:
-            if ch.customer:
-                by_customer[ch.customer].append(ch)
+        by_customer = self.by_customer("chain")
         tier_field = "service_tier"
         rows = []
         for rec in sorted(m.by_kind.get("customer", []), key=lambda r: r.id):
@@ -547,11 +542,26 @@ class _Generator:
         self.render(here, "customers.md.j2", rows=table(
             [self.t("word.customer"), self.t("word.tier"), self.t("customer.open_cases"), self.t("customer.all_cases")], rows))
 
+    def by_customer(self, kind: str) -> dict[str, list]:
+        """Records of `kind` grouped by customer, computed once (keeps customer pages linear)."""
+        cache = self.__dict__.setdefault("_by_customer", {})
+        if kind not in cache:
+            groups: dict[str, list] = defaultdict(list)
+            if kind == "chain":
+                for ch in self.m.chains:
+                    if ch.customer:
+                        groups[ch.customer].append(ch)
+            else:
+                for r in self.m.by_kind.get(kind, []):
+                    groups[self.m.customer_id(r)].append(r)
+            cache[kind] = groups
+        return cache[kind]
+
     def customer_page(self, rec) -> None:
         m = self.m
         here = f"customers/{rec.id}.md"
-        chains = [ch for ch in m.chains if ch.customer == rec.id]
-        callbacks = [r for r in m.by_kind.get("callback", []) if m.customer_id(r) == rec.id]
+        chains = self.by_customer("chain").get(rec.id, [])
+        callbacks = self.by_customer("callback").get(rec.id, [])
         sat, total, score = self.satisfaction(callbacks)
         value_index = self.value_index(rec)
         self.render(here, "customer.md.j2", cid=rec.id, name=m.display_name(rec),
