@@ -28,7 +28,8 @@ YAML_FILES = sorted(
 
 def fast_reading(text: str):
     """What the bulk path returns without consulting the strict loader, or None."""
-    if yamlload._yaml_rs is None or yamlload._SUSPECT.search(text):
+    if (yamlload._yaml_rs is None or yamlload._SUSPECT.search(text)
+            or yamlload._depth_upper_bound(text) > yamlload.MAX_DEPTH):
         return None
     try:
         value = yamlload._yaml_rs.loads(text, parse_datetime=False)

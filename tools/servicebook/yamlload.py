@@ -260,7 +260,7 @@ def parse(data: bytes, max_bytes: int = MAX_BYTES) -> Any:
     proves it on every test file); anything unusual takes the strict path, which decides.
     """
     text = decode(data, max_bytes)
-    if _yaml_rs is not None and not _SUSPECT.search(text):
+    if _yaml_rs is not None and _depth_upper_bound(text) <= MAX_DEPTH and not _SUSPECT.search(text):
         try:
             value = _yaml_rs.loads(text, parse_datetime=False)
         except Exception:  # noqa: BLE001 - any refusal: let the strict path explain it
