@@ -162,8 +162,10 @@ class SchemaSet:
             name = match.group(1) if match else str(error.validator_value)
             line, col = at(path)
             label = self.label_pair(kind, path + (name,))
+            hint = ("; this record predates versioned records: run servicebook migrate"
+                    if name == "schema_version" and not path else "")
             yield Problem(file, line, col, dump_path(path + (name,)), rule,
-                          f"required field '{name}'{label} is missing")
+                          f"required field '{name}'{label} is missing{hint}")
             return
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))

@@ -1,0 +1,61 @@
+"""servicebook migrate — upgrade records written in an older format (schema_version)."""
+
+from __future__ import annotations
+
+from servicebook import migrations
+from servicebook.commands._common import UsageError, add_root, fail, find_root
+from servicebook.records import find_files, kind_of_path
+from servicebook.schemas import SchemaSet
+from servicebook.writer import WriteRefused, digest, dump, load_for_edit, replace
+
+NAME = "migrate"
+HELP = "Upgrade records written in an older format to the current schema_version (升级记录格式)."
+
+
+def configure(parser):
+    parser.add_argument("--check", action="store_true",
+                        help="only list records that need upgrading (exit 1 if any); write nothing")
+    add_root(parser)
+
+
+def run(args) -> int:
+    try:
+        root = find_root(args.root)
+    except UsageError as err:
+        return fail(str(err))
+    schemas = SchemaSet(root / "schemas")
+    pending, failed = [], 0
+    for rel in find_files(root):
+        kind = kind_of_path(rel)
+        if kind is None:
+            continue
+        raw = (root / rel).read_bytes()
+        try:
+            data, yaml = load_for_edit(raw.decode("utf-8"))
+        except Exception as err:  # noqa: BLE001 - unreadable files are validate's business
+            print(f"{rel}: skipped, not readable YAML ({type(err).__name__}); run servicebook validate")
+            failed += 1
+            continue
+        if not hasattr(data, "insert") or migrations.version_of(data) == migrations.CURRENT:
+            continue
+        try:
+            start = migrations.upgrade(kind, data, schemas)
+        except ValueError as err:
+            print(f"{rel}: {err}")
+            failed += 1
+            continue
+        pending.append(rel)
+        if args.check:
+            print(f"{rel}: schema_version {start} -> {migrations.CURRENT}")
+            continue
+        try:
+            replace(root / rel, dump(data, yaml), digest(raw))
+        except WriteRefused as err:
+            print(str(err))
+            failed += 1
+            continue
+        print(f"{rel}: upgraded {start} -> {migrations.CURRENT}")
+    if args.check:
+        return 1 if pending or failed else 0
+    print(f"{len(pending)} record(s) upgraded" + (f", {failed} not" if failed else ""))
+    return 1 if failed else 0
