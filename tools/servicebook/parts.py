@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from servicebook._after import (as_datetime, get, history, month_key, parse_instant,
+from servicebook._after import (as_datetime, as_start, get, history, month_key, parse_instant,
                                 region_of_customer, text)
 
 GRADE_ORDER = {"core": 0, "emergency": 1, "non_core": 2}
@@ -96,7 +96,7 @@ class Use:
 def uses(corpus, at, since=None) -> list[Use]:
     """Every use of a part up to ``at`` (and from ``since``), see the module text."""
     end = as_datetime(at)
-    start = as_datetime(since) if since is not None else None
+    start = as_start(since) if since is not None else None
     part_number_of = {r.id: get(r.data, "part_number") for r in corpus.of_kind("part")}
     out: list[Use] = []
     requested: set[tuple[str, str]] = set()   # (repair, part number) covered by a request

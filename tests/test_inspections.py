@@ -1,0 +1,122 @@
+"""Routine inspection schedule, per-station summary, next month's plan and the findings feed,
+against hand-computed dates on a small repository."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from aftersales_fixture import T, build, customer, hist, person, product
+from servicebook import inspections as ins
+
+
+def installation(iid, cust, handed, products, status="handed_over", installer="P-eng"):
+    return {"id": iid, "schema_version": 1, "customer": cust, "filled_by": "P-admin", "created_at": T("01-05 09:00"),
+            "status": status,
+            "history": hist(("01-05 09:00", "P-admin", "ordered"), ("01-20 09:00", installer, "installed"))
+            + ([{"at": T(handed + " 10:00"), "by": installer, "status": "handed_over"}] if status == "handed_over" else []),
+            "contract": "CT-20260101-AAAAAA", "customer_block": {"name": cust},
+            "devices": [{"brand": "X", "model": "M", "product": p} for p in products],
+            "installer": {"by": installer, "at": T("01-20 09:00")},
+            **({"handed_over_on": "2026-" + handed} if status == "handed_over" else {})}
+
+
+def inspection(iid, inst, statuses, due_on, month=None, done_on=None, engineer="P-eng", **extra):
+    d = {"id": iid, "schema_version": 1, "customer": "CU-a", "filled_by": "P-eng", "created_at": T(statuses[0][0]),
+         "status": statuses[-1][2], "history": hist(*statuses), "installation": inst, "product": "PD-a",
+         "due_on": due_on, "engineer": engineer}
+    if month is not None:
+        d["schedule_month"] = month
+    if done_on:
+        d["done_on"] = done_on
+    d.update(extra)
+    return d
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return build(tmp_path, [
+        person("P-eng", region="西南"), person("P-admin", roles=("administration",)),
+        customer("CU-a", region="华东"), customer("CU-b", region="华北"),
+        product("PD-a", months=(1, 3, 6)), product("PD-off", months=(1, 3), preventive=False),
+        # handed over on 31 January: month ends clamp (28 Feb, 30 Apr, 31 Jul)
+        installation("IN-20260105-AAAAAA", "CU-a", "01-31", ["PD-a"]),
+        # preventive: false -> no inspections
+        installation("IN-20260105-BBBBBB", "CU-b", "01-31", ["PD-off"]),
+        # no product on its devices -> default months 1, 3, 6, 12
+        installation("IN-20260105-CCCCCC", "CU-b", "03-10", []),
+        # not handed over -> nothing scheduled
+        installation("IN-20260105-DDDDDD", "CU-b", "", ["PD-a"], status="installed"),
+        inspection("IS-20260215-AAAAAA", "IN-20260105-AAAAAA",
+                   [("02-15 09:00", "P-eng", "planned"), ("03-02 16:00", "P-eng", "done")],
+                   "2026-02-28", month=1, done_on="2026-03-02",
+                   findings=[{"item": "阀", "ok": False, "category": "hydraulic",
+                              "parts_needed": [{"part_number": "X-1", "quantity": 2}]},
+                             {"item": "臂架", "ok": True}],
+                   new_purchase_intent={"level": "high", "products": ["PD-a"], "note": "明年增购"}),
+        # no schedule_month: takes the earliest open month (3) and its own due date
+        inspection("IS-20260410-BBBBBB", "IN-20260105-AAAAAA", [("04-10 09:00", "P-eng", "planned")], "2026-04-25"),
+    ])
+
+
+def by_key(items):
+    return {(i.installation[-6:], i.month): i for i in items}
+
+
+def test_schedule_as_of_may(repo):
+    items = by_key(ins.schedule(repo, "2026-05-10"))
+    assert set(items) == {("AAAAAA", 1), ("AAAAAA", 3), ("AAAAAA", 6),
+                          ("CCCCCC", 1), ("CCCCCC", 3), ("CCCCCC", 6), ("CCCCCC", 12)}
+    m1, m3, m6 = items["AAAAAA", 1], items["AAAAAA", 3], items["AAAAAA", 6]
+    assert (m1.due_on, m1.state, m1.done_on, m1.late, m1.inspection) == (
+        date(2026, 2, 28), "done", date(2026, 3, 2), True, "IS-20260215-AAAAAA")
+    assert (m3.due_on, m3.state, m3.inspection) == (date(2026, 4, 25), "overdue", "IS-20260410-BBBBBB")
+    assert (m6.due_on, m6.state, m6.inspection) == (date(2026, 7, 31), "upcoming", None)
+    assert m1.station == "华东" and m1.engineer == "P-eng"
+    # default months from 10 March: 10 Apr overdue; 10 Jun is 31 days after 10 May: upcoming
+    assert items["CCCCCC", 1].due_on == date(2026, 4, 10) and items["CCCCCC", 1].state == "overdue"
+    assert items["CCCCCC", 3].state == "upcoming" and items["CCCCCC", 12].due_on == date(2027, 3, 10)
+    assert by_key(ins.schedule(repo, "2026-05-11"))["CCCCCC", 3].state == "due"   # now exactly 30 days
+    assert by_key(ins.schedule(repo, "2026-07-05"))["AAAAAA", 6].state == "due"
+
+
+def test_as_of_ignores_later_history(repo):
+    items = by_key(ins.schedule(repo, "2026-03-01"))
+    # on 1 March the month-1 inspection was planned but not done: overdue (due 28 Feb)
+    assert items["AAAAAA", 1].state == "overdue" and items["AAAAAA", 1].inspection == "IS-20260215-AAAAAA"
+    # the second inspection did not exist yet
+    assert items["AAAAAA", 3].inspection is None and items["AAAAAA", 3].due_on == date(2026, 4, 30)
+
+
+def test_summary_per_station_and_engineer(repo):
+    rows = {r["key"]: r for r in ins.summary(repo, "2026-05-10")}
+    assert rows["华东"] == {"key": "华东", "overdue": 1, "due": 0, "upcoming": 1, "done": 1, "missed": 0, "late": 1}
+    assert rows["华北"] == {"key": "华北", "overdue": 1, "due": 0, "upcoming": 3, "done": 0, "missed": 0, "late": 0}
+    (eng,) = ins.summary(repo, "2026-05-10", by="engineer")
+    assert eng["key"] == "P-eng" and eng["overdue"] == 2
+
+
+def test_station_plan_for_coming_month(repo):
+    assert ins.coming_month("2026-06-15") == (date(2026, 7, 1), date(2026, 7, 31))
+    plan = ins.station_plan(repo, "2026-06-15")
+    # July: month 6 of IN-...AAAAAA (31 Jul) plus the overdue month 3 carried over;
+    # 华北: month 1 (10 Apr) and 3 (10 Jun) overdue, month 6 is 10 Sep (not July)
+    assert [(i.month, i.state) for i in plan["华东"]] == [(3, "overdue"), (6, "upcoming")]
+    assert [(i.month, i.state) for i in plan["华北"]] == [(1, "overdue"), (3, "overdue")]
+
+
+def test_findings_feed(repo):
+    feed = ins.findings_feed(repo, "2026-05-10")
+    (need,) = feed["parts"]
+    assert (need.part_number, need.quantity, need.inspections) == ("X-1", 2, ["IS-20260215-AAAAAA"])
+    (lead,) = feed["leads"]
+    assert (lead.customer, lead.level, lead.products) == ("CU-a", "high", ["PD-a"])
+    assert feed["issues"] == [{"product": "PD-a", "category": "hydraulic", "count": 1}]
+    assert ins.findings_feed(repo, "2026-03-01")["parts"] == []   # not done yet then
+
+
+def test_months_for(repo):
+    insts = {r.id[-6:]: r for r in repo.of_kind("installation")}
+    assert ins.months_for(repo, insts["AAAAAA"]) == [1, 3, 6]
+    assert ins.months_for(repo, insts["BBBBBB"]) == []
+    assert ins.months_for(repo, insts["CCCCCC"]) == [1, 3, 6, 12]
