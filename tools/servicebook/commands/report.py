@@ -1,0 +1,120 @@
+"""servicebook report — after-sales figures as of a date (售后报表).
+
+    servicebook report inspections|parts|technicians|value|feedback [--at DATE] [--since DATE]
+                       [--format text|json] [--root PATH]
+
+``--at`` (date or instant, default now) is the moment the figures are computed for; records and
+history after it are ignored. ``--since`` starts the period of technicians and feedback (default:
+1 January of the as-of year). Exit status: 0 done, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime
+
+from servicebook import corpus as corpus_mod
+from servicebook import feedback, inspections, parts, technicians, value_index
+from servicebook._after import as_date
+from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+
+NAME = "report"
+HELP = "After-sales figures: inspections, parts, technicians, customer value, feedback (售后报表)."
+TOPICS = ("inspections", "parts", "technicians", "value", "feedback")
+
+
+def configure(parser):
+    parser.add_argument("topic", choices=TOPICS)
+    parser.add_argument("--at", help="as of this date or instant (default: now)")
+    parser.add_argument("--since", help="start of the period (technicians, feedback); default 1 January")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_root(parser)
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, tuple) else "|".join(map(str, k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def figures(c, topic: str, at, since) -> dict:
+    if topic == "inspections":
+        return {"by_station": inspections.summary(c, at, "station"),
+                "by_engineer": inspections.summary(c, at, "engineer"),
+                "plan": inspections.station_plan(c, at), "findings": inspections.findings_feed(c, at)}
+    if topic == "parts":
+        s = parts.wait_summary(c, at)
+        return {"below_plan": parts.below_plan(c), "consumption": parts.consumption(c, at),
+                "waits": parts.waits(c, at), "wait_summary": {**_plain(s), "share": s.share}}
+    if topic == "technicians":
+        return {"period": [as_date(since).isoformat(), as_date(at).isoformat()],
+                "appraisal": technicians.appraisal(c, since, at),
+                "staffing": [{**_plain(s), "gap": s.gap} for s in technicians.staffing(c, at)]}
+    if topic == "value":
+        return {"ranked": [{"customer": s.customer, "name": s.name, "index": s.index, "coverage": s.coverage,
+                            "factors": {k: {"value": f.value, "source": f.source} for k, f in s.factors.items()}}
+                           for s in value_index.ranked(c, at)]}
+    return {"products": [{**_plain(p), "per_100_installed": p.per_100_installed} for p in feedback.products(c, at, since)],
+            "by_region": feedback.by(c, at, "region", since), "by_category": feedback.by(c, at, "category", since)}
+
+
+def _text(topic: str, data: dict) -> str:
+    lines = []
+    if topic == "inspections":
+        lines.append("station  overdue due upcoming done missed late")
+        for r in data["by_station"]:
+            lines.append(f"{r['key'] or '-':8} {r['overdue']:7} {r['due']:3} {r['upcoming']:8} {r['done']:4} "
+                         f"{r['missed']:6} {r['late']:4}")
+        for station, items in data["plan"].items():
+            lines.append(f"plan {station}:")
+            lines += [f"  {i.due_on} {i.installation} m{i.month} {i.engineer or '-'} {i.state}" for i in items]
+    elif topic == "parts":
+        lines.append("below plan:")
+        lines += [f"  {s.part_number:14} {s.grade:9} planned {s.planned:3} actual {s.actual:3} short {s.shortfall}"
+                  for s in data["below_plan"]]
+        w = data["wait_summary"]
+        lines.append(f"repairs that waited for parts: {w['waited']} of {w['repairs']}, {w['total_days']:.1f} days in "
+                     f"all, mean {w['mean_days']:.1f}, max {w['max_days']:.1f}, still waiting {w['still_waiting']}")
+        for product, months in data["consumption"].items():
+            lines.append(f"  used {product or '-'}: " + ", ".join(f"{m} {n}" for m, n in months.items()))
+    elif topic == "technicians":
+        lines.append(f"period {data['period'][0]} to {data['period'][1]}")
+        lines += [f"  {a.engineer:18} grade {a.grade or '-'} records {a.records:3} base {a.base:7.2f} "
+                  f"bonus {a.bonus_pct:4g}% score {a.score:7.2f}" for a in data["appraisal"]]
+        lines += [f"  staffing {s['region'] or '-'}: {s['machines']} machines, {len(s['engineers'])} engineers, "
+                  f"target {s['target']:g}/engineer, gap {s['gap']:+d}" for s in data["staffing"]]
+    elif topic == "value":
+        lines += [f"{i:3}. {s['index']:6.2f} {s['customer']} {s['name']}" for i, s in enumerate(data["ranked"], 1)]
+    else:
+        lines += [f"{p['product'] or '-':24} failures {p['failures']:3} installed {p['installed']:3} "
+                  f"not supported {len(p['unsupported'])}" for p in data["products"]]
+        lines.append("by region: " + ", ".join(f"{k or '-'} {v}" for k, v in data["by_region"].items()))
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    try:
+        root = find_root(args.root)
+        at = args.at or now_instant()
+        try:
+            as_date(at)
+            since = args.since or date(as_date(at).year, 1, 1).isoformat()
+            as_date(since)
+        except (ValueError, TypeError) as err:
+            raise UsageError(f"--at/--since: {err}") from None
+        c = corpus_mod.load(root)
+        data = figures(c, args.topic, at, since)
+    except UsageError as err:
+        return fail(str(err))
+    if args.format == "json":
+        print(json.dumps(_plain(data), ensure_ascii=False, indent=2))
+    else:
+        print(_text(args.topic, data))
+    return 0
