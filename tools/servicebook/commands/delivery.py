@@ -1,0 +1,83 @@
+"""servicebook delivery CONTRACT-ID — the delivery of one contract (售中交付): 1+N team,
+requirements due within 72 h of signing, changes, milestones, risks, reports, open problems.
+
+Usage::
+
+    servicebook delivery CT-20260915-KPA122 [--at INSTANT] [--format text|json] [--root PATH]
+
+JSON output is ``servicebook.delivery.report()``: contract, customer, status, tier, signed_at,
+as_of, team {owner, members, shape}, requirements {due, state (met | late | open | not_signed),
+late_seconds, confirmed_at, records}, changes, milestones [{name, planned_on, actual_on, state
+(done | done_late | overdue | planned), delay_days, review_notes}], milestones_from, reports,
+risks, problems [{id, status, open, level, title, owner, owner_fits, raised_at, answered_at,
+response_target, response (the SLA clock row, see ``servicebook sla``)}], open_problems_by_level,
+response_targets, levels.
+
+Exit status: 0 done, 1 the requirements are late or a problem's response clock is breached,
+2 usage error (unknown contract).
+"""
+
+from __future__ import annotations
+
+import json
+
+from servicebook import corpus, delivery, pipeline
+from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+
+NAME = "delivery"
+HELP = "Delivery of a contract: team, requirements (72 h), changes, milestones, risks, problems (售中交付)."
+
+
+def configure(parser):
+    parser.add_argument("contract", help="contract ID, e.g. CT-20260915-KPA122")
+    parser.add_argument("--at", default=None, help="instant to report for (default: now)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_root(parser)
+
+
+def run(args) -> int:
+    try:
+        root = find_root(args.root)
+        at = pipeline.as_instant(args.at or now_instant())
+    except (UsageError, ValueError) as err:
+        return fail(str(err))
+    c = corpus.load(root.resolve())
+    rep = delivery.report(c, args.contract, at)
+    if rep is None:
+        return fail(f"no contract {args.contract} (as of {at.isoformat(timespec='seconds')})")
+    if args.format == "json":
+        print(json.dumps(rep, ensure_ascii=False, indent=2))
+    else:
+        print(_text(rep))
+    bad = rep["requirements"]["state"] == "late" or any(
+        p["response"] and p["response"]["state"] == "breached" for p in rep["problems"])
+    return 1 if bad else 0
+
+
+def _text(rep) -> str:
+    out = [f"{rep['contract']}  {rep['customer']}  {rep['status']}  tier {rep['tier']}  signed {rep['signed_at'] or '-'}",
+           f"as of {rep['as_of']}", ""]
+    t = rep["team"]
+    out.append(f"Team {t['shape']}: owner {t['owner'] or '-'}; "
+               + ", ".join(f"{m['person']} ({m['role']})" for m in t["members"]))
+    r = rep["requirements"]
+    out.append(f"Requirements: due {r['due'] or '-'}: {r['state'].upper()}"
+               + (f", confirmed {r['confirmed_at']}" if r["confirmed_at"] else ""))
+    for ch in rep["changes"]:
+        out.append(f"Change {ch['id']} {ch['change_type']} {ch['status']}: {ch['description']}")
+    if rep["milestones"]:
+        out.append(f"Milestones (from {rep['milestones_from']}):")
+        for m in rep["milestones"]:
+            out.append(f"  {m['name']}: planned {m['planned_on']}, actual {m['actual_on'] or '-'}, {m['state']}"
+                       + (f" ({m['delay_days']} d)" if m["delay_days"] else ""))
+    for k in rep["risks"]:
+        out.append(f"Risk {k['id']} [{k['status']}] {k['risk']} -> {k['action']} (owner {k['owner']}, due "
+                   f"{k['action_due'] or '-'}{', OVERDUE' if k['action_overdue'] else ''})")
+    for p in rep["problems"]:
+        clock = p["response"]
+        out.append(f"Problem {p['id']} [{p['level']}] {p['status']}: {p['title']} (owner {p['owner']}"
+                   f"{'' if p['owner_fits'] else ', OWNER DOES NOT FIT THE LEVEL'}; answer within "
+                   f"{p['response_target'] or '-'}: {clock['state'] if clock else 'no clock'})")
+    for rp in rep["reports"][:3]:
+        out.append(f"Report {rp['id']} {rp['type']} {rp['date']}: {rp['progress']}")
+    return "\n".join(out)
