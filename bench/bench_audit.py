@@ -107,24 +107,31 @@ def main() -> int:
     ap.add_argument("--commits", type=int, default=100_000)
     ap.add_argument("--sample", type=int, default=2000, help="commits diffed in the walk sample")
     ap.add_argument("--keep", type=Path, help="build the repository here and keep it")
+    ap.add_argument("--repo", type=Path, help="reuse a repository built before with --keep")
     args = ap.parse_args()
     import git
 
     from servicebook import audit
 
-    where = args.keep or Path(tempfile.mkdtemp(prefix="sb-bench-"))
-    t0 = time.perf_counter()
-    build(where, args.commits)
-    print(f"built {args.commits} commits in {time.perf_counter() - t0:.1f} s at {where}")
+    where = args.repo or args.keep or Path(tempfile.mkdtemp(prefix="sb-bench-"))
+    if not args.repo:
+        t0 = time.perf_counter()
+        build(where, args.commits)
+        print(f"built {args.commits} commits in {time.perf_counter() - t0:.1f} s at {where}")
 
+    import os
+
+    cpu0 = os.times()
     t0 = time.perf_counter()
     auditor = audit.Auditor(where)
     t_hist = time.perf_counter() - t0
     trails = auditor.run()
     t_ours = time.perf_counter() - t0
     n_find = sum(len(t.findings) for t in trails)
-    print(f"audit: {len(trails)} records, {n_find} findings: {t_ours:.2f} s "
-          f"(history read {t_hist:.2f} s)")
+    cpu1 = os.times()
+    cpu = sum(b - a for a, b in zip(cpu0[:4], cpu1[:4]))
+    print(f"audit: {len(trails)} records, {n_find} findings: {t_ours:.2f} s wall, {cpu:.2f} s CPU "
+          f"incl. git (history read {t_hist:.2f} s); load average {os.getloadavg()[0]:.1f}")
 
     repo = git.Repo(where)
     t0 = time.perf_counter()
@@ -144,7 +151,7 @@ def main() -> int:
           f"(extrapolated from {k}) {t_diff:.1f} s; total {t_walk + t_diff:.1f} s")
     print(f"ratio (walk with diffs / ours): {(t_walk + t_diff) / t_ours:.0f}x; "
           f"(object walk alone / ours): {t_walk / t_ours:.1f}x")
-    if not args.keep:
+    if not (args.keep or args.repo):
         shutil.rmtree(where, ignore_errors=True)
     return 0
 

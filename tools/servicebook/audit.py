@@ -38,6 +38,7 @@ REVIEWED_ON = "reviewed-on"
 APPROVED_RECORD = "approved-record"
 
 _RS, _FS, _TS = "\x1e", "\x1f", "\x1d"
+_RECORDS_PREFIX = RECORDS_DIR + "/"
 LOG_FORMAT = "%x1e" + "%x1f".join(
     ["%H", "%P", "%an", "%ae", "%aI", "%cI", "%s", "%(trailers:only,unfold,separator=%x1d)"]
 ) + "%x1f"
@@ -94,12 +95,46 @@ def parse_trailers(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def start_git_log(repo, rev: str = "HEAD"):
+    """Start the history read; ``finish_git_log`` collects it. Meanwhile the caller can read the
+    working tree (the two use different cores)."""
+    import threading
+
+    proc = repo.git.log(*_log_args(rev), as_process=True)
+    box: dict[str, bytes] = {}
+
+    def drain(name: str, stream) -> None:  # a full pipe would stall git
+        box[name] = stream.read()
+
+    threads = [threading.Thread(target=drain, args=(n, st), daemon=True)
+               for n, st in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in threads:
+        t.start()
+    return proc, threads, box
+
+
+def finish_git_log(started) -> str:
+    import git
+
+    proc, threads, box = started
+    for t in threads:
+        t.join()
+    status = proc.proc.wait() if getattr(proc, "proc", None) is not None else 0
+    if status:
+        raise git.GitCommandError(["git", "log"], status, box.get("err", b""))
+    return box.get("out", b"").decode("utf-8", "replace")
+
+
+def _log_args(rev: str) -> list[str]:
+    return [rev, f"--format={LOG_FORMAT}", "--raw", "--no-abbrev", "-z", "--no-renames",
+            "--diff-merges=first-parent"]
+
+
 def git_log(repo, rev: str = "HEAD") -> str:
-    """The single history read: every commit reachable from ``rev``; diffs limited to records/."""
-    return repo.git.log(
-        rev, f"--format={LOG_FORMAT}", "--raw", "--no-abbrev", "-z", "--no-renames",
-        "--diff-merges=first-parent", "--full-history", "--sparse", "--", RECORDS_DIR + "/",
-    )
+    """The single history read: every commit reachable from ``rev`` with its raw diff (merges
+    against their first parent). No pathspec: git matches a pathspec per changed file, which
+    costs more than the few non-record lines it saves; other paths are skipped while parsing."""
+    return repo.git.log(*_log_args(rev))
 
 
 def parse_log(output: str) -> dict[str, Commit]:
@@ -117,8 +152,10 @@ def parse_log(output: str) -> dict[str, Commit]:
         while i < len(tokens):
             meta = tokens[i].strip()
             if meta.startswith(":") and i + 1 < len(tokens):
-                fields = meta.split()
-                files.append((fields[4][:1], fields[2], fields[3], tokens[i + 1]))
+                path = tokens[i + 1]
+                if path.startswith(_RECORDS_PREFIX):
+                    fields = meta.split()
+                    files.append((fields[4][:1], fields[2], fields[3], path))
                 i += 2
             else:
                 i += 1
@@ -127,8 +164,8 @@ def parse_log(output: str) -> dict[str, Commit]:
     return commits
 
 
-def read_history(repo, rev: str = "HEAD") -> History:
-    commits = parse_log(git_log(repo, rev))
+def read_history(repo, rev: str = "HEAD", output: str | None = None) -> History:
+    commits = parse_log(git_log(repo, rev) if output is None else output)
     head = repo.git.rev_parse(rev) if commits else None
     # The main line: first parents from the tip.
     mainline: list[str] = []
@@ -160,7 +197,8 @@ def read_history(repo, rev: str = "HEAD") -> History:
         commit = commits[m]
         for st, old, new, path in commit.files:
             rid = _record_id(path)
-            kind = kind_of_path(Path(path))
+            parts = path.split("/", 2)
+            kind = parts[1] if len(parts) == 3 and parts[1] in KINDS else None
             if not rid or kind is None:
                 continue
             kinds[rid] = kind
@@ -342,6 +380,8 @@ def approvals_of(commit: Commit, people: People) -> list[Approval]:
     """``Approved-by`` trailers of one commit, each paired with the ``Approved-role`` and
     ``Reviewed-on`` that follow it (or the commit's only one)."""
     out: list[Approval] = []
+    if not commit.trailers:
+        return out
     roles = [v for k, v in commit.trailers if k == APPROVED_ROLE]
     urls = [v for k, v in commit.trailers if k == REVIEWED_ON]
     current: Approval | None = None
@@ -412,14 +452,42 @@ class Auditor:
         self.root = Path(root)
         self.repo = git.Repo(self.root, search_parent_directories=False)
         self.rev = rev
-        self.history = read_history(self.repo, rev)
-        self.records = records if records is not None else load_records(self.root)
+        proc = start_git_log(self.repo, rev)
+        try:
+            self.records = records if records is not None else load_records(self.root)
+        finally:
+            output = finish_git_log(proc)
+        self.history = read_history(self.repo, rev, output)
         self.people = People.from_records(self.records)
         self.lifecycle = load_lifecycle(self.root)
         self._blobs: dict[str, Any] = {}
         self._approvals: dict[str, list[Approval]] = {}
+        self._needs: dict[str, bool] = {}
 
     # contents ------------------------------------------------------------------------------
+    def prefetch(self, blobs: Iterable[str]) -> None:
+        """Read many blobs with one ``git cat-file --batch`` call."""
+        import tempfile
+
+        todo = sorted({b for b in blobs if b and b not in self._blobs and set(b) != {"0"}})
+        if not todo:
+            return
+        with tempfile.TemporaryFile() as names:
+            names.write("\n".join(todo).encode() + b"\n")
+            names.seek(0)
+            out = self.repo.git.cat_file("--batch", istream=names, stdout_as_string=False,
+                                         strip_newline_in_stdout=False)
+        pos = 0
+        while pos < len(out):
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) < 3 or header[1] == b"missing":
+                continue
+            size = int(header[2])
+            self._blobs[header[0].decode()] = parse_record(out[pos:pos + size])
+            pos += size + 1
+
     def data_at(self, blob: str) -> Any:
         if blob not in self._blobs:
             if not blob or set(blob) == {"0"}:
@@ -437,9 +505,19 @@ class Auditor:
             wanted = sorted(set(self.history.touches) | set(self.records))
         if fields is None:
             fields = ids is not None
-        return [self.trail(rid, deep=deep or ids is not None, fields=fields) for rid in wanted]
+        deep = deep or ids is not None
+        need = [rid for rid in wanted if fields or deep or self.needs_contents(rid)]
+        self.prefetch(t.new for rid in need for t in self.history.touches.get(rid, ()))
+        return [self.trail(rid, deep=deep, fields=fields) for rid in wanted]
 
     def needs_contents(self, rid: str) -> bool:
+        """Whether the record's old versions must be read: it has approval steps, or approval
+        trailers name it."""
+        if rid not in self._needs:
+            self._needs[rid] = self._needs_contents(rid)
+        return self._needs[rid]
+
+    def _needs_contents(self, rid: str) -> bool:
         kind = self.history.kinds.get(rid) or getattr(self.records.get(rid), "kind", None)
         if not kind or not self.lifecycle.has(kind):
             return False
@@ -450,8 +528,14 @@ class Auditor:
             for h in hist
         ):
             return True
-        return any(self._approvals_for(t) for t in self.history.touches.get(rid, ())) or (
-            rid in self.history.named)
+        commits = self.history.commits
+
+        def signed(sha: str) -> bool:
+            return any(k == APPROVED_BY for k, _v in commits[sha].trailers)
+
+        return rid in self.history.named or any(
+            signed(t.sha) or any(signed(c) for c in t.contributors)
+            for t in self.history.touches.get(rid, ()))
 
     def approvals_in(self, sha: str) -> list[Approval]:
         """The approvals one commit carries (the same objects on every call)."""
