@@ -98,7 +98,7 @@ def test_record_text_is_escaped_everywhere(built):
     assert "<strong>bold</strong>" not in text
     page = (root / "site/cases" / HOSTILE_ID / "index.html").read_text(encoding="utf-8")
     # shown as text: the escaped form of the literal characters is on the page
-    assert "&#60;script&#62;window.&#95;&#95;pwned&#61;1&#60;/script&#62;" in page
+    assert "&#60;script&#62;window.&#95;&#95;pwned=1&#60;/script&#62;" in page
     assert "&#123;&#123; 7&#42;7 &#125;&#125;" in page      # {{ 7*7 }} is never evaluated
 
 
@@ -214,7 +214,8 @@ def test_catalogue_has_every_label_in_both_languages():
     cat = i18n.catalogue()
     site = REPO / "tools/servicebook/site"
     used = set()
-    for path in list(site.glob("*.py")) + list((site / "templates").glob("*.j2")):
+    own = [site / n for n in ("pages.py", "model.py", "plugin.py", "i18n.py", "markup.py", "charts.py", "mask.py")]
+    for path in own + list((site / "templates").glob("*.j2")):
         used |= set(re.findall(r"""\bt\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
     dynamic = {k for k in used if "{" in k}
     missing = sorted(k for k in used - dynamic if k not in cat)

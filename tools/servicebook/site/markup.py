@@ -20,13 +20,15 @@ from markupsafe import Markup
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-# Characters that mean something to HTML or to Markdown (and its usual extensions: tables,
-# attr_list, abbr, footnotes, def lists, emphasis, strike/mark/caret, math, macros).
-_SPECIAL = "&<>\"'\\`*_{}[]()#!|~^$=+%"
+# Characters that can form markup inline, with the extensions the site enables (tables, attr_list,
+# admonition, toc): HTML (& < >), links and images ([ ]), emphasis (* _), code (`), escapes (\\),
+# attribute lists ({ }), table cells (|). Others are only special at a line start (handled below)
+# or with extensions we do not enable; encoding them too would only slow Markdown down.
+_SPECIAL = "&<>\\`*_{}[]|"
 _TABLE = {ord(c): f"&#{ord(c)};" for c in _SPECIAL}
-# A value is never on a line of its own, but in case a template puts one at a line start, the
-# first character is also encoded when it could open a block (list, heading, quote, rule, ...).
-_LINE_START = set("-+*#>=:|0123456789 \t")
+# Values are never placed at a line start by our templates; should one be, a leading block marker
+# (heading, list, quote, rule, setext, definition, indented code) is encoded as well.
+_BLOCK_START = re.compile(r"^(?:[#>=:+-]|\d+[.)]|[ \t])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 SAFE_ID = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
@@ -41,7 +43,7 @@ def md_escape(value) -> Markup:
     text = _CONTROL.sub(" ", str(value))
     lines = [line.translate(_TABLE) for line in _NEWLINES.split(text)]
     out = "<br>".join(lines)
-    if out and out[0] in _LINE_START:
+    if out and _BLOCK_START.match(out):
         out = f"&#{ord(out[0])};" + out[1:]
     return Markup(out)
 

@@ -60,6 +60,7 @@ def generate(corpus, options: dict) -> dict[str, str]:
     model = SiteModel(corpus, opts)
     gen = _Generator(model, opts)
     out = gen.run()
+    _add_section_pages(out, corpus, opts, gen.where)
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out
@@ -861,3 +862,37 @@ def _prefixes() -> dict[str, str]:
     return {"person": "P", "customer": "CU", "product": "PD", "survey": "SV", "appraisal": "AP", "solution": "SO",
             "feasibility": "FS", "contract": "CT", "installation": "IN", "complaint": "CP", "repair": "RP",
             "callback": "CB", "policy": "SLA", "calendar": "CAL"}
+
+
+# Page modules of other parts of the process (each `pages(corpus, lang, at, ...) -> {path: md}`),
+# written beside this one. Their pages are added as they are; a generated page of ours at the same
+# path is kept, except the knowledge-base placeholder, which the knowledge-base module replaces.
+SECTION_MODULES = ("aftersales", "presales")
+REPLACEABLE = {"kb/index.md"}
+
+
+def _add_section_pages(out: dict[str, str], corpus, opts: dict, where: dict[str, str]) -> None:
+    import importlib
+
+    for name in SECTION_MODULES:
+        try:
+            mod = importlib.import_module(f"servicebook.site.{name}")
+        except ImportError as exc:
+            log.info("servicebook: no %s pages (%s)", name, exc)
+            continue
+        fn = getattr(mod, "pages", None)
+        if not callable(fn):
+            continue
+        started = time.monotonic()
+        try:
+            try:
+                extra = fn(corpus, opts["lang"], opts["as_of"], where=where.get)
+            except TypeError:
+                extra = fn(corpus, opts["lang"], opts["as_of"])
+        except Exception as exc:  # noqa: BLE001 - one section must not take the site down silently
+            log.warning("servicebook: %s pages failed: %s: %s", name, type(exc).__name__, exc)
+            continue
+        for path, content in extra.items():
+            if path not in out or path in REPLACEABLE:
+                out[path] = content
+        log.info("servicebook: %d %s pages in %.1f s", len(extra), name, time.monotonic() - started)

@@ -33,7 +33,8 @@ CSS_PATH = "assets/servicebook.css"
 # Generated pages a hand-written docs page of the same path replaces (sections others fill).
 PLACEHOLDERS = {"kb/index.md"}
 # One page per case chain / customer / archive page: reachable from the index pages, not the nav.
-NOT_IN_NAV = ("cases/", "customers/")
+NOT_IN_NAV = ("cases/", "customers/", "kb/", "pipeline/", "delivery/")
+NAV_PAGES = {"kb/index.md", "kb/cases.md", "pipeline/index.md", "delivery/index.md", "customers/value.md"}
 
 
 class ServicebookConfig(Config):
@@ -130,7 +131,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
                     continue
                 log.warning("servicebook: docs/%s is replaced by the generated page; remove it", path)
                 files.remove(existing)
-            inclusion = (InclusionLevel.NOT_IN_NAV if path.startswith(NOT_IN_NAV) else InclusionLevel.UNDEFINED)
+            inclusion = (InclusionLevel.NOT_IN_NAV if path.startswith(NOT_IN_NAV) and path not in NAV_PAGES
+                         else InclusionLevel.UNDEFINED)
             files.append(File.generated(config, path, content=content, inclusion=inclusion))
         config.nav = self._nav(files, lang)
         self.total_pages = sum(1 for f in files if f.is_documentation_page())
@@ -169,9 +171,6 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         forms = ["forms/index.md"] + sorted(f.src_uri for f in files
                                             if f.src_uri.startswith("forms/") and f.src_uri.endswith(".md")
                                             and f.src_uri != "forms/index.md")
-        kb = ["kb/index.md"] + sorted(f.src_uri for f in files
-                                      if f.src_uri.startswith("kb/") and f.src_uri.endswith(".md")
-                                      and f.src_uri != "kb/index.md")
         guides = [p for p in ("guide/submit.md", "guide/approve.md", "approvals.md") if has(p)]
         nav = [
             {label("nav.home"): "index.md"},
@@ -179,7 +178,10 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             {label("nav.customers"): "customers/index.md"},
             {label("nav.sla"): "sla/index.md"},
             {label("nav.weekly"): "weekly.md"},
-            section("nav.kb", kb),
+            section("nav.presales", ["pipeline/index.md", "delivery/index.md"]),
+            section("nav.aftersales", ["inspections/index.md", "parts/index.md", "technicians/index.md",
+                                       "customers/value.md", "feedback/index.md"]),
+            section("nav.kb", ["kb/index.md", "kb/cases.md"]),
             section("nav.forms", forms),
             {label("nav.guide"): guides} if guides else None,
             {label("nav.problems"): "problems.md"},

@@ -22,6 +22,7 @@ class SchemaView:
         self._files: dict[str, dict] = {}
         self.kinds = kinds or []
         self._node_cache: dict[tuple[str, str], dict | None] = {}
+        self._resolved: dict[tuple[int, str], tuple[dict, dict, str]] = {}
 
     @classmethod
     def from_dir(cls, schema_dir: Path) -> "SchemaView":
@@ -60,6 +61,17 @@ class SchemaView:
         """Follow `$ref` and single-branch `allOf`, merging local keywords over the target."""
         if not isinstance(node, dict) or depth > 20:
             return ({}, base)
+        if "$ref" not in node and "allOf" not in node:
+            return node, base  # nothing to follow (also every node this method returns)
+        key = (id(node), base)
+        hit = self._resolved.get(key)
+        if hit is not None and hit[0] is node:  # schema-file nodes live as long as the view
+            return hit[1], hit[2]
+        merged, new_base = self._resolve(node, base, depth)
+        self._resolved[key] = (node, merged, new_base)
+        return merged, new_base
+
+    def _resolve(self, node: dict, base: str, depth: int) -> tuple[dict, str]:
         merged: dict = {}
         new_base = base
         if "$ref" in node:
