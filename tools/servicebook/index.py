@@ -226,11 +226,11 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
 
 def _check_process_order(rec: Record, index: Index, records: dict[str, Record], report) -> None:
     created = parse_instant(rec.data.get("created_at"))
-    if created is None:
+    if created is None or rec.kind not in PROCESS_ORDER:
         return
     for path, target in index.refs.get(rec.id, ()):
         other = records.get(target)
-        if other is None or not KINDS[other.kind].case or len(path) != 1:
+        if other is None or other.kind not in PROCESS_ORDER or len(path) != 1:
             continue
         if PROCESS_ORDER.index(other.kind) > PROCESS_ORDER.index(rec.kind):
             continue  # a back-reference (complaint -> contract is forward; this is the reverse)

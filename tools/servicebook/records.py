@@ -128,8 +128,7 @@ def find_files(root: Path) -> list[Path]:
                     stack.append(entry.path)
             elif entry.name.endswith(SUFFIX) or entry.name.endswith(".yml"):
                 found.append(entry.path)
-    rootlen = len(str(root).rstrip(os.sep)) + 1
-    return [Path(p[rootlen:]) for p in sorted(found)]
+    return [Path(os.path.relpath(p, root)) for p in sorted(found)]
 
 
 def kind_of_path(rel: Path) -> str | None:

@@ -21,9 +21,21 @@ class WriteRefused(Exception):
     """The write would lose or overwrite something; nothing was changed."""
 
 
+# Characters YAML readers treat as line breaks: written raw they fold into spaces on the way
+# back in, so any text holding one is written double-quoted, where they are escaped (\N \L \P).
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _represent_str(representer, value: str):
+    if any(ch in value for ch in _YAML_BREAKS):
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return representer.represent_str(value)
+
+
 def yaml_rt() -> YAML:
     """ruamel round-trip YAML with the indentation ``new`` writes, so edits keep the layout."""
     y = YAML(typ="rt")
+    y.representer.add_representer(str, _represent_str)
     y.indent(mapping=2, sequence=4, offset=2)
     y.width = 100
     y.preserve_quotes = True
