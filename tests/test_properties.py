@@ -161,7 +161,7 @@ def test_fuzz_arbitrary_bytes(data):
     _must_not_crash(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.integers(min_value=0, max_value=200_000), st.sampled_from(["[", "{", "- ", "a:\n "]))
 def test_fuzz_nesting_depth(depth, opener):
     _must_not_crash((opener * depth).encode())
