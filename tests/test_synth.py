@@ -1,0 +1,109 @@
+"""The synthetic generator: valid, complete, consistent chains, deterministic for a seed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from servicebook import corpus, synth
+from servicebook.cli import main
+from servicebook.lifecycle import Lifecycle
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "repo"
+    counts = synth.generate(out, 300, seed=11, source=ROOT)
+    return out, counts, corpus.load(out)
+
+
+@pytest.fixture(scope="module")
+def source_policy_problems():
+    """Problems the source repository itself has in the folders synth copies verbatim
+    (records/policy, records/calendar): synth cannot fix those, only must not add to them."""
+    copied = tuple(f"records/{f}/" for f in synth.COPIED_RECORD_FOLDERS)
+    return {(p.file, p.path, p.rule) for p in corpus.load(ROOT).problems if p.file.startswith(copied)}
+
+
+def assert_valid(loaded, source_policy_problems):
+    """Every generated record is valid; copied policy/calendar files have no problem that they
+    do not already have in the source repository (normally none)."""
+    assert [p for p in loaded.problems if (p.file, p.path, p.rule) not in source_policy_problems] == []
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    base = root / "records"
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*.yaml"))}
+
+
+def test_generated_repository_validates(generated, source_policy_problems):
+    out, counts, loaded = generated
+    assert_valid(loaded, source_policy_problems)
+    assert sum(counts.values()) == 300
+    assert (out / "schemas" / "lifecycle.yaml").is_file()
+
+
+def test_every_kind_is_present_in_realistic_proportions(generated):
+    _out, counts, loaded = generated
+    kinds = Counter(r.kind for r in loaded.records.values())
+    assert set(synth.GENERATED_KINDS) <= set(kinds)
+    assert sum(kinds[k] for k in synth.GENERATED_KINDS) == 300
+    assert counts == {k: kinds[k] for k in sorted(counts)}
+    # service cases dominate; reference data is scaled down
+    assert kinds["complaint"] > kinds["survey"] and kinds["repair"] > kinds["contract"]
+    assert kinds["person"] + kinds["customer"] + kinds["product"] < 60
+
+
+def test_chains_and_approvals_are_consistent(generated):
+    _out, _counts, loaded = generated
+    life = Lifecycle.load(loaded.root / "schemas")
+    roles = {r.id: set(r.data["roles"]) for r in loaded.of_kind("person")}
+    approvals = 0
+    for rec in loaded.records.values():
+        if rec.kind not in synth.DEAL + synth.SERVICE:
+            continue
+        history = rec.data["history"]
+        assert history[0]["status"] in life.initial(rec.kind)
+        for before, after in zip(history, history[1:]):
+            assert after["status"] in life.allowed(rec.kind, before["status"])
+        for entry in history:
+            role = life.approval_role(rec.kind, entry["status"])
+            if role:
+                approvals += 1
+                assert role in roles[entry["by"]] and entry["by"] != rec.data["filled_by"]
+    assert approvals > 0
+    # every case chain starts at a survey or a complaint and reaches at least two kinds
+    chained = [loaded.chain(c.id) for c in loaded.of_kind("callback")]
+    assert chained and all(ch[0].kind == "complaint" for ch in chained)
+
+
+def test_statuses_cover_the_lifecycle_at_scale(tmp_path, source_policy_problems):
+    synth.generate(tmp_path / "r", 4000, seed=5, source=ROOT)
+    loaded = corpus.load(tmp_path / "r")
+    assert_valid(loaded, source_policy_problems)
+    seen = {(r.kind, h["status"]) for r in loaded.records.values() if "history" in r.data
+            for h in r.data["history"]}
+    life = Lifecycle.load(ROOT / "schemas")
+    for kind in synth.DEAL + synth.SERVICE:
+        assert {(kind, s) for s in life.statuses(kind)} <= seen, kind
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    synth.generate(tmp_path / "a", 200, seed=3, source=ROOT)
+    synth.generate(tmp_path / "b", 200, seed=3, source=ROOT)
+    synth.generate(tmp_path / "c", 200, seed=4, source=ROOT)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    assert _files(tmp_path / "a") != _files(tmp_path / "c")
+
+
+def test_command(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["synth", "120", "--out", str(out), "--seed", "2", "--root", str(ROOT)]) == 0
+    assert "wrote 120 records" in capsys.readouterr().out
+    # never writes into a repository that already holds records
+    assert main(["synth", "120", "--out", str(out), "--root", str(ROOT)]) == 2
+    assert main(["synth", "5", "--out", str(tmp_path / "small"), "--root", str(ROOT)]) == 2
