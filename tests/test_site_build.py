@@ -16,7 +16,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from site_fixtures import AS_OF, EMAIL, HOSTILE_ID, HOSTILE_TEXT, PHONE, REPO, make_repo  # noqa: E402
 
-from servicebook import corpus as corpus_mod  # noqa: E402
+from servicebook import corpus as corpus_mod
+from servicebook.schemas import values_at  # noqa: E402
 from servicebook.site import i18n, pages  # noqa: E402
 from servicebook.site.markup import md_escape  # noqa: E402
 from servicebook.site.mask import mask_value  # noqa: E402
@@ -147,6 +148,19 @@ def test_real_repository_builds(tmp_path):
                             timeout=1200)
     assert result.returncode == 0, result.stderr[-4000:]
     assert (tmp_path / "site/index.html").is_file() and (tmp_path / "site/en/index.html").is_file()
+
+    # no personal value of the demo records is published: every phone and e-mail at a path the
+    # schemas mark x-personal, searched for in every page of both languages
+    demo = corpus_mod.load(REPO)
+    personal = set()
+    for rec in demo.records.values():
+        for pattern, marker in demo.schemas.marked_paths(rec.kind, "x-personal"):
+            if marker in ("phone", "email"):
+                personal.update(v for _, v in values_at(rec.data, pattern) if isinstance(v, str) and v)
+    assert len(personal) > 20
+    published = site_text(tmp_path / "site")
+    leaked = sorted(v for v in personal if v in published)
+    assert not leaked, f"personal data published: {leaked[:5]}"
 
 
 # --- page generation without MkDocs --------------------------------------------------------------

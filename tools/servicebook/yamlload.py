@@ -225,7 +225,7 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> str:
 
 # Text the Rust parser could read differently from the rules above: tags, anchors and aliases,
 # document markers, merge keys, YAML 1.2 number forms we keep as text (0123, 0x1F, .5, 1e3,
-# 1_000, .inf), and keys that are not plainly text. Deliberately broad: a false alarm only means
+# 1_000, .inf), keys that are not plainly text, and an empty block scalar ending the file. Deliberately broad: a false alarm only means
 # the file takes the strict path.
 _NUMBER_FORMS_WE_KEEP_AS_TEXT = r"""
     [-+]?(?:
@@ -241,6 +241,7 @@ _NUMBER_FORMS_WE_KEEP_AS_TEXT = r"""
 _SUSPECT = re.compile(
     r"""
       [!&*] | << | ^(?:---|\.\.\.)                               # tags, anchors, merges, documents
+    | [|>][-+1-9]*[ \t]*(?:\#[^\n]*)?\s*\Z                     # empty block scalar at the end (yaml-rs: "\n")
     | (?:^[ \t]*(?:-[ \t]+)+ | :[ \t]+ | [\[,{][ \t]*)           # a value position, then
       (?:""" + _NUMBER_FORMS_WE_KEEP_AS_TEXT + r""")
     | ^[ \t]*(?:-[ \t]+)*                                        # a key that is not plainly text
