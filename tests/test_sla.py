@@ -268,6 +268,14 @@ def test_callback_and_repair_chain(repo):
     assert repo.one("2026-12-09T10:00:00+08:00", "RP-6", "callback").state == "running"
     # the callback form itself has no clock of its own
     assert repo.clocks(at, "CB-6") == []
+    # a callback filed on the repair's complaint also stops the repair's callback clock
+    repo.case("callback", "CB-7", [("2026-12-09T09:00:00+08:00", "scheduled"),
+                                   ("2026-12-09T11:00:00+08:00", "done")],
+              case="CP-6", called_at="2026-12-09T10:30:00+08:00")
+    repo.case("repair", "RP-7", [("2026-12-08T08:50:00+08:00", "open"), ("2026-12-08T17:30:00+08:00", "fixed")],
+              by="P-eng", engineer="P-eng", complaint="CP-6", reported_at="2026-12-08T08:45:00+08:00")
+    cb7 = repo.one(at, "RP-7", "callback")
+    assert (cb7.state, iso(cb7, "stopped_at")) == ("met", "2026-12-09T10:30:00+08:00")
 
 
 def test_presales_chain_clocks(repo):
@@ -408,7 +416,8 @@ def test_check_policies_reports_cases_without_or_with_several_policies(repo):
                                          ("2026-11-23T10:00:00+08:00", "resolved"),
                                          ("2026-11-23T11:00:00+08:00", "closed")],
               received_at="2026-11-23T09:00:00+08:00")
-    repo.case("risk", "RK-a", [("2026-11-23T09:00:00+08:00", "open")])
+    repo.case("repair", "RP-a", [("2026-11-23T09:00:00+08:00", "open")], reported_at="2026-11-23T09:00:00+08:00")
+    (repo.root / "records/policy/SLA-repair.yaml").unlink()
     assert [p for p in sla.check_policies(repo.records(), LIFECYCLE) if "CP-" in p.file] == []
     # a second policy for complaints of either tier: the open complaint matches two
     data = yaml.safe_load((ROOT / "records/policy/SLA-complaint.yaml").read_text(encoding="utf-8"))
@@ -419,7 +428,7 @@ def test_check_policies_reports_cases_without_or_with_several_policies(repo):
     assert all(p.rule == "sla.policy" for p in problems)
     assert "several SLA policies" in msgs["CP-a"] and "SLA-complaint-copy" in msgs["CP-a"]
     assert "CP-closed" not in msgs  # closed cases need no policy
-    assert "no SLA policy applies" in msgs["RK-a"]
+    assert "no SLA policy applies" in msgs["RP-a"]
 
 
 def test_check_policies_reports_unknown_statuses(repo):

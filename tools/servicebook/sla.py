@@ -19,7 +19,8 @@ an effective date window) and names its clocks. Each clock has
 
 An event is entering a status (first history entry into one of ``status``) or an instant/date
 ``field``; on the measured record, on the record one of its fields names (``ref``), or on records of
-a kind that name it (``referrer: {kind, field}``; the earliest counts).
+a kind that name it (``referrer: {kind, field}``; the earliest counts), or on records naming the
+record it references (``ref`` and ``referrer`` together: a callback filed on a repair's complaint).
 
 Cycles: entering a status of the policy's ``new_cycle_on`` (``reopened``) starts a new cycle of
 every clock; within a cycle, a ``repeat: true`` clock starts again each time a start status is
@@ -44,6 +45,7 @@ standard.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,8 +115,14 @@ class Target:
     unit: str
 
     def text(self) -> str:
-        a = int(self.amount) if float(self.amount).is_integer() else self.amount
-        return f"{a} {self.unit}"
+        t = _TARGET_TEXT.get(self)
+        if t is None:
+            a = int(self.amount) if float(self.amount).is_integer() else self.amount
+            t = _TARGET_TEXT[self] = f"{a} {self.unit}"
+        return t
+
+
+_TARGET_TEXT: dict = {}
 
 
 @dataclass(frozen=True)
@@ -191,8 +199,6 @@ def _event(spec, where: str) -> Event:
         if not isinstance(r, Mapping) or not r.get("kind") or not r.get("field"):
             raise PolicyError(f"{where}.referrer: needs `kind` and `field`")
         referrer = (str(r["kind"]), str(r["field"]))
-    if referrer and spec.get("ref"):
-        raise PolicyError(f"{where}: `ref` and `referrer` exclude each other")
     return Event(statuses, fld, spec.get("ref"), referrer)
 
 
@@ -473,9 +479,11 @@ def _secs(x: float) -> int | float:
 
 
 def _get(data, path: str):
+    if "." not in path:
+        return data.get(path) if isinstance(data, dict) else None
     cur = data
     for part in path.split("."):
-        if not isinstance(cur, Mapping):
+        if not isinstance(cur, dict):
             return None
         cur = cur.get(part)
     return cur
@@ -648,7 +656,12 @@ class Engine:
         """Instant of ``ev`` seen from ``rec`` as of ``A``, within [lo, hi); None if none."""
         if ev.referrer is not None:
             best = None
-            for other in self._referrers(*ev.referrer).get(rec.id, ()):
+            target = rec.id
+            if ev.ref is not None:  # records referring to the record our field names
+                target = _get(rec.data, ev.ref)
+                if not isinstance(target, str):
+                    return None
+            for other in self._referrers(*ev.referrer).get(target, ()):
                 t = self._event_on(other, ev, A, lo, hi, tz)
                 if t is not None and (best is None or t < best):
                     best = t
@@ -691,7 +704,8 @@ class Engine:
         out = []
         for ev in evs:
             if ev.referrer is not None:
-                for other in self._referrers(*ev.referrer).get(rec.id, ()):
+                target = _get(rec.data, ev.ref) if ev.ref is not None else rec.id
+                for other in self._referrers(*ev.referrer).get(target, ()):
                     t = self._event_on(other, ev, A, lo, _INF, tz)
                     if t is not None:
                         out.append(t)
@@ -708,12 +722,20 @@ class Engine:
         A = _now() if at is None else bc.to_timestamp(at)
         kinds = set(kinds) if kinds else None
         out: list[Clock] = []
-        for rec in self.records.values():
-            if rec.kind in REFERENCE_KINDS or rec.kind not in self._by_kind:
-                continue
-            if kinds is not None and rec.kind not in kinds:
-                continue
-            out.extend(self.clocks_for(rec, A))
+        # Many small objects are created and none form cycles: the cyclic collector would
+        # rescan the whole (large) corpus again and again, so it waits until we are done.
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            for rec in self.records.values():
+                if rec.kind in REFERENCE_KINDS or rec.kind not in self._by_kind:
+                    continue
+                if kinds is not None and rec.kind not in kinds:
+                    continue
+                out.extend(self.clocks_for(rec, A))
+        finally:
+            if gc_was:
+                gc.enable()
         return out
 
     def clocks_for(self, rec, at) -> list[Clock]:
@@ -1016,7 +1038,7 @@ def _problem(file, path, message, rule="sla.policy"):
 
         Problem = namedtuple("Problem", "file line column path rule message severity")
         return Problem(str(file), 1, 1, path, rule, message, "error")
-    return Problem(str(file), 1, 1, path, rule, message)
+    return Problem(str(file), 0 if path else 1, 0 if path else 1, path, rule, message)
 
 
 def check_policies(records, lifecycle=None, root=None) -> list:
@@ -1030,7 +1052,16 @@ def check_policies(records, lifecycle=None, root=None) -> list:
     eng = Engine(recs, lifecycle=lifecycle)
     for r, msg in eng.problems:
         problems.append(_problem(r.path, "", msg))
+    try:
+        from servicebook.records import KINDS as known_kinds
+    except ImportError:  # pragma: no cover
+        known_kinds = None
     for p in eng.policies:
+        if known_kinds is not None and p.kind not in known_kinds:
+            problems.append(_problem(p.path, "applies_to.kind", f"no record kind {p.kind!r}"))
+        for ev in (e for cd in p.clocks for e in cd.start + cd.stop + cd.cancel):
+            if known_kinds is not None and ev.referrer and ev.referrer[0] not in known_kinds:
+                problems.append(_problem(p.path, "clocks", f"no record kind {ev.referrer[0]!r}"))
         if life.known and p.kind in life.statuses:
             known = life.statuses[p.kind]
             for s in sorted(p.new_cycle_on - known):
