@@ -56,7 +56,9 @@ class MiniRepo:
         return proc.returncode, problems
 
     def snapshot(self) -> dict[str, bytes]:
-        return {str(p): p.read_bytes() for p in sorted(self.root.rglob("*")) if p.is_file()}
+        """Every file a person owns (the result cache under .cache/ is not one: outside git)."""
+        return {str(p): p.read_bytes() for p in sorted(self.root.rglob("*"))
+                if p.is_file() and ".cache" not in p.relative_to(self.root).parts}
 
 
 def make_repo(dest: Path, records: Path = FIXTURES / "mini" / "records") -> MiniRepo:

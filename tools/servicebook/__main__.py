@@ -1,3 +1,3 @@
-from servicebook.cli import main
+from servicebook.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -4,7 +4,10 @@ site, the SLA engine and the audit, so they always agree on what the records say
 from __future__ import annotations
 
 import dataclasses
+import gc
+import marshal
 import os
+from dataclasses import astuple
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -14,9 +17,10 @@ from typing import Iterable
 from servicebook import index as index_mod
 from servicebook.lifecycle import Lifecycle
 from servicebook.problems import Problem
-from servicebook.records import KINDS, SCHEMAS_DIR, Record, find_files, kind_of_path
-from servicebook.schemas import SchemaSet
-from servicebook.yamlload import YamlProblem, Where, decode, parse, parse_path, positions
+from servicebook.records import KINDS, SCHEMAS_DIR, Record, find_names, kind_of_path
+from servicebook.cache import FileCache, content_hash, signature
+from servicebook.schemas import SchemaSet, values_at
+from servicebook.yamlload import MAX_BYTES, YamlProblem, Where, decode, parse, parse_path, parse_strict, positions
 
 # Below this many files one process is faster than starting workers.
 PARALLEL_THRESHOLD = 1500
@@ -29,7 +33,7 @@ class Corpus:
     lifecycle: Lifecycle
     records: dict[str, Record]
     problems: list[Problem]
-    files: list[Path]
+    files: list[str]  # every record file, relative to the root ('records/...'), as text
     index: index_mod.Index = field(repr=False)
 
     def of_kind(self, kind: str) -> list[Record]:
@@ -50,55 +54,98 @@ class Corpus:
 
 
 # ---------------------------------------------------------------------------------------------
-# one file: read, parse, schema-check. Module-level so worker processes can run it.
+# one file: read, parse, schema-check. Module-level so worker processes can run it; results are
+# plain tuples so they cross the process boundary and the cache as marshal (5x cheaper than
+# pickle to write, which is the cost that decides whether a second process pays off).
 
 _worker_schemas: SchemaSet | None = None
 
 
 def _init_worker(schemas_dir: str) -> None:
     global _worker_schemas
+    gc.disable()  # see load(): the same reasoning holds in the workers
     _worker_schemas = SchemaSet(Path(schemas_dir))
 
 
-def _read_one(root: Path, rel: Path, schemas: SchemaSet, max_bytes: int):
-    """-> (kind, data or None, problems)"""
-    file = str(rel)
-    kind = kind_of_path(rel)
-    if kind is None:
-        folder = rel.parts[1] if len(rel.parts) > 2 else "(none)"
-        return None, None, [Problem(file, 1, 1, "", "id.folder",
-                                    f"records/{folder}/ is not a record kind; kinds: "
-                                    + ", ".join(KINDS))]
+def _problem(file, line, column, rule, message, path=""):
+    return (file, line, column, path, rule, message, "error")
+
+
+def _read_one(root: str, rel: str, schemas: SchemaSet, max_bytes: int):
+    """-> (rel, content hash, kind, data or None, problems as tuples)"""
+    kind = kind_of_path(Path(rel))
     try:
-        raw = (root / rel).read_bytes()
+        raw = open(os.path.join(root, rel), "rb").read()
+    except OSError as err:
+        return rel, b"", kind, None, (_problem(rel, 1, 1, "file.read", f"cannot read: {err.strerror}"),)
+    digest = content_hash(raw)
+    if kind is None:
+        parts = Path(rel).parts
+        folder = parts[1] if len(parts) > 2 else "(none)"
+        return rel, digest, None, None, (_problem(
+            rel, 1, 1, "id.folder", f"records/{folder}/ is not a record kind; kinds: " + ", ".join(KINDS)),)
+    try:
         data = parse(raw, max_bytes)
     except YamlProblem as p:
-        return kind, None, [Problem(file, p.line, p.column, "", p.rule, p.message)]
-    except OSError as err:
-        return kind, None, [Problem(file, 1, 1, "", "file.read", f"cannot read: {err.strerror}")]
-    if not schemas.has(kind):
-        return kind, data, []
-    if schemas.fast_valid(kind, data):
-        return kind, data, []
-    return kind, data, schemas.problems(kind, data, file, positions(raw.decode("utf-8")))
+        return rel, digest, kind, None, (_problem(rel, p.line, p.column, p.rule, p.message),)
+    if not schemas.has(kind) or schemas.fast_valid(kind, data):
+        return rel, digest, kind, data, ()
+    text = raw.decode("utf-8")
+    try:  # the precise path: the strict reading, explained with positions
+        data = parse_strict(text)
+    except YamlProblem as p:
+        return rel, digest, kind, None, (_problem(rel, p.line, p.column, p.rule, p.message),)
+    found = schemas.problems(kind, data, rel, positions(text))
+    return rel, digest, kind, data, tuple(astuple(p) for p in found)
 
 
-def _read_chunk(args):
+def _read_chunk(args) -> bytes:
     root, rels, max_bytes = args
-    return [(rel, *_read_one(Path(root), rel, _worker_schemas, max_bytes)) for rel in rels]
+    return marshal.dumps([_read_one(root, rel, _worker_schemas, max_bytes) for rel in rels])
 
 
-def _read_all(root: Path, rels: list[Path], schemas: SchemaSet, jobs: int, max_bytes: int):
+def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_bytes: int) -> list:
     if jobs <= 1 or len(rels) < PARALLEL_THRESHOLD:
-        return [(rel, *_read_one(root, rel, schemas, max_bytes)) for rel in rels]
+        return [_read_one(str(root), rel, schemas, max_bytes) for rel in rels]
     size = max(200, len(rels) // (jobs * 8))
     chunks = [(str(root), rels[i:i + size], max_bytes) for i in range(0, len(rels), size)]
     with ProcessPoolExecutor(jobs, initializer=_init_worker,
                              initargs=(str(root / SCHEMAS_DIR),)) as pool:
-        return [item for chunk in pool.map(_read_chunk, chunks) for item in chunk]
+        return [item for chunk in pool.map(_read_chunk, chunks) for item in marshal.loads(chunk)]
+
+
+def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cache: FileCache):
+    """Results for ``rels``, from the cache where the content is unchanged."""
+    if not cache.entries:  # cold: the workers read, hash and check everything
+        results = _read_many(root, rels, schemas, jobs, max_bytes)
+    else:
+        results, misses = [], []
+        for rel in rels:
+            full = os.path.join(root, rel)
+            hit = cache.unchanged(rel, signature(full))
+            if hit is None:
+                try:
+                    hit = cache.get(rel, content_hash(open(full, "rb").read()))
+                except OSError:
+                    hit = None
+            if hit is None:
+                misses.append(rel)
+            else:
+                results.append((rel, *hit))
+        results.extend(_read_many(root, misses, schemas, jobs, max_bytes))
+    for rel, digest, kind, data, problems in results:
+        sig = signature(os.path.join(root, rel))
+        if digest and cache.unchanged(rel, sig) is None:
+            cache.put(rel, digest, kind, data, problems, sig)
+    return results
 
 
 # ---------------------------------------------------------------------------------------------
+
+# Records every check needs whatever is being validated: who holds which role, the SLA policies
+# and calendars.
+ALWAYS_READ = ("person", "policy", "calendar")
+REFERENCE_HOPS = 3  # repair -> complaint -> contract -> customer: enough to find a tier
 
 
 def load(
@@ -106,31 +153,55 @@ def load(
     only: Iterable[Path | str] | None = None,
     jobs: int | None = None,
     max_bytes: int | None = None,
+    use_cache: bool = True,
 ) -> Corpus:
     """Read ``root/records`` against ``root/schemas``.
 
-    ``only``: report problems for these files alone (a pull request's changed records), still
-    checking their references against every record. Never raises on bad records: what is wrong
-    is in ``corpus.problems``.
+    ``only``: validate these files alone (a pull request's changed records). Only they, the
+    records every check needs (people, policies, calendars) and what they refer to are read;
+    references are checked against every file name. The corpus then holds that subset.
+    Never raises on bad records: what is wrong is in ``corpus.problems``.
     """
-    root = Path(root)
+    # Building 100k records allocates millions of objects and frees none: the cyclic garbage
+    # collector would rescan them again and again for nothing (measured: ~2x the load time).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(Path(root), only, jobs, max_bytes, use_cache)
+    finally:
+        gc.freeze()  # the records live as long as the corpus: keep later collections off them
+        if was_enabled:
+            gc.enable()
+
+
+def _load(root: Path, only, jobs, max_bytes, use_cache) -> Corpus:
     schemas = SchemaSet(root / SCHEMAS_DIR)
     lifecycle = Lifecycle.load(root / SCHEMAS_DIR)
-    files = find_files(root)
+    names = find_names(root)
     jobs = jobs or min(2, os.cpu_count() or 1)
-    from servicebook.yamlload import MAX_BYTES
+    max_bytes = max_bytes or MAX_BYTES
+    only_set = {Path(p).as_posix() for p in only} if only is not None else None
+    # the pull-request path reads a few hundred files: loading the whole cache would cost more
+    cache = FileCache(root, schemas.digest, max_bytes, enabled=use_cache and only_set is None)
 
-    results = _read_all(root, files, schemas, jobs, max_bytes or MAX_BYTES)
+    if only_set is None:
+        results = _read_with_cache(root, names, schemas, jobs, max_bytes, cache)
+        cache.keep_only(set(names))
+    else:
+        results = _read_subset(root, names, only_set, schemas, max_bytes, cache)
+    cache.save()
+
     records: dict[str, Record] = {}
     problems: list[Problem] = []
-    known_ids: dict[str, list[Path]] = {}
-    for rel, kind, data, file_problems in results:
-        problems.extend(file_problems)
-        known_ids.setdefault(rel.stem, []).append(rel)
+    known_ids: dict[str, list[str]] = {}
+    for name in names:  # text, not Path, in the loops: Path operations cost seconds at 100k
+        known_ids.setdefault(_stem(name), []).append(name)
+    for rel, _digest, kind, data, file_problems in results:
+        problems.extend(Problem(*p) for p in file_problems)
         if kind and data is not None:
-            rid = rel.stem
+            rid = _stem(rel)
             if rid not in records:
-                records[rid] = Record(kind, rid, rel, data)
+                records[rid] = Record(kind, rid, Path(rel), data)
 
     @lru_cache(maxsize=4096)
     def where_of(rel: Path) -> dict[tuple, Where]:
@@ -140,13 +211,39 @@ def load(
             return {}
 
     idx = index_mod.Index(records, schemas)
-    only_set = {Path(p) for p in only} if only is not None else None
     problems.extend(index_mod.check(records, known_ids, schemas, lifecycle, idx, where_of, only_set))
     problems.extend(_extra_checks(records, where_of))
     if only_set is not None:
-        problems = [p for p in problems if Path(p.file) in only_set]
+        problems = [p for p in problems if p.file in only_set]
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
-    return Corpus(root, schemas, lifecycle, records, problems, files, idx)
+    return Corpus(root, schemas, lifecycle, records, problems, names, idx)
+
+
+def _stem(rel: str) -> str:
+    return rel[rel.rfind("/") + 1:].rsplit(".", 1)[0]
+
+
+def _read_subset(root, files, only_set, schemas, max_bytes, cache):
+    """The pull-request path: the named files, what every check needs, and what they refer to."""
+    by_id = {_stem(f): f for f in files}
+    always = tuple(f"records/{kind}/" for kind in ALWAYS_READ)
+    wanted = set(only_set) | {f for f in files if f.startswith(always)}
+    results, done = [], set()
+    for _hop in range(REFERENCE_HOPS + 1):
+        batch = sorted(wanted - done)
+        if not batch:
+            break
+        done.update(batch)
+        found = _read_with_cache(root, batch, schemas, 1, max_bytes, cache)
+        results.extend(found)
+        wanted = set()
+        for _rel, _d, kind, data, _p in found:
+            if kind and isinstance(data, dict):
+                for pattern in schemas.ref_kinds(kind):
+                    for _path, value in values_at(data, pattern):
+                        if isinstance(value, str) and value in by_id:
+                            wanted.add(by_id[value])
+    return results
 
 
 def _extra_checks(records: dict[str, Record], where_of) -> list[Problem]:

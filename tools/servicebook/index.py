@@ -57,14 +57,15 @@ class Index:
     def __init__(self, records: dict[str, Record], schemas: SchemaSet):
         self.records = records
         self.schemas = schemas
-        self.refs: dict[str, list[tuple[tuple, str]]] = {}  # id -> [(path, target id)]
+        # id -> [(path, target id, kinds the target may be)]
+        self.refs: dict[str, list[tuple[tuple, str, tuple[str, ...]]]] = {}
         self._referrers: dict[str, list[str]] = defaultdict(list)
         for rid, rec in records.items():
             out = []
-            for pattern, _kinds in schemas.marked_paths(rec.kind, "x-ref-kind"):
+            for pattern, kinds in schemas.ref_kinds(rec.kind).items():
                 for path, value in values_at(rec.data, pattern):
-                    if isinstance(value, str):
-                        out.append((path, value))
+                    if type(value) is str:
+                        out.append((path, value, kinds))
                         if value != rid:
                             self._referrers[value].append(rid)
             self.refs[rid] = out
@@ -109,12 +110,12 @@ class Index:
 
 def check(
     records: dict[str, Record],
-    known_ids: dict[str, list[Path]],
+    known_ids: dict[str, list[str]],
     schemas: SchemaSet,
     lifecycle: Lifecycle,
     index: Index,
     where_of: Callable[[Path], dict[tuple, Where]],
-    only: set[Path] | None = None,
+    only: set[str] | None = None,
 ) -> list[Problem]:
     """Cross-record problems. ``known_ids`` maps every ID found as a file name (parsed or not)
     to its files, so a reference to a broken record is not reported twice. ``only`` limits the
@@ -131,23 +132,20 @@ def check(
         line, col = ((w.key_line, w.key_column) if use_key else (w.line, w.column)) if w else (1, 1)
         problems.append(Problem(str(rec_path), line, col, dump_path(path), rule, message))
 
-    for rid, paths in sorted(known_ids.items()):
+    for rid, paths in known_ids.items():
         if len(paths) > 1:
             for p in paths:
                 if only is None or p in only:
-                    others = ", ".join(str(o) for o in paths if o != p)
-                    problems.append(Problem(str(p), 1, 1, "id", "id.duplicate",
+                    others = ", ".join(o for o in paths if o != p)
+                    problems.append(Problem(p, 1, 1, "id", "id.duplicate",
                                             f"ID {rid} is also used by {others}"))
 
     persons = {r.id: r for r in records.values() if r.kind == "person"}
     for rid, rec in records.items():
-        if only is not None and rec.path not in only:
+        if only is not None and rec.path.as_posix() not in only:
             continue
         _check_identity(rec, report)
-        for path, target in index.refs.get(rid, ()):
-            pattern = tuple("*" if isinstance(p, int) else p for p in path)
-            kinds = dict(schemas.marked_paths(rec.kind, "x-ref-kind")).get(pattern)
-            kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+        for path, target, kinds in index.refs.get(rid, ()):
             if target not in known_ids:
                 report(rec.path, path, "ref.missing",
                        f"refers to {target}, but no record has that ID")
@@ -228,7 +226,7 @@ def _check_process_order(rec: Record, index: Index, records: dict[str, Record], 
     created = parse_instant(rec.data.get("created_at"))
     if created is None or rec.kind not in PROCESS_ORDER:
         return
-    for path, target in index.refs.get(rec.id, ()):
+    for path, target, _ in index.refs.get(rec.id, ()):
         other = records.get(target)
         if other is None or other.kind not in PROCESS_ORDER or len(path) != 1:
             continue

@@ -17,7 +17,7 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator  # noqa: F401
 
 import jsonschema
 from referencing import Registry, Resource
@@ -132,7 +132,10 @@ class SchemaSet:
                 validate_formats=True,
                 formats=FORMATS,
             )
-        return self._fast[kind].is_valid(data)
+        try:
+            return self._fast[kind].is_valid(data)
+        except ValueError:  # a key that is not text: no schema admits it
+            return False
 
     def problems(self, kind: str, data: Any, file: str, where: dict[tuple, Where]) -> list[Problem]:
         """Precise, located, readable problems for one record's data."""
@@ -296,6 +299,12 @@ class SchemaSet:
         return labels.get(value, {}).get(lang, value) if isinstance(value, str) else str(value)
 
     @lru_cache(maxsize=None)
+    def ref_kinds(self, kind: str) -> dict[tuple, tuple[str, ...]]:
+        """Path pattern -> the kinds a reference there may point to."""
+        return {p: (k,) if isinstance(k, str) else tuple(k)
+                for p, k in self.marked_paths(kind, "x-ref-kind")}
+
+    @lru_cache(maxsize=None)
     def marked_paths(self, kind: str, key: str) -> tuple[tuple[tuple, Any], ...]:
         """Every (path pattern, value) where the schema of ``kind`` carries annotation ``key``;
         list items appear as ``"*"`` in the pattern. Used for references and personal data."""
@@ -317,18 +326,24 @@ class SchemaSet:
         return tuple(found)
 
 
-def values_at(data: Any, pattern: tuple, prefix: tuple = ()) -> Iterator[tuple[tuple, Any]]:
-    """Every (concrete path, value) in ``data`` matching a pattern from ``marked_paths``."""
-    if not pattern:
-        yield prefix, data
-        return
-    head, rest = pattern[0], pattern[1:]
-    if head == "*":
-        if isinstance(data, list):
-            for i, item in enumerate(data):
-                yield from values_at(item, rest, prefix + (i,))
-    elif isinstance(data, dict) and head in data:
-        yield from values_at(data[head], rest, prefix + (head,))
+def values_at(data: Any, pattern: tuple, prefix: tuple = ()) -> list[tuple[tuple, Any]]:
+    """Every (concrete path, value) in ``data`` matching a pattern from ``marked_paths``.
+    A plain loop, not a generator: it runs for every reference of every record."""
+    found = [(prefix, data)]
+    for head in pattern:
+        step = []
+        if head == "*":
+            for path, value in found:
+                if isinstance(value, list):
+                    step.extend((path + (i,), item) for i, item in enumerate(value))
+        else:
+            for path, value in found:
+                if isinstance(value, dict) and head in value:
+                    step.append((path + (head,), value[head]))
+        if not step:
+            return step
+        found = step
+    return found
 
 
 _TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number",

@@ -153,6 +153,9 @@ def _depth_upper_bound(text: str) -> int:
     """A cheap bound on nesting depth: each block level needs a column of indent or a ``- ``
     on its line, each flow level a bracket."""
     flow = text.count("[") + text.count("{")
+    room = MAX_DEPTH - flow
+    if room >= 0 and not re.search(r"^[ ?-]{%d}" % (room + 1), text, re.MULTILINE):
+        return MAX_DEPTH  # no line's prefix can take it past the bound: no need to measure
     block = max((len(m) for m in _BLOCK_PREFIX.findall(text)), default=0)
     return flow + block
 
@@ -223,45 +226,44 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> str:
     return text
 
 
-# Text the Rust parser could read differently from the rules above: tags, anchors and aliases,
-# document markers, merge keys, YAML 1.2 number forms we keep as text (0123, 0x1F, .5, 1e3,
-# 1_000, .inf), keys that are not plainly text, and an empty block scalar ending the file. Deliberately broad: a false alarm only means
-# the file takes the strict path.
-_NUMBER_FORMS_WE_KEEP_AS_TEXT = r"""
+# Text the Rust parser could read differently from the strict rules, where the difference could
+# pass validation, goes to the strict path: tags, anchors and aliases, document markers, merge
+# keys, an empty block scalar ending the file (yaml-rs reads a newline), and YAML 1.2 number
+# forms we keep as text (0123, 0x1F, .5, 1e3, 1_000, .inf). Keys that are not text need no gate:
+# no schema admits them, so such a file fails the fast validation and is re-read strictly.
+# Cheapest tests first; the gate must cost less than the parse it protects.
+_NUMBER_FORMS_WE_KEEP_AS_TEXT = re.compile(
+    r"""(?:[:-][ \t]|[\[,{])[ \t]*     # a value position
     [-+]?(?:
-        0[0-9][0-9._eE+-]*            # leading zero: 0123, 00.5
-      | 0[xXoObB][0-9a-fA-F_]*        # hex, octal, binary
-      | [0-9]+(?:_[0-9]*)+[0-9.]*     # digit separators: 1_000
-      | [0-9]+\.(?:[eE][-+]?[0-9]+)?  # trailing dot: 1.
-      | [0-9]+[eE][-+]?[0-9]+         # exponent without a dot: 1e3
-      | \.[0-9]+(?:[eE][-+]?[0-9]+)?  # leading dot: .5
-      | \.(?:inf|Inf|INF|nan|NaN|NAN)
-    )[ \t]*(?:$|\#|[,\]}])
-"""
-_SUSPECT = re.compile(
-    r"""
-      [!&*] | << | ^(?:---|\.\.\.)                               # tags, anchors, merges, documents
-    | [|>][-+1-9]*[ \t]*(?:\#[^\n]*)?\s*\Z                     # empty block scalar at the end (yaml-rs: "\n")
-    | (?:^[ \t]*(?:-[ \t]+)+ | :[ \t]+ | [\[,{][ \t]*)           # a value position, then
-      (?:""" + _NUMBER_FORMS_WE_KEEP_AS_TEXT + r""")
-    | ^[ \t]*(?:-[ \t]+)*                                        # a key that is not plainly text
-      (?:[-+]?[0-9.]|~|null\b|Null\b|NULL\b|true\b|True\b|TRUE\b|false\b|False\b|FALSE\b)
-      [^\n:]*:(?:[ \t]|$)
-    | [{,][ \t]*(?:[-+]?[0-9.]|~|null|Null|NULL|true|True|TRUE|false|False|FALSE)[^,:}\n]*:
-    """,
-    re.MULTILINE | re.VERBOSE,
+        0[0-9xXoObB_]                 # leading zero, hex, octal, binary: 0123 0x1F
+      | \.[0-9iInN]                   # leading dot, .inf, .nan
+      | [0-9]+(?:_|\.(?![0-9])|[eE][-+]?[0-9])   # 1_000, 1., 1e3
+    )""",
+    re.VERBOSE,
 )
+_BLOCK_HEADER_AT_END = re.compile(r"[|>][-+1-9]*[ \t]*(?:#.*)?$")
+
+
+def _needs_strict_path(text: str) -> bool:
+    if "!" in text or "&" in text or "*" in text or "<<" in text:
+        return True
+    if text.startswith(("---", "...")) or "\n---" in text or "\n..." in text:
+        return True
+    if _BLOCK_HEADER_AT_END.search(text.rstrip().rsplit("\n", 1)[-1]):
+        return True
+    return bool(_NUMBER_FORMS_WE_KEEP_AS_TEXT.search(text))
 
 
 def parse(data: bytes, max_bytes: int = MAX_BYTES) -> Any:
     """Parse one record file. Returns its data (a mapping); raises YamlProblem otherwise.
 
     Plain records go through the Rust parser (yaml-rs, ~10x faster), which refuses duplicate
-    keys itself and reads everything else as the rules above do (tests/test_yaml_paths.py
-    proves it on every test file); anything unusual takes the strict path, which decides.
+    keys itself and reads everything else as the rules above do (tests/test_fast_paths.py
+    proves it); anything unusual takes the strict path, which decides. A record read here that
+    fails validation is read again by ``parse_strict`` before its problems are explained.
     """
     text = decode(data, max_bytes)
-    if _yaml_rs is not None and _depth_upper_bound(text) <= MAX_DEPTH and not _SUSPECT.search(text):
+    if _yaml_rs is not None and _depth_upper_bound(text) <= MAX_DEPTH and not _needs_strict_path(text):
         try:
             value = _yaml_rs.loads(text, parse_datetime=False)
         except Exception:  # noqa: BLE001 - any refusal: let the strict path explain it
