@@ -28,6 +28,7 @@ def test_new_writes_a_record_with_required_fields_laid_out(mini):
     rel = proc.stdout.strip()
     assert rel.startswith("records/complaint/2026/CP-20261120-")
     text = (mini.root / rel).read_text(encoding="utf-8")
+    assert (mini.root / rel).stat().st_mode & 0o044  # readable like any file, not mkstemp's 0600
     assert text.startswith("# yaml-language-server: $schema=../../../schemas/complaint.schema.json\n")
     assert "phone: '13800138000'" in text  # typed by the schema: text stays text
     assert "filled_by: P-sun-li" in text and "status: open" in text

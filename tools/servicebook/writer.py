@@ -62,9 +62,17 @@ def load_for_edit(text: str) -> tuple[Any, YAML]:
     return y.load(text), y
 
 
+def umask_mode(mode: int = 0o666) -> int:
+    """``mode`` as a normally created file would get it (mkstemp makes files 0600)."""
+    current = os.umask(0)
+    os.umask(current)
+    return mode & ~current
+
+
 def _write_temp(folder: Path, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".servicebook-", suffix=".tmp", dir=folder)
+    os.fchmod(fd, umask_mode())
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
         f.flush()

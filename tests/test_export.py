@@ -1,0 +1,49 @@
+"""servicebook export: what analysts query matches the records, in every format."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+
+from servicebook import corpus
+
+
+def export(mini, fmt, out):
+    proc = subprocess.run([sys.executable, "-m", "servicebook", "export", "--format", fmt,
+                           "--out", str(out)], capture_output=True, text=True, cwd=mini.root)
+    assert proc.returncode == 0, proc.stderr
+    return corpus.load(mini.root, use_cache=False)
+
+
+def test_sqlite_answers_questions_about_the_records(mini, tmp_path):
+    c = export(mini, "sqlite", tmp_path / "sb.sqlite")
+    con = sqlite3.connect(tmp_path / "sb.sqlite")
+    by_kind = dict(con.execute("SELECT kind, count(*) FROM records GROUP BY kind"))
+    assert by_kind == {k: len(c.of_kind(k)) for k in by_kind} and sum(by_kind.values()) == len(c.records)
+    # the whole record is there as JSON: a question no column anticipates
+    [(caller,)] = con.execute("SELECT json_extract(data, '$.caller.name') FROM records "
+                              "WHERE id = 'CP-20261202-7KQ2XM'")
+    assert caller == c.get("CP-20261202-7KQ2XM").data["caller"]["name"]
+    history = con.execute("SELECT status FROM history WHERE record_id = 'CP-20261202-7KQ2XM' "
+                          "ORDER BY seq").fetchall()
+    assert [s for (s,) in history] == [h["status"] for h in c.get("CP-20261202-7KQ2XM").data["history"]]
+
+
+def test_jsonl_and_parquet(mini, tmp_path):
+    c = export(mini, "jsonl", tmp_path / "sb.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "sb.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["id"]: r["data"] for r in rows} == {k: r.data for k, r in c.records.items()}
+    export(mini, "parquet", tmp_path / "sb.parquet")
+    table = pq.read_table(tmp_path / "sb.parquet")
+    assert table.num_rows == len(c.records)
+    assert set(table.column("kind").to_pylist()) == {r.kind for r in c.records.values()}
+
+
+def test_export_writes_nothing_under_records(mini, tmp_path):
+    before = mini.snapshot()
+    export(mini, "sqlite", tmp_path / "x.sqlite")
+    assert mini.snapshot() == before
