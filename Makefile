@@ -22,5 +22,12 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Benchmarks print tables with our figures beside a peer's from the same run; not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_validate.py
+	$(BIN)/python bench/bench_sla.py
+	$(BIN)/python bench/bench_site.py --records 10000
+	$(BIN)/python bench/bench_audit.py
+
 clean:
 	rm -rf site .venv .cache

@@ -138,3 +138,25 @@ def test_cli_formats_and_exit_codes(repo, capsys):
     assert main(args + ["--format", "github"]) == 1
     assert capsys.readouterr().out.startswith("::error file=records/complaint/")
     assert main(["check-pr", "--base", "no-such-rev", "--root", str(repo.path)]) == 2
+
+
+def test_personal_data_in_an_unmarked_field_is_warned_about(repo):
+    base = branch(repo)
+    leaky = complaint(OPEN, cs_part={"remarks": "客户说有事打他手机 138-0013-8000"})
+    repo.save("P-sun-li", CP_PATH, leaky, "New complaint")
+    problems = check(repo, base, "sun.li@example.com")
+    assert rules(problems) == []  # a warning, not an error
+    [warning] = [p for p in problems if p.rule == "privacy.unmarked"]
+    assert (warning.severity, warning.path) == ("warning", "cs_part.remarks")
+    # the same number in the caller's phone field, which the schema marks personal: fine
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN, caller={"name": "王", "phone": "13800138000"}), "fix")
+    assert not [p for p in check(repo, base, "sun.li@example.com") if p.rule == "privacy.unmarked"]
+
+
+def test_personal_data_patterns():
+    from servicebook.privacy import found_in
+
+    assert found_in("请回电 13800138000") == ["phone"]
+    assert found_in("座机 025-5210 8831") == ["phone"]
+    assert found_in("邮件 li@example.com") == ["email"]
+    assert found_in("订单 20261123 型号 HB48C-6RZ 序列号 ZY48C-2503-0112") == []

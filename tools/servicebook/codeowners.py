@@ -14,10 +14,12 @@ from typing import Any, Iterable
 
 import yaml
 
+from servicebook import privacy
 from servicebook.audit import People, Person, load_lifecycle, load_records, parse_record
 from servicebook.lifecycle import Lifecycle
 from servicebook.problems import Problem
 from servicebook.records import KINDS, RECORDS_DIR, SCHEMAS_DIR, kind_of_path
+from servicebook.schemas import SchemaSet
 
 RULES_FILE = ".github/review-rules.yaml"
 CODEOWNERS_FILE = ".github/CODEOWNERS"
@@ -277,7 +279,15 @@ def check_changes(root: Path | str, changes: list[FileChange], author: str,
                    "only staff in records/person/ may change records")
         return problems
     parts_cache: dict[str, list] = {}
+    schemas = SchemaSet(root / "schemas")
     for ch in changes:
+        if isinstance(ch.new, dict) and schemas.has(ch.kind):
+            changed = changed_paths(ch.old if isinstance(ch.old, dict) else {}, ch.new)
+            for path, what in privacy.unmarked(schemas, ch.kind, ch.new, changed):
+                report(ch, dotted(path), "privacy.unmarked",
+                       f"this text holds {'a phone number' if what == 'phone' else 'an e-mail address'}, "
+                       "but the field is not marked personal, so the site would publish it; "
+                       "put it in the contact fields instead", "warning")
         data = ch.new if isinstance(ch.new, dict) else None
         old = ch.old if isinstance(ch.old, dict) else None
         if ch.new is not None and data is None:
