@@ -228,14 +228,27 @@ def test_catalogue_has_every_label_in_both_languages():
     cat = i18n.catalogue()
     site = REPO / "tools/servicebook/site"
     used = set()
-    own = [site / n for n in ("pages.py", "model.py", "plugin.py", "i18n.py", "markup.py", "charts.py", "mask.py")]
+    own = [site / n for n in ("pages.py", "model.py", "plugin.py", "i18n.py", "markup.py", "charts.py", "mask.py",
+                              "aftersales.py", "presales.py")]
     for path in own + list((site / "templates").glob("*.j2")):
-        used |= set(re.findall(r"""\bt\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
+        source = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"""\bt\(\s*f?["']([a-z_]+\.[a-z0-9_.]+)["']""", source))
+        # the section modules also name their labels in tuples (`x.t(k) for k in ("presales.col.deal", ...)`)
+        used |= set(re.findall(r"""["']((?:aftersales|presales)\.[a-z0-9_.]+)["']""", source))
     dynamic = {k for k in used if "{" in k}
     missing = sorted(k for k in used - dynamic if k not in cat)
     assert not missing, f"labels used but not in the catalogue: {missing}"
     for key, entry in cat.items():
         assert set(entry) >= {"en", "zh"}, key
+    # label families the section modules build at run time
+    from servicebook import inspections, value_index
+    family = ([f"aftersales.state.{s}" for s in inspections.STATES]
+              + [f"aftersales.reason.{r}" for r in ("product", "fault_code", "fault_category", "text")]
+              + [f"aftersales.dim.{d}" for d in value_index.DIMENSIONS]
+              + [f"aftersales.factor.{f}" for fs in value_index.DIMENSIONS.values() for f in fs]
+              + [f"presales.level.{lv}" for lv in ("critical", "major", "minor")]
+              + [f"sla.unit.{u}" for u in ("working_hours", "working_days", "working_day_end", "hours", "days", "months")])
+    assert not [k for k in family if k not in cat], [k for k in family if k not in cat]
     with pytest.raises(i18n.MissingLabel):
         i18n.t("no.such.label", "en")
 

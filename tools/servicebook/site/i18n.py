@@ -6,6 +6,7 @@ silently English page.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,6 +39,24 @@ def t(key: str, lang: str, **values) -> str:
     except KeyError:
         raise MissingLabel(f"no catalogue label {key!r} for language {lang!r}") from None
     return text.format(**values) if values else text
+
+
+_TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+([a-z_]+)\s*$")
+
+
+def target_text(text, lang: str) -> str:
+    """An SLA target as the engine states it (`Clock.target`: "24 hours", "0.5 working_days",
+    "3 months"; `delivery.response_targets`) in `lang`. Text of another shape is shown as it is."""
+    if text is None:
+        return ""
+    m = _TARGET.match(str(text))
+    key = f"sla.unit.{m.group(2)}" if m else None
+    if key is None or key not in catalogue():
+        return str(text)
+    n = m.group(1)
+    if n == "1" and f"{key}.one" in catalogue():
+        key += ".one"
+    return t(key, lang, n=n)
 
 
 def check_lang(lang: str) -> str:

@@ -28,7 +28,7 @@ import yaml
 from markupsafe import Markup
 
 from . import charts
-from .i18n import Translator, check_lang
+from .i18n import Translator, check_lang, target_text
 from .markup import cell, code_block, environment, is_safe_id, link, md_escape, relurl, table
 from .model import CST, Chain, SiteModel, get
 from .schemaview import description, enum_label, title as schema_title, value_type
@@ -236,7 +236,7 @@ class _Generator:
         rows = []
         for c in clocks:
             rec = self.m.records.get(c.record_id)
-            target = getattr(c.src, "target", "") if c.src is not None else ""
+            target = target_text(getattr(c.src, "target", "") if c.src is not None else "", self.lang)
             rows.append([self.record_link(here, c.record_id), c.label(self.lang), self.t(f"state.{c.state}")
                          if f"state.{c.state}" in _STATE_KEYS else c.state, target, fmt_time(c.deadline),
                          self.customer_cell(here, self.m.customer_id(rec)) if rec else "", self.person(here, c.person)])

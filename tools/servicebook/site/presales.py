@@ -24,71 +24,11 @@ from markupsafe import Markup
 from servicebook import delivery as dlv
 from servicebook import pipeline as pl
 
+from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
 
-L: dict[str, tuple[str, str]] = {
-    "pipeline.title": ("Deal pipeline", "销售漏斗"),
-    "pipeline.intro": ("Every deal from the first survey to the signed contract, as of {at}. Days in stage are "
-                       "working days (8 h) in the business calendar; deadlines follow the pre-sales process.",
-                       "截至 {at},每个项目从首次调查到签约的进展。阶段天数按营业日历的工作日(8 小时)计算;时限依售前流程。"),
-    "col.deal": ("Deal", "项目"), "col.customer": ("Customer", "客户"), "col.sales": ("Salesperson", "业务员"),
-    "col.manager": ("Sales manager", "业务经理"), "col.since": ("In stage since", "进入阶段"),
-    "col.days": ("Working days", "工作日"), "col.deadline": ("Deadline", "时限"), "col.state": ("State", "状态"),
-    "col.rounds": ("Negotiation rounds", "洽谈轮次"), "col.lost_stage": ("Lost at", "丢单阶段"),
-    "col.reason": ("Reason", "原因"), "col.lost_at": ("Lost on", "丢单时间"),
-    "col.referrer": ("Referrer", "引荐人"), "col.class": ("Class", "类别"), "col.share": ("Share", "提成比例"),
-    "col.commission": ("Commission base", "提成基数"), "col.amount": ("Referral share", "引荐提成"),
-    "col.bid": ("Bid", "投标"), "col.project": ("Tender", "招标项目"), "col.status": ("Status", "状态"),
-    "col.checklist": ("Zero-defect checklist", "零缺陷检查"), "col.tasks_overdue": ("Overdue tasks", "逾期任务"),
-    "col.contract": ("Contract", "合同"), "col.signed": ("Signed", "签订"), "col.team": ("Team", "团队"),
-    "col.requirements": ("Requirements (72 h)", "需求确认(72 小时)"), "col.open_problems": ("Open problems", "未解决问题"),
-    "col.milestones_late": ("Overdue milestones", "逾期里程碑"), "col.person": ("Person", "人员"),
-    "col.role": ("Role", "分工"), "col.milestone": ("Milestone", "里程碑"), "col.planned": ("Planned", "计划"),
-    "col.actual": ("Actual", "实际"), "col.notes": ("Review notes", "总结意见"), "col.risk": ("Risk", "风险"),
-    "col.action": ("Action", "应对措施"), "col.owner": ("Owner", "责任人"), "col.due": ("Due", "时限"),
-    "col.level": ("Level", "等级"), "col.problem": ("Problem", "问题"), "col.raised": ("Raised", "提出时间"),
-    "col.target": ("Answer within", "响应时限"), "col.clock": ("Response clock", "响应计时"),
-    "col.report": ("Report", "报告"), "col.date": ("Date", "日期"), "col.progress": ("Progress", "进展"),
-    "col.problems": ("Problems", "问题"), "col.plan": ("Next", "下一步计划"), "col.change": ("Change", "变更"),
-    "col.type": ("Type", "类型"), "col.decision": ("Decision", "决定"), "col.extra": ("Extra people / cost", "增加人员/成本"),
-    "col.count": ("Deals", "项目数"), "col.kind": ("Communication", "沟通类别"),
-    "state.on_time": ("on time", "按时"), "state.late": ("LATE", "超时"), "state.long": ("long negotiation", "谈判过长"),
-    "state.no_deadline": ("no deadline", "无时限"), "state.closed": ("closed", "已结束"), "state.error": ("error", "无法计算"),
-    "state.met": ("met", "按时"), "state.open": ("open", "进行中"), "state.not_signed": ("not signed", "未签约"),
-    "state.done": ("done", "已完成"), "state.done_late": ("done late", "延期完成"), "state.overdue": ("OVERDUE", "已逾期"),
-    "state.planned": ("planned", "计划中"), "state.running": ("running", "计时中"), "state.at_risk": ("at risk", "即将超时"),
-    "state.paused": ("paused", "暂停"), "state.breached": ("BREACHED", "已超时"), "state.cancelled": ("cancelled", "已取消"),
-    "state.pending": ("pending (no amount yet)", "待定(尚无金额)"), "state.expected": ("expected", "预计"),
-    "state.due": ("due", "应付"), "state.none": ("none (lost)", "无(已丢单)"),
-    "h.lost": ("Lost deals", "丢单"), "h.referrals": ("Referral shares", "引荐提成"),
-    "h.referrals.note": ("A non-sales referrer gets a share of the salesperson's commission on the deal: class A 15%, "
-                         "B 35%, C 75%. Commission base = contract amount x {rate}. Due once the contract is signed.",
-                         "非业务人员引荐项目,按类别从业务员该项目提成中提取:A 类 15%、B 类 35%、C 类 75%。"
-                         "提成基数 = 合同金额 x {rate};合同签订后应付。"),
-    "h.conflict": ("The referrer also runs this deal, which the rules forbid.", "引荐人同时操作该项目,违反规定。"),
-    "h.bids": ("Bids", "投标"), "h.comms": ("Key communications", "关键沟通"), "h.managers": ("Sales managers", "业务经理"),
-    "h.manager": ("Deals of {name}", "{name} 的项目"), "h.long": ("Long negotiations", "谈判过长的项目"),
-    "h.late": ("Late deals", "超时的项目"), "h.not_informed": ("Negotiation rounds not reported to the manager", "未报告经理的洽谈"),
-    "h.open": ("Open deals", "进行中的项目"), "none": ("None.", "无。"), "unassigned": ("(no manager yet)", "(尚无经理)"),
-    "delivery.title": ("Delivery", "售中交付"),
-    "delivery.intro": ("Contracts from signature to hand-over, as of {at}: 1+N team, requirements confirmed within 72 "
-                       "hours, milestones, risks and the three-level problem response.",
-                       "截至 {at},合同从签订到交付:1+N 团队、72 小时需求确认、里程碑、风险与三级问题响应。"),
-    "h.team": ("Team (1+N)", "交付团队(1+N)"), "h.requirements": ("Requirements confirmation", "需求确认单"),
-    "h.changes": ("Change requests", "变更申请"), "h.milestones": ("Milestones", "里程碑"), "h.risks": ("Risk log", "风险日志"),
-    "h.reports": ("Latest reports", "最新报告"), "h.problems": ("Open problems by level", "未解决问题(按等级)"),
-    "h.closed_problems": ("Answered and resolved problems", "已处理问题"), "owner": ("Owner (1)", "负责人(1)"),
-    "req.line": ("Due {due}: {state}.", "时限 {due}:{state}。"), "req.confirmed": ("Confirmed {at}.", "确认于 {at}。"),
-    "owner.misfit": ("owner does not fit the level", "负责人与等级不符"), "back": ("All deliveries", "全部交付项目"),
-    "back.pipeline": ("Deal pipeline", "销售漏斗"), "today": ("today", "今天"),
-    "milestones.from": ("Plan as of report {id}.", "以报告 {id} 为准。"),
-    "level.critical": ("Critical", "重大问题"), "level.major": ("Major", "较大问题"), "level.minor": ("Minor", "小问题"),
-    "role.owner": ("owner", "负责人"), "role.product": ("product", "产品"), "role.technical": ("technical", "技术"),
-    "role.project": ("project", "项目"),
-    "rtype.daily": ("Daily note", "当日进展"), "rtype.weekly": ("Weekly report", "周报"), "rtype.milestone": ("Milestone review", "里程碑总结"),
-}
-for _s, (_en, _zh) in pl.STAGE_LABELS.items():
-    L[f"stage.{_s}"] = (_en, _zh)
+# Labels of these pages are in catalogue.yaml (`presales.*`), through i18n; deal stage names are
+# the pipeline's own (`pipeline.STAGE_LABELS`), like status labels come from the lifecycle.
 
 
 class _Ctx:
@@ -100,9 +40,15 @@ class _Ctx:
         self.records = corpus.records
 
     def t(self, key: str, **kw) -> str:
-        en, zh = L[key]
-        text = zh if self.lang == "zh" else en
-        return text.format(**kw) if kw else text
+        return i18n.t(key, self.lang, **kw)
+
+    @staticmethod
+    def has(key: str) -> bool:
+        return key in i18n.catalogue()
+
+    def stage(self, s) -> str:
+        labels = pl.STAGE_LABELS.get(s)
+        return (labels[1] if self.lang == "zh" else labels[0]) if labels else str(s or "—")
 
     def name(self, rid) -> str:
         rec = self.records.get(rid) if isinstance(rid, str) else None
@@ -123,7 +69,7 @@ class _Ctx:
         return dt.strftime("%Y-%m-%d") if date_only else dt.strftime("%Y-%m-%d %H:%M")
 
     def state(self, s) -> str:
-        return self.t(f"state.{s}") if s and f"state.{s}" in L else str(s or "—")
+        return self.t(f"presales.state.{s}") if s and self.has(f"presales.state.{s}") else str(s or "—")
 
     def status(self, kind, s) -> str:
         try:
@@ -180,90 +126,90 @@ def _deal_row(x: _Ctx, d: pl.Deal, here: str):
 
 def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     here = "pipeline/index.md"
-    parts = [f"# {md_escape(x.t('pipeline.title'))}\n", f"{md_escape(x.t('pipeline.intro', at=x.when(x.at)))}\n"]
+    parts = [f"# {md_escape(x.t('presales.pipeline.title'))}\n", f"{md_escape(x.t('presales.pipeline.intro', at=x.when(x.at)))}\n"]
     groups = pl.by_stage(deals)
     # summary
-    parts.append(str(table([x.t("col.status"), x.t("col.count")],
-                           [[x.t(f"stage.{s}"), len(groups[s])] for s in pl.STAGES if groups[s]])))
-    head = [x.t(k) for k in ("col.deal", "col.customer", "col.sales", "col.manager", "col.since", "col.days",
-                             "col.deadline", "col.state", "col.rounds")]
+    parts.append(str(table([x.t("presales.col.status"), x.t("presales.col.count")],
+                           [[x.stage(s), len(groups[s])] for s in pl.STAGES if groups[s]])))
+    head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.since", "presales.col.days",
+                             "presales.col.deadline", "presales.col.state", "presales.col.rounds")]
     for stage in pl.OPEN_STAGES + ("won",):
         if not groups[stage]:
             continue
-        parts.append(f"\n## {md_escape(x.t(f'stage.{stage}'))} ({len(groups[stage])})\n")
+        parts.append(f"\n## {md_escape(x.stage(stage))} ({len(groups[stage])})\n")
         parts.append(str(table(head, [_deal_row(x, d, here) for d in groups[stage]])))
-    parts.append(f"\n## {md_escape(x.t('h.lost'))} ({len(groups['lost'])})\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.lost'))} ({len(groups['lost'])})\n")
     if groups["lost"]:
-        parts.append(str(table([x.t(k) for k in ("col.deal", "col.customer", "col.sales", "col.manager", "col.lost_stage",
-                                                  "col.lost_at", "col.reason")],
+        parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.lost_stage",
+                                                  "presales.col.lost_at", "presales.col.reason")],
                                [[d.survey, x.name(d.customer), x.name(d.salesperson), x.name(d.manager),
-                                 x.t(f"stage.{d.lost_stage}") if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason]
+                                 x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason]
                                 for d in groups["lost"]])))
     else:
-        parts.append(md_escape(x.t("none")) + "\n")
+        parts.append(md_escape(x.t("presales.none")) + "\n")
     bids = [(d, b) for d in deals for b in d.bids]
     if bids:
-        parts.append(f"\n## {md_escape(x.t('h.bids'))}\n")
-        parts.append(str(table([x.t(k) for k in ("col.bid", "col.deal", "col.project", "col.status", "col.deadline",
-                                                  "col.state", "col.checklist", "col.tasks_overdue")],
+        parts.append(f"\n## {md_escape(x.t('presales.h.bids'))}\n")
+        parts.append(str(table([x.t(k) for k in ("presales.col.bid", "presales.col.deal", "presales.col.project", "presales.col.status", "presales.col.deadline",
+                                                  "presales.col.state", "presales.col.checklist", "presales.col.tasks_overdue")],
                                [[b["id"], d.survey, b["project_name"], x.status("bid", b["status"]), x.when(b["deadline"]),
-                                 x.state(b["timing"]) if f"state.{b['timing']}" in L else b["timing"],
+                                 x.state(b["timing"]) if x.has(f"presales.state.{b['timing']}") else b["timing"],
                                  f"{len(b['checklist_done'])}/7" + (f" ({len(b['defects'])} ✗)" if b["defects"] else ""),
                                  "; ".join(str(t) for t in b["tasks_overdue"]) or "—"] for d, b in bids])))
     comms = [(d, k, n) for d in deals for k, n in d.communications.items()]
     if comms:
-        parts.append(f"\n## {md_escape(x.t('h.comms'))}\n")
-        parts.append(str(table([x.t("col.deal"), x.t("col.kind"), x.t("col.count")],
+        parts.append(f"\n## {md_escape(x.t('presales.h.comms'))}\n")
+        parts.append(str(table([x.t("presales.col.deal"), x.t("presales.col.kind"), x.t("presales.col.count")],
                                [[d.survey, x.enum("communication", ("kind",), k), n] for d, k, n in comms])))
     refs = [d for d in deals if d.referral]
-    parts.append(f"\n## {md_escape(x.t('h.referrals'))}\n")
-    parts.append(md_escape(x.t("h.referrals.note", rate=f"{pl.DEFAULT_COMMISSION_RATE:.0%}")) + "\n\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.referrals'))}\n")
+    parts.append(md_escape(x.t("presales.h.referrals.note", rate=f"{pl.DEFAULT_COMMISSION_RATE:.0%}")) + "\n\n")
     if refs:
         rows = []
         for d in refs:
             r = d.referral
             state = x.state(r["state"])
             if r["conflict"]:
-                state += " ⚠ " + x.t("h.conflict")
+                state += " ⚠ " + x.t("presales.h.conflict")
             rows.append([d.survey, x.name(d.customer), x.name(r["person"]), r["class"].upper(), f"{r['share']:.0%}",
                          _money(r["commission"], r["currency"]), _money(r["amount"], r["currency"]), state])
-        parts.append(str(table([x.t(k) for k in ("col.deal", "col.customer", "col.referrer", "col.class", "col.share",
-                                                  "col.commission", "col.amount", "col.state")], rows)))
+        parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.referrer", "presales.col.class", "presales.col.share",
+                                                  "presales.col.commission", "presales.col.amount", "presales.col.state")], rows)))
     else:
-        parts.append(md_escape(x.t("none")) + "\n")
-    parts.append(f"\n## {md_escape(x.t('h.managers'))}\n")
+        parts.append(md_escape(x.t("presales.none")) + "\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.managers'))}\n")
     for manager, groups_m in pl.manager_view(deals).items():
-        label = x.name(manager) if manager else x.t("unassigned")
+        label = x.name(manager) if manager else x.t("presales.unassigned")
         counts = f" — {len(groups_m['open'])} / {len(groups_m['long_negotiations'])} / {len(groups_m['lost'])}"
         parts.append(f"- {link(label, relurl(here, f'pipeline/managers/{_manager_slug(manager)}.md'))}{md_escape(counts)}\n")
     return "".join(parts)
 
 
 def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
-    label = x.name(manager) if manager else x.t("unassigned")
-    parts = [f"# {md_escape(x.t('h.manager', name=label))}\n",
-             f"{link(x.t('back.pipeline'), relurl(here, 'pipeline/index.md'))}\n"]
-    head = [x.t(k) for k in ("col.deal", "col.customer", "col.sales", "col.manager", "col.since", "col.days",
-                             "col.deadline", "col.state", "col.rounds")]
-    parts.append(f"\n## {md_escape(x.t('h.long'))}\n")
+    label = x.name(manager) if manager else x.t("presales.unassigned")
+    parts = [f"# {md_escape(x.t('presales.h.manager', name=label))}\n",
+             f"{link(x.t('presales.back.pipeline'), relurl(here, 'pipeline/index.md'))}\n"]
+    head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.since", "presales.col.days",
+                             "presales.col.deadline", "presales.col.state", "presales.col.rounds")]
+    parts.append(f"\n## {md_escape(x.t('presales.h.long'))}\n")
     parts.append(str(table(head, [_deal_row(x, d, here) for d in groups["long_negotiations"]]))
-                 or md_escape(x.t("none")) + "\n")
-    parts.append(f"\n## {md_escape(x.t('h.lost'))}\n")
-    parts.append(str(table([x.t(k) for k in ("col.deal", "col.customer", "col.sales", "col.lost_stage", "col.lost_at",
-                                              "col.reason", "col.rounds")],
+                 or md_escape(x.t("presales.none")) + "\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.lost'))}\n")
+    parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.lost_stage", "presales.col.lost_at",
+                                              "presales.col.reason", "presales.col.rounds")],
                            [[d.survey, x.name(d.customer), x.name(d.salesperson),
-                             x.t(f"stage.{d.lost_stage}") if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason,
+                             x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason,
                              d.negotiation.get("rounds") or "—"] for d in groups["lost"]]))
-                 or md_escape(x.t("none")) + "\n")
-    parts.append(f"\n## {md_escape(x.t('h.not_informed'))}\n")
+                 or md_escape(x.t("presales.none")) + "\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.not_informed'))}\n")
     rows = [[d.survey, x.name(d.salesperson), x.when(r["at"]), x.enum("solution", ("negotiation_rounds", 0, "kind"), r["kind"]),
              r["summary"]] for d in groups["not_informed"] for r in d.negotiation["detail"] if not r["manager_informed"]]
-    parts.append(str(table([x.t("col.deal"), x.t("col.sales"), x.t("col.date"), x.t("col.type"), x.t("col.progress")], rows))
-                 or md_escape(x.t("none")) + "\n")
-    parts.append(f"\n## {md_escape(x.t('h.late'))}\n")
-    parts.append(str(table(head, [_deal_row(x, d, here) for d in groups["late"]])) or md_escape(x.t("none")) + "\n")
-    parts.append(f"\n## {md_escape(x.t('h.open'))}\n")
-    parts.append(str(table(head, [_deal_row(x, d, here) for d in groups["open"]])) or md_escape(x.t("none")) + "\n")
+    parts.append(str(table([x.t("presales.col.deal"), x.t("presales.col.sales"), x.t("presales.col.date"), x.t("presales.col.type"), x.t("presales.col.progress")], rows))
+                 or md_escape(x.t("presales.none")) + "\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.late'))}\n")
+    parts.append(str(table(head, [_deal_row(x, d, here) for d in groups["late"]])) or md_escape(x.t("presales.none")) + "\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.open'))}\n")
+    parts.append(str(table(head, [_deal_row(x, d, here) for d in groups["open"]])) or md_escape(x.t("presales.none")) + "\n")
     return "".join(parts)
 
 
@@ -272,46 +218,46 @@ def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
 
 def _delivery_index(x: _Ctx, reports: list[dict]) -> str:
     here = "delivery/index.md"
-    parts = [f"# {md_escape(x.t('delivery.title'))}\n", f"{md_escape(x.t('delivery.intro', at=x.when(x.at)))}\n\n"]
+    parts = [f"# {md_escape(x.t('presales.delivery.title'))}\n", f"{md_escape(x.t('presales.delivery.intro', at=x.when(x.at)))}\n\n"]
     rows = []
     for rep in reports:
-        open_counts = " / ".join(f"{x.t(f'level.{lv}')} {len(ids)}" for lv, ids in rep["open_problems_by_level"].items() if ids)
+        open_counts = " / ".join(f"{x.t(f'presales.level.{lv}')} {len(ids)}" for lv, ids in rep["open_problems_by_level"].items() if ids)
         rows.append([link(rep["contract"], relurl(here, f"delivery/{rep['contract']}.md")), x.name(rep["customer"]),
                      x.status("contract", rep["status"]), x.when(rep["signed_at"], True),
                      f"{rep['team']['shape']}: {x.name(rep['team']['owner'])}" if rep["team"]["owner"] else rep["team"]["shape"],
                      x.state(rep["requirements"]["state"]), open_counts or "—",
                      sum(1 for m in rep["milestones"] if m["state"] == "overdue") or "—"])
-    parts.append(str(table([x.t(k) for k in ("col.contract", "col.customer", "col.status", "col.signed", "col.team",
-                                              "col.requirements", "col.open_problems", "col.milestones_late")], rows))
-                 or md_escape(x.t("none")) + "\n")
+    parts.append(str(table([x.t(k) for k in ("presales.col.contract", "presales.col.customer", "presales.col.status", "presales.col.signed", "presales.col.team",
+                                              "presales.col.requirements", "presales.col.open_problems", "presales.col.milestones_late")], rows))
+                 or md_escape(x.t("presales.none")) + "\n")
     return "".join(parts)
 
 
 def _delivery_page(x: _Ctx, rep: dict) -> str:
     here = f"delivery/{rep['contract']}.md"
     parts = [f"# {md_escape(rep['contract'])} — {md_escape(x.name(rep['customer']))}\n",
-             f"{link(x.t('back'), relurl(here, 'delivery/index.md'))}\n\n",
+             f"{link(x.t('presales.back'), relurl(here, 'delivery/index.md'))}\n\n",
              md_escape(f"{x.status('contract', rep['status'])} · {x.enum('contract', ('service_tier',), rep['tier'])} · "
-                       f"{x.t('col.signed')} {x.when(rep['signed_at'])}"), "\n"]
+                       f"{x.t('presales.col.signed')} {x.when(rep['signed_at'])}"), "\n"]
     # team
-    parts.append(f"\n## {md_escape(x.t('h.team'))}\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.team'))}\n")
     team = rep["team"]
-    rows = [[x.name(team["owner"]), x.t("role.owner")]] if team["owner"] else []
-    rows += [[x.name(m["person"]), x.t(f"role.{m['role']}") if f"role.{m['role']}" in L else m["role"]] for m in team["members"]]
-    parts.append(str(table([x.t("col.person"), x.t("col.role")], rows)) or md_escape(x.t("none")) + "\n")
+    rows = [[x.name(team["owner"]), x.t("presales.role.owner")]] if team["owner"] else []
+    rows += [[x.name(m["person"]), x.t(f"presales.role.{m['role']}") if x.has(f"presales.role.{m['role']}") else m["role"]] for m in team["members"]]
+    parts.append(str(table([x.t("presales.col.person"), x.t("presales.col.role")], rows)) or md_escape(x.t("presales.none")) + "\n")
     # requirements
     req = rep["requirements"]
-    parts.append(f"\n## {md_escape(x.t('h.requirements'))}\n")
-    line = x.t("req.line", due=x.when(req["due"]), state=x.state(req["state"]))
+    parts.append(f"\n## {md_escape(x.t('presales.h.requirements'))}\n")
+    line = x.t("presales.req.line", due=x.when(req["due"]), state=x.state(req["state"]))
     if req["confirmed_at"]:
-        line += " " + x.t("req.confirmed", at=x.when(req["confirmed_at"]))
+        line += " " + x.t("presales.req.confirmed", at=x.when(req["confirmed_at"]))
     parts.append(md_escape(line) + "\n")
     oos = [o for r in req["records"] for o in r["out_of_scope"]]
     if oos:
         parts.append("\n" + "".join(f"- {md_escape(o)}\n" for o in oos))
     # changes
     if rep["changes"]:
-        parts.append(f"\n## {md_escape(x.t('h.changes'))}\n")
+        parts.append(f"\n## {md_escape(x.t('presales.h.changes'))}\n")
         rows = []
         for ch in rep["changes"]:
             cost = ch["extra_cost"] or {}
@@ -319,45 +265,45 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
             rows.append([ch["id"], x.enum("change", ("change_type",), ch["change_type"]), ch["description"], extra,
                          x.status("change", ch["status"]),
                          x.enum("change", ("decision", "outcome"), ch["decision"]) if ch["decision"] else "—"])
-        parts.append(str(table([x.t(k) for k in ("col.change", "col.type", "col.progress", "col.extra", "col.status",
-                                                  "col.decision")], rows)))
+        parts.append(str(table([x.t(k) for k in ("presales.col.change", "presales.col.type", "presales.col.progress", "presales.col.extra", "presales.col.status",
+                                                  "presales.col.decision")], rows)))
     # milestones
-    parts.append(f"\n## {md_escape(x.t('h.milestones'))}\n")
+    parts.append(f"\n## {md_escape(x.t('presales.h.milestones'))}\n")
     if rep["milestones"]:
-        parts.append(md_escape(x.t("milestones.from", id=rep["milestones_from"])) + "\n\n")
-        parts.append(gantt(rep["milestones"], x.at.astimezone(pl.TZ).date(), x.t("h.milestones"), x.t("today"),
+        parts.append(md_escape(x.t("presales.milestones.from", id=rep["milestones_from"])) + "\n\n")
+        parts.append(gantt(rep["milestones"], x.at.astimezone(pl.TZ).date(), x.t("presales.h.milestones"), x.t("presales.today"),
                            {s: x.state(s) for s in ("done", "done_late", "overdue", "planned")}))
         parts.append("\n")
-        parts.append(str(table([x.t(k) for k in ("col.milestone", "col.planned", "col.actual", "col.state", "col.notes")],
+        parts.append(str(table([x.t(k) for k in ("presales.col.milestone", "presales.col.planned", "presales.col.actual", "presales.col.state", "presales.col.notes")],
                                [[m["name"], m["planned_on"], m["actual_on"] or "—",
                                  x.state(m["state"]) + (f" ({m['delay_days']:+d} d)" if m["delay_days"] else ""),
                                  m["review_notes"]] for m in rep["milestones"]])))
     else:
-        parts.append(md_escape(x.t("none")) + "\n")
+        parts.append(md_escape(x.t("presales.none")) + "\n")
     # risks
-    parts.append(f"\n## {md_escape(x.t('h.risks'))}\n")
-    parts.append(str(table([x.t(k) for k in ("col.risk", "col.status", "col.owner", "col.action", "col.due", "col.date")],
+    parts.append(f"\n## {md_escape(x.t('presales.h.risks'))}\n")
+    parts.append(str(table([x.t(k) for k in ("presales.col.risk", "presales.col.status", "presales.col.owner", "presales.col.action", "presales.col.due", "presales.col.date")],
                            [[k["risk"], x.status("risk", k["status"]), x.name(k["owner"]), k["action"],
                              (k["action_due"] or "—") + (" ⚠ " + x.state("overdue") if k["action_overdue"] else ""),
                              k["raised_on"]] for k in rep["risks"]]))
-                 or md_escape(x.t("none")) + "\n")
+                 or md_escape(x.t("presales.none")) + "\n")
     # reports
-    parts.append(f"\n## {md_escape(x.t('h.reports'))}\n")
-    parts.append(str(table([x.t(k) for k in ("col.report", "col.date", "col.progress", "col.problems", "col.plan")],
-                           [[x.t(f"rtype.{r['type']}") if f"rtype.{r['type']}" in L else r["type"], r["date"],
+    parts.append(f"\n## {md_escape(x.t('presales.h.reports'))}\n")
+    parts.append(str(table([x.t(k) for k in ("presales.col.report", "presales.col.date", "presales.col.progress", "presales.col.problems", "presales.col.plan")],
+                           [[x.t(f"presales.rtype.{r['type']}") if x.has(f"presales.rtype.{r['type']}") else r["type"], r["date"],
                              r["progress"], r["problems"], r["next_week_plan"]] for r in rep["reports"]]))
-                 or md_escape(x.t("none")) + "\n")
+                 or md_escape(x.t("presales.none")) + "\n")
     # problems
-    parts.append(f"\n## {md_escape(x.t('h.problems'))}\n")
-    head = [x.t(k) for k in ("col.problem", "col.owner", "col.raised", "col.target", "col.clock", "col.status")]
+    parts.append(f"\n## {md_escape(x.t('presales.h.problems'))}\n")
+    head = [x.t(k) for k in ("presales.col.problem", "presales.col.owner", "presales.col.raised", "presales.col.target", "presales.col.clock", "presales.col.status")]
 
     def prow(p):
         clock = p["response"] or {}
         state = x.state(clock.get("state")) if clock else "—"
         if clock.get("deadline"):
             state += f" ({x.when(clock['deadline'])})"
-        owner = x.name(p["owner"]) + ("" if p["owner_fits"] else f" ⚠ {x.t('owner.misfit')}")
-        return [f"{p['id']}: {p['title']}", owner, x.when(p["raised_at"]), p["response_target"] or "—", state,
+        owner = x.name(p["owner"]) + ("" if p["owner_fits"] else f" ⚠ {x.t('presales.owner.misfit')}")
+        return [f"{p['id']}: {p['title']}", owner, x.when(p["raised_at"]), i18n.target_text(p["response_target"], x.lang) or "—", state,
                 x.status("problem", p["status"])]
 
     any_open = False
@@ -365,14 +311,14 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
         items = [p for p in rep["problems"] if p["open"] and p["level"] == lv]
         if items:
             any_open = True
-            parts.append(f"\n### {md_escape(x.t(f'level.{lv}'))} ({len(items)})\n")
+            parts.append(f"\n### {md_escape(x.t(f'presales.level.{lv}'))} ({len(items)})\n")
             parts.append(str(table(head, [prow(p) for p in items])))
     if not any_open:
-        parts.append(md_escape(x.t("none")) + "\n")
+        parts.append(md_escape(x.t("presales.none")) + "\n")
     closed = [p for p in rep["problems"] if not p["open"]]
     if closed:
-        parts.append(f"\n## {md_escape(x.t('h.closed_problems'))}\n")
-        parts.append(str(table([x.t("col.level")] + head, [[x.t(f"level.{p['level']}")] + prow(p) for p in closed])))
+        parts.append(f"\n## {md_escape(x.t('presales.h.closed_problems'))}\n")
+        parts.append(str(table([x.t("presales.col.level")] + head, [[x.t(f"presales.level.{p['level']}")] + prow(p) for p in closed])))
     return "".join(parts)
 
 
