@@ -15,6 +15,7 @@ import sys
 import traceback
 
 from servicebook import __version__, commands
+from servicebook.commands._common import UsageError
 
 
 def _command_modules():
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
+    except UsageError as err:  # bad arguments or not a repository: say so, exit 2
+        print(f"servicebook: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

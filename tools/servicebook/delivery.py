@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
-from servicebook import bizcalendar as bc
 from servicebook.pipeline import TZ, _fmt, _instant, as_instant, status_at
 
 __all__ = ["REQUIREMENTS_HOURS", "LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "response_targets"]

@@ -38,6 +38,15 @@ def now_instant(tz: str = DEFAULT_TZ) -> str:
     return datetime.now(ZoneInfo(tz)).replace(microsecond=0).isoformat()
 
 
+def at_or_now(value: str | None, parse=None):
+    """An ``--at`` option: as given or now, parsed by ``parse``; a bad value is a usage error."""
+    text = value or now_instant()
+    try:
+        return parse(text) if parse else text
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--at {text!r}: {err}") from None
+
+
 def fail(message: str) -> int:
     print(f"servicebook: {message}", file=sys.stderr)
     return 2

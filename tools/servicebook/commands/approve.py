@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+from servicebook.commands._common import UsageError, add_root, find_root, now_instant
 
 NAME = "approve"
 HELP = "Approve a record: commit with Approved-by/Approved-role trailers (审批)."
@@ -39,11 +39,7 @@ def trailers(person, role: str, record_id: str, reviewed_on: str | None = None) 
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-        return approve(root, args)
-    except UsageError as err:
-        return fail(str(err))
+    return approve(find_root(args.root), args)
 
 
 def approve(root, args) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from servicebook.commands._common import UsageError, add_root, fail, find_root
+from servicebook.commands._common import add_root, fail, find_root
 
 NAME = "audit"
 HELP = "Show records' git trail (created, changed, approved) and approval violations (审计轨迹)."
@@ -28,10 +28,7 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-    except UsageError as err:
-        return fail(str(err))
+    root = find_root(args.root)
     import git
 
     from servicebook import audit

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 
 from servicebook import corpus, delivery, pipeline
-from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+from servicebook.commands._common import add_root, at_or_now, fail, find_root
 
 NAME = "delivery"
 HELP = "Delivery of a contract: team, requirements (72 h), changes, milestones, risks, problems (售中交付)."
@@ -36,11 +36,8 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-        at = pipeline.as_instant(args.at or now_instant())
-    except (UsageError, ValueError) as err:
-        return fail(str(err))
+    root = find_root(args.root)
+    at = at_or_now(args.at, pipeline.as_instant)
     c = corpus.load(root.resolve())
     rep = delivery.report(c, args.contract, at)
     if rep is None:

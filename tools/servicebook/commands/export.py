@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from servicebook import corpus
-from servicebook.commands._common import UsageError, add_root, fail, find_root
+from servicebook.commands._common import add_root, fail, find_root
 from servicebook.export import FORMATS, export
 
 NAME = "export"
@@ -21,10 +21,7 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-    except UsageError as err:
-        return fail(str(err))
+    root = find_root(args.root)
     started = time.perf_counter()
     c = corpus.load(root)
     if not c.ok:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from servicebook import migrations
-from servicebook.commands._common import UsageError, add_root, fail, find_root
+from servicebook.commands._common import add_root, find_root
 from servicebook.records import find_files, kind_of_path
 from servicebook.schemas import SchemaSet
 from servicebook.writer import WriteRefused, digest, dump, load_for_edit, replace
@@ -19,10 +19,7 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-    except UsageError as err:
-        return fail(str(err))
+    root = find_root(args.root)
     schemas = SchemaSet(root / "schemas")
     pending, failed = [], 0
     for rel in find_files(root):

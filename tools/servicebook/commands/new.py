@@ -31,11 +31,8 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-        path, text = build(root, args.kind, args.sets, args.id, args.by, args.at)
-    except UsageError as err:
-        return fail(str(err))
+    root = find_root(args.root)
+    path, text = build(root, args.kind, args.sets, args.id, args.by, args.at)
     try:
         create(root / path, text)
     except WriteRefused as err:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 
 from servicebook import corpus, pipeline
-from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+from servicebook.commands._common import add_root, at_or_now, find_root
 
 NAME = "pipeline"
 HELP = "Deal pipeline: stage, days in stage against deadlines, long negotiations, lost deals (销售漏斗)."
@@ -45,11 +45,8 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-        at = pipeline.as_instant(args.at or now_instant())
-    except (UsageError, ValueError) as err:
-        return fail(str(err))
+    root = find_root(args.root)
+    at = at_or_now(args.at, pipeline.as_instant)
     c = corpus.load(root.resolve())
     deals = pipeline.deals(c, at, commission_rate=args.commission_rate,
                            long_negotiation_days=args.long_negotiation_days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from servicebook import corpus
-from servicebook.commands._common import UsageError, add_root, fail, find_root
+from servicebook.commands._common import add_root, fail, find_root
 
 NAME = "show"
 HELP = "Print a record with its case chain and the records that refer to it (查看记录)."
@@ -19,10 +19,7 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-    except UsageError as err:
-        return fail(str(err))
+    root = find_root(args.root)
     c = corpus.load(root)
     rec = c.get(args.id)
     if rec is None:

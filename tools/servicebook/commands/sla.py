@@ -107,12 +107,7 @@ def _rows(clocks, args):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-    except UsageError as err:
-        print(f"servicebook: {err}", file=sys.stderr)
-        return 2
-    root = Path(root).resolve()
+    root = find_root(args.root).resolve()
     tz = bc.ZoneInfo(bc.DEFAULT_TIMEZONE)
     if args.at:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ruamel.yaml.comments import CommentedMap
 
-from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
 from servicebook.lifecycle import Lifecycle
 from servicebook.records import find_files, kind_of_path
 from servicebook.writer import WriteRefused, digest, dump, load_for_edit, replace
@@ -27,10 +27,10 @@ def configure(parser):
 
 
 def run(args) -> int:
+    root = find_root(args.root)
     try:
-        root = find_root(args.root)
-        return change(root, args.id, args.new_status, args.by, args.note, args.at or now_instant())
-    except (UsageError, WriteRefused) as err:
+        return change(root, args.id, args.new_status, args.by, args.note, at_or_now(args.at))
+    except WriteRefused as err:
         return fail(str(err))
 
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from servicebook import corpus
-from servicebook.commands._common import UsageError, add_root, fail, find_root
+from servicebook.commands._common import UsageError, add_root, find_root
 from servicebook.problems import FORMATTERS
 from servicebook.records import RECORDS_DIR, find_files
 
@@ -26,11 +26,8 @@ def configure(parser):
 
 
 def run(args) -> int:
-    try:
-        root = find_root(args.root)
-        only = _selected(root, args.paths) if args.paths else None
-    except UsageError as err:
-        return fail(str(err))
+    root = find_root(args.root)
+    only = _selected(root, args.paths) if args.paths else None
     result = corpus.load(root, only=only, jobs=args.jobs, max_bytes=args.max_bytes)
     out = FORMATTERS[args.format](result.problems)
     if out:
