@@ -165,6 +165,13 @@ def _statutory_tables():
 # --------------------------------------------------------------------------- calendars
 
 
+
+def _zone(calendar_id: str, timezone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CalendarError(f"{calendar_id}: unknown time zone {timezone!r}") from exc
+
 class BusinessCalendar:
     """Working hours per weekday + statutory holidays/make-up days + a record's overrides.
 
@@ -188,10 +195,7 @@ class BusinessCalendar:
         covered_years: Iterable[int] = (),
     ):
         self.id = id
-        try:
-            self.tz = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise CalendarError(f"{id}: unknown time zone {timezone!r}") from exc
+        self.tz = _zone(id, timezone)
         self.timezone = timezone
         hours = DEFAULT_HOURS if working_hours is None else working_hours
         self.weekday_hours = tuple(_intervals(hours.get(d, ())) for d in WEEKDAYS)
@@ -495,10 +499,7 @@ class AroundTheClockCalendar:
 
     def __init__(self, *, id: str = "CAL-7x24", timezone: str = DEFAULT_TIMEZONE):
         self.id = id
-        try:
-            self.tz = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise CalendarError(f"{id}: unknown time zone {timezone!r}") from exc
+        self.tz = _zone(id, timezone)
         self.timezone = timezone
 
     # fast layer

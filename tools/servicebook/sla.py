@@ -509,6 +509,16 @@ def _add_months(d: _dt.date, months: int) -> _dt.date:
     return _dt.date(y, m, min(d.day, last))
 
 
+
+def _entry_instant(rec, ev, at: float, tz) -> float:
+    """When an own-status event happened: its history entry's instant, or the instant in the
+    record field the event names (e.g. a repair's fixed_at) when that is filled in."""
+    if ev.field:
+        value = _get(rec.data, ev.field)
+        if value is not None:
+            return _ts(value, tz)
+    return at
+
 class Engine:
     """Computes clocks for a set of records. Build once, ask for any ``at``.
 
@@ -818,12 +828,7 @@ class Engine:
             if ev.own_status:
                 for i in range(i0, i1):
                     if st[i] in ev.statuses:
-                        t = ts[i]
-                        if ev.field:
-                            v = _get(rec.data, ev.field)
-                            if v is not None:
-                                t = _ts(v, tz)
-                        return t, i + 1
+                        return _entry_instant(rec, ev, ts[i], tz), i + 1
                 continue
             if not first and ev.referrer is None:
                 continue
@@ -842,11 +847,7 @@ class Engine:
             if ev.own_status:
                 for i in range(sidx, i1):
                     if st[i] in ev.statuses:
-                        t = ts[i]
-                        if ev.field:
-                            v = _get(rec.data, ev.field)
-                            if v is not None:
-                                t = _ts(v, tz)
+                        t = _entry_instant(rec, ev, ts[i], tz)
                         if best is None or t < best:
                             best, best_idx = t, i
                         break
