@@ -116,3 +116,73 @@ def make_repo(root: Path, hostile: bool = True) -> Path:
                 data[key] = "2026-12-09T09:00:00+08:00"
         write_record(root, "complaint", data)
     return root
+
+
+# --- a git repository: the audit trail on the site ------------------------------------------------
+
+APPROVED_ID = "FS-20261105-6WRB1C"      # approved with evidence, then edited without a new approval
+PENDING_ID = "CP-20261202-7KQ2XM"       # resolved: waiting for the CS manager to close it
+APPROVER = "P-chen-jing"                # the general manager who approves the feasibility appraisal
+REVIEW_URL = "https://git.example.com/servicebook/pulls/12"
+STAFF_DOMAIN = "staff.example.com"
+
+
+def git_identity(pid: str) -> tuple[str, str]:
+    slug = pid[2:]
+    return slug.replace("-", " ").title(), f"{slug}@{STAFF_DOMAIN}"
+
+
+def _yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def make_git_repo(root: Path, hostile: bool = True) -> Path:
+    """`make_repo` as a real git repository: the records committed by the staff (git identities on
+    the person records), the feasibility appraisal submitted, approved by the general manager in a
+    commit carrying `Approved-by` trailers, then edited without a new approval; and a complaint
+    waiting for the CS manager's confirmation."""
+    import os
+    import subprocess
+
+    make_repo(root, hostile=hostile)
+    for path in sorted((root / "records" / "person").glob("*.yaml")):
+        data = _yaml(path)
+        name, email = git_identity(data["id"])
+        data["git"] = {"name": name, "email": email, "handle": data["id"][2:]}
+        if data["id"] == APPROVER:
+            data["roles"] = ["general_manager"]
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    cp_path = next((root / "records" / "complaint").rglob(f"{PENDING_ID}.yaml"))
+    cp = _yaml(cp_path)
+    cp["history"] = [h for h in cp["history"] if h["status"] != "closed"]
+    cp["status"] = cp["history"][-1]["status"]
+    cp_path.write_text(yaml.safe_dump(cp, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    fs_path = next((root / "records" / "feasibility").rglob(f"{APPROVED_ID}.yaml"))
+    approved = _yaml(fs_path)
+    submitted = dict(approved, history=[h for h in approved["history"] if h["status"] != "approved"])
+    submitted["status"] = submitted["history"][-1]["status"]
+    clock = [0]
+
+    def git(*args: str, who: str = "P-he-fang") -> None:
+        name, email = git_identity(who)
+        clock[0] += 1
+        stamp = f"2026-12-10T18:{clock[0]:02d}:00+08:00"
+        env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email, GIT_COMMITTER_NAME=name,
+                   GIT_COMMITTER_EMAIL=email, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp,
+                   GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True)
+
+    def save(data: dict, who: str, message: str) -> None:
+        fs_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        git("add", "--", str(fs_path.relative_to(root)), who=who)
+        git("commit", "-q", "-m", message, who=who)
+
+    git("init", "-q", "-b", "main")
+    fs_path.write_text(yaml.safe_dump(submitted, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    git("add", "-A")
+    git("commit", "-q", "-m", "Fixture records")
+    name, email = git_identity(APPROVER)
+    save(approved, APPROVER, f"Approve {APPROVED_ID}\n\nApproved-by: {name} <{email}>\n"
+                             f"Approved-role: general_manager\nReviewed-on: {REVIEW_URL}\n")
+    save(dict(approved, remarks="回款节点改为验收后 30 天。"), approved["filled_by"], f"Edit {APPROVED_ID} after its approval")
+    return root

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from site_fixtures import AS_OF, EMAIL, HOSTILE_ID, HOSTILE_TEXT, PHONE, REPO, make_repo  # noqa: E402
+from site_fixtures import (AS_OF, APPROVED_ID, APPROVER, EMAIL, HOSTILE_ID, HOSTILE_TEXT, PENDING_ID, PHONE,  # noqa: E402
+                           REPO, REVIEW_URL, STAFF_DOMAIN, make_git_repo, make_repo)
 
 from servicebook import corpus as corpus_mod
 from servicebook.schemas import values_at  # noqa: E402
@@ -161,6 +162,88 @@ def test_real_repository_builds(tmp_path):
     published = site_text(tmp_path / "site")
     leaked = sorted(v for v in personal if v in published)
     assert not leaked, f"personal data published: {leaked[:5]}"
+
+
+# --- the audit trail and the approvals page (a real git repository) ------------------------------
+
+def page_text(path: Path) -> str:
+    """What a reader sees of a page's article: tags dropped, character references decoded."""
+    text = path.read_text(encoding="utf-8")
+    text = text[text.find("<article"):text.rfind("</article>")]
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+@pytest.fixture(scope="module")
+def git_built(tmp_path_factory):
+    root = make_git_repo(tmp_path_factory.mktemp("gitsite") / "repo")
+    result = mkdocs_build(root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def test_case_page_shows_the_approval_and_the_edit_after_it(git_built):
+    site = git_built / "site"
+    raw = (site / "cases/SV-20261103-4M8QZA/index.html").read_text(encoding="utf-8")
+    zh = page_text(site / "cases/SV-20261103-4M8QZA/index.html")
+    audit = zh[zh.index("审计轨迹"):zh.index("表单内容")]
+    fs = audit[audit.index(f"实施可行性鉴定表 {APPROVED_ID}"):]
+    fs = fs[:fs.index("审计:", 1)] if "审计:" in fs[1:] else fs
+    # created by whom and when, from git
+    assert "创建人" in fs and "(P-he-fang)" in fs and "2026-12-10 18:" in fs
+    # the approval: person, role, status, review link
+    assert "审批证据" in fs and f"({APPROVER})" in fs and "总经理" in fs
+    assert f'href="{REVIEW_URL}"' in raw
+    # the edit after it: a change of the remarks field, and the finding, highlighted
+    assert "变更记录" in fs and "修改" in fs and "备注" in fs
+    assert "审批后被修改" in fs and "approval.changed-after" in fs
+    assert 'class="admonition danger"' in raw
+    en = page_text(site / "en/cases/SV-20261103-4M8QZA/index.html")
+    assert "Audit trail" in en and "Changed after approval" in en and "Approval evidence" in en
+    # staff e-mail addresses are not published
+    assert f"chen-jing@{STAFF_DOMAIN}" not in site_text(site)
+
+
+def test_approvals_page_lists_the_pending_approval_and_the_findings(git_built):
+    site = git_built / "site"
+    zh = page_text(site / "approvals/pending/index.html")
+    assert "审批待办与违规" in zh
+    pending = zh[zh.index("待审批 ("):zh.index("审计发现 (")]
+    assert PENDING_ID in pending and "已结案" in pending and "客服经理" in pending
+    assert "(P-zhao-min)" in pending                       # the one CS manager may confirm it
+    findings = zh[zh.index("审计发现 ("):]
+    assert APPROVED_ID in findings and "审批后被修改" in findings and "缺少审批" in findings
+    raw = (site / "approvals/pending/index.html").read_text(encoding="utf-8")
+    assert f'href="../../cases/SV-20261103-4M8QZA/#rec-{APPROVED_ID}"' in raw
+    en = page_text(site / "en/approvals/pending/index.html")
+    assert "Approvals pending and violations" in en and "May approve" in en
+    # in the navigation and linked from the home dashboard; the approvals guide keeps its page
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="approvals/pending/"' in home and "审批待办与违规" in home
+    assert "Approved-by" in page_text(site / "approvals/index.html")
+
+
+def test_without_git_history_the_audit_says_so(built):
+    root, _, _ = built
+    page = page_text(root / "site/cases/SV-20261103-4M8QZA/index.html")
+    assert "审计轨迹" in page and "没有可用的 git 历史" in page
+    approvals = page_text(root / "site/en/approvals/pending/index.html")
+    assert "No git history is available" in approvals
+    assert "Waiting for an approval" in approvals
+
+
+def test_repair_page_links_its_knowledge_base_entries(built):
+    root, _, _ = built
+    raw = (root / "site/cases/RP-20261208-5NC8WT/index.html").read_text(encoding="utf-8")
+    assert "相关知识库条目" in raw and 'href="../../kb/KB-20261210-4QH7RN/"' in raw
+    assert (root / "site/kb/KB-20261210-4QH7RN/index.html").is_file()
+    assert "Related knowledge-base entries" in (root / "site/en/cases/RP-20261208-5NC8WT/index.html").read_text(encoding="utf-8")
+
+
+def test_sla_targets_in_the_page_language(built):
+    root, _, _ = built
+    zh = page_text(root / "site/sla/index.html") + page_text(root / "site/cases/RP-20261208-5NC8WT/index.html")
+    assert not re.search(r"\d (working_)?(hours|days|months)\b|working_day", zh)
+    assert re.search(r"\d+(\.\d+)? (个工作日|个工作小时|小时|天|个月)", zh)
 
 
 # --- page generation without MkDocs --------------------------------------------------------------

@@ -64,6 +64,19 @@ def link(text, url: str, title=None) -> Markup:
     return Markup(f"[{md_escape(text)}]({quote(url, safe='/#.-_~')})")
 
 
+_EXTERNAL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s]*)?$")
+
+
+def external_link(text, url) -> Markup:
+    """A link to an http(s) URL that comes from data (a `Reviewed-on` trailer); anything else,
+    e.g. `javascript:`, is shown as escaped text. Characters that could end the Markdown link or
+    form markup in the URL are percent-encoded."""
+    if not isinstance(url, str) or not _EXTERNAL.match(url.strip()):
+        return md_escape(url if url else text)
+    safe = quote(url.strip(), safe="/:?#=&%+,;~-.@!$")
+    return Markup(f"[{md_escape(text)}]({safe})")
+
+
 def join(items, sep=", ") -> Markup:
     return Markup(md_escape(sep).join(md_escape(i) for i in items))
 

@@ -119,6 +119,10 @@ class SiteModel:
         self.sla = None
         self.raw_clocks: list = []
         self.clocks, self.sla_available = self._load_clocks()
+        # audit trails from git history: record id -> audit.Trail (deleted records too)
+        self.audit_people = None
+        self.trails, self.audit_available = self._load_audit()
+        self.pending = self._pending_approvals()
 
     # --- lifecycle --------------------------------------------------------------------------
     def _read_lifecycle(self) -> dict:
@@ -351,3 +355,67 @@ class SiteModel:
             department=raw.department, person=raw.owner, month=raw.month(), src=raw)
 
 
+
+    # --- audit ---------------------------------------------------------------------------------
+    def _load_audit(self) -> tuple[dict[str, Any], bool]:
+        """INTEGRATION POINT with the audit (`servicebook.audit`, another module).
+
+        One `Auditor` per build: it reads the whole history with one `git log` call and reuses the
+        records already loaded; `run(None, fields=True)` gives one `Trail` per record (every record
+        of the tree and every record the history knows), keyed here by record id. The checks are
+        those of `servicebook audit` without arguments (old versions are read for the records with
+        approval steps). A root that is not a git repository, or one without commits, has no audit:
+        the pages say so and the build goes on."""
+        try:
+            import git  # GitPython
+            from servicebook import audit
+        except Exception as exc:  # noqa: BLE001
+            log.info("servicebook: no audit trail (%s)", exc)
+            return {}, False
+        try:
+            auditor = audit.Auditor(self.root, "HEAD", records=self.records)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            log.info("servicebook: %s is not a git repository; no audit trail", self.root)
+            return {}, False
+        except git.GitCommandError as exc:  # a repository without commits has no HEAD
+            log.info("servicebook: no git history to audit: %s", str(exc.stderr or exc).strip()[:200])
+            return {}, False
+        except Exception as exc:  # noqa: BLE001
+            log.warning("servicebook: audit failed, building without audit trails: %s: %s", type(exc).__name__, exc)
+            return {}, False
+        try:
+            trails = auditor.run(None, deep=False, fields=True)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("servicebook: audit failed, building without audit trails: %s: %s", type(exc).__name__, exc)
+            return {}, False
+        self.audit_people = auditor.people
+        return {t.id: t for t in trails}, True
+
+    def _pending_approvals(self) -> list[tuple[Any, str, str]]:
+        """(record, approval status, role) for every record whose next step is an approval
+        (`audit.pending_approvals`; needs no git)."""
+        lifecycle = getattr(self.c, "lifecycle", None)
+        if lifecycle is None:
+            return []
+        try:
+            from servicebook import audit
+            return audit.pending_approvals(self.records, lifecycle)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("servicebook: pending approvals failed: %s: %s", type(exc).__name__, exc)
+            return []
+
+    def role_holders(self, role: str) -> list[str]:
+        """Active people holding `role`, by id."""
+        holders = self.__dict__.setdefault("_role_holders", {})
+        if role not in holders:
+            holders[role] = sorted(r.id for r in self.by_kind.get("person", [])
+                                   if role in self.person_roles(r.id) and get(r.data, "active") is not False)
+        return holders[role]
+
+    def person_of_email(self, email) -> str | None:
+        """Person id whose `git.email` is `email` (how the audit matches committers and approvers)."""
+        people = self.audit_people
+        if people is None or not isinstance(email, str) or not email:
+            return None
+        p = people.by_email.get(email.lower())
+        return p.id if p else None

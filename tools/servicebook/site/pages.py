@@ -18,6 +18,7 @@ Options (all optional except `as_of`, which the plugin fills):
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -28,9 +29,10 @@ import yaml
 from markupsafe import Markup
 
 from . import charts
-from .i18n import Translator, check_lang, target_text
-from .markup import cell, code_block, environment, is_safe_id, link, md_escape, relurl, table
-from .model import CST, Chain, SiteModel, get
+from .i18n import Translator, catalogue, check_lang, target_text
+from .markup import cell, code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
+from .mask import mask_value
+from .model import CST, Chain, SiteModel, get, parse_instant
 from .schemaview import description, enum_label, title as schema_title, value_type
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
@@ -38,6 +40,11 @@ log = logging.getLogger("mkdocs.plugins.servicebook")
 _STATE_KEYS = {f"state.{s}" for s in ("running", "at_risk", "paused", "met", "breached", "cancelled", "error")}
 COMMON_FIELDS = ("id", "schema_version", "customer", "filled_by", "created_at", "status", "history")
 SKIP_FORM_FIELDS = {"id", "schema_version", "history"}
+
+APPROVALS_PAGE = "approvals/pending.md"   # docs/approvals.md (the guide) is /approvals/ already
+KB_KINDS = ("repair", "complaint")
+AUDIT_ACTIONS = ("created", "changed", "deleted")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 DEFAULTS = {
     "lang": "zh",
@@ -181,6 +188,7 @@ class _Generator:
             if is_safe_id(rec.id):
                 self.customer_page(rec); tick()
         self.sla_pages(); tick()
+        self.approvals_page(); tick()
         self.weekly(); tick()
         self.kb(); tick()
         self.forms(); tick()
@@ -263,7 +271,10 @@ class _Generator:
                                    self.t("word.customer"), self.t("word.updated")], self.waiting_approval(here, 100)),
                     recent=table([self.t("word.at"), self.t("word.record"), self.t("word.kind"), self.t("word.status"),
                                   self.t("word.by"), self.t("word.note")], self.recent(here)),
-                    n_problems=len(getattr(m.c, "problems", []) or []))
+                    n_problems=len(getattr(m.c, "problems", []) or []),
+                    approvals_link=self.link_to(here, self.t("approvals.title"), APPROVALS_PAGE),
+                    n_pending=len(m.pending), audit_available=m.audit_available,
+                    n_findings=sum(1 for f in self.audit_findings() if f[1].severity == "error"))
 
     # --- cases ---------------------------------------------------------------------------------------
     def chain_row(self, here: str, ch: Chain):
@@ -335,7 +346,8 @@ class _Generator:
                 seen.add(other.id)
                 linked.append([self.record_link(here, other.id), m.kind_label(other.kind, self.lang)])
         forms = [(r, self.m.kind_label(r.kind, self.lang), self.status(r), self.form(here, r),
-                  Markup(f"{{#rec-{r.id}}}") if is_safe_id(r.id) else Markup("")) for r in ch.records]
+                  Markup(f"{{#rec-{r.id}}}") if is_safe_id(r.id) else Markup(""), self.kb_links(here, r))
+                 for r in ch.records]
         summary = [
             [self.t("word.kind"), self.chain_kind_label(ch)],
             [self.t("word.customer"), self.customer_cell(here, ch.customer)],
@@ -355,7 +367,143 @@ class _Generator:
                     sla_available=m.sla_available,
                     clocks=table(self.clock_head(), self.clock_rows(here, clocks)),
                     linked=table([self.t("word.record"), self.t("word.kind")], linked),
+                    audit_available=m.audit_available,
+                    audit=[self.audit_block(here, r) for r in ch.records],
                     forms=forms)
+
+    # --- knowledge-base links and the audit trail on case pages ----------------------------------------
+    def kb_links(self, here: str, rec) -> Markup:
+        """INTEGRATION POINT with the knowledge base: `aftersales.kb_links` (a heading and a list of
+        the matching entries, Markdown we trust: it escapes record text itself) for a repair or
+        complaint; nothing for other forms or when the module is missing."""
+        if rec.kind not in KB_KINDS:
+            return Markup("")
+        try:
+            from . import aftersales
+            text = aftersales.kb_links(self.m.c, rec.id, self.lang, here, where=self.where.get)
+        except Exception as exc:  # noqa: BLE001 - a broken record must not take the page down
+            log.info("servicebook: no KB links for %s: %s: %s", rec.id, type(exc).__name__, exc)
+            return Markup("")
+        return Markup(text)
+
+    def who(self, name, email) -> Markup:
+        """A committer or approver: the person record matched by git e-mail, else the git name
+        (e-mail addresses are never shown)."""
+        emails = [e.strip() for e in str(email or "").split(",") if e.strip()]
+        pids = [p for p in (self.m.person_of_email(e) for e in emails) if p]
+        if pids:
+            return Markup(", ").join(self.person("", p) for p in dict.fromkeys(pids))
+        return md_escape(name or "—")
+
+    def audit_message(self, text) -> str:
+        """A finding's message, with e-mail addresses masked unless personal data is shown."""
+        text = str(text or "")
+        if self.o.get("show_personal_data"):
+            return text
+        return _EMAIL.sub(lambda m: mask_value("email", m.group(0)), text)
+
+    def changed_fields(self, kind: str, paths) -> str:
+        """Changed fields by their form labels (top-level field, in the page language)."""
+        if paths is None:
+            return ""
+        labels = []
+        for path in paths:
+            top = re.split(r"[.\[]", str(path), maxsplit=1)[0]
+            node = self.m.view.node(kind, top) if kind and top else None
+            label = schema_title(node, self.lang, top) if node else top
+            if label not in labels:
+                labels.append(label)
+        shown = ", ".join(labels[:12])
+        return shown + (" …" if len(labels) > 12 else "") if labels else "—"
+
+    def rule_label(self, rule: str) -> str:
+        key = f"audit.rule.{rule}"
+        return self.t(key) if key in catalogue() else rule
+
+    def audit_block(self, here: str, rec) -> dict:
+        """The audit trail of one record for its case page."""
+        m = self.m
+        tr = m.trails.get(rec.id)
+        block = {"kind_label": m.kind_label(rec.kind, self.lang), "id": rec.id, "created": None, "changes": "",
+                 "approvals": "", "findings": []}
+        if tr is None:
+            return block
+        if tr.created_at:
+            block["created"] = (self.who(tr.created_by, tr.created_email), fmt_time(parse_instant(tr.created_at)))
+        changes = []
+        for ch in tr.changes:
+            move = ""
+            if ch.action == "created" and ch.status_to:
+                move = m.status_label(rec.kind, ch.status_to, self.lang)
+            elif ch.status_from != ch.status_to and (ch.status_from or ch.status_to):
+                move = " → ".join(m.status_label(rec.kind, s, self.lang) if s else "—"
+                                  for s in (ch.status_from, ch.status_to))
+            changes.append([fmt_time(parse_instant(ch.at)), self.who(ch.author, ch.email),
+                            self.t(f"audit.action.{ch.action}") if ch.action in AUDIT_ACTIONS else ch.action,
+                            move, self.changed_fields(tr.kind or rec.kind, ch.fields) if ch.action == "changed" else "",
+                            Markup(f"`{ch.commit[:10]}`"), _short(ch.subject, 60)])
+        block["changes"] = table([self.t("word.at"), self.t("audit.committer"), self.t("audit.action"),
+                                  self.t("audit.status_move"), self.t("audit.fields"), self.t("audit.commit"),
+                                  self.t("audit.subject")], changes)
+        approvals = []
+        for a in tr.approvals:
+            approvals.append([fmt_time(parse_instant(a.at)),
+                              self.person(here, a.person) if a.person else md_escape(a.name or "—"),
+                              m.role_label(a.role, self.lang) if a.role else "—",
+                              m.status_label(rec.kind, a.status, self.lang) if a.status else "—",
+                              external_link(self.t("audit.review"), a.reviewed_on) if a.reviewed_on else "—",
+                              Markup(f"`{a.commit[:10]}`")])
+        block["approvals"] = table([self.t("word.at"), self.t("case.approval_by"), self.t("word.role"),
+                                    self.t("case.approval_step"), self.t("audit.review"), self.t("audit.commit")],
+                                   approvals)
+        block["findings"] = [(self.rule_label(f.rule), f.rule, self.t(f"audit.severity.{f.severity}")
+                              if f.severity in ("error", "warning") else f.severity,
+                              self.audit_message(f.message)) for f in tr.findings]
+        return block
+
+    def audit_findings(self) -> list[tuple]:
+        """(trail, finding) of every record, errors first, then by record id."""
+        if "_findings" not in self.__dict__:
+            found = [(t, f) for t in self.m.trails.values() for f in t.findings]
+            found.sort(key=lambda x: (x[1].severity != "error", x[0].id, x[1].rule))
+            self.__dict__["_findings"] = found
+        return self.__dict__["_findings"]
+
+    # --- approvals pending and violations ---------------------------------------------------------------
+    def approvals_page(self) -> None:
+        m, here = self.m, APPROVALS_PAGE
+        pending = []
+        for rec, status, role in m.pending:
+            filler = get(rec.data, "filled_by")
+            holders = [p for p in m.role_holders(role) if p != filler]
+            pending.append((m.last_change(rec) or datetime.min.replace(tzinfo=CST), [
+                self.record_link(here, rec.id), m.kind_label(rec.kind, self.lang), self.status(rec),
+                m.status_label(rec.kind, status, self.lang), m.role_label(role, self.lang),
+                Markup(", ").join(self.person(here, p) for p in holders) if holders else self.t("approvals.no_holder"),
+                self.person(here, filler), fmt_time(m.last_change(rec))]))
+        pending.sort(key=lambda x: x[0])
+        found = self.audit_findings()
+        limit = int(self.o["problems_limit"])
+        rows = []
+        for tr, f in found[:limit]:
+            rows.append([self.record_link(here, tr.id),
+                         m.kind_label(tr.kind, self.lang) if tr.kind else "",
+                         self.rule_label(f.rule), Markup(f"`{md_escape(f.rule)}`"),
+                         self.t(f"audit.severity.{f.severity}") if f.severity in ("error", "warning") else f.severity,
+                         self.audit_message(f.message), Markup(f"`{f.commit[:10]}`") if f.commit else "—"])
+        by_rule = Counter(f.rule for _, f in found)
+        self.render(here, "approvals.md.j2",
+                    pending=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"),
+                                   self.t("approvals.step"), self.t("word.role"), self.t("approvals.who"),
+                                   self.t("approvals.filled_by"), self.t("word.updated")], [r for _, r in pending]),
+                    n_pending=len(pending), audit_available=m.audit_available,
+                    summary=table([self.t("audit.rule"), self.t("word.count")],
+                                  [[self.rule_label(r), n] for r, n in sorted(by_rule.items(), key=lambda x: (-x[1], x[0]))]),
+                    findings=table([self.t("word.record"), self.t("word.kind"), self.t("audit.rule"), self.t("audit.rule_id"),
+                                    self.t("word.severity"), self.t("word.message"), self.t("audit.commit")], rows),
+                    n_findings=len(found), limit=limit,
+                    guide=self.link_to(here, self.t("approvals.guide"), "approvals.md")
+                    if (m.root / "docs" / "approvals.md").is_file() else None)
 
     def refs_of(self, rec) -> list[str]:
         """IDs referenced by a record, found through the schema's x-ref-kind markers."""
@@ -844,6 +992,11 @@ class _Generator:
         self.render(here, "problems.md.j2", n=len(probs), limit=limit,
                     rows=table([self.t("word.file"), self.t("word.line"), self.t("word.path"), self.t("word.rule"),
                                 self.t("word.severity"), self.t("word.message")], rows))
+
+
+def _short(text, n: int) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 def _prefixes() -> dict[str, str]:

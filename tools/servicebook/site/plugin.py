@@ -177,6 +177,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             {label("nav.cases"): "cases/index.md"},
             {label("nav.customers"): "customers/index.md"},
             {label("nav.sla"): "sla/index.md"},
+            {label("nav.approvals_pending"): "approvals/pending.md"} if has("approvals/pending.md") else None,
             {label("nav.weekly"): "weekly.md"},
             section("nav.presales", ["pipeline/index.md", "delivery/index.md"]),
             section("nav.aftersales", ["inspections/index.md", "parts/index.md", "technicians/index.md",
