@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from site_fixtures import AS_OF, HOSTILE_ID, PHONE, make_repo  # noqa: E402
+from site_fixtures import APPROVED_ID, AS_OF, HOSTILE_ID, PENDING_ID, PHONE, make_git_repo  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,7 +33,8 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = make_repo(tmp_path_factory.mktemp("browser") / "repo")
+    # a git repository, so the audit trail and the approvals page have something to show
+    root = make_git_repo(tmp_path_factory.mktemp("browser") / "repo")
     env = {**os.environ, "SERVICEBOOK_AS_OF": AS_OF, "NO_MKDOCS_2_WARNING": "1"}
     result = subprocess.run([str(Path(sys.executable).with_name("mkdocs")), "build", "--strict"], cwd=root,
                             env=env, capture_output=True, text=True, timeout=600)
@@ -169,6 +170,42 @@ def test_forms_reference(visit):
     assert "客户技术质量投诉记录单" in heading(page)
     for text in ("Technical quality complaint record", "必填", "可选值", "quality_complaint", "Received at"):
         assert text in body
+
+
+def test_approvals_page(visit):
+    page = visit.open("/")
+    page.locator("article").get_by_role("link", name="审批待办与违规").first.click()
+    page.wait_for_load_state("load")
+    assert "审批待办与违规" in heading(page)
+    body = page.locator("article").inner_text()
+    for text in ("待审批", PENDING_ID, "客服经理", "赵敏 (P-zhao-min)", "审计发现", "审批后被修改", "缺少审批",
+                 "approval.changed-after"):
+        assert text in body, text
+    assert page.locator("article table").count() >= 3
+    # in the navigation too
+    assert page.locator("nav.md-nav a", has_text="审批待办与违规").count() >= 1
+    # a finding leads to the record's form on its case page, where the audit trail shows it
+    page.locator("article a", has_text=APPROVED_ID).first.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(f"#rec-{APPROVED_ID}")
+    assert page.locator(f"#rec-{APPROVED_ID}").is_visible()
+    trail = page.locator("article").inner_text()
+    assert "审计轨迹" in trail and "审批证据" in trail
+    assert page.locator("article .admonition.danger", has_text="审批后被修改").count() == 1
+    review = page.locator("article a", has_text="评审记录").first
+    assert review.get_attribute("href") == "https://git.example.com/servicebook/pulls/12"
+
+
+def test_repair_page_links_to_its_knowledge_base_entry(visit):
+    page = visit.open("/cases/RP-20261208-5NC8WT/")
+    body = page.locator("article").inner_text()
+    assert "相关知识库条目" in body
+    page.locator("article").get_by_role("link", name="HB56 泵车泵送压力跳动、报 E217").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/kb/KB-20261210-4QH7RN/")
+    assert "HB56 泵车泵送压力跳动、报 E217" in heading(page)
+    # the entry lists the repair it matches, linking back
+    assert page.locator("article a", has_text="RP-20261208-5NC8WT").count() >= 1
 
 
 READY = {"zh": "键入以开始搜索", "en": "Type to start searching"}
