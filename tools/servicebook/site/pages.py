@@ -488,7 +488,7 @@ class _Generator:
         for tr, f in found[:limit]:
             rows.append([self.record_link(here, tr.id),
                          m.kind_label(tr.kind, self.lang) if tr.kind else "",
-                         self.rule_label(f.rule), Markup(f"`{md_escape(f.rule)}`"),
+                         self.rule_label(f.rule), f.rule,
                          self.t(f"audit.severity.{f.severity}") if f.severity in ("error", "warning") else f.severity,
                          self.audit_message(f.message), Markup(f"`{f.commit[:10]}`") if f.commit else "—"])
         by_rule = Counter(f.rule for _, f in found)
