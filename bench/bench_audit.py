@@ -96,7 +96,7 @@ def build(path: Path, commits: int) -> None:
         who = STAFF[min(step, 2)] if edits == 0 else STAFF[0]
         msg = f"{rid}: {STEPS[step]}"
         if step == 3 and edits == 0 and kind == "complaint":
-            msg += f"\n\nApproved-by: Zhou Min <zhou.min@example.com>\nApproved-role: cs_manager\n"
+            msg += "\n\nApproved-by: Zhou Min <zhou.min@example.com>\nApproved-role: cs_manager\n"
         commit(who, msg, [(f"records/{kind}/{year}/{rid}.yaml", complaint_yaml(rid, step, edits))], i)
     subprocess.run(["git", "fast-import", "--quiet"], cwd=path, input=b"".join(out), check=True)
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=path, check=True)

@@ -197,7 +197,7 @@ def test_delivery_page_escapes_record_text_and_draws_the_timeline(repo):
         assert "<script" not in page and "<b>" not in page
         assert "&#60;script&#62;" in page
         assert page.count("<svg") == 1 and "</svg></div>" in page
-        assert "pipeline/index.md" in pages and f"delivery/index.md" in pages
+        assert "pipeline/index.md" in pages and "delivery/index.md" in pages
         assert "pipeline/managers/P-li-na.md" in pages
         assert "P-liu-yang" in pages["pipeline/index.md"]  # the referrer's share is shown
     import markdown

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from site_fixtures import (AS_OF, APPROVED_ID, APPROVER, EMAIL, HOSTILE_ID, HOSTILE_TEXT, PENDING_ID, PHONE,  # noqa: E402
+from site_fixtures import (AS_OF, APPROVED_ID, APPROVER, EMAIL, HOSTILE_ID, PENDING_ID, PHONE,  # noqa: E402
                            REPO, REVIEW_URL, STAFF_DOMAIN, make_git_repo, make_repo)
 
 from servicebook import corpus as corpus_mod

@@ -6,22 +6,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import yaml
+
+from servicebook.records import get  # noqa: F401 (re-exported for the site and reports)
 
 CST = timezone(timedelta(hours=8))
 
 
-def get(data: Any, path: str, default=None):
-    """``get(rec.data, "handling.handler.by")``; ``default`` when any step is missing."""
-    cur = data
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            return default
-    return cur
 
 
 def text(value) -> str:

@@ -77,6 +77,18 @@ class Record:
         return self.data.get("status")
 
 
+def get(data: Any, path: str, default=None):
+    """A value by dotted path, ``get(rec.data, "handling.handler.by")``; ``default`` when any
+    step is missing."""
+    cur = data
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return default
+    return cur
+
+
 def kind_of_id(record_id: str) -> str | None:
     prefix = record_id.split("-", 1)[0]
     return KIND_BY_PREFIX.get(prefix)

@@ -369,7 +369,7 @@ def _customers(ctx: _Ctx, n: int) -> list[dict]:
         tier = rng.choice(("vip", "standard", "standard"))
         contacts = []
         for _ in range(rng.randint(1, 3)):
-            (s, sp), (g, _gp) = rng.choice(SURNAMES), rng.choice(GIVEN)
+            (s, sp), g = rng.choice(SURNAMES), rng.choice(GIVEN)[0]
             contacts.append({"name": s + g, "position": rng.choice(POSITIONS), "phone": _phone(rng),
                              "email": f"{sp}{rng.randrange(100)}@example.com"})
         d = {"id": f"CU-{slug}", "schema_version": 1, "name": name, "short_name": word + industry,

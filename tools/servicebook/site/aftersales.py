@@ -12,7 +12,7 @@ repair or complaint page.
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import date, datetime
 from typing import Callable
 
@@ -24,10 +24,10 @@ from servicebook import kb as kb_mod
 from servicebook import parts as parts_mod
 from servicebook import technicians as tech_mod
 from servicebook import value_index as value_mod
-from servicebook._after import as_date, as_datetime, get, parse_date, text
+from servicebook._after import as_date, as_datetime, get, text
 
 from . import i18n
-from .markup import cell, is_safe_id, link, md_escape, relurl, table
+from .markup import is_safe_id, link, md_escape, relurl, table
 
 # Labels of these pages are in catalogue.yaml (`aftersales.*`), through i18n; field, enum and
 # status labels come from the schemas and the lifecycle.
@@ -166,7 +166,6 @@ def _kb_pages(p: _Page) -> dict[str, str]:
     out: dict[str, str] = {}
     here = "kb/index.md"
     all_entries = kb_mod.entries(p.c, include_drafts=True)
-    published = [r for r in all_entries if get(r.data, "status") == "published"]
     drafts = [r for r in all_entries if get(r.data, "status") == "draft"]
     blocks = [_heading(1, p.t("aftersales.kb.title")), md_escape(p.t("aftersales.kb.intro"))]
     tree = kb_mod.tree(p.c)
@@ -388,7 +387,6 @@ def _parts_page(p: _Page) -> str:
 # ====================================================================================== technicians
 
 def _technicians_page(p: _Page) -> str:
-    here = "technicians/index.md"
     year_start = date(p.day.year, 1, 1)
     month_start = p.day.replace(day=1)
     w = tech_mod.weights().get("appraisal", {})

@@ -18,6 +18,7 @@ import yaml
 from .markup import is_safe_id
 from .mask import Masker
 from .schemaview import SchemaView, enum_label, title as schema_title
+from servicebook.records import get  # noqa: F401 (re-exported for the site and reports)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
@@ -43,14 +44,6 @@ def parse_instant(value) -> datetime | None:
     return dt
 
 
-def get(data, path: str, default=None):
-    cur = data
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            return default
-    return cur
 
 
 @dataclass

@@ -23,14 +23,14 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import yaml
 from markupsafe import Markup
 
 from . import charts
 from .i18n import Translator, catalogue, check_lang, target_text
-from .markup import cell, code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
+from .markup import code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
 from .mask import mask_value
 from .model import CST, Chain, SiteModel, get, parse_instant
 from .schemaview import description, enum_label, title as schema_title, value_type

@@ -17,10 +17,6 @@ shown. Nothing reads the wall clock: ``at`` is the instant of the build.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
-
-from markupsafe import Markup
-
 from servicebook import delivery as dlv
 from servicebook import pipeline as pl
 
@@ -392,5 +388,4 @@ def gantt(milestones: list[dict], today: _dt.date, title: str, today_label: str,
     return "\n".join(out) + "\n"
 
 
-__all__ = ["pages", "gantt", "L"]
-_ = (Any, Markup)
+__all__ = ["pages", "gantt"]
