@@ -203,3 +203,18 @@ def test_delivery_page_escapes_record_text_and_draws_the_timeline(repo):
     import markdown
     html = markdown.markdown(page, extensions=["tables"])
     assert "<script" not in html and "<svg" in html and 'href="javascript' not in html
+
+
+def test_quiet_contracts_are_listed_without_a_page_of_their_own(repo):
+    c = corpus.load(repo.root)
+    # signed 2026-11-18 with nothing since: within 180 days it has a page ...
+    soon = presales.pages(c, "en", at("12-09T00:00"))
+    assert f"delivery/{CT}.md" in soon
+    # ... a year later, quiet and with no open problem, it is a row of the index only
+    later = presales.pages(c, "en", "2027-12-09T00:00:00+08:00", options={"detail_window_days": 180})
+    assert f"delivery/{CT}.md" not in later and CT in later["delivery/index.md"]
+    assert f"({CT}.md)" not in later["delivery/index.md"]
+    # an open problem keeps its page however old the contract is
+    critical(repo.root, None)
+    later = presales.pages(corpus.load(repo.root), "en", "2027-12-09T00:00:00+08:00")
+    assert f"delivery/{CT}.md" in later and f"({CT}.md)" in later["delivery/index.md"]

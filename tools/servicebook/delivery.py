@@ -24,11 +24,13 @@ Nothing here reads the wall clock: every function takes the instant explicitly.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping
+from collections import defaultdict
+from typing import Any, Iterable, Mapping
 
 from servicebook.pipeline import TZ, _fmt, _instant, as_instant, status_at
 
-__all__ = ["REQUIREMENTS_HOURS", "LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "response_targets"]
+__all__ = ["REQUIREMENTS_HOURS", "LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "reports",
+           "response_targets"]
 
 REQUIREMENTS_HOURS = 72
 LEVEL_ORDER = ("critical", "major", "minor")
@@ -87,11 +89,12 @@ def contracts_in_delivery(source, at) -> list:
     return out
 
 
-def response_targets(source, tier: str) -> dict[str, str | None]:
+def response_targets(source, tier: str, policies=None) -> dict[str, str | None]:
     """level -> the response target text of its SLA policy for this tier ("2 hours"), or None."""
-    from servicebook import sla
+    if policies is None:
+        from servicebook import sla
 
-    policies, _ = sla.load_policies(_records(source))
+        policies, _ = sla.load_policies(_records(source))
     out: dict[str, str | None] = {lv: None for lv in LEVELS}
     for p in policies:
         if p.kind != "problem" or tier not in p.tiers:
@@ -119,21 +122,45 @@ def _owner_rank(person: str | None, contract, records) -> int:
     return 0
 
 
+class _Shared:
+    """What every contract's report reads: the SLA engine and the delivery records by contract,
+    built once for a set of reports (once per contract would be quadratic in the corpus)."""
+
+    def __init__(self, source, at: _dt.datetime):
+        from servicebook import sla
+
+        self.records = _records(source)
+        self.engine = sla.Engine(source)
+        self.by_contract: dict[Any, list] = defaultdict(list)
+        for r in self.records.values():
+            if r.kind in DELIVERY_KINDS and status_at(r, at) is not None:
+                self.by_contract[r.data.get("contract")].append(r)
+
+
+def reports(source, contract_ids: Iterable[str], at, **options) -> list[dict]:
+    """``report`` for each contract (unknown ones left out), sharing one engine and index."""
+    at = as_instant(at)
+    shared = _Shared(source, at)
+    return [rep for rep in (_report(shared, cid, at, **options) for cid in contract_ids) if rep]
+
+
 def report(source, contract_id: str, at, *, levels: Mapping[str, Mapping] | None = None,
            latest_reports: int = 5) -> dict | None:
     """Everything the delivery page shows for one contract, as plain data; None if unknown."""
     at = as_instant(at)
+    return _report(_Shared(source, at), contract_id, at, levels=levels, latest_reports=latest_reports)
+
+
+def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapping[str, Mapping] | None = None,
+            latest_reports: int = 5) -> dict | None:
     levels = LEVELS if levels is None else levels
-    records = _records(source)
+    records = shared.records
     ct = records.get(contract_id)
     if ct is None or ct.kind != "contract" or status_at(ct, at) is None:
         return None
-    from servicebook import sla
-
-    engine = sla.Engine(source)
+    engine = shared.engine
     tier = engine.tier_of(ct)
-    mine = [r for r in records.values() if r.kind in DELIVERY_KINDS and r.data.get("contract") == contract_id
-            and status_at(r, at) is not None]
+    mine = shared.by_contract.get(contract_id, ())
     by_kind = {k: sorted((r for r in mine if r.kind == k), key=lambda r: (str(r.data.get("created_at", "")), r.id))
                for k in DELIVERY_KINDS}
     signed = signed_at(ct, at)
@@ -217,7 +244,7 @@ def report(source, contract_id: str, at, *, levels: Mapping[str, Mapping] | None
                       "action_overdue": bool(st != "closed" and due_on is not None and due_on < today)})
     risks.sort(key=lambda x: (x["status"] == "closed", x["raised_on"] or "", x["id"]))
 
-    targets = response_targets(source, tier)
+    targets = response_targets(records, tier, engine.policies)
     problems = []
     for r in by_kind["problem"]:
         st = status_at(r, at)[0]
@@ -234,9 +261,10 @@ def report(source, contract_id: str, at, *, levels: Mapping[str, Mapping] | None
                                  p["raised_at"] or "", p["id"]))
     open_by_level = {lv: [p for p in problems if p["open"] and p["level"] == lv] for lv in LEVEL_ORDER}
 
+    entered = [st[1] for st in (status_at(r, at) for r in (ct, *mine)) if st and st[1]]
     return {
         "contract": ct.id, "customer": ct.data.get("customer"), "status": status_at(ct, at)[0], "tier": tier,
-        "signed_at": _fmt(signed), "as_of": _fmt(at),
+        "signed_at": _fmt(signed), "as_of": _fmt(at), "last_activity": _fmt(max(entered, default=None)),
         "team": {"owner": team.get("owner"), "members": [{"person": m.get("person"), "role": m.get("role")} for m in members],
                  "shape": f"1+{len(members)}" if team.get("owner") else f"0+{len(members)}"},
         "requirements": {"due": _fmt(due), "state": req_state, "late_seconds": late_by,

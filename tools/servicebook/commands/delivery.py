@@ -6,7 +6,7 @@ Usage::
     servicebook delivery CT-20260915-KPA122 [--at INSTANT] [--format text|json] [--root PATH]
 
 JSON output is ``servicebook.delivery.report()``: contract, customer, status, tier, signed_at,
-as_of, team {owner, members, shape}, requirements {due, state (met | late | open | not_signed),
+as_of, last_activity (the newest status change of the contract and its delivery records), team {owner, members, shape}, requirements {due, state (met | late | open | not_signed),
 late_seconds, confirmed_at, records}, changes, milestones [{name, planned_on, actual_on, state
 (done | done_late | overdue | planned), delay_days, review_notes}], milestones_from, reports,
 risks, problems [{id, status, open, level, title, owner, owner_fits, raised_at, answered_at,

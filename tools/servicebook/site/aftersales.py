@@ -477,7 +477,8 @@ def _feedback_page(p: _Page) -> str:
 
 # ============================================================================================ entry
 
-def pages(corpus, lang: str, at, where: Callable[[str], str | None] | None = None) -> dict[str, str]:
+def pages(corpus, lang: str, at, where: Callable[[str], str | None] | None = None,
+          options: dict | None = None) -> dict[str, str]:
     """Every after-sales page for one language, as of ``at``."""
     p = _Page(corpus, lang, at, where)
     out = _kb_pages(p)

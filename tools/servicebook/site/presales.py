@@ -88,7 +88,9 @@ def _manager_slug(pid: str | None) -> str:
     return pid if pid and is_safe_id(pid) else "unassigned"
 
 
-def pages(corpus, lang: str, at) -> dict[str, str]:
+def pages(corpus, lang: str, at, where=None, options: dict | None = None) -> dict[str, str]:
+    """``options["detail_window_days"]``: contracts with no change for longer than this and no
+    open problem are listed in the delivery index without a page of their own."""
     x = _Ctx(corpus, lang, at)
     out: dict[str, str] = {}
     deals = pl.deals(corpus, x.at)
@@ -97,10 +99,14 @@ def pages(corpus, lang: str, at) -> dict[str, str]:
         path = f"pipeline/managers/{_manager_slug(manager)}.md"
         out[path] = _manager_page(x, manager, groups, path)
     contracts = dlv.contracts_in_delivery(corpus, x.at)
-    reports = [r for r in (dlv.report(corpus, ct.id, x.at) for ct in contracts if is_safe_id(ct.id)) if r]
-    out["delivery/index.md"] = _delivery_index(x, reports)
+    reports = dlv.reports(corpus, [ct.id for ct in contracts if is_safe_id(ct.id)], x.at)
+    window = _dt.timedelta(days=int((options or {}).get("detail_window_days", 180)))
+    paged = {rep["contract"] for rep in reports if any(rep["open_problems_by_level"].values())
+             or (rep["last_activity"] and pl.as_instant(rep["last_activity"]) >= x.at - window)}
+    out["delivery/index.md"] = _delivery_index(x, reports, paged, window.days)
     for rep in reports:
-        out[f"delivery/{rep['contract']}.md"] = _delivery_page(x, rep)
+        if rep["contract"] in paged:
+            out[f"delivery/{rep['contract']}.md"] = _delivery_page(x, rep)
     return out
 
 
@@ -212,13 +218,14 @@ def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
 # --------------------------------------------------------------------------- delivery
 
 
-def _delivery_index(x: _Ctx, reports: list[dict]) -> str:
+def _delivery_index(x: _Ctx, reports: list[dict], paged: set[str], days: int) -> str:
     here = "delivery/index.md"
-    parts = [f"# {md_escape(x.t('presales.delivery.title'))}\n", f"{md_escape(x.t('presales.delivery.intro', at=x.when(x.at)))}\n\n"]
+    parts = [f"# {md_escape(x.t('presales.delivery.title'))}\n", f"{md_escape(x.t('presales.delivery.intro', at=x.when(x.at), days=days))}\n\n"]
     rows = []
     for rep in reports:
         open_counts = " / ".join(f"{x.t(f'presales.level.{lv}')} {len(ids)}" for lv, ids in rep["open_problems_by_level"].items() if ids)
-        rows.append([link(rep["contract"], relurl(here, f"delivery/{rep['contract']}.md")), x.name(rep["customer"]),
+        page = relurl(here, f"delivery/{rep['contract']}.md") if rep["contract"] in paged else None
+        rows.append([link(rep["contract"], page), x.name(rep["customer"]),
                      x.status("contract", rep["status"]), x.when(rep["signed_at"], True),
                      f"{rep['team']['shape']}: {x.name(rep['team']['owner'])}" if rep["team"]["owner"] else rep["team"]["shape"],
                      x.state(rep["requirements"]["state"]), open_counts or "—",
