@@ -3,6 +3,7 @@ the real repository once it has records; escaping, masking, bounded page count, 
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import subprocess
@@ -67,8 +68,17 @@ def test_strict_build_gives_both_languages(built):
     # the guides come in the build's language
     assert "如何提交记录" in (site / "guide/submit/index.html").read_text(encoding="utf-8")
     assert "How to submit a record" in (site / "en/guide/submit/index.html").read_text(encoding="utf-8")
+    # case pages stay out of the search index (their text is the records'); lists stay in it
+    for lang_root in (site, site / "en"):
+        index = json.loads((lang_root / "search/search_index.json").read_text(encoding="utf-8"))
+        locations = {doc["location"].split("#")[0] for doc in index["docs"]}
+        assert "cases/" in locations and "customers/" in locations
+        assert (lang_root / f"cases/{HOSTILE_ID}/index.html").is_file()
+        assert not any(loc.startswith("cases/") and loc != "cases/" and "archive" not in loc for loc in locations)
+    # both languages were built as of the same instant, and no temporary folder is left behind
+    assert not list(root.glob(".site-*"))
     # progress is logged
-    assert "servicebook: rendered" in result.stderr
+    assert "servicebook (zh): rendered" in result.stderr and "servicebook (en): rendered" in result.stderr
 
 
 def test_nothing_generated_is_written_to_docs(built):
@@ -139,6 +149,18 @@ def test_internal_build_can_show_personal_data(tmp_path):
     result = mkdocs_build(root, "-f", "mkdocs.internal.yml")
     assert result.returncode == 0, result.stderr
     assert PHONE in html.unescape((root / "site-internal/customers/CU-hengda-logistics/index.html").read_text(encoding="utf-8"))
+
+
+def test_a_failing_second_language_fails_the_build_and_leaves_no_half_site(tmp_path):
+    root = make_repo(tmp_path / "repo")
+    (root / "mkdocs.en.yml").write_text("INHERIT: mkdocs.yml\nsite_dir: site/en\ntheme:\n  language: en\n"
+                                        "plugins:\n  servicebook:\n    lang: en\n    alternate_config: ''\n"
+                                        "    no_such_option: 1\n", encoding="utf-8")
+    result = mkdocs_build(root)
+    assert result.returncode != 0
+    assert "the en build (mkdocs.en.yml) failed" in result.stdout + result.stderr
+    assert "no_such_option" in result.stderr
+    assert not (root / "site/en").exists() and not list(root.glob(".site-*"))
 
 
 def test_real_repository_builds(tmp_path):
@@ -281,6 +303,11 @@ def test_page_count_is_bounded_by_the_window(fixture_corpus):
     assert "CP-20261202-7KQ2XM" in "".join(out[p] for p in archive)
     recent = pages.generate(corpus, {"lang": "en", "root": str(root), "as_of": parse_instant(AS_OF)})
     assert "cases/CP-20261202-7KQ2XM.md" in recent           # closed within the window: own page
+    # the page budget: no closed chain gets a page when it is 0, open ones keep theirs
+    budget = pages.generate(corpus, {"lang": "en", "root": str(root), "as_of": parse_instant(AS_OF),
+                                     "closed_case_pages_max": 0})
+    assert "cases/CP-20261202-7KQ2XM.md" not in budget and f"cases/{HOSTILE_ID}.md" in budget
+    assert "CP-20261202-7KQ2XM" in "".join(v for k, v in budget.items() if k.startswith("cases/archive/"))
 
 
 # --- helpers ---------------------------------------------------------------------------------------

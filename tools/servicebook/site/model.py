@@ -314,6 +314,16 @@ class SiteModel:
             for r in recs:
                 self.chain_of[r.id] = ch
         self.chains.sort(key=lambda ch: (ch.last or datetime.min.replace(tzinfo=CST)), reverse=True)
+        # The page budget: open chains always have a page (they are the work in hand); of the
+        # closed ones within the window, the newest `closed_case_pages_max` do, the rest are in
+        # the paged archive. This keeps the build time bounded however many records there are.
+        budget = int(self.options.get("closed_case_pages_max", 1000))
+        for ch in self.chains:
+            if ch.page and not ch.open:
+                if budget > 0:
+                    budget -= 1
+                else:
+                    ch.page = None
 
     # --- SLA -------------------------------------------------------------------------------------
     def _load_clocks(self) -> tuple[list[Clock], bool]:

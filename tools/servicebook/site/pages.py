@@ -10,6 +10,7 @@ Options (all optional except `as_of`, which the plugin fills):
   as_of                aware datetime: every derived figure is computed as of this moment
   root                 repository root (records/ and schemas/)
   detail_window_days   closed case chains older than this go into the paged archive (180)
+  closed_case_pages_max  at most this many closed chains (the newest) have their own page (1000)
   archive_page_size    rows per archive page (200)
   show_personal_data   false: personal data masked by the schemas' x-personal markers
   negotiation_overdue_days  proposals/negotiations idle longer than this are overdue (5)
@@ -49,6 +50,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 DEFAULTS = {
     "lang": "zh",
     "detail_window_days": 180,
+    "closed_case_pages_max": 1000,
     "archive_page_size": 200,
     "show_personal_data": False,
     "negotiation_overdue_days": 5,
@@ -297,7 +299,7 @@ class _Generator:
             rows = [self.chain_row(here, ch) for ch in open_chains if ch.kind == kind]
             if rows:
                 groups.append((self.t(f"cases.{'deals' if kind == 'deal' else kind}"), table(self.chain_head(), rows)))
-        self.render(here, "cases.md.j2", groups=groups, window=window,
+        self.render(here, "cases.md.j2", groups=groups, window=window, closed_max=self.o["closed_case_pages_max"],
                     recent=table(self.chain_head(), [self.chain_row(here, ch) for ch in recent_closed]),
                     n_archived=len(archived), pages_archive=pages_archive,
                     archive_link=self.link_to(here, self.t("cases.archive_title"), "cases/archive/page-1.md") if pages_archive else None)
@@ -307,7 +309,7 @@ class _Generator:
         rows = [self.chain_row(here, ch) for ch in chains]
         prev_link = self.link_to(here, self.t("word.previous"), f"cases/archive/page-{n - 1}.md") if n > 1 else None
         next_link = self.link_to(here, self.t("word.next"), f"cases/archive/page-{n + 1}.md") if n < total else None
-        self.render(here, "archive.md.j2", n=n, total=total, window=window, rows=table(self.chain_head(), rows),
+        self.render(here, "archive.md.j2", n=n, total=total, window=window, closed_max=self.o["closed_case_pages_max"], rows=table(self.chain_head(), rows),
                     prev_link=prev_link, next_link=next_link)
 
     def case_page(self, ch: Chain) -> None:
@@ -1038,10 +1040,7 @@ def _add_section_pages(out: dict[str, str], corpus, opts: dict, where: dict[str,
             continue
         started = time.monotonic()
         try:
-            try:
-                extra = fn(corpus, opts["lang"], opts["as_of"], where=where.get)
-            except TypeError:
-                extra = fn(corpus, opts["lang"], opts["as_of"])
+            extra = fn(corpus, opts["lang"], opts["as_of"], where=where.get, options=opts)
         except Exception as exc:  # noqa: BLE001 - one section must not take the site down silently
             log.warning("servicebook: %s pages failed: %s: %s", name, type(exc).__name__, exc)
             continue

@@ -5,20 +5,28 @@
   Hand-written docs may come in two languages: `x.md` (English) and `x.zh.md` (Chinese); the build
   of each language keeps its own version at `x.md`.
 - `on_serve`: watches records/ and schemas/, so `mkdocs serve` rebuilds when a record changes.
-- `on_post_build`: when `alternate_config` is set (the Chinese default build), builds the other
-  language's config into `site/<alternate_dir>/`, so one `mkdocs build` gives both languages.
+- `on_pre_build` / `on_post_build`: when `alternate_config` is set (the Chinese default build), the
+  other language's config is built by a second `mkdocs build` process running alongside this one
+  (the machine has two cores and the builds share nothing), into a temporary folder that replaces
+  `site/<alternate_dir>/` when both are done, so one `mkdocs build` gives both languages. Both
+  builds are pinned to the same `as_of`.
 - Progress: page generation and page rendering are logged every `progress_every` pages.
 """
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
+from mkdocs.exceptions import Abort
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 
@@ -42,6 +50,7 @@ class ServicebookConfig(Config):
     root = c.Optional(c.Type(str))                      # repository root; default: beside mkdocs.yml
     show_personal_data = c.Type(bool, default=False)    # internal builds only
     detail_window_days = c.Type(int, default=180)
+    closed_case_pages_max = c.Type(int, default=1000)   # the page budget for closed case chains
     archive_page_size = c.Type(int, default=200)
     negotiation_overdue_days = c.Type(int, default=5)
     as_of = c.Optional(c.Type(str))                     # instant; default: env SERVICEBOOK_AS_OF or now
@@ -60,6 +69,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self.rendered = 0
         self.total_pages = 0
         self.started = 0.0
+        self.pinned_as_of: datetime | None = None
+        self.alternate: tuple[subprocess.Popen, Path, Path] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
     def on_startup(self, *, command, dirty):
@@ -72,6 +83,11 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         return Path(config.config_file_path or ".").resolve().parent
 
     def as_of(self) -> datetime:
+        if self.pinned_as_of is None:
+            self.pinned_as_of = self._as_of()
+        return self.pinned_as_of
+
+    def _as_of(self) -> datetime:
         text = self.config.as_of or os.environ.get("SERVICEBOOK_AS_OF")
         if text:
             dt = parse_instant(text)
@@ -81,6 +97,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         return datetime.now(tz=CST)
 
     def on_config(self, config):
+        self.pinned_as_of = None  # one instant per build; `mkdocs serve` rebuilds move it on
         self._setup_search_words()
         if CSS_PATH not in config.extra_css:
             config.extra_css.append(CSS_PATH)
@@ -105,20 +122,21 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         started = time.monotonic()
         root = self.root(config)
         corpus = corpus_mod.load(root)
-        log.info("servicebook: loaded %d records (%d problems) in %.1f s",
-                 len(corpus.records), len(corpus.problems), time.monotonic() - started)
+        log.info("servicebook (%s): loaded %d records (%d problems) in %.1f s",
+                 lang, len(corpus.records), len(corpus.problems), time.monotonic() - started)
         self._setup_search_words([str(r.data.get("name")) for r in corpus.of_kind("product")
                                   if isinstance(r.data, dict) and isinstance(r.data.get("name"), str)])
         every = max(1, self.config.progress_every)
 
         def progress(done, total):
             if done % every == 0 or done == total:
-                log.info("servicebook: generating pages %d/%d", done, total)
+                log.info("servicebook (%s): generating pages %d/%d", lang, done, total)
 
         generated = pages.generate(corpus, {
             "lang": lang, "root": str(root), "as_of": self.as_of(),
             "show_personal_data": self.config.show_personal_data,
             "detail_window_days": self.config.detail_window_days,
+            "closed_case_pages_max": self.config.closed_case_pages_max,
             "archive_page_size": self.config.archive_page_size,
             "negotiation_overdue_days": self.config.negotiation_overdue_days,
             "progress": progress,
@@ -196,7 +214,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         every = max(1, self.config.progress_every)
         if self.rendered % every == 0 or self.rendered == self.total_pages:
             rate = self.rendered / max(0.001, time.monotonic() - self.started) * 60
-            log.info("servicebook: rendered %d/%d pages (%.0f pages/min)", self.rendered, self.total_pages, rate)
+            log.info("servicebook (%s): rendered %d/%d pages (%.0f pages/min)", self.config.lang, self.rendered, self.total_pages, rate)
         return output
 
     # --- serve -------------------------------------------------------------------------------------
@@ -210,20 +228,44 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         return server
 
     # --- the other language -------------------------------------------------------------------------
-    def on_post_build(self, *, config):
+    def on_pre_build(self, *, config):
         alt = self.config.alternate_config
         if not alt:
             return
         if self.command == "serve" and not self.config.alternate_on_serve:
             log.info("servicebook: serving one language; preview the other with mkdocs serve -f %s", alt)
             return
-        from mkdocs.commands.build import build  # noqa: PLC0415
-        from mkdocs.config import load_config  # noqa: PLC0415
-
         path = Path(config.config_file_path).parent / alt
-        site_dir = str(Path(config.site_dir) / self.config.alternate_dir)
-        log.info("servicebook: building %s into %s", alt, site_dir)
-        alt_config = load_config(str(path), site_dir=site_dir, strict=config.strict)
-        alt_config.plugins.on_startup(command="build", dirty=False)
-        build(alt_config)
-        alt_config.plugins.on_shutdown()
+        site_dir = Path(config.site_dir)
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        # beside site/ (same file system, so it can be renamed into place), outside what is cleaned
+        out = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-{self.config.alternate_dir}-", dir=site_dir.parent))
+        cmd = [sys.executable, "-m", "mkdocs", "build", "-f", str(path), "-d", str(out)]
+        if config.strict:
+            cmd.append("--strict")
+        env = {**os.environ, "SERVICEBOOK_AS_OF": self.as_of().isoformat()}
+        log.info("servicebook: building %s alongside, into %s/%s", alt, site_dir, self.config.alternate_dir)
+        self.alternate = (subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL), out,
+                          site_dir / self.config.alternate_dir)
+
+    def on_post_build(self, *, config):
+        if self.alternate is None:
+            return
+        proc, out, dest = self.alternate
+        self.alternate = None
+        try:
+            if proc.wait() != 0:
+                raise Abort(f"servicebook: the {self.config.alternate_dir} build ({self.config.alternate_config}) "
+                            f"failed with exit code {proc.returncode}; its messages are above")
+            shutil.rmtree(dest, ignore_errors=True)
+            out.rename(dest)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    def on_build_error(self, *, error):
+        if self.alternate is not None:
+            proc, out, _ = self.alternate
+            self.alternate = None
+            proc.kill()
+            proc.wait()
+            shutil.rmtree(out, ignore_errors=True)
