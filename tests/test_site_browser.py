@@ -236,3 +236,15 @@ def test_english_site_and_search(visit):
     assert "Forms reference" in heading(page)
     results = _search(page, "complaint", "en")
     assert results.count() > 0
+
+
+def test_search_finds_cases_and_customers_through_their_lists(visit):
+    # case and customer pages are out of the index; the lists that link to them are in it
+    page = visit.open("/")
+    assert _search(page, "恒达物流").count() > 0
+    links = [a.get_attribute("href") for a in page.locator(".md-search-result__item a").all()]
+    assert any("customers/" in href for href in links) and not any("customers/CU-" in href for href in links), links
+    page = visit.open("/")
+    _search(page, HOSTILE_ID)
+    links = [a.get_attribute("href") for a in page.locator(".md-search-result__item a").all()]
+    assert any("/cases/" in href and HOSTILE_ID not in href for href in links), links
