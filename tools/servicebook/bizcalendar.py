@@ -280,12 +280,23 @@ class BusinessCalendar:
                 working.append(i)
             d, midnight = nxt, next_midnight
         starts.append(midnight)
+        self._ndays = ndays
+        # per day: True when its year is not covered (the hot paths test one flag, not two sums)
+        self._gap = [uncovered[i + 1] != uncovered[i] for i in range(ndays)]
         self._first = first
         self._starts = starts
         self._ivs = ivs
         self._totals = totals
         self._cum = cum
         self._working = working
+        # per day: how many working days come before it (bisect_left(working, day), looked up)
+        before = []
+        k = 0
+        for i in range(ndays):
+            before.append(k)
+            if totals[i] > 0:
+                k += 1
+        self._before = before
         self._uncovered = uncovered
         self._built = True
 
@@ -312,14 +323,19 @@ class BusinessCalendar:
         if not self._built:
             self._build()
         i = bisect.bisect_right(self._starts, ts) - 1
-        if i < 0 or i >= len(self._ivs):
-            raise self._coverage_error(_dt.datetime.fromtimestamp(ts, self.tz).isoformat())
-        if self._uncovered[i + 1] != self._uncovered[i]:
-            raise self._coverage_error((self._first + _dt.timedelta(days=i)).isoformat())
+        if i < 0 or i >= self._ndays or self._gap[i]:
+            raise self._outside(ts, i)
         return i
 
+    def _outside(self, ts: float, i: int) -> CalendarError:
+        if i < 0 or i >= self._ndays:
+            return self._coverage_error(_dt.datetime.fromtimestamp(ts, self.tz).isoformat())
+        return self._coverage_error((self._first + _dt.timedelta(days=i)).isoformat())
+
     def _check_span(self, i: int, j: int) -> None:
-        if j >= len(self._ivs):
+        if j < self._ndays and self._uncovered[j + 1] == self._uncovered[i]:
+            return
+        if j >= self._ndays:
             raise self._coverage_error("a date after " + (self._first + _dt.timedelta(days=len(self._ivs) - 1)).isoformat())
         if self._uncovered[j + 1] != self._uncovered[i]:
             k = i
@@ -329,9 +345,24 @@ class BusinessCalendar:
 
     # ---------------------------------------------------------------- fast layer (epoch seconds)
 
+    def prepare(self) -> None:
+        """Precompute the day tables now rather than on first use (before forking workers)."""
+        if not self._built:
+            self._build()
+
     def w(self, ts: float) -> float:
         """Working coordinate of an epoch instant: working seconds since the calendar's first day."""
-        i = self._day_index(ts)
+        return self.wd(ts)[0]
+
+    def wd(self, ts: float) -> tuple[float, int]:
+        """``w(ts)`` and the index of the day holding ``ts`` (``day_of(ts)``), found together: the
+        SLA engine needs both for most instants it measures."""
+        # _day_index inlined: this is the hottest call of an SLA report
+        if not self._built:
+            self._build()
+        i = bisect.bisect_right(self._starts, ts) - 1
+        if i < 0 or i >= self._ndays or self._gap[i]:
+            raise self._outside(ts, i)
         acc = self._cum[i]
         for a, b in self._ivs[i]:
             if ts >= b:
@@ -340,7 +371,7 @@ class BusinessCalendar:
                 if ts > a:
                     acc += ts - a
                 break
-        return acc
+        return acc, i
 
     def instant_at_w(self, wc: float, not_before_day: int = 0) -> float:
         """Earliest epoch instant whose working coordinate is ``wc``."""
@@ -350,10 +381,8 @@ class BusinessCalendar:
         if wc <= 0:
             return self._starts[0] if not self._working else self._ivs[self._working[0]][0][0]
         # first day whose end-cumulative reaches wc
-        j = bisect.bisect_left(cum, wc, lo=1) - 1
-        if j >= len(self._ivs):
-            raise self._coverage_error("a date after " + (self._first + _dt.timedelta(days=len(self._ivs) - 1)).isoformat())
-        self._check_span(min(not_before_day, j), j)
+        j = bisect.bisect_left(cum, wc, 1) - 1
+        self._check_span(not_before_day if not_before_day < j else j, j)
         rest = wc - cum[j]
         for a, b in self._ivs[j]:
             if rest <= b - a:
@@ -361,26 +390,28 @@ class BusinessCalendar:
             rest -= b - a
         return self._ivs[j][-1][1]  # float rounding guard
 
-    def _anchor(self, ts: float) -> tuple[int, float]:
-        """Working day holding ``ts`` (or the next one) and working seconds done that day before ts."""
-        i = self._day_index(ts)
+    def _anchor(self, wts: float, i: int) -> tuple[int, float]:
+        """Working day holding an instant (or the next one) and working seconds done that day
+        before it, from the instant's ``wd``: ``wts, i``."""
         if self._totals[i] > 0:
-            return i, self.w(ts) - self._cum[i]
-        k = bisect.bisect_right(self._working, i)
+            return i, wts - self._cum[i]
+        k = self._before[i]  # a day off: the next working day is the k-th
         if k >= len(self._working):
             raise self._coverage_error("a working day after " + (self._first + _dt.timedelta(days=i)).isoformat())
         j = self._working[k]
         self._check_span(i, j)
         return j, 0.0
 
-    def w_add_days(self, ts: float, days: float) -> float:
-        """Working coordinate of ``ts`` plus ``days`` working days (fraction: of the start day)."""
+    def w_add_days(self, ts: float, days: float, known: tuple[float, int] | None = None) -> float:
+        """Working coordinate of ``ts`` plus ``days`` working days (fraction: of the start day).
+        ``known``: ``wd(ts)`` when the caller has it already."""
         if days < 0:
             raise CalendarError("cannot add a negative number of working days")
         n = int(days)
         frac = days - n
-        i, pos = self._anchor(ts)
-        k = bisect.bisect_left(self._working, i) + n
+        wts, i = known or self.wd(ts)
+        i, pos = self._anchor(wts, i)
+        k = self._before[i] + n
         if k >= len(self._working):
             raise self._coverage_error(f"{n} working days after " + (self._first + _dt.timedelta(days=i)).isoformat())
         j = self._working[k]
@@ -388,7 +419,7 @@ class BusinessCalendar:
         target = self._cum[j] + min(pos, self._totals[j])
         if frac:
             target += frac * self._totals[i]
-        return max(target, self.w(ts))
+        return max(target, wts)
 
     def w_end_of_day(self, ts: float, n: int) -> float:
         """Working coordinate of the end of the ``n``-th working day, the day of ``ts`` being the
@@ -396,7 +427,7 @@ class BusinessCalendar:
         if n < 1:
             raise CalendarError("the working day number starts at 1")
         i = self._day_index(ts)
-        k = bisect.bisect_left(self._working, i) + n - 1
+        k = self._before[i] + n - 1
         if k >= len(self._working):
             raise self._coverage_error(f"working day {n} after " + (self._first + _dt.timedelta(days=i)).isoformat())
         j = self._working[k]
@@ -503,8 +534,14 @@ class AroundTheClockCalendar:
         self.timezone = timezone
 
     # fast layer
+    def prepare(self) -> None:
+        pass
+
     def w(self, ts: float) -> float:
         return ts
+
+    def wd(self, ts: float) -> tuple[float, int]:
+        return ts, 0
 
     def instant_at_w(self, wc: float, not_before_day: int = 0) -> float:
         return wc
@@ -512,7 +549,7 @@ class AroundTheClockCalendar:
     def day_of(self, ts: float) -> int:
         return 0
 
-    def w_add_days(self, ts: float, days: float) -> float:
+    def w_add_days(self, ts: float, days: float, known: tuple[float, int] | None = None) -> float:
         if days < 0:
             raise CalendarError("cannot add a negative number of working days")
         return ts + days * _DAY
