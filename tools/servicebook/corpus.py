@@ -35,9 +35,16 @@ class Corpus:
     problems: list[Problem]
     files: list[str]  # every record file, relative to the root ('records/...'), as text
     index: index_mod.Index = field(repr=False)
+    _by_kind: dict[str, list[Record]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def of_kind(self, kind: str) -> list[Record]:
-        return [r for r in self.records.values() if r.kind == kind]
+        # Indexed once: reports ask per case (KB matching per repair), which scanning every
+        # record each time made quadratic. Records are not changed after loading.
+        if self._by_kind is None:
+            self._by_kind = {}
+            for r in self.records.values():
+                self._by_kind.setdefault(r.kind, []).append(r)
+        return list(self._by_kind.get(kind, ()))
 
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)

@@ -15,6 +15,7 @@ its text is at least ``min_similarity`` alike.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -130,6 +131,12 @@ class Match:
                 self.same_product, self.code, round(self.similarity, 6))
 
 
+@functools.lru_cache(maxsize=4096)
+def _entry_grams(entry_text: str) -> Counter:
+    """The bigrams of an entry's text, computed once: every case is matched against every entry."""
+    return bigrams(entry_text)
+
+
 def entries(corpus, include_drafts: bool = False) -> list:
     """KB records offered to readers: published ones (drafts too when asked); never retired."""
     wanted = {"published", "draft"} if include_drafts else {"published"}
@@ -149,7 +156,7 @@ def match_facts(corpus, facts: Facts, *, limit: int | None = 5, min_similarity: 
         codes = {c for c in data.get("fault_codes") or [] if isinstance(c, str)}
         code = bool(facts.codes & codes)
         category = bool(facts.category) and facts.category == data.get("fault_category")
-        sim = similarity(grams, bigrams(entry_text(data))) if grams else 0.0
+        sim = similarity(grams, _entry_grams(entry_text(data))) if grams else 0.0
         if not (code or (same_product and category) or sim >= min_similarity):
             continue
         reasons = [r for r, ok in (("product", same_product), ("fault_code", code),
