@@ -25,6 +25,9 @@ log = logging.getLogger("mkdocs.plugins.servicebook")
 REFERENCE_KINDS = ("person", "customer", "product", "policy", "calendar")
 DEAL_ROOTS = ("survey",)
 SERVICE_ROOTS = ("complaint", "repair")
+# The stages of a deal, in order. An earlier stage has been handed on once a later one exists
+# (a survey stays `handed_over`, which is not final, for ever).
+DEAL_STAGES = ("survey", "appraisal", "solution", "feasibility", "contract", "installation")
 CST = timezone(timedelta(hours=8))
 
 
@@ -112,6 +115,11 @@ class SiteModel:
         self.sla = None
         self.raw_clocks: list = []
         self.clocks, self.sla_available = self._load_clocks()
+        # record id -> [(position in self.clocks, clock)]: a case page asks for its records'
+        # clocks, and scanning every clock per page was quadratic
+        self.clocks_of: dict[str, list[tuple[int, Clock]]] = {}
+        for i, clock in enumerate(self.clocks):
+            self.clocks_of.setdefault(clock.record_id, []).append((i, clock))
         # audit trails from git history: record id -> audit.Trail (deleted records too)
         self.audit_people = None
         self.trails, self.audit_available = self._load_audit()
@@ -303,7 +311,7 @@ class SiteModel:
             root = roots[root_id]
             kind = "deal" if root.kind in DEAL_ROOTS else "service" if root.kind in SERVICE_ROOTS else "other"
             entries = sorted((e for r in recs for e in self.history(r)), key=lambda e: e.at)
-            is_open = any(not self.is_final(r.kind, self.status(r)) for r in recs)
+            is_open = any(not self.is_final(r.kind, self.status(r)) for r in self._deciding(kind, recs))
             started = min((d for d in (self.created(r) for r in recs) if d), default=None)
             last = entries[-1].at if entries else started
             customer = next((self.customer_id(r) for r in recs if self.customer_id(r)), None)
@@ -324,6 +332,15 @@ class SiteModel:
                     budget -= 1
                 else:
                     ch.page = None
+
+    @staticmethod
+    def _deciding(kind: str, recs: list) -> list:
+        """The records whose status says whether a chain is open: all of them, except in a deal
+        the stages before its furthest one."""
+        if kind != "deal":
+            return recs
+        furthest = max((DEAL_STAGES.index(r.kind) for r in recs if r.kind in DEAL_STAGES), default=-1)
+        return [r for r in recs if r.kind not in DEAL_STAGES or DEAL_STAGES.index(r.kind) >= furthest]
 
     # --- SLA -------------------------------------------------------------------------------------
     def _load_clocks(self) -> tuple[list[Clock], bool]:

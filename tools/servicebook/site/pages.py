@@ -325,7 +325,7 @@ class _Generator:
                                   m.status_label(e.record.kind, e.status, self.lang), m.role_label(role, self.lang),
                                   self.person(here, e.by)])
         ids = {r.id for r in ch.records}
-        clocks = [c for c in m.clocks if c.record_id in ids]
+        clocks = [c for _, c in sorted(pair for rid in ids for pair in m.clocks_of.get(rid, ()))]
         linked = []
         seen = set()
         for r in ch.records:
@@ -853,9 +853,11 @@ class _Generator:
                 continue
             node = m.view.node(kind, field)
             for rec in m.by_kind.get(kind, []):
-                text = get(m.masked(rec), field)
                 when = m.last_change(rec)
-                if isinstance(text, str) and text.strip() and when and start <= when <= end:
+                if not (when and start <= when <= end):
+                    continue  # (before masking: only this week's records are shown)
+                text = get(m.masked(rec), field)
+                if isinstance(text, str) and text.strip():
                     opinions.append([fmt_time(when), self.record_link(here, rec.id), self.customer_cell(here, m.customer_id(rec)),
                                      self.value(here, node or {}, text)])
         lost = []
