@@ -609,11 +609,12 @@ def _deal(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
     # contract after the deal is won and the feasibility approved
     t = max(t, ctx_minute(fh[-1]["at"], ctx)) + rng.randint(30, 300)
     ctid = ctx.new_id("contract", t)
+    # a contract is fulfilled (completed) once delivered; the ones still in force are the share
+    # `_prefix` leaves running, so old contracts are mostly completed, as in a real archive
     cpath = rng.choices([["draft", "pending_approval", "approved", "signed", "completed"],
-                         ["draft", "pending_approval", "approved", "signed"],
                          ["draft", "pending_approval", "cancelled"],
-                         ["draft", "pending_approval", "draft", "pending_approval", "approved", "signed"]],
-                        [4, 6, 1, 1])[0]
+                         ["draft", "pending_approval", "draft", "pending_approval", "approved", "signed", "completed"]],
+                        [10, 1, 1])[0]
     cpath = _prefix(rng, cpath, open_share)
     ch, _ = _history(ctx, cpath, t, lambda s: gm if s == "approved" else (dlv if s == "completed" else mgr),
                      (60, 900), {"pending_approval": "呈总经理审批", "signed": "双方盖章"})
@@ -854,11 +855,13 @@ def generate(out: Path | str, n: int, seed: int = 0, source: Path | str | None =
         writer.put("product", p)
 
     # cases: deals first in each stretch of time, service cases dominant
-    remaining = n - writer.count
-    chains = max(1, remaining // 2)
-    step = max(1, (span * 1440) // chains)
-    minute, i = 0, 0
+    minute, i, before = 0, 0, writer.count
     while not writer.full:
+        # paced by the records chains have taken so far, so the last chains land at LAST_DAY
+        # (a fixed guess of records per chain ran out of records months early at 100k)
+        per_chain = (writer.count - before) / i if i else 3.0
+        chains_left = max(1.0, (n - writer.count) / max(1.0, per_chain))
+        step = max(2, int((span * 1440 - minute) / chains_left))
         minute = min(minute + rng.randint(step // 2 + 1, step + step // 2 + 1), span * 1440)
         day_start = (minute // 1440) * 1440
         at = day_start + rng.randint(8 * 60, 17 * 60)
