@@ -27,7 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_validate.py
 	$(BIN)/python bench/bench_sla.py
-	$(BIN)/python bench/bench_site.py --records 10000
+	$(BIN)/python bench/bench_site.py --records 100000
 	$(BIN)/python bench/bench_audit.py
 
 clean:
