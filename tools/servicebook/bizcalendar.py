@@ -320,12 +320,7 @@ class BusinessCalendar:
         )
 
     def _day_index(self, ts: float) -> int:
-        if not self._built:
-            self._build()
-        i = bisect.bisect_right(self._starts, ts) - 1
-        if i < 0 or i >= self._ndays or self._gap[i]:
-            raise self._outside(ts, i)
-        return i
+        return self.wd(ts)[1]
 
     def _outside(self, ts: float, i: int) -> CalendarError:
         if i < 0 or i >= self._ndays:
@@ -333,8 +328,8 @@ class BusinessCalendar:
         return self._coverage_error((self._first + _dt.timedelta(days=i)).isoformat())
 
     def _check_span(self, i: int, j: int) -> None:
-        if j < self._ndays and self._uncovered[j + 1] == self._uncovered[i]:
-            return
+        """Raise unless the days ``i`` to ``j`` are all covered (the hot paths test
+        ``j >= self._ndays or self._uncovered[j + 1] != self._uncovered[i]`` before calling)."""
         if j >= self._ndays:
             raise self._coverage_error("a date after " + (self._first + _dt.timedelta(days=len(self._ivs) - 1)).isoformat())
         if self._uncovered[j + 1] != self._uncovered[i]:
@@ -357,7 +352,6 @@ class BusinessCalendar:
     def wd(self, ts: float) -> tuple[float, int]:
         """``w(ts)`` and the index of the day holding ``ts`` (``day_of(ts)``), found together: the
         SLA engine needs both for most instants it measures."""
-        # _day_index inlined: this is the hottest call of an SLA report
         if not self._built:
             self._build()
         i = bisect.bisect_right(self._starts, ts) - 1
@@ -382,7 +376,9 @@ class BusinessCalendar:
             return self._starts[0] if not self._working else self._ivs[self._working[0]][0][0]
         # first day whose end-cumulative reaches wc
         j = bisect.bisect_left(cum, wc, 1) - 1
-        self._check_span(not_before_day if not_before_day < j else j, j)
+        i = not_before_day if not_before_day < j else j
+        if j >= self._ndays or self._uncovered[j + 1] != self._uncovered[i]:
+            self._check_span(i, j)
         rest = wc - cum[j]
         for a, b in self._ivs[j]:
             if rest <= b - a:
@@ -390,17 +386,14 @@ class BusinessCalendar:
             rest -= b - a
         return self._ivs[j][-1][1]  # float rounding guard
 
-    def _anchor(self, wts: float, i: int) -> tuple[int, float]:
-        """Working day holding an instant (or the next one) and working seconds done that day
-        before it, from the instant's ``wd``: ``wts, i``."""
-        if self._totals[i] > 0:
-            return i, wts - self._cum[i]
-        k = self._before[i]  # a day off: the next working day is the k-th
+    def _next_working_day(self, i: int) -> int:
+        """The first working day after day ``i``, a day off."""
+        k = self._before[i]
         if k >= len(self._working):
             raise self._coverage_error("a working day after " + (self._first + _dt.timedelta(days=i)).isoformat())
         j = self._working[k]
         self._check_span(i, j)
-        return j, 0.0
+        return j
 
     def w_add_days(self, ts: float, days: float, known: tuple[float, int] | None = None) -> float:
         """Working coordinate of ``ts`` plus ``days`` working days (fraction: of the start day).
@@ -410,12 +403,16 @@ class BusinessCalendar:
         n = int(days)
         frac = days - n
         wts, i = known or self.wd(ts)
-        i, pos = self._anchor(wts, i)
+        if self._totals[i] > 0:
+            pos = wts - self._cum[i]  # working time already done that day
+        else:
+            i, pos = self._next_working_day(i), 0.0
         k = self._before[i] + n
         if k >= len(self._working):
             raise self._coverage_error(f"{n} working days after " + (self._first + _dt.timedelta(days=i)).isoformat())
         j = self._working[k]
-        self._check_span(i, j)
+        if self._uncovered[j + 1] != self._uncovered[i]:
+            self._check_span(i, j)
         target = self._cum[j] + min(pos, self._totals[j])
         if frac:
             target += frac * self._totals[i]

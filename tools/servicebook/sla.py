@@ -47,9 +47,11 @@ from __future__ import annotations
 import datetime as _dt
 import gc
 import math
+from collections.abc import Callable, Iterable, Mapping  # typing's aliases make isinstance slow
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from servicebook import bizcalendar as bc
 from servicebook.bizcalendar import CalendarError
@@ -88,6 +90,7 @@ TIERS = ("standard", "vip")
 DEFAULT_AT_RISK = 0.75
 REFERENCE_KINDS = frozenset({"person", "customer", "product", "policy", "calendar"})
 _INF = math.inf
+_UNSEEN = object()
 
 
 class PolicyError(ValueError):
@@ -104,7 +107,7 @@ class Event:
     ref: str | None = None
     referrer: tuple[str, str] | None = None  # (kind, field)
 
-    @property
+    @cached_property  # asked for every event of every clock of every case
     def own_status(self) -> bool:
         return self.statuses is not None and self.ref is None and self.referrer is None
 
@@ -509,15 +512,22 @@ def _add_months(d: _dt.date, months: int) -> _dt.date:
     return _dt.date(y, m, min(d.day, last))
 
 
+class _Plan:
+    """One clock of one policy for one tier: what every case it measures shares, worked out once
+    per engine rather than once per case."""
 
-def _entry_instant(rec, ev, at: float, tz) -> float:
-    """When an own-status event happened: its history entry's instant, or the instant in the
-    record field the event names (e.g. a repair's fixed_at) when that is filled in."""
-    if ev.field:
-        value = _get(rec.data, ev.field)
-        if value is not None:
-            return _ts(value, tz)
-    return at
+    __slots__ = ("cd", "target", "wcal", "budget", "pause", "restart", "ident", "text")
+
+    def __init__(self, policy: Policy, cd: ClockDef, tier: str, cal, cal24, pause: frozenset):
+        self.cd = cd
+        self.target = cd.targets[tier]
+        self.wcal = cal if self.target.unit in WORKING_UNITS else cal24
+        self.budget = _fixed_budget(self.target)  # None: depends on the start
+        self.pause = pause
+        self.restart = tuple(e for e in cd.start if e.own_status)  # a repeat clock's next round
+        self.ident = (policy.id, policy.version, cd.name, cd.title, cd.title_zh)
+        self.text = self.target.text()
+
 
 class Engine:
     """Computes clocks for a set of records. Build once, ask for any ``at``.
@@ -548,10 +558,11 @@ class Engine:
         for p in self.policies:
             self._by_kind.setdefault(p.kind, []).append(p)
         self._hist: dict[str, tuple] = {}
+        self._fields: dict[tuple, float | None] = {}
         self._refidx: dict[tuple[str, str], dict[str, list]] = {}
         self._tier: dict[str, str] = {}
         self._cal24: dict[str, Any] = {}
-        self._pause: dict[tuple[str, str], frozenset] = {}
+        self._setups: dict[tuple[int, str], tuple] = {}
 
     # ------------------------------------------------------------------ lookups
 
@@ -583,12 +594,14 @@ class Engine:
         t = cu.data.get("service_tier") if cu is not None else None
         return t if t in TIERS else None
 
-    def policies_for(self, rec) -> list[Policy]:
-        """Policies applying to a record (exactly one is expected for an open case)."""
+    def policies_for(self, rec, tier: str | None = None) -> list[Policy]:
+        """Policies applying to a record (exactly one is expected for an open case); ``tier``:
+        the record's, when known."""
         cands = self._by_kind.get(rec.kind)
         if not cands:
             return []
-        tier = self.tier_of(rec)
+        if tier is None:
+            tier = self.tier_of(rec)
         created = rec.data.get("created_at")
         created = str(created) if created is not None else None
         return [p for p in cands if p.applies(rec.kind, tier, created, rec.data)]
@@ -598,7 +611,7 @@ class Engine:
         if h is None:
             ts, st = [], []
             for e in rec.data.get("history") or ():
-                if not isinstance(e, Mapping):
+                if type(e) is not dict and not isinstance(e, Mapping):  # the ABC check is slow
                     continue
                 ts.append(_ts(e.get("at"), tz))
                 st.append(e.get("status"))
@@ -611,6 +624,23 @@ class Engine:
             h = (ts, st, created)
             self._hist[rec.id] = h
         return h
+
+    def _instant(self, rec, fld: str, tz) -> float | None:
+        """The instant in field ``fld`` of ``rec`` (None when empty), parsed once per engine."""
+        key = (rec.id, fld, tz)
+        t = self._fields.get(key, _UNSEEN)
+        if t is _UNSEEN:
+            v = _get(rec.data, fld)
+            t = self._fields[key] = None if v is None else _ts(v, tz)
+        return t
+
+    def _entry_instant(self, rec, ev: Event, at: float, tz) -> float:
+        """When an own-status event happened: its history entry's instant, or the instant in the
+        record field the event names (e.g. a repair's fixed_at) when that is filled in."""
+        if not ev.field:
+            return at
+        t = self._instant(rec, ev.field, tz)
+        return at if t is None else t
 
     def _referrers(self, kind: str, fld: str) -> dict[str, list]:
         idx = self._refidx.get((kind, fld))
@@ -660,6 +690,25 @@ class Engine:
             return cd.pause
         return self.lifecycle.pause.get(kind, frozenset())
 
+    def _setup(self, policy: Policy, tier: str):
+        """``(calendar, 7x24 calendar of its zone, plan per clock: None for schedules)`` of a
+        policy for a tier, or the message of the CalendarError that makes it unusable."""
+        key = (id(policy), tier)
+        entry = self._setups.get(key)
+        if entry is not None and entry[0] is policy:  # the policy is kept: its id is not reused
+            return entry[1]
+        try:
+            cal, cal24 = self._calendars_for(policy, tier)
+        except CalendarError as exc:
+            s = str(exc)
+        else:
+            s = (cal, cal24, tuple(
+                None if cd.schedule_months is not None
+                else _Plan(policy, cd, tier, cal, cal24, self._pause_for(policy.kind, cd))
+                for cd in policy.clocks))
+        self._setups[key] = (policy, s)
+        return s
+
     # ------------------------------------------------------------------ events
 
     def _event_at(self, rec, ev: Event, A: float, lo: float, hi: float, tz, first: bool) -> float | None:
@@ -697,14 +746,13 @@ class Engine:
             if t is None:
                 return None
             if ev.field:
-                v = _get(rec.data, ev.field)
+                v = self._instant(rec, ev.field, tz)
                 if v is not None:
-                    t = _ts(v, tz)
+                    t = v
             return t
-        v = _get(rec.data, ev.field)
-        if v is None:
+        t = self._instant(rec, ev.field, tz)
+        if t is None:
             return None
-        t = _ts(v, tz)
         if t > A or not (lo <= t < hi):
             return None
         return t
@@ -751,28 +799,37 @@ class Engine:
     def clocks_for(self, rec, at) -> list[Clock]:
         """The clocks of one record as of ``at``."""
         A = at if isinstance(at, float) else bc.to_timestamp(at)
-        pols = self.policies_for(rec)
+        tier = self.tier_of(rec)
+        pols = self.policies_for(rec, tier)
         if not pols:
             return []
-        tier = self.tier_of(rec)
         if len(pols) > 1:
             return [self._error(rec, tier, pols[0], None,
                                 "several SLA policies apply: " + ", ".join(p.id for p in pols))]
         policy = pols[0]
-        try:
-            cal, cal24 = self._calendars_for(policy, tier)
-        except CalendarError as exc:
-            return [self._error(rec, tier, policy, None, str(exc))]
+        setup = self._setup(policy, tier)
+        if isinstance(setup, str):
+            return [self._error(rec, tier, policy, None, setup)]
+        cal, cal24, plans = setup
         ts, st, created = self._history(rec, cal.tz)
         if created is None or created > A:
             return []
+        n = 0  # history entries seen as of A
+        for t in ts:
+            if t > A:
+                break
+            n += 1
+        bounds = [0]  # where cycles begin
+        if policy.new_cycle_on:
+            bounds += [i for i in range(1, n) if st[i] in policy.new_cycle_on]
+        head = (rec.id, rec.kind, rec.data.get("customer"), tier)
         out: list[Clock] = []
-        for cd in policy.clocks:
+        for cd, plan in zip(policy.clocks, plans):
             try:
-                if cd.schedule_months is not None:
+                if plan is None:
                     self._schedule(rec, policy, cd, tier, cal24, A, out)
                 else:
-                    self._cycles(rec, policy, cd, tier, cal, cal24, A, out)
+                    self._cycles(rec, head, plan, cal.tz, ts, st, n, bounds, A, out)
             except CalendarError as exc:
                 out.append(self._error(rec, tier, policy, cd, str(exc)))
         return out
@@ -787,21 +844,10 @@ class Engine:
             calendar=policy.calendars.get(tier, ""), error=msg,
         )
 
-    def _cycles(self, rec, policy, cd, tier, cal, cal24, A, out) -> None:
-        tz = cal.tz
-        ts, st, _ = self._history(rec, tz)
-        n = 0
-        for t in ts:
-            if t > A:
-                break
-            n += 1
-        bounds = [0]
-        if policy.new_cycle_on:
-            bounds += [i for i in range(1, n) if st[i] in policy.new_cycle_on]
-        target = cd.targets[tier]
-        wcal = cal if target.unit in WORKING_UNITS else cal24
-        pause = self._pause_for(rec.kind, cd)
+    def _cycles(self, rec, head, plan, tz, ts, st, n, bounds, A, out) -> None:
+        cd = plan.cd
         owner = self._owner(rec, cd)
+        who = (owner, self._department(owner))
         first_idx = len(out)
         cycle = 0
         for k, i0 in enumerate(bounds):
@@ -813,13 +859,11 @@ class Engine:
                 stop, stop_idx = self._find_first(rec, cd.stop, ts, st, sidx, i1, A, start, t_hi, tz)
                 cancel, _ = self._find_first(rec, cd.cancel, ts, st, sidx, i1, A, start, t_hi, tz) if cd.cancel else (None, None)
                 cycle += 1
-                out.append(self._measure(rec, policy, cd, tier, wcal, target, pause, owner, cycle,
-                                         start, stop, cancel, t_hi, ts, st, n, A))
+                out.append(self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A))
                 if not cd.repeat or stop is None or stop_idx is None:
                     break
-                start, sidx = self._find_start(rec, [e for e in cd.start if e.own_status],
-                                               ts, st, stop_idx + 1, i1, A, t_lo, t_hi, tz, False)
-        if cycle:
+                start, sidx = self._find_start(rec, plan.restart, ts, st, stop_idx + 1, i1, A, t_lo, t_hi, tz, False)
+        if cycle > 1:
             for c in out[first_idx:-1]:
                 c.last_cycle = False
 
@@ -828,7 +872,7 @@ class Engine:
             if ev.own_status:
                 for i in range(i0, i1):
                     if st[i] in ev.statuses:
-                        return _entry_instant(rec, ev, ts[i], tz), i + 1
+                        return (self._entry_instant(rec, ev, ts[i], tz) if ev.field else ts[i]), i + 1
                 continue
             if not first and ev.referrer is None:
                 continue
@@ -847,7 +891,7 @@ class Engine:
             if ev.own_status:
                 for i in range(sidx, i1):
                     if st[i] in ev.statuses:
-                        t = _entry_instant(rec, ev, ts[i], tz)
+                        t = self._entry_instant(rec, ev, ts[i], tz) if ev.field else ts[i]
                         if best is None or t < best:
                             best, best_idx = t, i
                         break
@@ -857,11 +901,11 @@ class Engine:
                 best, best_idx = t, None
         return best, best_idx
 
-    def _measure(self, rec, policy, cd, tier, wcal, target, pause, owner, cycle,
-                 start, stop, cancel, t_hi, ts, st, n, A) -> Clock:
-        w = wcal.w
-        ws = w(start)
-        B = _budget(wcal, target, start, ws)
+    def _measure(self, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A) -> Clock:
+        wcal = plan.wcal
+        wd = wcal.wd
+        ws, ds = wd(start)
+        B = plan.budget if plan.budget is not None else _budget(wcal, plan.target, start, ws, ds)
         ended_by = None
         end = A
         if stop is not None:
@@ -873,8 +917,9 @@ class Engine:
         if end < start:
             end = start
         # active segments: [start, end] minus the measured record's pause statuses
+        pause = plan.pause
         paused_now = ended_by is None and n > 0 and st[n - 1] in pause
-        if pause:
+        if pause and not pause.isdisjoint(st[:n]):
             segs = []
             cur = start
             for i in range(n):
@@ -888,23 +933,22 @@ class Engine:
                     cur = max(cur, p1)
             if cur < end:
                 segs.append((cur, end))
-        else:
+        else:  # never paused (most cases)
             segs = ((start, end),)
         elapsed = 0.0
         deadline = None
-        last_w = ws
+        last_w, last_d = ws, ds  # where the clock stands: at the end of the last segment
         for a, b in segs:
-            wa = ws if a == start else w(a)
-            wb = w(b)
+            wa, da = (ws, ds) if a == start else wd(a)
+            wb, last_d = wd(b)
             if deadline is None and elapsed + (wb - wa) >= B:
-                deadline = wcal.instant_at_w(wa + (B - elapsed), wcal.day_of(a))
+                deadline = wcal.instant_at_w(wa + (B - elapsed), da)
             elapsed += wb - wa
             last_w = wb
         remaining = B - elapsed
         if deadline is None and not paused_now:
             # not yet reached: projected from where the clock stands (now, or when it stopped)
-            base = segs[-1][1] if segs else start
-            deadline = wcal.instant_at_w(last_w + remaining, wcal.day_of(base))
+            deadline = wcal.instant_at_w(last_w + remaining, last_d)
         if ended_by == "stop":
             state = "met" if elapsed <= B else "breached"
             stopped = end
@@ -913,6 +957,7 @@ class Engine:
             stopped = end
         else:
             stopped = None
+            cd = plan.cd
             if elapsed > B:
                 state = "breached"
             elif paused_now:
@@ -921,14 +966,11 @@ class Engine:
                 state = "at_risk"
             else:
                 state = "running"
-        return Clock(
-            case=rec.id, kind=rec.kind, customer=rec.data.get("customer"), tier=tier,
-            owner=owner, department=self._department(owner), policy=policy.id,
-            policy_version=policy.version, clock=cd.name, title=cd.title, title_zh=cd.title_zh,
-            cycle=cycle, last_cycle=True, state=state, started_at=start, stopped_at=stopped,
-            deadline=deadline, target=target.text(), target_seconds=B, elapsed_seconds=elapsed,
-            remaining_seconds=remaining, calendar=wcal.id, tz=wcal.tz,
-        )
+        # positional, in field order (case, kind, customer, tier, owner, department, policy,
+        # policy_version, clock, title, title_zh, cycle, last_cycle, ...): keywords cost more
+        # than the rest of this method
+        return Clock(*head, *who, *plan.ident, cycle, True, state, start, stopped, deadline,
+                     plan.text, B, elapsed, remaining, wcal.id, wcal.tz)
 
     def _schedule(self, rec, policy, cd, tier, cal24, A, out) -> None:
         tz = cal24.tz
@@ -998,20 +1040,31 @@ class Engine:
         return cd.schedule_months
 
 
-def _budget(wcal, target: Target, start: float, ws: float) -> float:
+# Seconds per unit of the targets whose budget does not depend on the start instant.
+_UNIT_SECONDS = {"working_hours": 3600.0, "hours": 3600.0, "days": 86400.0}
+
+
+def _fixed_budget(target: Target) -> float | None:
+    secs = _UNIT_SECONDS.get(target.unit)
+    return None if secs is None else target.amount * secs
+
+
+def _budget(wcal, target: Target, start: float, ws: float, ds: int) -> float:
+    """The clock's budget in its calendar's seconds, for a start at ``start`` (``ws, ds``: its
+    ``wd``). The units whose budget depends on the start come first: the others are worked out
+    once per plan."""
     u, a = target.unit, target.amount
-    if u == "working_hours" or u == "hours":
-        return a * 3600.0
-    if u == "days":
-        return a * 86400.0
     if u == "working_days":
-        return wcal.w_add_days(start, a) - ws
+        return wcal.w_add_days(start, a, (ws, ds)) - ws
     if u == "working_day_end":
         return max(0.0, wcal.w_end_of_day(start, int(a)) - ws)
     if u == "months":
         d = _add_months(_dt.datetime.fromtimestamp(start, wcal.tz).date(), int(a)) + _dt.timedelta(days=1)
         return _dt.datetime(d.year, d.month, d.day, tzinfo=wcal.tz).timestamp() - start
-    raise PolicyError(f"unknown unit {u}")
+    fixed = _fixed_budget(target)
+    if fixed is None:
+        raise PolicyError(f"unknown unit {u}")
+    return fixed
 
 
 def _now() -> float:
