@@ -31,6 +31,9 @@ Everything is computed *as of* an instant: history entries, records and referrer
 are invisible, so a report for a past instant is reproduced exactly. Time counts in the tier's
 calendar (``policy.calendars``; VIP normally 7x24), minus pauses.
 
+A large corpus is measured by as many processes as there are cores (``Engine.clocks``, forked
+where the platform allows it): the clocks and their order are those of one process.
+
 States (``STATES``): ``running``, ``at_risk`` (running, threshold reached; ``remaining_seconds``
 left), ``paused``, ``met``, ``breached`` (stopped late, or still open past the target;
 ``overdue_seconds`` says how late), ``cancelled`` (moot before the deadline) and ``error`` (could not
@@ -46,9 +49,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import itertools
 import math
+import multiprocessing
+import multiprocessing.connection
+import operator
+import os
+import pickle
+import sys
+import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping  # typing's aliases make isinstance slow
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -91,6 +103,11 @@ DEFAULT_AT_RISK = 0.75
 REFERENCE_KINDS = frozenset({"person", "customer", "product", "policy", "calendar"})
 _INF = math.inf
 _UNSEEN = object()
+# Records of clocked kinds per process from which Engine.clocks forks workers: below this, forking
+# and sending the clocks back cost more than the second core saves.
+PARALLEL_MIN_RECORDS = 10_000
+_CHUNK = 1000  # records per share of the work between processes: the last one may wait on one
+_MAX_CHUNKS = 1024  # their numbers fill at most 4 KiB of a pipe: written at once, before any read
 
 
 class PolicyError(ValueError):
@@ -476,6 +493,10 @@ class Clock:
         }
 
 
+# A clock's field values in order (Clock(*values) rebuilds it): what a forked worker sends back.
+_clock_values = operator.attrgetter(*(f.name for f in fields(Clock)))
+
+
 def _secs(x: float) -> int | float:
     r = round(x, 3)
     return int(r) if float(r).is_integer() else r
@@ -643,16 +664,27 @@ class Engine:
         return at if t is None else t
 
     def _referrers(self, kind: str, fld: str) -> dict[str, list]:
+        """Records of ``kind`` by the ID their field ``fld`` names."""
         idx = self._refidx.get((kind, fld))
         if idx is None:
-            idx = {}
-            for r in self.records.values():
-                if r.kind == kind:
-                    v = _get(r.data, fld)
-                    if isinstance(v, str):
-                        idx.setdefault(v, []).append(r)
-            self._refidx[(kind, fld)] = idx
+            self._index_referrers([(kind, fld)])
+            idx = self._refidx[(kind, fld)]
         return idx
+
+    def _index_referrers(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Build the ``_referrers`` indexes of these ``(kind, field)`` pairs in one pass."""
+        fields_of: dict[str, list[str]] = {}
+        for kind, fld in pairs:
+            if (kind, fld) not in self._refidx:
+                self._refidx[(kind, fld)] = {}
+                fields_of.setdefault(kind, []).append(fld)
+        if not fields_of:
+            return
+        for r in self.records.values():
+            for fld in fields_of.get(r.kind, ()):
+                v = _get(r.data, fld)
+                if isinstance(v, str):
+                    self._refidx[(r.kind, fld)].setdefault(v, []).append(r)
 
     def _owner(self, rec, cd: ClockDef) -> str | None:
         for spec in cd.owner:
@@ -775,26 +807,117 @@ class Engine:
 
     # ------------------------------------------------------------------ clocks
 
-    def clocks(self, at=None, kinds: Iterable[str] | None = None) -> list[Clock]:
-        """Every clock of every record as of ``at`` (instant; default now)."""
+    def clocks(self, at=None, kinds: Iterable[str] | None = None, *,
+               workers: int | None = None) -> list[Clock]:
+        """Every clock of every record as of ``at`` (instant; default now).
+
+        ``workers``: processes sharing the work, forked where the platform allows it (else one);
+        the clocks and their order are the same whatever the number. Default: one per available
+        core, as long as each gets at least ``PARALLEL_MIN_RECORDS`` records to measure."""
         A = _now() if at is None else bc.to_timestamp(at)
         kinds = set(kinds) if kinds else None
-        out: list[Clock] = []
+        recs = [r for r in self.records.values()
+                if r.kind not in REFERENCE_KINDS and r.kind in self._by_kind
+                and (kinds is None or r.kind in kinds)]
+        if workers is None:
+            workers = min(_cores(), len(recs) // PARALLEL_MIN_RECORDS)
+        workers = min(workers, len(recs))
         # Many small objects are created and none form cycles: the cyclic collector would
         # rescan the whole (large) corpus again and again, so it waits until we are done.
         gc_was = gc.isenabled()
         gc.disable()
         try:
-            for rec in self.records.values():
-                if rec.kind in REFERENCE_KINDS or rec.kind not in self._by_kind:
-                    continue
-                if kinds is not None and rec.kind not in kinds:
-                    continue
-                out.extend(self.clocks_for(rec, A))
+            if workers > 1 and _can_fork() and self._prepare_fork():
+                return self._clocks_forked(recs, A, workers)
+            return self._clocks_of(recs, A)
         finally:
             if gc_was:
                 gc.enable()
+
+    def _clocks_of(self, recs, A: float) -> list[Clock]:
+        out: list[Clock] = []
+        for rec in recs:
+            out.extend(self.clocks_for(rec, A))
         return out
+
+    def _prepare_fork(self) -> bool:
+        """Before forking, the lazy work every process would otherwise repeat, done once:
+        calendar tables, referrer indexes. False when forking could change a result: naive
+        history instants are read in the zone of the first calendar asking, so with calendars in
+        several zones the answer would depend on which process reads a record first."""
+        zones = set()
+        for p in self.policies:
+            for tier in TIERS:
+                try:
+                    cals = self._calendars_for(p, tier)
+                except CalendarError:
+                    continue
+                for cal in cals:
+                    cal.prepare()
+                    zones.add(cal.timezone)
+        self._index_referrers(ev.referrer for p in self.policies for cd in p.clocks
+                              for ev in cd.start + cd.stop + cd.cancel if ev.referrer is not None)
+        return len(zones) <= 1
+
+    def _clocks_forked(self, recs, A: float, workers: int) -> list[Clock]:
+        """``_clocks_of(recs, A)`` shared with ``workers - 1`` forked children. Every process
+        takes chunks of records in turn, so one slowed down takes fewer: the chunks' numbers
+        wait in a pipe, 4 bytes each, and reading 4 bytes takes one. A child writes each chunk's
+        clocks to its spool file and says where on its own pipe; this process reads them in
+        between its own chunks, and measures any chunk a failed child took."""
+        ctx = multiprocessing.get_context("fork")
+        size = max(_CHUNK, -(-len(recs) // _MAX_CHUNKS))
+        chunks = [recs[i:i + size] for i in range(0, len(recs), size)]
+        results: list[list[Clock] | None] = [None] * len(chunks)
+        tokens, fill = os.pipe()
+        os.write(fill, b"".join(k.to_bytes(4, "little") for k in range(len(chunks))))
+        os.close(fill)  # once all are taken, reading gives b""
+        children = []
+        done = False
+        try:
+            for _ in range(workers - 1):
+                receive, send = ctx.Pipe(duplex=False)
+                spool = tempfile.TemporaryFile()
+                proc = ctx.Process(target=self._work, args=(chunks, A, tokens, send, spool), daemon=True)
+                proc.start()
+                send.close()
+                children.append((receive, spool, proc))
+            reports = {receive: spool for receive, spool, _ in children}
+            while (k := _take(tokens)) is not None:
+                results[k] = self._clocks_of(chunks[k], A)
+                _collect(reports, results, wait=False)
+            _collect(reports, results, wait=True)
+            for k, clocks in enumerate(results):
+                if clocks is None:  # taken by a child that failed: measured here, raising what it raised
+                    results[k] = self._clocks_of(chunks[k], A)
+            done = True
+            return list(itertools.chain.from_iterable(results))
+        finally:
+            os.close(tokens)
+            for receive, spool, proc in children:
+                receive.close()
+                spool.close()
+                if not done:
+                    proc.terminate()
+                proc.join()
+
+    def _work(self, chunks, A: float, tokens: int, conn, spool) -> None:
+        """In a forked child: measure the chunks taken from ``tokens``; write each one's clocks
+        to ``spool`` as tuples of plain values, pickled (a zone pickles as its key), and send
+        ``(chunk, offset, size)`` on ``conn``."""
+        try:
+            offset = 0
+            while (k := _take(tokens)) is not None:
+                data = pickle.dumps([_clock_values(c) for c in self._clocks_of(chunks[k], A)],
+                                    pickle.HIGHEST_PROTOCOL)
+                spool.write(data)
+                spool.flush()
+                conn.send((k, offset, len(data)))
+                offset += len(data)
+        except Exception:
+            pass  # a chunk taken and not reported is measured by the parent, which raises there
+        finally:
+            conn.close()
 
     def clocks_for(self, rec, at) -> list[Clock]:
         """The clocks of one record as of ``at``."""
@@ -1065,6 +1188,45 @@ def _budget(wcal, target: Target, start: float, ws: float, ds: int) -> float:
     if fixed is None:
         raise PolicyError(f"unknown unit {u}")
     return fixed
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    """Whether a worker can be forked safely: the platform forks (macOS can, but its system
+    libraries do not survive it), this process is no daemonic worker (those may not have
+    children), and no other thread runs (the child would inherit the locks it holds)."""
+    return ("fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+            and not multiprocessing.current_process().daemon
+            and threading.active_count() == 1)
+
+
+def _take(tokens: int) -> int | None:
+    """The next chunk's number from the pipe the processes share, None when all are taken."""
+    token = os.read(tokens, 4)
+    return int.from_bytes(token, "little") if token else None
+
+
+def _collect(reports: dict, results: list, wait: bool) -> None:
+    """Read into ``results`` the chunks children reported (``reports``: pipe -> spool file);
+    with ``wait``, until every child has closed its pipe."""
+    while reports:
+        ready = multiprocessing.connection.wait(list(reports), timeout=None if wait else 0)
+        if not ready:
+            return
+        for receive in ready:
+            try:
+                k, offset, size = receive.recv()
+            except EOFError:  # that child is done (or failed)
+                del reports[receive]
+                continue
+            data = os.pread(reports[receive].fileno(), size, offset)
+            results[k] = [Clock(*row) for row in pickle.loads(data)]
 
 
 def _now() -> float:

@@ -1,0 +1,71 @@
+"""SLA engine across processes: forked workers give exactly the clocks, in exactly the order, of
+one process. On a generated repository with every chain (deals with schedules, complaints with
+repairs and callbacks), the worker threshold lowered instead of generating 20,000 records."""
+from __future__ import annotations
+
+import pytest
+
+from servicebook import corpus, sla, synth
+
+pytestmark = pytest.mark.skipif(not sla._can_fork(), reason="this platform or process cannot fork")
+
+INSTANTS = ("2026-11-05T10:00:00+08:00", "2026-11-19T10:00:00+08:00", "2026-12-20T12:00:00+08:00")
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sla-parallel") / "repo"
+    synth.generate(out, 1200, seed=5)
+    return corpus.load(out, use_cache=False)
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """How many times the forked path ran (in chunks of 50 records: many, handed out in turn)."""
+    monkeypatch.setattr(sla, "_CHUNK", 50)
+    calls = []
+    forked = sla.Engine._clocks_forked
+
+    def spy(self, recs, A, workers):
+        calls.append(workers)
+        return forked(self, recs, A, workers)
+
+    monkeypatch.setattr(sla.Engine, "_clocks_forked", spy)
+    return calls
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_forked_workers_give_the_serial_clocks_in_order(records, forks, workers):
+    for at in INSTANTS:
+        serial = sla.Engine(records).clocks(at, workers=1)
+        assert len({c.state for c in serial}) >= 4  # a mix worth comparing
+        eng = sla.Engine(records)
+        assert eng.clocks(at, workers=workers) == serial
+        # again on the same engine: its caches now hold only the first part's records
+        assert eng.clocks(at, workers=workers) == serial
+        assert eng.clocks(at, kinds=["complaint"], workers=workers) == [c for c in serial if c.kind == "complaint"]
+    assert forks == [workers] * 3 * len(INSTANTS)
+
+
+def test_workers_by_default_from_the_threshold(records, forks, monkeypatch):
+    at = INSTANTS[-1]
+    serial = sla.Engine(records).clocks(at)
+    assert forks == []  # too few records
+    monkeypatch.setattr(sla, "PARALLEL_MIN_RECORDS", 100)
+    monkeypatch.setattr(sla, "_cores", lambda: 2)
+    assert sla.Engine(records).clocks(at) == serial
+    assert forks == [2]
+
+
+def test_chunks_a_failing_worker_took_are_measured_here(records, forks, monkeypatch):
+    at = INSTANTS[-1]
+    serial = sla.Engine(records).clocks(at, workers=1)
+    work = sla.Engine._work
+
+    def fail(self, chunks, A, tokens, conn, spool):
+        sla._take(tokens)  # taken, never reported
+        work(self, chunks[:3], A, tokens, conn, spool)  # a few reported, then the child is gone
+
+    monkeypatch.setattr(sla.Engine, "_work", fail)
+    assert sla.Engine(records).clocks(at, workers=2) == serial
+    assert forks == [2]
