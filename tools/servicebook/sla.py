@@ -922,6 +922,8 @@ class Engine:
     def clocks_for(self, rec, at) -> list[Clock]:
         """The clocks of one record as of ``at``."""
         A = at if isinstance(at, float) else bc.to_timestamp(at)
+        if rec.kind not in self._by_kind:
+            return []
         tier = self.tier_of(rec)
         pols = self.policies_for(rec, tier)
         if not pols:
