@@ -413,10 +413,12 @@ class BusinessCalendar:
         j = self._working[k]
         if self._uncovered[j + 1] != self._uncovered[i]:
             self._check_span(i, j)
-        target = self._cum[j] + min(pos, self._totals[j])
+        # min() and max() of two floats cost more than the rest of this line: written out
+        tj = self._totals[j]
+        target = self._cum[j] + (tj if tj < pos else pos)
         if frac:
             target += frac * self._totals[i]
-        return max(target, wts)
+        return wts if wts > target else target
 
     def w_end_of_day(self, ts: float, n: int) -> float:
         """Working coordinate of the end of the ``n``-th working day, the day of ``ts`` being the
