@@ -3,6 +3,8 @@ one process. On a generated repository with every chain (deals with schedules, c
 repairs and callbacks), the worker threshold lowered instead of generating 20,000 records."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from servicebook import corpus, sla, synth
@@ -32,6 +34,14 @@ def forks(monkeypatch):
 
     monkeypatch.setattr(sla.Engine, "_clocks_forked", spy)
     return calls
+
+
+def test_a_clock_is_rebuilt_from_its_values(records):
+    """What a worker sends: values() spells out every field, in order."""
+    clocks = sla.Engine(records).clocks(INSTANTS[-1], workers=1)
+    names = [f.name for f in dataclasses.fields(sla.Clock)]
+    assert all(c.values() == tuple(getattr(c, n) for n in names) for c in clocks)
+    assert [sla.Clock(*c.values()) for c in clocks] == clocks
 
 
 @pytest.mark.parametrize("workers", [2, 3])

@@ -53,14 +53,13 @@ import itertools
 import math
 import multiprocessing
 import multiprocessing.connection
-import operator
 import os
 import pickle
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping  # typing's aliases make isinstance slow
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -458,6 +457,15 @@ class Clock:
             return None
         return _dt.datetime.fromtimestamp(ts, self.tz or _dt.timezone.utc).isoformat(timespec="seconds")
 
+    def values(self) -> tuple:
+        """The field values in order: ``Clock(*c.values()) == c`` (what a forked worker sends
+        back). Spelled out: specialised attribute reads take half of operator.attrgetter's time."""
+        return (self.case, self.kind, self.customer, self.tier, self.owner, self.department,
+                self.policy, self.policy_version, self.clock, self.title, self.title_zh, self.cycle,
+                self.last_cycle, self.state, self.started_at, self.stopped_at, self.deadline,
+                self.target, self.target_seconds, self.elapsed_seconds, self.remaining_seconds,
+                self.calendar, self.tz, self.occurrence, self.error)
+
     def to_dict(self) -> dict:
         """The stable JSON shape (documented in ``servicebook.commands.sla``)."""
         used = self.used
@@ -491,10 +499,6 @@ class Clock:
             "month": self.month(),
             "error": self.error,
         }
-
-
-# A clock's field values in order (Clock(*values) rebuilds it): what a forked worker sends back.
-_clock_values = operator.attrgetter(*(f.name for f in fields(Clock)))
 
 
 def _secs(x: float) -> int | float:
@@ -908,7 +912,7 @@ class Engine:
         try:
             offset = 0
             while (k := _take(tokens)) is not None:
-                data = pickle.dumps([_clock_values(c) for c in self._clocks_of(chunks[k], A)],
+                data = pickle.dumps([c.values() for c in self._clocks_of(chunks[k], A)],
                                     pickle.HIGHEST_PROTOCOL)
                 spool.write(data)
                 spool.flush()
