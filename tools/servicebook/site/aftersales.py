@@ -24,7 +24,7 @@ from servicebook import kb as kb_mod
 from servicebook import parts as parts_mod
 from servicebook import technicians as tech_mod
 from servicebook import value_index as value_mod
-from servicebook._after import as_date, as_datetime, get, text
+from servicebook._after import as_date, as_datetime, get, name_of, text
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
@@ -70,14 +70,7 @@ class _Page:
 
     # ---- names and links
     def name(self, rid) -> str:
-        rec = self.c.records.get(rid) if isinstance(rid, str) else None
-        if rec is None:
-            return rid if isinstance(rid, str) else ""
-        for key in ("short_name", "name", "title"):
-            v = get(rec.data, key)
-            if isinstance(v, str) and v.strip():
-                return v.strip()
-        return rid
+        return name_of(self.c, rid, rid if isinstance(rid, str) else "")
 
     def labelled(self, rid) -> str:
         n = self.name(rid)
