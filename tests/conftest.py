@@ -14,6 +14,14 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def sb(*args: str, cwd) -> subprocess.CompletedProcess:
+    """Run the real `servicebook` command in a subprocess; it must never end in a traceback."""
+    proc = subprocess.run([sys.executable, "-m", "servicebook", *args], capture_output=True,
+                          text=True, cwd=cwd)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
 class MiniRepo:
     """A small, valid servicebook repository: the fixture records plus the real schemas."""
 
@@ -47,11 +55,7 @@ class MiniRepo:
 
     def validate(self, *args: str) -> tuple[int, list[dict]]:
         """Run the real command in a subprocess; returns (exit code, problems as JSON)."""
-        proc = subprocess.run(
-            [sys.executable, "-m", "servicebook", "validate", "--format", "json",
-             "--root", str(self.root), *args],
-            capture_output=True, text=True, cwd=self.root)
-        assert "Traceback" not in proc.stderr, proc.stderr
+        proc = sb("validate", "--format", "json", "--root", str(self.root), *args, cwd=self.root)
         problems = json.loads(proc.stdout) if proc.stdout.strip() else []
         return proc.returncode, problems
 

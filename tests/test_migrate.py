@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from servicebook import corpus
+from conftest import sb
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANT = re.compile(r"'(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}):00\+08:00'")
@@ -19,13 +18,6 @@ def to_version_0(text: str) -> str:
     """What the spreadsheet import wrote: no schema_version, local instants without seconds."""
     text = text.replace("schema_version: 1\n", "", 1)
     return "# imported from the 2025 service spreadsheet\n" + INSTANT.sub(r"'\1 \2'", text)
-
-
-def sb(*args, cwd):
-    proc = subprocess.run([sys.executable, "-m", "servicebook", *args], capture_output=True,
-                          text=True, cwd=cwd)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
 
 
 def test_demo_data_migrates_from_version_0(tmp_path):

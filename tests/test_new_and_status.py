@@ -3,21 +3,13 @@ overwrite or lose anything."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 
 import pytest
 
 from servicebook.records import new_id
 from servicebook.writer import WriteRefused, create, replace
-
-
-def sb(*args, cwd):
-    proc = subprocess.run([sys.executable, "-m", "servicebook", *args], capture_output=True,
-                          text=True, cwd=cwd)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+from conftest import sb
 
 
 def test_new_writes_a_record_with_required_fields_laid_out(mini):
