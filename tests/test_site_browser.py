@@ -3,94 +3,28 @@ browser download): key pages show their content, Chinese search finds Chinese wo
 errors, no request leaves localhost, and record text with HTML in it shows as text and never runs."""
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import subprocess
 import sys
-import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from browser_kit import Visit, build_site, chromium, search, serve  # noqa: E402
 from site_fixtures import APPROVED_ID, AS_OF, HOSTILE_ID, PENDING_ID, PHONE, make_git_repo  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     # a git repository, so the audit trail and the approvals page have something to show
     root = make_git_repo(tmp_path_factory.mktemp("browser") / "repo")
-    env = {**os.environ, "SERVICEBOOK_AS_OF": AS_OF, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run([str(Path(sys.executable).with_name("mkdocs")), "build", "--strict"], cwd=root,
-                            env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    handler = functools.partial(_Quiet, directory=str(root / "site"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(build_site(root, AS_OF)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-class Visit:
-    """A page with every console error, page error and non-local request recorded."""
-
-    def __init__(self, browser, base: str):
-        self.base = base
-        self.context = browser.new_context()
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-        self.dialogs: list[str] = []
-
-        def route(r):
-            host = urlparse(r.request.url).hostname
-            if r.request.url.startswith(("data:", "blob:", "about:")) or host == "127.0.0.1":
-                r.continue_()
-            else:
-                self.outside.append(r.request.url)
-                r.abort()
-
-        self.context.route("**/*", route)
-        self.page = self.context.new_page()
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-
-    def open(self, path: str):
-        self.page.goto(self.base + path, wait_until="load")
-        return self.page
-
-    def close(self):
-        self.context.close()
-
-    def check_clean(self):
-        assert not self.errors, self.errors
-        assert not self.outside, f"requests left localhost: {self.outside}"
-        assert not self.dialogs, self.dialogs
 
 
 @pytest.fixture
@@ -208,43 +142,28 @@ def test_repair_page_links_to_its_knowledge_base_entry(visit):
     assert page.locator("article a", has_text="RP-20261208-5NC8WT").count() >= 1
 
 
-READY = {"zh": "键入以开始搜索", "en": "Type to start searching"}
-
-
-def _search(page, query: str, lang: str = "zh"):
-    box = page.locator("input.md-search__input")
-    box.click()
-    # wait for the search worker to have loaded the index; a query typed earlier is dropped
-    page.locator(".md-search-result__meta", has_text=READY[lang]).wait_for(timeout=30000)
-    box.fill(query)   # the whole word at once, as an IME commits CJK text
-    box.press("End")  # Material's search reacts to keyup
-    results = page.locator(".md-search-result__item")
-    results.first.wait_for(state="attached", timeout=20000)
-    return results
-
-
 def test_chinese_search_finds_chinese_words(visit):
     page = visit.open("/")
-    results = _search(page, "投诉")
+    results = search(page, "投诉")
     assert results.count() > 0
     text = page.locator(".md-search-result").inner_text()
     assert "投诉" in text
 
 
-def test_english_site_and_search(visit):
+def test_english_site_andsearch(visit):
     page = visit.open("/en/forms/")
     assert "Forms reference" in heading(page)
-    results = _search(page, "complaint", "en")
+    results = search(page, "complaint", "en")
     assert results.count() > 0
 
 
 def test_search_finds_cases_and_customers_through_their_lists(visit):
     # case and customer pages are out of the index; the lists that link to them are in it
     page = visit.open("/")
-    assert _search(page, "恒达物流").count() > 0
+    assert search(page, "恒达物流").count() > 0
     links = [a.get_attribute("href") for a in page.locator(".md-search-result__item a").all()]
     assert any("customers/" in href for href in links) and not any("customers/CU-" in href for href in links), links
     page = visit.open("/")
-    _search(page, HOSTILE_ID)
+    search(page, HOSTILE_ID)
     links = [a.get_attribute("href") for a in page.locator(".md-search-result__item a").all()]
     assert any("/cases/" in href and HOSTILE_ID not in href for href in links), links

@@ -11,6 +11,7 @@ they escape their text arguments themselves.
 """
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -30,6 +31,13 @@ _TABLE = {ord(c): f"&#{ord(c)};" for c in _SPECIAL}
 # (heading, list, quote, rule, setext, definition, indented code) is encoded as well.
 _BLOCK_START = re.compile(r"^(?:[#>=:+-]|\d+[.)]|[ \t])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+# Bidirectional embeddings, overrides and isolates reorder the text around them ("Trojan Source"):
+# shown as U+FFFD, so a reader sees that something was there and the rest reads in order.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Characters that mean markup in HTML text or attributes, as their full-width look-alikes: a page
+# title is printed by the theme both raw and through `striptags` (which decodes entities), so only
+# text without these characters is safe in every place it lands.
+_LOOKALIKE = str.maketrans({"<": "\uff1c", ">": "\uff1e", "&": "\uff06", '"': "\uff02", "'": "\uff07"})
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 SAFE_ID = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
 
@@ -40,7 +48,7 @@ def md_escape(value) -> Markup:
         return value
     if value is None:
         return Markup("")
-    text = _CONTROL.sub(" ", str(value))
+    text = _BIDI.sub("\ufffd", _CONTROL.sub(" ", str(value)))
     lines = [line.translate(_TABLE) for line in _NEWLINES.split(text)]
     out = "<br>".join(lines)
     if out and _BLOCK_START.match(out):
@@ -50,7 +58,18 @@ def md_escape(value) -> Markup:
 
 def plain(value) -> str:
     """Text for places where only plain text is allowed (SVG via its own escaping, logs)."""
-    return "" if value is None else _CONTROL.sub(" ", str(value))
+    return "" if value is None else _BIDI.sub("\ufffd", _CONTROL.sub(" ", str(value)))
+
+
+def title_text(title: str) -> str:
+    """A page title as the theme must get it: plain text that no filter can turn into markup.
+
+    MkDocs hands the theme the first heading's inner HTML with tags stripped and entities kept
+    (`&#60;script&#62;`); Material prints it raw in the navigation and through `striptags` in
+    `<title>`, and `striptags` decodes the entities back into `<script>`. So the entities are
+    decoded here once and every markup character becomes its full-width look-alike (`＜script＞`),
+    which reads the same and is inert raw, escaped, unescaped or tag-stripped."""
+    return plain(html.unescape(title)).translate(_LOOKALIKE)
 
 
 def is_safe_id(value) -> bool:

@@ -32,7 +32,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 
 from . import pages
 from .i18n import LANGS, t
-from .markup import TEMPLATES
+from .markup import TEMPLATES, title_text
 from .model import CST, parse_instant
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
@@ -207,6 +207,21 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             {label("nav.problems"): "problems.md"},
         ]
         return [item for item in nav if item]
+
+    # --- titles: the one edge where page text enters the theme unescaped --------------------------
+    def on_page_content(self, html, *, page, config, files):
+        """Every page's title (and the front-matter fields the theme prints raw) as inert text.
+
+        Runs after each page's Markdown is rendered and before any template is: MkDocs renders
+        every page's content first, so the navigation and the previous/next links, which print
+        other pages' titles, see the safe titles too. Hand-written pages go through it as well:
+        one rule for every page, not a template-by-template fix."""
+        if page.title is not None:
+            page.title = title_text(page.title)
+        for key in ("title", "description", "author"):
+            if isinstance(page.meta.get(key), str):
+                page.meta[key] = title_text(page.meta[key])
+        return html
 
     # --- progress ------------------------------------------------------------------------------
     def on_post_page(self, output, *, page, config):
