@@ -1,52 +1,42 @@
 """Masking of personal data on the published site, driven by the schemas' `x-personal` markers.
 
 No field list is hard-coded: any value whose schema node carries `"x-personal": "name" | "phone" |
-"email" | "address"` (directly or through a `$ref`) is masked, wherever it sits in a record.
+"email" | "address"` (directly or through a `$ref`) is masked, wherever it sits in a record. Every
+other text of a record (free text: a string the schema does not restrict by enum, pattern, format
+or reference) goes through `servicebook.personal.Known`, so a contact's name or number typed into
+a note is masked too, in the same form as in its own field.
 `show_personal_data: true` in the plugin configuration (internal builds) turns masking off.
+
+`MaskedCorpus` hands the same masked records to page sections that read the corpus themselves.
 """
 from __future__ import annotations
 
-import re
+import dataclasses
+from typing import Any, Callable, Iterator, Mapping
+
+from servicebook.personal import MASK, Known, mask_value  # noqa: F401 (mask_value: re-exported)
 
 from .schemaview import SchemaView
 
-MASK = "*"
+# Keywords that make a string something other than free text (an ID, a status, a date...).
+_NOT_FREE = ("enum", "const", "pattern", "format", "x-ref-kind")
 
 
-def mask_value(kind: str, value) -> str:
-    """Mask one value by its personal-data kind; the result never contains the original."""
-    if value is None:
-        return value
-    text = str(value)
-    if not text:
-        return text
-    if kind == "phone":
-        digits = [c for c in text if c.isdigit()]
-        keep = 2 if len(digits) >= 7 else 0
-        tail = "".join(digits[-keep:]) if keep else ""
-        return MASK * 4 + tail
-    if kind == "email":
-        local, at, domain = text.partition("@")
-        if not at:
-            return MASK * 6
-        return (local[:1] or "") + MASK * 3 + "@" + domain
-    if kind == "name":
-        if len(text) <= 1:
-            return MASK
-        # Chinese names: keep the family name (张*); others: initial (J.***).
-        first = text[0]
-        if re.match(r"[\u3400-\u9fff]", first):
-            return first + MASK * min(len(text) - 1, 2)
-        return first + "." + MASK * 3
-    if kind == "address":
-        return text[:3] + MASK * 6 if len(text) > 6 else MASK * 6
-    return MASK * 6
+def is_free_text(node: dict) -> bool:
+    return not any(k in node for k in _NOT_FREE)
 
 
 class Masker:
-    def __init__(self, view: SchemaView, enabled: bool = True):
+    def __init__(self, view: SchemaView, enabled: bool = True, known: Known | None = None):
         self.view = view
         self.enabled = enabled
+        self.known = known if enabled else None
+
+    def text(self, value):
+        """Free text with every known personal value masked (as is when masking is off)."""
+        if self.known is None or not isinstance(value, str):
+            return value
+        return self.known.mask(value)
 
     def record(self, kind: str, data):
         """A masked deep copy of a record's data (the original is never modified)."""
@@ -55,13 +45,25 @@ class Masker:
         node, base = self.view.root(kind)
         return self._walk(data, node, base, 0)
 
+    def free(self, value):
+        """A value the schema does not describe: every text in it is treated as free text."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.free(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.free(v) for v in value]
+        return value
+
     def _walk(self, value, node: dict, base: str, depth: int):
         if depth > 40:
-            return value
+            return self.free(value)
         node, base = self.view.resolve(node, base)
         marker = node.get("x-personal")
         if marker and not isinstance(value, (dict, list)):
             return mask_value(str(marker), value)
+        if isinstance(value, str):
+            return self.text(value) if is_free_text(node) else value
         if isinstance(value, dict):
             props = {n: (s, b) for n, s, b in self.view.properties(node, base)}
             out = {}
@@ -71,9 +73,99 @@ class Masker:
                 elif marker:
                     out[k] = mask_value(str(marker), v) if not isinstance(v, (dict, list)) else "***"
                 else:
-                    out[k] = v
+                    out[k] = self.free(v)
             return out
         if isinstance(value, list):
             item, ibase = self.view.items(node, base)
             return [self._walk(v, item, ibase, depth + 1) for v in value]
         return value
+
+
+class _Records(Mapping):
+    """id -> masked record, masked on first access."""
+
+    def __init__(self, owner: "MaskedCorpus"):
+        self._owner = owner
+
+    def __getitem__(self, rid):
+        return self._owner.masked_record(self._owner.raw.records[rid])
+
+    def __iter__(self) -> Iterator:
+        return iter(self._owner.raw.records)
+
+    def __len__(self) -> int:
+        return len(self._owner.raw.records)
+
+    def __contains__(self, rid) -> bool:
+        return rid in self._owner.raw.records
+
+
+class _Index:
+    """The corpus index, answering with masked records where it answers with records."""
+
+    def __init__(self, owner: "MaskedCorpus"):
+        self._owner = owner
+
+    def __getattr__(self, name):
+        found = getattr(self._owner.raw.index, name)
+        if name == "records":
+            return self._owner.records
+        if not callable(found):
+            return found
+        return lambda *a, **kw: self._owner.convert(found(*a, **kw))
+
+
+class MaskedCorpus:
+    """The corpus as a masked build shows it: the same API (records, of_kind, get, chain,
+    referrers, index, schemas, lifecycle, ...), every record's data masked by ``masked(record)``
+    (the site model's cached `Masker.record`), lazily, so a section that reads a few records masks
+    a few. Records are never modified: masked ones are copies."""
+
+    def __init__(self, corpus, masked: Callable[[Any], Any]):
+        self.raw = corpus
+        self._masked = masked
+        self._copies: dict[str, Any] = {}
+        self.records = _Records(self)
+        self.index = _Index(self)
+
+    def masked_record(self, rec):
+        copy = self._copies.get(rec.id)
+        if copy is None or copy.kind != rec.kind:
+            data = self._masked(rec)
+            try:
+                copy = dataclasses.replace(rec, data=data)
+            except TypeError:  # not a dataclass: a plain stand-in with the same fields
+                copy = _Rec(rec.kind, rec.id, getattr(rec, "path", None), data)
+            self._copies[rec.id] = copy
+        return copy
+
+    def convert(self, found):
+        if isinstance(found, list):
+            return [self.convert(x) for x in found]
+        if hasattr(found, "kind") and hasattr(found, "data") and hasattr(found, "id"):
+            return self.masked_record(found)
+        return found
+
+    def of_kind(self, kind: str) -> list:
+        return [self.masked_record(r) for r in self.raw.of_kind(kind)]
+
+    def get(self, rid):
+        rec = self.raw.records.get(rid)
+        return self.masked_record(rec) if rec is not None else None
+
+    def chain(self, rid) -> list:
+        return self.convert(self.raw.chain(rid))
+
+    def referrers(self, rid) -> list:
+        return self.convert(self.raw.referrers(rid))
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+@dataclasses.dataclass
+class _Rec:
+    kind: str
+    id: str
+    path: Any
+    data: Any
