@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from .markup import is_safe_id
-from .mask import Masker
+from .mask import MaskedCorpus, Masker
 from .schemaview import SchemaView, enum_label, title as schema_title
+from servicebook.personal import Known
 from servicebook.records import get  # noqa: F401 (re-exported for the site and reports)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
@@ -101,9 +102,10 @@ class SiteModel:
         self.root = Path(options.get("root") or getattr(corpus, "root", ".") or ".")
         self.as_of: datetime = options["as_of"]
         self.view = SchemaView.from_dir(self.root / "schemas")
-        self.masker = Masker(self.view, enabled=not options.get("show_personal_data", False))
         self._lifecycle_raw = self._read_lifecycle()
         self.records = dict(getattr(corpus, "records", {}) or {})
+        masking = not options.get("show_personal_data", False)
+        self.masker = Masker(self.view, enabled=masking, known=self._known() if masking else None)
         self.by_kind: dict[str, list] = defaultdict(list)
         for rec in self.records.values():
             self.by_kind[rec.kind].append(rec)
@@ -186,11 +188,42 @@ class SiteModel:
         return schema_title(node, lang, kind)
 
     # --- records ------------------------------------------------------------------------------
+    def _known(self) -> Known | None:
+        """Every personal value of the corpus (`servicebook.personal`), to mask inside text."""
+        schemas = getattr(self.c, "schemas", None)
+        try:
+            if schemas is None:
+                from servicebook.schemas import SchemaSet
+                schemas = SchemaSet(self.root / "schemas")
+            return Known.of(schemas, self.records.values())
+        except Exception as exc:  # noqa: BLE001 - a broken schema: fields are still masked
+            log.warning("servicebook: personal values not collected, free text is not masked: %s: %s",
+                        type(exc).__name__, exc)
+            return None
+
     def masked(self, rec) -> dict:
         if rec.id not in self._masked:
             data = rec.data if isinstance(rec.data, dict) else {}
             self._masked[rec.id] = self.masker.record(rec.kind, data)
         return self._masked[rec.id]
+
+    def text(self, value):
+        """Text from the corpus or its history shown outside a form (a history note, a commit
+        subject, a message): known personal values masked unless personal data is shown."""
+        return self.masker.text(value)
+
+    @property
+    def corpus(self):
+        """The corpus as pages may show it: masked records on a masked build, for the sections
+        that read the corpus themselves."""
+        if not self.masker.enabled:
+            return self.c
+        if "_masked_corpus" not in self.__dict__:
+            self.__dict__["_masked_corpus"] = MaskedCorpus(self.c, self._masked_data)
+        return self.__dict__["_masked_corpus"]
+
+    def _masked_data(self, rec):
+        return self.masked(rec) if isinstance(rec.data, dict) else self.masker.free(rec.data)
 
     @staticmethod
     def status(rec):
@@ -215,8 +248,9 @@ class SiteModel:
             at = parse_instant(h.get("at"))
             if at is None:
                 continue
+            note = h.get("note")
             out.append(Entry(at, str(h.get("at")), rec, str(h.get("status") or ""),
-                             str(h.get("by") or ""), h.get("note") if isinstance(h.get("note"), str) else ""))
+                             str(h.get("by") or ""), self.masker.text(note) if isinstance(note, str) else ""))
         return out
 
     def created(self, rec) -> datetime | None:

@@ -69,7 +69,7 @@ def generate(corpus, options: dict) -> dict[str, str]:
     model = SiteModel(corpus, opts)
     gen = _Generator(model, opts)
     out = gen.run()
-    _add_section_pages(out, corpus, opts, gen.where)
+    _add_section_pages(out, model.corpus, opts, gen.where)
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out
@@ -382,7 +382,7 @@ class _Generator:
             return Markup("")
         try:
             from . import aftersales
-            text = aftersales.kb_links(self.m.c, rec.id, self.lang, here, where=self.where.get)
+            text = aftersales.kb_links(self.m.corpus, rec.id, self.lang, here, where=self.where.get)
         except Exception as exc:  # noqa: BLE001 - a broken record must not take the page down
             log.info("servicebook: no KB links for %s: %s: %s", rec.id, type(exc).__name__, exc)
             return Markup("")
@@ -395,14 +395,15 @@ class _Generator:
         pids = [p for p in (self.m.person_of_email(e) for e in emails) if p]
         if pids:
             return Markup(", ").join(self.person("", p) for p in dict.fromkeys(pids))
-        return md_escape(name or "—")
+        return md_escape(self.m.text(name) or "—")
 
     def audit_message(self, text) -> str:
-        """A finding's message, with e-mail addresses masked unless personal data is shown."""
+        """A finding's message, with the corpus's personal values and any e-mail address masked
+        unless personal data is shown."""
         text = str(text or "")
         if self.o.get("show_personal_data"):
             return text
-        return _EMAIL.sub(lambda m: mask_value("email", m.group(0)), text)
+        return _EMAIL.sub(lambda m: mask_value("email", m.group(0)), self.m.text(text))
 
     def changed_fields(self, kind: str, paths) -> str:
         """Changed fields by their form labels (top-level field, in the page language)."""
@@ -443,14 +444,14 @@ class _Generator:
             changes.append([fmt_time(parse_instant(ch.at)), self.who(ch.author, ch.email),
                             self.t(f"audit.action.{ch.action}") if ch.action in AUDIT_ACTIONS else ch.action,
                             move, self.changed_fields(tr.kind or rec.kind, ch.fields) if ch.action == "changed" else "",
-                            Markup(f"`{ch.commit[:10]}`"), _short(ch.subject, 60)])
+                            Markup(f"`{ch.commit[:10]}`"), _short(self.m.text(ch.subject), 60)])
         block["changes"] = table([self.t("word.at"), self.t("audit.committer"), self.t("audit.action"),
                                   self.t("audit.status_move"), self.t("audit.fields"), self.t("audit.commit"),
                                   self.t("audit.subject")], changes)
         approvals = []
         for a in tr.approvals:
             approvals.append([fmt_time(parse_instant(a.at)),
-                              self.person(here, a.person) if a.person else md_escape(a.name or "—"),
+                              self.person(here, a.person) if a.person else md_escape(self.m.text(a.name) or "—"),
                               m.role_label(a.role, self.lang) if a.role else "—",
                               m.status_label(rec.kind, a.status, self.lang) if a.status else "—",
                               external_link(self.t("audit.review"), a.reviewed_on) if a.reviewed_on else "—",
@@ -992,7 +993,8 @@ class _Generator:
                 return str(f)
 
         rows = [[rel(getattr(p, "file", "")), getattr(p, "line", "") or "", getattr(p, "path", "") or "",
-                 getattr(p, "rule", ""), getattr(p, "severity", ""), getattr(p, "message", "")] for p in probs[:limit]]
+                 getattr(p, "rule", ""), getattr(p, "severity", ""), self.m.text(getattr(p, "message", ""))]
+                for p in probs[:limit]]
         self.render(here, "problems.md.j2", n=len(probs), limit=limit,
                     rows=table([self.t("word.file"), self.t("word.line"), self.t("word.path"), self.t("word.rule"),
                                 self.t("word.severity"), self.t("word.message")], rows))
