@@ -160,3 +160,57 @@ def test_personal_data_patterns():
     assert found_in("座机 025-5210 8831") == ["phone"]
     assert found_in("邮件 li@example.com") == ["email"]
     assert found_in("订单 20261123 型号 HB48C-6RZ 序列号 ZY48C-2503-0112") == []
+
+
+CUSTOMER_PATH = "records/customer/CU-hengda-logistics.yaml"
+CUSTOMER = {"id": "CU-hengda-logistics", "schema_version": 1, "name": "恒达物流股份有限公司",
+            "address": "江苏省南京市江宁区秣陵街道物流园路 88 号",
+            "contacts": [{"name": "刘海涛", "position": "信息部经理", "phone": "13912345678",
+                          "email": "liu_haitao@hengda.example.com"}]}
+
+
+def test_a_known_personal_value_in_free_text_is_warned_about_by_file_line_and_field(repo):
+    repo.save("P-he-fang", CUSTOMER_PATH, CUSTOMER, "Customer")
+    base = branch(repo)
+    leaky = complaint(OPEN, cs_part={"remarks": "刘海涛来电,请回 139-1234-5678 或发 liu_haitao@hengda.example.com"},
+                      issues=[{"problem": "外线打不出去"}])
+    repo.save("P-sun-li", CP_PATH, leaky, "New complaint")
+    problems = check(repo, base, "sun.li@example.com")
+    assert rules(problems) == []  # warnings, not errors
+    found = [p for p in problems if p.rule.startswith("privacy.")]
+    assert sorted((p.rule, p.path) for p in found) == [("privacy.personal-in-text", "cs_part.remarks")] * 3
+    # the line of the field in the file, and the values named masked, never as written
+    lines = (repo.path / CP_PATH).read_text(encoding="utf-8").splitlines()
+    assert {p.line for p in found} == {next(i for i, line in enumerate(lines, 1) if "刘海涛来电" in line)}
+    text = " ".join(p.message for p in found)
+    assert "刘**" in text and "****78" in text and "l***@hengda.example.com" in text
+    assert "刘海涛" not in text and "1234" not in text and "liu_haitao" not in text
+    assert all(p.severity == "warning" for p in found)
+
+
+def test_a_name_from_the_pull_request_itself_and_a_phone_it_does_not_know(repo):
+    base = branch(repo)
+    data = complaint(OPEN, caller={"name": "王建华", "phone": "13800138000"},
+                     issues=[{"problem": "王建华反映外线打不出去,另留座机 025-5210 8831"}])
+    repo.save("P-sun-li", CP_PATH, data, "New complaint")
+    found = {(p.rule, p.path, p.message.split("(")[1].split(")")[0] if p.rule.endswith("in-text") else "")
+             for p in check(repo, base, "sun.li@example.com") if p.rule.startswith("privacy.")}
+    assert found == {("privacy.personal-in-text", "issues[0].problem", "王**"),
+                     ("privacy.unmarked", "issues[0].problem", "")}
+    # a change that leaves the text alone is not warned about again
+    repo.save("P-sun-li", CP_PATH, dict(data, cs_part={"remarks": "已安排工程师"}), "remarks")
+    base2 = repo.git("rev-parse", "HEAD~1")
+    assert not [p for p in check(repo, base2, "sun.li@example.com") if p.rule.startswith("privacy.")]
+
+
+def test_check_pr_shows_the_line_in_github_format(repo, capsys):
+    repo.save("P-he-fang", CUSTOMER_PATH, CUSTOMER, "Customer")
+    base = branch(repo)
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN, cs_part={"remarks": "联系刘海涛"}), "New complaint")
+    assert main(["check-pr", "--base", base, "--root", str(repo.path), "--author", "sun.li@example.com",
+                 "--format", "github"]) == 0
+    out = capsys.readouterr().out
+    line = next(i for i, text in enumerate((repo.path / CP_PATH).read_text(encoding="utf-8").splitlines(), 1)
+                if "联系刘海涛" in text)
+    assert f"::warning file={CP_PATH},line={line}" in out and "privacy.personal-in-text" in out
+    assert "刘海涛" not in out
