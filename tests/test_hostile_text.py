@@ -39,7 +39,7 @@ URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poste
 
 
 @pytest.fixture(scope="module")
-def hostile_site(tmp_path_factory):
+def hostile_repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile") / "repo"
     root.mkdir()
     for folder in ("records", "schemas", "docs"):
@@ -53,11 +53,35 @@ def hostile_site(tmp_path_factory):
     for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                  ["commit", "-q", "-m", '<script>alert("msg")</script> [x](javascript:alert("msg"))']):
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-    return root, poisoner, build_site(root, AS_OF)
+    return root, poisoner
 
 
-def test_every_free_text_field_of_every_kind_is_attacked_and_still_valid(hostile_site):
-    root, poisoner, _ = hostile_site
+@pytest.fixture(scope="module")
+def published_site(hostile_repo):
+    """The site as published: personal data masked."""
+    return build_site(hostile_repo[0], AS_OF)
+
+
+@pytest.fixture(scope="module")
+def internal_site(hostile_repo, tmp_path_factory):
+    """An internal build (`show_personal_data: true`): every payload, contact names included,
+    reaches a page, so this is the build opened in the browser."""
+    root = tmp_path_factory.mktemp("internal") / "repo"
+    shutil.copytree(hostile_repo[0], root)
+    config = root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "show_personal_data: false" in text
+    config.write_text(text.replace("show_personal_data: false", "show_personal_data: true"), encoding="utf-8")
+    return build_site(root, AS_OF)
+
+
+@pytest.fixture(scope="module", params=["published", "internal"])
+def hostile_site(request):
+    return request.getfixturevalue(f"{request.param}_site")
+
+
+def test_every_free_text_field_of_every_kind_is_attacked_and_still_valid(hostile_repo):
+    root, poisoner = hostile_repo
     view = SchemaView.from_dir(root / "schemas")
     missed = {kind: sorted(free_text_paths(view, kind) - poisoner.hit.get(kind, set())) for kind in view.kinds}
     assert not {k: v for k, v in missed.items() if v}, missed
@@ -116,10 +140,10 @@ def built_files(site: Path, *suffixes: str) -> list[Path]:
 
 
 def test_no_built_file_holds_markup_made_of_record_text(hostile_site):
-    *_, site = hostile_site
+    site = hostile_site
     pages = built_files(site, ".html", ".svg")
     assert len(pages) > 300
-    bad, shown = {}, 0
+    bad, shown, templates = {}, 0, 0
     for path in pages:
         source = path.read_text(encoding="utf-8")
         found = parse(source)
@@ -135,13 +159,15 @@ def test_no_built_file_holds_markup_made_of_record_text(hostile_site):
             problems.append("a bidi override or isolate reached the page")
         if problems:
             bad[str(path.relative_to(site))] = problems[:5]
-        shown += "</title><script>alert(" in "".join(found.text)
+        text = "".join(found.text)
+        shown += "</title><script>alert(" in text
+        templates += "{{ 7*7 }} {% if true %}tpl{% endif %}" in text  # never evaluated as a template
     assert not bad, bad
-    assert shown > 10, "the payloads should be on the pages, as text"
+    assert shown > 10 and templates > 10, "the payloads should be on the pages, as text"
 
 
 def test_search_indexes_hold_no_markup_made_of_record_text(hostile_site):
-    *_, site = hostile_site
+    site = hostile_site
     for index in (site / "search" / "search_index.json", site / "en" / "search" / "search_index.json"):
         docs = json.loads(index.read_text(encoding="utf-8"))["docs"]
         assert any("alert(" in d["title"] + d["text"] for d in docs)  # record text is indexed...
@@ -170,8 +196,8 @@ DOM_CHECK = """() => {
 
 
 @pytest.fixture(scope="module")
-def hostile_visit(hostile_site):
-    *_, site = hostile_site
+def hostile_visit(internal_site):
+    site = internal_site
     with serve(site) as base, chromium() as browser:
         visit = Visit(browser, base)
         yield visit, site
