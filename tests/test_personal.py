@@ -121,12 +121,15 @@ def test_masked_corpus_gives_masked_copies_through_every_door():
     demo = corpus_mod.load(REPO)
     view = SchemaView.from_dir(REPO / "schemas")
     masker = Masker(view, True, Known(values(demo.schemas, demo.records.values())))
-    masked = MaskedCorpus(demo, lambda rec: masker.record(rec.kind, rec.data))
+    read = []
+    masked = MaskedCorpus(demo, lambda rec: read.append(rec.id) or masker.record(rec.kind, rec.data))
+    assert {r.kind for r in masked.records.values()} >= {"repair", "customer"} and not read  # by need
     rid = "RP-20261123-5PFRGQ"
     for rec in (masked.records[rid], masked.get(rid), next(r for r in masked.of_kind("repair") if r.id == rid),
                 next(r for r in masked.chain(rid) if r.id == rid), next(r for r in masked.index.chain(rid) if r.id == rid)):
         assert "杨师傅" not in str(rec.data) and "杨**" in str(rec.data)
-    assert masked.records[rid] is masked.get(rid)      # masked once
+    assert masked.records[rid] is masked.get(rid) and read == [rid]  # masked once
+    assert masked.records[rid].status == demo.records[rid].data["status"]
     assert "杨师傅" in str(demo.records[rid].data)       # the corpus keeps its data
     assert masked.schemas is demo.schemas and len(masked.records) == len(demo.records)
     assert isinstance(masked.index.root(rid), str)

@@ -44,6 +44,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 # A run of digits with the separators people write inside phone numbers.
 _RUN = re.compile(r"\d(?:[ \t\u00a0\u3000().\-/\u2010-\u2015]{0,3}\d)*")
 _WORD_EDGE = re.compile(r"[A-Za-z0-9]")
+_NON_DIGIT = re.compile(r"[^0-9]")
 
 
 def mask_value(kind: str, value) -> str:
@@ -141,6 +142,8 @@ def _fold(text: str) -> str:
 
 
 def _digits(text: str) -> str:
+    if text.isascii():
+        return _NON_DIGIT.sub("", text)
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
@@ -199,13 +202,16 @@ class Known:
                 spans.append((start, stop, kind))
         if self._has_phones:
             for run in _RUN.finditer(text):
-                where = [run.start() + i for i, c in enumerate(run.group()) if c.isdecimal()]
-                if len(where) < MIN_PHONE_DIGITS:
+                written = run.group()
+                if len(written) < MIN_PHONE_DIGITS:  # most runs: a day, a count, a year
                     continue
-                digits = _digits(run.group())
+                digits = _digits(written)
+                where = None
                 for end, (length, whole) in self._phones.iter(digits):
                     if whole and length != len(digits):
                         continue
+                    if where is None:  # offsets of the digits in the text
+                        where = [run.start() + i for i, c in enumerate(written) if c.isdecimal()]
                     spans.append((where[end - length + 1], where[end] + 1, "phone"))
         return self._resolve(text, spans) if spans else []
 

@@ -11,7 +11,6 @@ a note is masked too, in the same form as in its own field.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable, Iterator, Mapping
 
 from servicebook.personal import MASK, Known, mask_value  # noqa: F401 (mask_value: re-exported)
@@ -19,11 +18,11 @@ from servicebook.personal import MASK, Known, mask_value  # noqa: F401 (mask_val
 from .schemaview import SchemaView
 
 # Keywords that make a string something other than free text (an ID, a status, a date...).
-_NOT_FREE = ("enum", "const", "pattern", "format", "x-ref-kind")
+_NOT_FREE = frozenset(("enum", "const", "pattern", "format", "x-ref-kind"))
 
 
 def is_free_text(node: dict) -> bool:
-    return not any(k in node for k in _NOT_FREE)
+    return _NOT_FREE.isdisjoint(node)
 
 
 class Masker:
@@ -115,28 +114,52 @@ class _Index:
         return lambda *a, **kw: self._owner.convert(found(*a, **kw))
 
 
+class MaskedRecord:
+    """A record whose data is masked when first read: sections walk many records only by kind
+    (the SLA engine of the delivery pages looks at every record's kind), and masking all of them
+    would cost 16 s at 100k records."""
+
+    __slots__ = ("kind", "id", "path", "_raw", "_mask", "_data")
+
+    def __init__(self, rec, mask: Callable[[Any], Any]):
+        self.kind, self.id, self.path = rec.kind, rec.id, getattr(rec, "path", None)
+        self._raw, self._mask, self._data = rec, mask, _UNREAD
+
+    @property
+    def data(self):
+        if self._data is _UNREAD:
+            self._data = self._mask(self._raw)
+        return self._data
+
+    @property
+    def status(self):
+        data = self.data
+        return data.get("status") if isinstance(data, dict) else None
+
+    def __repr__(self) -> str:
+        return f"MaskedRecord(kind={self.kind!r}, id={self.id!r})"
+
+
+_UNREAD = object()
+
+
 class MaskedCorpus:
     """The corpus as a masked build shows it: the same API (records, of_kind, get, chain,
     referrers, index, schemas, lifecycle, ...), every record's data masked by ``masked(record)``
-    (the site model's cached `Masker.record`), lazily, so a section that reads a few records masks
-    a few. Records are never modified: masked ones are copies."""
+    (the site model's cached `Masker.record`) when it is first read, so a section that reads a
+    few records masks a few. Records are never modified: masked ones are copies."""
 
     def __init__(self, corpus, masked: Callable[[Any], Any]):
         self.raw = corpus
         self._masked = masked
-        self._copies: dict[str, Any] = {}
+        self._copies: dict[str, MaskedRecord] = {}
         self.records = _Records(self)
         self.index = _Index(self)
 
-    def masked_record(self, rec):
+    def masked_record(self, rec) -> MaskedRecord:
         copy = self._copies.get(rec.id)
-        if copy is None or copy.kind != rec.kind:
-            data = self._masked(rec)
-            try:
-                copy = dataclasses.replace(rec, data=data)
-            except TypeError:  # not a dataclass: a plain stand-in with the same fields
-                copy = _Rec(rec.kind, rec.id, getattr(rec, "path", None), data)
-            self._copies[rec.id] = copy
+        if copy is None or copy._raw is not rec:
+            copy = self._copies[rec.id] = MaskedRecord(rec, self._masked)
         return copy
 
     def convert(self, found):
@@ -161,11 +184,3 @@ class MaskedCorpus:
 
     def __getattr__(self, name):
         return getattr(self.raw, name)
-
-
-@dataclasses.dataclass
-class _Rec:
-    kind: str
-    id: str
-    path: Any
-    data: Any
