@@ -1,12 +1,18 @@
 """Benchmark: the site build, full and after one record changed (a figure, not a timed test).
 
-    .venv/bin/python bench/bench_site.py [--records 10000] [--demo-only] [--keep DIR]
+    .venv/bin/python bench/bench_site.py [--records 10000] [--demo-only] [--mask-only] [--keep DIR]
 
 Builds, in this run: the demo site (this repository's records, both languages); a synthetic
 repository of --records records (both languages), then again after changing one record, which
 is what `mkdocs serve` does on a save; and the peer: MkDocs Material alone building the same
 number of plain pages (same theme and features), which shows what our generation adds on top of
 the engine. Prints a Markdown table.
+
+Then the masking pass of a masked build on the same synthetic corpus, without MkDocs: collecting
+every x-personal value into the automaton, and masking every free-text value of every record
+(what `Masker.record` does for each record a page shows), beside the naive peer (each value
+searched for in each text with `in`) on a sample of the same texts; the ratio is per text, from
+this run. `--mask-only` runs only this part (seconds, not minutes).
 """
 
 from __future__ import annotations
@@ -63,16 +69,86 @@ def peer(dest: Path, pages: int) -> float:
     return build(dest, dest / "site")[0]
 
 
+def mask_bench(root: Path, sample: int = 2000) -> list[tuple[str, float, str]]:
+    """(what, seconds, note) of the masking pass over ``root``'s records."""
+    from servicebook import corpus as corpus_mod
+    from servicebook import personal
+    from servicebook.site.mask import Masker
+    from servicebook.site.schemaview import SchemaView
+
+    c = corpus_mod.load(root)
+    started = time.perf_counter()
+    values = personal.values(c.schemas, c.records.values())
+    known = personal.Known(values)
+    collect = time.perf_counter() - started
+
+    class Recorder:  # the Masker's free texts, as the site would mask them
+        def __init__(self):
+            self.texts: list[str] = []
+
+        def mask(self, text):
+            self.texts.append(text)
+            return text
+
+    view = SchemaView.from_dir(root / "schemas")
+    recorder = Recorder()
+    for rec in c.records.values():
+        Masker(view, True, recorder).record(rec.kind, rec.data)
+    texts = recorder.texts
+    started = time.perf_counter()
+    masked = [known.mask(t) for t in texts]
+    automaton = time.perf_counter() - started
+    started = time.perf_counter()
+    masker = Masker(view, True, known)
+    for rec in c.records.values():
+        masker.record(rec.kind, rec.data)
+    records = time.perf_counter() - started
+
+    exact = sorted(values.items(), key=lambda kv: -len(kv[0]))
+
+    def naive(text: str) -> str:
+        for value, kind in exact:  # longest first, exact spelling only (no phone groupings)
+            if value in text:
+                text = text.replace(value, personal.mask_value(kind, value))
+        return text
+
+    step = max(1, len(texts) // sample)
+    picked = texts[::step][:sample]
+    started = time.perf_counter()
+    for t in picked:
+        naive(t)
+    naive_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for t in picked:
+        known.mask(t)
+    ours_sample = time.perf_counter() - started
+    changed = sum(1 for a, b in zip(texts, masked) if a != b)
+    per_ours, per_naive = ours_sample / len(picked) * 1e6, naive_seconds / len(picked) * 1e6
+    return [
+        (f"collect {len(values):,} personal values into the automaton ({len(c.records):,} records)", collect, ""),
+        (f"mask {len(texts):,} free texts ({changed:,} changed)", automaton,
+         f"{automaton / max(1, len(texts)) * 1e6:.1f} µs a text"),
+        (f"Masker.record over every record (fields and free text)", records, ""),
+        (f"peer: `value in text` for each value, {len(picked):,} texts sampled", naive_seconds,
+         f"{per_naive:,.0f} µs a text vs {per_ours:.1f} µs: {per_naive / max(per_ours, 1e-9):,.0f}x"),
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=10_000)
     ap.add_argument("--demo-only", action="store_true")
+    ap.add_argument("--mask-only", action="store_true", help="only the masking pass, no site build")
     ap.add_argument("--keep", type=Path, help="build under this folder and keep it")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="sb-site-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     try:
+        if args.mask_only:
+            syn = site_repo(work / "synthetic", args.records)
+            print_mask(mask_bench(syn))
+            return
         demo = site_repo(work / "demo", None)
         seconds, pages = build(demo, demo / "site")
         rows.append(("demo site, both languages", seconds, pages))
@@ -90,9 +166,18 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: |")
         for label, seconds, pages in rows:
             print(f"| {label} | {seconds:.1f} | {pages:,} | {pages / seconds * 60:,.0f} |")
+        if not args.demo_only:
+            print_mask(mask_bench(syn))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def print_mask(rows) -> None:
+    print("\n| masking pass | seconds | |")
+    print("| --- | ---: | --- |")
+    for label, seconds, note in rows:
+        print(f"| {label} | {seconds:.2f} | {note} |")
 
 
 if __name__ == "__main__":
