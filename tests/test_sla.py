@@ -550,5 +550,7 @@ def test_command_json_and_text(repo, capsys, monkeypatch):
     args = parser.parse_args(["--root", str(repo.root), "--at", "2026-11-23T12:00:00+08:00", "--breached", "--format", "json"])
     assert cmd.run(args) == 0
     assert json.loads(capsys.readouterr().out)["clocks"] == []
-    args = parser.parse_args(["--root", str(repo.root), "--at", "yesterday"])
-    assert cmd.run(args) == 2
+    from servicebook import cli
+
+    assert cli.main(["sla", "--root", str(repo.root), "--at", "yesterday"]) == 2
+    assert "--at 'yesterday'" in capsys.readouterr().err

@@ -219,11 +219,13 @@ def _load(root: Path, only, jobs, max_bytes, use_cache) -> Corpus:
 
     idx = index_mod.Index(records, schemas)
     problems.extend(index_mod.check(records, known_ids, schemas, lifecycle, idx, where_of, only_set))
-    problems.extend(_extra_checks(records, where_of))
+    corpus = Corpus(root, schemas, lifecycle, records, problems, names, idx)
+    problems.extend(_extra_checks(corpus, where_of))
     if only_set is not None:
         problems = [p for p in problems if p.file in only_set]
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
-    return Corpus(root, schemas, lifecycle, records, problems, names, idx)
+    corpus.problems = problems
+    return corpus
 
 
 def _stem(rel: str) -> str:
@@ -253,7 +255,7 @@ def _read_subset(root, files, only_set, schemas, max_bytes, cache):
     return results
 
 
-def _extra_checks(records: dict[str, Record], where_of) -> list[Problem]:
+def _extra_checks(corpus: Corpus, where_of) -> list[Problem]:
     """Checks from the ``servicebook.checks`` package (SLA coverage, figures that must agree...),
     located in their files where they gave only a field path."""
     import importlib
@@ -264,7 +266,7 @@ def _extra_checks(records: dict[str, Record], where_of) -> list[Problem]:
     found: list[Problem] = []
     for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"servicebook.checks.{info.name}")
-        for p in module.check(records) or ():
+        for p in module.check(corpus) or ():
             if p.line == 0:
                 w = _locate(where_of(Path(p.file)), parse_path(p.path))
                 p = dataclasses.replace(p, line=w[0], column=w[1])

@@ -61,10 +61,11 @@ import threading
 from collections.abc import Callable, Iterable, Mapping  # typing's aliases make isinstance slow
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from servicebook import bizcalendar as bc
+from servicebook.problems import Problem
+from servicebook.records import KINDS
 from servicebook.bizcalendar import CalendarError
 
 __all__ = [
@@ -80,7 +81,6 @@ __all__ = [
     "parse_policy",
     "load_policies",
     "load_calendars",
-    "load_lifecycle",
     "compute",
     "check_policies",
     "tier_of",
@@ -373,23 +373,6 @@ class _Lifecycle:
     @property
     def known(self) -> bool:
         return bool(self.statuses)
-
-
-def load_lifecycle(root: Path | str | None = None):
-    """The lifecycle of ``root/schemas/lifecycle.yaml`` (root: given, the current folder, or the
-    checkout this package lives in), as the raw mapping; None when not found."""
-    import yaml
-
-    candidates = []
-    if root is not None:
-        candidates.append(Path(root) / "schemas" / "lifecycle.yaml")
-    candidates.append(Path.cwd() / "schemas" / "lifecycle.yaml")
-    candidates.append(Path(__file__).resolve().parents[2] / "schemas" / "lifecycle.yaml")
-    for p in candidates:
-        if p.is_file():
-            with open(p, encoding="utf-8") as f:
-                return yaml.safe_load(f)
-    return None
 
 
 # --------------------------------------------------------------------------- clocks
@@ -811,14 +794,15 @@ class Engine:
 
     # ------------------------------------------------------------------ clocks
 
-    def clocks(self, at=None, kinds: Iterable[str] | None = None, *,
+    def clocks(self, at, kinds: Iterable[str] | None = None, *,
                workers: int | None = None) -> list[Clock]:
-        """Every clock of every record as of ``at`` (instant; default now).
+        """Every clock of every record as of ``at`` (an instant, always given: only the CLI reads
+        the wall clock, once).
 
         ``workers``: processes sharing the work, forked where the platform allows it (else one);
         the clocks and their order are the same whatever the number. Default: one per available
         core, as long as each gets at least ``PARALLEL_MIN_RECORDS`` records to measure."""
-        A = _now() if at is None else bc.to_timestamp(at)
+        A = bc.to_timestamp(at)
         kinds = set(kinds) if kinds else None
         recs = [r for r in self.records.values()
                 if r.kind not in REFERENCE_KINDS and r.kind in self._by_kind
@@ -1235,11 +1219,7 @@ def _collect(reports: dict, results: list, wait: bool) -> None:
             results[k] = [Clock(*row) for row in pickle.loads(data)]
 
 
-def _now() -> float:
-    return _dt.datetime.now(_dt.timezone.utc).timestamp()
-
-
-def compute(records, at=None, kinds: Iterable[str] | None = None, lifecycle=None) -> list[Clock]:
+def compute(records, at, kinds: Iterable[str] | None = None, lifecycle=None) -> list[Clock]:
     """Shortcut: ``Engine(records, lifecycle=lifecycle).clocks(at, kinds)``."""
     return Engine(records, lifecycle=lifecycle).clocks(at, kinds)
 
@@ -1253,36 +1233,24 @@ def tier_of(records, record) -> str:
 
 
 def _problem(file, path, message, rule="sla.policy"):
-    try:
-        from servicebook.problems import Problem
-    except ImportError:  # pragma: no cover - only before the problems module existed
-        from collections import namedtuple
-
-        Problem = namedtuple("Problem", "file line column path rule message severity")
-        return Problem(str(file), 1, 1, path, rule, message, "error")
     return Problem(str(file), 0 if path else 1, 0 if path else 1, path, rule, message)
 
 
-def check_policies(records, lifecycle=None, root=None) -> list:
+def check_policies(records, lifecycle) -> list:
     """Problems (rule ``sla.policy``): unusable policy/calendar records, policy statuses unknown
-    to the lifecycle, and open case records matching no policy or several."""
+    to the lifecycle, and open case records matching no policy or several. ``lifecycle`` is the
+    corpus's own (never one found from the working directory)."""
     recs = _records_list(records)
-    if lifecycle is None:
-        lifecycle = load_lifecycle(root)
     life = _Lifecycle(lifecycle)
     problems = []
     eng = Engine(recs, lifecycle=lifecycle)
     for r, msg in eng.problems:
         problems.append(_problem(r.path, "", msg))
-    try:
-        from servicebook.records import KINDS as known_kinds
-    except ImportError:  # pragma: no cover
-        known_kinds = None
     for p in eng.policies:
-        if known_kinds is not None and p.kind not in known_kinds:
+        if p.kind not in KINDS:
             problems.append(_problem(p.path, "applies_to.kind", f"no record kind {p.kind!r}"))
         for ev in (e for cd in p.clocks for e in cd.start + cd.stop + cd.cancel):
-            if known_kinds is not None and ev.referrer and ev.referrer[0] not in known_kinds:
+            if ev.referrer and ev.referrer[0] not in KINDS:
                 problems.append(_problem(p.path, "clocks", f"no record kind {ev.referrer[0]!r}"))
         if life.known and p.kind in life.statuses:
             known = life.statuses[p.kind]
@@ -1411,11 +1379,11 @@ def at_risk_queue(clocks: Iterable[Clock],
     return sorted((c for c in clocks if c.state == "at_risk" and c.last_cycle), key=key)
 
 
-def report(source, at=None, value_index=None, kinds: Iterable[str] | None = None) -> dict:
+def report(source, at, value_index=None, kinds: Iterable[str] | None = None) -> dict:
     """Everything the site shows, as plain data: clocks, state counts, compliance per clock,
     month, tier, department and person, the breach list and the at-risk queue."""
     eng = source if isinstance(source, Engine) else Engine(source)
-    A = _now() if at is None else bc.to_timestamp(at)
+    A = bc.to_timestamp(at)
     clocks = eng.clocks(A, kinds)
     counts = {s: 0 for s in STATES}
     for c in last_cycles(clocks):

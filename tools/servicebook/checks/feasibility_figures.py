@@ -16,7 +16,8 @@ from servicebook.problems import Problem
 RULE = "figures.mismatch"
 
 
-def check(records):
+def check(corpus):
+    records = corpus.records
     problems = []
     for rec in records.values():
         if rec.kind == "feasibility":

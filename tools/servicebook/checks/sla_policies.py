@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 
-def check(records):
-    if not any(r.kind == "policy" for r in records.values()):
+def check(corpus):
+    if not corpus.of_kind("policy"):
         return []  # a repository without policies has not configured SLAs: nothing to match
     from servicebook import sla
 
-    return sla.check_policies(list(records.values()))
+    return sla.check_policies(list(corpus.records.values()), corpus.lifecycle)

@@ -62,23 +62,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from servicebook import bizcalendar as bc
 from servicebook import sla
+from servicebook.commands._common import add_root, at_or_now, find_root
 
 NAME = "sla"
 HELP = "SLA clocks as of an instant: running, paused, met, breached, at risk (时限监控)."
-
-try:  # shared helpers of the other commands, when present
-    from servicebook.commands._common import UsageError, find_root
-except ImportError:  # pragma: no cover
-    class UsageError(Exception):
-        pass
-
-    def find_root(given):
-        return Path(given or ".")
-
 
 def configure(parser):
     parser.add_argument("--at", metavar="INSTANT",
@@ -92,9 +82,7 @@ def configure(parser):
     only.add_argument("--at-risk", action="store_true", help="only the at-risk queue, most urgent first")
     parser.add_argument("--cycles", choices=("last", "all", "ever"), default="last",
                         help="which cycles of reopened cases to show (default: last)")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="repository root (default: the current folder or the nearest one "
-                             "upwards holding records/ and schemas/)")
+    add_root(parser)
 
 
 def _rows(clocks, args):
@@ -109,14 +97,7 @@ def _rows(clocks, args):
 def run(args) -> int:
     root = find_root(args.root).resolve()
     tz = bc.ZoneInfo(bc.DEFAULT_TIMEZONE)
-    if args.at:
-        try:
-            at = bc.parse_instant(args.at, tz).timestamp()
-        except bc.CalendarError as err:
-            print(f"servicebook: --at: {err}", file=sys.stderr)
-            return 2
-    else:
-        at = sla._now()
+    at = at_or_now(args.at, lambda text: bc.parse_instant(text, tz).timestamp())
     from servicebook import corpus
 
     c = corpus.load(root)
