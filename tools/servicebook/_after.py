@@ -97,9 +97,11 @@ def month_key(moment) -> str | None:
 
 
 def history(rec) -> list[tuple[datetime, str, str]]:
-    """``[(at, status, by)]`` of a record's history entries that have a readable time."""
+    """``[(at, status, by)]`` of a record's history entries that have a readable time; none when
+    ``history`` is not a list (the schema check reports that, located)."""
     out = []
-    for h in get(rec.data, "history") or []:
+    entries = get(rec.data, "history")
+    for h in entries if isinstance(entries, list) else []:
         if isinstance(h, dict):
             at = parse_instant(h.get("at"))
             if at is not None:
