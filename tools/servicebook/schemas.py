@@ -138,11 +138,17 @@ class SchemaSet:
             return False
 
     def problems(self, kind: str, data: Any, file: str, where: dict[tuple, Where]) -> list[Problem]:
-        """Precise, located, readable problems for one record's data."""
+        """Precise, located, readable problems for one record's data: one per mistake. A value
+        fails every keyword it breaks (`~` for a status is a type error and an enum error), but a
+        person has made one mistake there, so only the most telling keyword is reported."""
         out: list[Problem] = []
         for error in self.precise(kind).iter_errors(data):
             out.extend(self._explain(kind, error, file, where))
-        return sorted(set(out), key=lambda p: (p.line, p.column, p.path, p.rule))
+        worst: dict[str, int] = {}
+        for p in out:
+            worst[p.path] = min(worst.get(p.path, len(_VALUE_RULES)), _value_rank(p.rule))
+        kept = {p for p in out if _value_rank(p.rule) in (len(_VALUE_RULES), worst[p.path])}
+        return sorted(kept, key=lambda p: (p.line, p.column, p.path, p.rule))
 
     def _explain(self, kind, error, file, where) -> Iterator[Problem]:
         if error.validator in ("anyOf", "oneOf") and error.context:
@@ -324,6 +330,15 @@ class SchemaSet:
         if kind in self.raw:
             walk(kind, self.raw[kind], (), 0)
         return tuple(found)
+
+
+# Keywords that judge one value, most telling first: a wrong type says more than the enum it then
+# also fails; a malformed date or instant says more than the pattern that spells it out.
+_VALUE_RULES = ("schema.type", "schema.const", "schema.enum", "schema.format", "schema.pattern")
+
+
+def _value_rank(rule: str) -> int:
+    return _VALUE_RULES.index(rule) if rule in _VALUE_RULES else len(_VALUE_RULES)
 
 
 def values_at(data: Any, pattern: tuple, prefix: tuple = ()) -> list[tuple[tuple, Any]]:
