@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -10,12 +13,33 @@ from pathlib import Path
 
 import pytest
 
+from servicebook import cli
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def sb(*args: str, cwd) -> subprocess.CompletedProcess:
-    """Run the real `servicebook` command in a subprocess; it must never end in a traceback."""
+    """The real `servicebook` command line, run in this process through `cli.main(argv)` (as the
+    console script does, minus the interpreter start): exit code, stdout and stderr. A bug must
+    fail the test, so an "internal error" (cli.main's last resort) is never an acceptable answer.
+    tests/test_cli_smoke.py runs each command once as a real subprocess."""
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main([str(a) for a in args])
+    finally:
+        os.chdir(here)
+    proc = subprocess.CompletedProcess(["servicebook", *args], code, out.getvalue(), err.getvalue())
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    return proc
+
+
+def sb_process(*args: str, cwd) -> subprocess.CompletedProcess:
+    """The console command in a subprocess of its own, for what needs the process boundary
+    (exit through os._exit, concurrency, the installed entry point)."""
     proc = subprocess.run([sys.executable, "-m", "servicebook", *args], capture_output=True,
                           text=True, cwd=cwd)
     assert "Traceback" not in proc.stderr, proc.stderr

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO, make_repo
+from conftest import REPO, make_repo, sb
 from servicebook import corpus, delivery
 from servicebook.site import presales
 
@@ -143,8 +141,7 @@ def test_critical_problem_breaches_its_response_clock(repo):
     assert clock["stopped_at"] == at("12-09T00:05")
     assert clock["overdue_seconds"] == 30 * 60
     assert clock["owner"] == "P-zhao-lei" and p["owner_fits"]  # technical manager owns critical
-    proc = subprocess.run([sys.executable, "-m", "servicebook", "delivery", CT, "--root", str(repo.root),
-                           "--at", at("12-10T09:00"), "--format", "json"], capture_output=True, text=True)
+    proc = sb("delivery", CT, "--root", str(repo.root), "--at", at("12-10T09:00"), "--format", "json", cwd=repo.root)
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["problems"][0]["response"]["state"] == "breached"
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 
 import pyarrow.parquet as pq
 
 from servicebook import corpus
+from conftest import sb
 
 
 def export(mini, fmt, out):
-    proc = subprocess.run([sys.executable, "-m", "servicebook", "export", "--format", fmt,
-                           "--out", str(out)], capture_output=True, text=True, cwd=mini.root)
+    proc = sb("export", "--format", fmt, "--out", str(out), cwd=mini.root)
     assert proc.returncode == 0, proc.stderr
     return corpus.load(mini.root, use_cache=False)
 

@@ -2,8 +2,6 @@
 after-sales site pages (escaping, links) on a small repository."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -12,6 +10,7 @@ import yaml
 from aftersales_fixture import T, build, customer, hist, person, product
 from servicebook import corpus as corpus_mod
 from servicebook import kb
+from conftest import sb
 
 
 def entry(kid, product_id, cat, symptom, codes=(), status="published", title=None):
@@ -115,8 +114,7 @@ def test_promote(repo):
 
 
 def run_cli(root, *args):
-    return subprocess.run([sys.executable, "-m", "servicebook", *args, "--root", str(root)],
-                          capture_output=True, text=True)
+    return sb(*args, "--root", str(root), cwd=root)
 
 
 def test_promote_command_writes_a_valid_draft(repo):

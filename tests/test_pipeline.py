@@ -3,12 +3,10 @@ the 5x8 Chinese business calendar: 09:00-12:00, 13:00-18:00; 2026-11-03 is a Tue
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import make_repo
+from conftest import make_repo, sb
 from servicebook import corpus, pipeline
 
 SV = "SV-20261103-4M8QZA"
@@ -126,13 +124,11 @@ def test_dropped_survey_is_lost_at_survey(tmp_path):
 
 def test_command_json(tmp_path):
     repo = make_repo(tmp_path / "repo")
-    proc = subprocess.run([sys.executable, "-m", "servicebook", "pipeline", "--root", str(repo.root),
-                           "--at", at("11-12T09:00"), "--format", "json"], capture_output=True, text=True)
+    proc = sb("pipeline", "--root", str(repo.root), "--at", at("11-12T09:00"), "--format", "json", cwd=repo.root)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     (d,) = out["deals"]
     assert d["stage"] == "negotiation" and d["negotiation"]["rounds"] == 1
     assert out["managers"]["P-li-na"]["open"] == [SV]
-    text = subprocess.run([sys.executable, "-m", "servicebook", "pipeline", "--root", str(repo.root),
-                           "--at", at("11-12T09:00"), "--lang", "en"], capture_output=True, text=True)
+    text = sb("pipeline", "--root", str(repo.root), "--at", at("11-12T09:00"), "--lang", "en", cwd=repo.root)
     assert "Negotiation (1)" in text.stdout

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import pytest
+from conftest import sb
 
 SURVEY = "SV-20261103-4M8QZA"
 APPRAISAL = "AP-20261104-9TX3KD"
@@ -282,8 +281,7 @@ def test_process_order(mini):
 # -- the command itself -------------------------------------------------------------------
 
 def run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "servicebook", *args], capture_output=True,
-                          text=True, cwd=cwd)
+    return sb(*args, cwd=cwd)
 
 
 def test_github_annotations(mini):
