@@ -16,13 +16,28 @@ A factor comes from the records where they hold the data, else from the customer
   callback and inspection ``satisfaction``; 1..5 mapped to 0..5 as (r - 1) x 5 / 4), less
   ``penalty_per_visit`` for every repair in the 12 months to the date beyond ``visit_allowance``.
 
-``ValueIndex(corpus, at).value_of`` is the ``value_index`` callable the SLA at-risk queue takes
-(``sla.at_risk_queue(clocks, value_index=...)``) to put the higher-value customer first among
-equally urgent clocks.
+This module is the only place the index is computed; every consumer asks it, as of an explicit
+moment (the figure moves with the records):
+
+* ``ranked(corpus, at)``: every customer, highest first (``servicebook report value``, the
+  after-sales value page ``customers/value.md``);
+* ``value_of(corpus, customer, at)`` / ``ValueIndex(corpus, at).score(customer)``: one customer
+  (the customer page);
+* ``scorer(corpus, at)``: the ``value_index`` callable the SLA at-risk queue takes
+  (``sla.at_risk_queue(clocks, value_index=...)``) to put the higher-value customer first among
+  equally urgent clocks (the home page and the SLA page of the site);
+* ``shown(index)``: the index as text, the same two decimals on every page and report.
+
+Bad data never raises here: a value of the wrong type (the schema check reports it, located)
+counts as no data for its factor. The "no value" state is explicit: ``value_of`` and ``score``
+give None for an ID that is not a customer; a customer without any data scores 0 with coverage 0.
+tests/test_agreement_value.py holds every consumer to the same figure.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
@@ -78,7 +93,15 @@ def _clamp(x: float) -> float:
 
 
 def _num(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number, else None (text, booleans, NaN and infinities are not data)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def shown(index: float | None) -> str:
+    """The index as every page and report shows it: the two decimals it is rounded to."""
+    return "—" if index is None else f"{index:.2f}"
 
 
 class ValueIndex:
@@ -141,15 +164,20 @@ class ValueIndex:
 
     # ---- factors
     def _factors(self, cust) -> dict[str, Factor]:
-        vi = get(cust.data, "value_inputs") or {}
+        vi = get(cust.data, "value_inputs")
+        if not isinstance(vi, dict):       # missing, or the wrong type (a schema problem)
+            vi = {}
         ev = self._evidence.get(cust.id, {"contracts": 0, "intent": None, "ratings": [], "visits": 0})
         s = self.scales
         out: dict[str, Factor] = {}
 
-        fee = vi.get("annual_maintenance_fees") if isinstance(vi, dict) else None
+        fee = vi.get("annual_maintenance_fees")
         amount = _num(get(fee, "amount"))
-        if amount is not None:
-            rate = float((s.get("currency_to_cny") or {}).get(get(fee, "currency") or "CNY", 1.0))
+        currency = get(fee, "currency") or "CNY"
+        rates = s.get("currency_to_cny") or {}
+        # an unknown currency is no data, not yuan at par
+        rate = _num(rates.get(currency)) if isinstance(currency, Hashable) else None
+        if amount is not None and rate is not None:
             cap = float(s.get("fee_cap", 100000)) or 1.0
             out["maintenance_fees"] = Factor("maintenance_fees", _clamp(amount * rate / cap), "customer", fee)
         pct = _num(vi.get("receivables_on_time_pct"))
@@ -163,9 +191,9 @@ class ValueIndex:
             points = _num((s.get("intent") or {}).get(level))
             if points is not None:
                 out["repurchase"] = Factor("repurchase", _clamp(points / 5), "records", level)
-        if "repurchase" not in out and _num(vi.get("repurchase_intent")) is not None:
-            out["repurchase"] = Factor("repurchase", _clamp(vi["repurchase_intent"] / 5), "customer",
-                                       vi["repurchase_intent"])
+        intent = _num(vi.get("repurchase_intent"))
+        if "repurchase" not in out and intent is not None:
+            out["repurchase"] = Factor("repurchase", _clamp(intent / 5), "customer", vi["repurchase_intent"])
 
         for name, key in (("proactive_contact", "proactive_contact"), ("coordination_ease", "coordination_ease"),
                           ("influence", "influence")):
@@ -186,12 +214,12 @@ class ValueIndex:
                                                 {"mean_rating": round(mean, 2), "ratings": len(ev["ratings"]),
                                                  "visits": ev["visits"]})
         elif _num(vi.get("rating_vs_resources")) is not None:
-            out["rating_vs_resources"] = Factor("rating_vs_resources", _clamp(vi["rating_vs_resources"] / 5),
+            out["rating_vs_resources"] = Factor("rating_vs_resources", _clamp(_num(vi["rating_vs_resources"]) / 5),
                                                 "customer", vi["rating_vs_resources"])
 
         size = get(cust.data, "size")
         size_scale = s.get("size") or {}
-        if size in size_scale:
+        if isinstance(size, str) and size in size_scale:
             out["size"] = Factor("size", _clamp(float(size_scale[size])), "customer", size)
 
         for f in FACTORS:

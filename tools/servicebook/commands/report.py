@@ -91,7 +91,8 @@ def _text(topic: str, data: dict) -> str:
         lines += [f"  staffing {s['region'] or '-'}: {s['machines']} machines, {len(s['engineers'])} engineers, "
                   f"target {s['target']:g}/engineer, gap {s['gap']:+d}" for s in data["staffing"]]
     elif topic == "value":
-        lines += [f"{i:3}. {s['index']:6.2f} {s['customer']} {s['name']}" for i, s in enumerate(data["ranked"], 1)]
+        lines += [f"{i:3}. {value_index.shown(s['index']):>6} {s['customer']} {s['name']}"
+                  for i, s in enumerate(data["ranked"], 1)]
     else:
         lines += [f"{p['product'] or '-':24} failures {p['failures']:3} installed {p['installed']:3} "
                   f"not supported {len(p['unsupported'])}" for p in data["products"]]

@@ -28,6 +28,7 @@ from servicebook._after import as_date, as_datetime, get, name_of, text
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
+from .mask import MaskedCorpus
 
 # Labels of these pages are in catalogue.yaml (`aftersales.*`), through i18n; field, enum and
 # status labels come from the schemas and the lifecycle.
@@ -421,12 +422,14 @@ def _technicians_page(p: _Page) -> str:
 
 def _value_page(p: _Page) -> str:
     here = "customers/value.md"
-    vi = value_mod.ValueIndex(p.c, p.at)
+    # computed on the unmasked corpus, as the customer pages and the at-risk ordering do: one
+    # figure (the index is numbers; names on this page come from the masked corpus)
+    vi = value_mod.ValueIndex(p.c.raw if isinstance(p.c, MaskedCorpus) else p.c, p.at)
     dims = list(value_mod.DIMENSIONS)
     rows = []
     for rank, s in enumerate(vi.ranked(), 1):
         from_records = [p.t(f"aftersales.factor.{f.name}") for f in s.factors.values() if f.source == "records"]
-        rows.append([rank, p.customer(here, s.customer), f"{s.index:.1f}",
+        rows.append([rank, p.customer(here, s.customer), value_mod.shown(s.index),
                      *[f"{s.dimension(d, vi.weights):.1f}" for d in dims], f"{s.coverage:.0%}",
                      ", ".join(from_records) or "—"])
     weights = [[p.t(f"aftersales.dim.{d}"), p.t(f"aftersales.factor.{f}"), f"{vi.weights[f]:g}"] for d in dims for f in value_mod.DIMENSIONS[d]]

@@ -29,6 +29,8 @@ from typing import Callable
 import yaml
 from markupsafe import Markup
 
+from servicebook import value_index
+
 from . import charts
 from .i18n import Translator, catalogue, check_lang, target_text
 from .markup import code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
@@ -715,7 +717,7 @@ class _Generator:
         chains = self.by_customer("chain").get(rec.id, [])
         callbacks = self.by_customer("callback").get(rec.id, [])
         sat, total, score = self.satisfaction(callbacks)
-        value_index = self.value_index(rec)
+        value = self.values().score(rec.id)
         self.render(here, "customer.md.j2", cid=rec.id, name=m.display_name(rec),
                     profile=self.form(here, rec),
                     devices=self.devices(here, rec.id),
@@ -725,42 +727,17 @@ class _Generator:
                     callbacks=table([self.t("word.record"), self.t("word.status"), self.t("word.created")],
                                     [[self.record_link(here, r.id), self.status(r), fmt_time(m.created(r))]
                                      for r in sorted(callbacks, key=lambda r: r.id)]),
-                    value_index=value_index)
+                    value_index=f"{value_index.shown(value.index)} / 100" if value else None,
+                    value_coverage=f"{value.coverage:.0%}" if value else None)
 
-    def value_index(self, rec, numeric: bool = False):
-        """INTEGRATION POINT: customer value index (source 003). Uses `servicebook.value.value_index`
-        when such a module exists; otherwise the mean of the four groups of the record's
-        `value_inputs` (economics, loyalty, service effect, traits), each scaled to 0-100."""
-        try:
-            from servicebook import value  # type: ignore
-            fn = getattr(value, "value_index", None)
-            if callable(fn):
-                v = fn(self.m.c, rec.id)
-                return v if numeric or v is None else f"{v:.0f} / 100"
-        except Exception:  # noqa: BLE001
-            pass
-        vi = get(rec.data, "value_inputs")
-        if not isinstance(vi, dict):
-            return None
-
-        def num(key, scale):
-            v = vi.get(key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                return max(0.0, min(1.0, float(v) / scale))
-            return None
-
-        size = {"small": 0.25, "medium": 0.5, "large": 0.75, "key_account": 1.0}.get(get(rec.data, "size"))
-        groups = [
-            [num("receivables_on_time_pct", 100)],
-            [num("repurchase_intent", 5), num("proactive_contact", 5), num("referrals", 5)],
-            [num("coordination_ease", 5), num("rating_vs_resources", 5)],
-            [num("influence", 5), size],
-        ]
-        means = [sum(g) / len(g) for g in ([x for x in grp if x is not None] for grp in groups) if g]
-        if not means:
-            return None
-        score = 100 * sum(means) / len(means)
-        return score if numeric else f"{score:.0f} / 100"
+    def values(self):
+        """The customer value index (source 003) as of the build's moment, from the one module
+        that computes it (`servicebook.value_index`); built once per generation, on the raw
+        corpus, like the after-sales value page and `servicebook report value`."""
+        vi = self.__dict__.get("_values")
+        if vi is None:
+            vi = self.__dict__["_values"] = value_index.ValueIndex(self.m.c, self.m.as_of)
+        return vi
 
     # --- SLA ---------------------------------------------------------------------------------------
     def compliance(self, by: str) -> list[tuple[str, int, int]]:
@@ -814,17 +791,8 @@ class _Generator:
         if not m.sla:
             return [], []
         by_src = {id(c.src): c for c in m.clocks}
-        values = {}
-
-        def value_of(cid):
-            if cid not in values:
-                rec = m.records.get(cid) if cid else None
-                v = self.value_index(rec, numeric=True) if rec else None
-                values[cid] = v
-            return values[cid]
-
         breaches = [by_src[id(c)] for c in m.sla.breach_list(m.raw_clocks, "last")]
-        at_risk = [by_src[id(c)] for c in m.sla.at_risk_queue(m.raw_clocks, value_of)]
+        at_risk = [by_src[id(c)] for c in m.sla.at_risk_queue(m.raw_clocks, self.values().value_of)]
         return breaches, at_risk
 
     # --- weekly ------------------------------------------------------------------------------------
@@ -1024,8 +992,11 @@ def _prefixes() -> dict[str, str]:
 
 
 # Page modules of other parts of the process (each `pages(corpus, lang, at, ...) -> {path: md}`),
-# written beside this one. Their pages are added as they are; a generated page of ours at the same
-# path is kept, except the knowledge-base placeholder, which the knowledge-base module replaces.
+# beside this one. Their pages are added as they are; a generated page of ours at the same path is
+# kept, except the knowledge-base placeholder, which the knowledge-base module replaces. They are
+# part of the package: a module that fails to import or a page that raises is a bug and fails the
+# build with its traceback (a swallowed ImportError once let a stand-in formula publish a second
+# customer value index; issue #14). Bad record data is each section's to show, never to raise on.
 SECTION_MODULES = ("aftersales", "presales")
 REPLACEABLE = {"kb/index.md"}
 
@@ -1034,20 +1005,9 @@ def _add_section_pages(out: dict[str, str], corpus, opts: dict, where: dict[str,
     import importlib
 
     for name in SECTION_MODULES:
-        try:
-            mod = importlib.import_module(f"servicebook.site.{name}")
-        except ImportError as exc:
-            log.info("servicebook: no %s pages (%s)", name, exc)
-            continue
-        fn = getattr(mod, "pages", None)
-        if not callable(fn):
-            continue
+        mod = importlib.import_module(f"servicebook.site.{name}")
         started = time.monotonic()
-        try:
-            extra = fn(corpus, opts["lang"], opts["as_of"], where=where.get, options=opts)
-        except Exception as exc:  # noqa: BLE001 - one section must not take the site down silently
-            log.warning("servicebook: %s pages failed: %s: %s", name, type(exc).__name__, exc)
-            continue
+        extra = mod.pages(corpus, opts["lang"], opts["as_of"], where=where.get, options=opts)
         for path, content in extra.items():
             if path not in out or path in REPLACEABLE:
                 out[path] = content

@@ -1,0 +1,210 @@
+"""One customer value index (issue #14): every place that shows or uses it shows the same figure.
+
+The index is computed in one module, ``servicebook.value_index``. Its consumers are
+``servicebook report value``, the after-sales value page (``customers/value.md``), each customer
+page, and the at-risk ordering of the home page and the SLA page (equally urgent clocks: the
+higher-value customer first). The site once computed a second figure with a stand-in formula
+behind a swallowed ImportError (CU-dongfang-garment: 31.25 in the report, 47.7 on its page).
+
+For every customer of the demo records and of a synthetic repository, the figure of
+``servicebook report value --format json`` (the reference) equals the one on the value page and on
+the customer page, in both languages (``pages.generate`` in-process); the at-risk queues of the
+pages are the SLA engine's queue ordered by that figure; and on a real ``mkdocs build --strict`` of
+the demo the built customer and value pages carry the same figures. ``servicebook export`` writes
+records only, no value: the test holds it to that, so a value column added there must join this
+agreement.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import sb
+from servicebook import corpus as corpus_mod
+from servicebook import export, sla
+from servicebook.site import pages
+from servicebook.site.i18n import Translator
+from servicebook.site.model import parse_instant
+
+ROOT = Path(__file__).resolve().parents[1]
+MKDOCS = str(Path(sys.executable).with_name("mkdocs"))
+# moments with at-risk clocks in both repositories; in the synthetic one two at-risk clocks share
+# a deadline and differ in customer value, so the ordering by value is put to the test
+AT = {"demo": "2026-11-25T10:00:00+08:00", "synthetic": "2026-11-25T10:00:00+08:00"}
+SYNTH_RECORDS, SYNTH_SEED = 300, 7
+LANGS = ("zh", "en")
+
+ID = r"[A-Z]+-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The `servicebook` command line (in-process, conftest.sb); it must succeed."""
+    result = sb(*args, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+class Repo:
+    """One repository as every consumer sees it, as of one moment."""
+
+    def __init__(self, name: str, root: Path):
+        self.name, self.root, self.at_text = name, root, AT[name]
+        self.at = parse_instant(self.at_text)
+        self.corpus = corpus_mod.load(root)
+        self.customers = sorted(r.id for r in self.corpus.of_kind("customer"))
+        report = json.loads(run_cli("report", "value", "--format", "json", "--at", self.at_text,
+                                    "--root", str(root)).stdout)
+        self.ranked = [(row["customer"], row["index"]) for row in report["ranked"]]
+        self.value = dict(self.ranked)          # the reference figure, customer -> index
+        self._pages: dict[str, dict[str, str]] = {}
+
+    def pages(self, lang: str) -> dict[str, str]:
+        if lang not in self._pages:
+            self._pages[lang] = pages.generate(self.corpus, {"lang": lang, "root": str(self.root), "as_of": self.at})
+        return self._pages[lang]
+
+    def at_risk_queue(self, value_of) -> list:
+        return sla.at_risk_queue(sla.Engine(self.corpus).clocks(self.at), value_of)
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory) -> dict[str, Repo]:
+    if not any((ROOT / "records" / "customer").glob("*.yaml")):
+        pytest.skip("no demo records")
+    out = tmp_path_factory.mktemp("agreement") / "synthetic"
+    run_cli("synth", str(SYNTH_RECORDS), "--out", str(out), "--seed", str(SYNTH_SEED), "--root", str(ROOT))
+    return {"demo": Repo("demo", ROOT), "synthetic": Repo("synthetic", out)}
+
+
+@pytest.fixture(params=("demo", "synthetic"))
+def repo(request, repos) -> Repo:
+    return repos[request.param]
+
+
+def number(text: str) -> float:
+    """A figure as a page shows it (Markdown/HTML character references undone)."""
+    return float(html.unescape(text).strip())
+
+
+def section(markdown: str, heading: str) -> str:
+    """The text under ``## heading`` up to the next heading of level 1 or 2."""
+    start = markdown.index(f"## {heading}\n")
+    end = re.search(r"^#{1,2} ", markdown[start + 3:], re.M)
+    return markdown[start: start + 3 + end.start()] if end else markdown[start:]
+
+
+def first_column_ids(table_text: str) -> list[str]:
+    """Record IDs of a Markdown table's first column, in row order."""
+    ids = []
+    for line in table_text.splitlines():
+        if line.startswith("| ") and not line.startswith("| ---"):
+            m = re.match(rf"\|\s*\[?({ID})", html.unescape(line))
+            if m:
+                ids.append(m.group(1))
+    return ids
+
+
+# ------------------------------------------------------------------------------------- the report
+
+def test_report_scores_every_customer(repo):
+    assert repo.customers and sorted(repo.value) == repo.customers
+    assert all(isinstance(v, float) and 0 <= v <= 100 for v in repo.value.values())
+    if repo.name == "demo":
+        assert repo.value["CU-dongfang-garment"] == 31.25       # the issue's example
+
+
+# ----------------------------------------------------------------------------- the value page
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_value_page_shows_the_report_figures_in_its_order(repo, lang):
+    page = html.unescape(repo.pages(lang)["customers/value.md"])
+    rows = re.findall(rf"^\|\s*\d+\s*\|.*?\]\(({ID})\.md\)\s*\|\s*([^|]+?)\s*\|", page, re.M)
+    assert [(cid, float(v)) for cid, v in rows] == repo.ranked
+
+
+# -------------------------------------------------------------------------- the customer pages
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_customer_page_shows_the_report_figure(repo, lang):
+    out, heading = repo.pages(lang), Translator(lang)("customer.value_index")
+    shown = {}
+    for cid in repo.customers:
+        text = section(out[f"customers/{cid}.md"], heading)
+        m = re.search(r"\*\*([^*]+?) / 100\*\*", text)
+        assert m, f"{cid}: no value index on its page:\n{text}"
+        shown[cid] = number(m.group(1))
+    assert shown == repo.value
+
+
+# ------------------------------------------------------------------------------ at-risk ordering
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_at_risk_queues_are_ordered_by_the_report_figure(repo, lang):
+    expected = [c.case for c in repo.at_risk_queue(repo.value.get)]
+    assert expected, "no clock at risk at this moment: the ordering would go untested"
+    t, out = Translator(lang), repo.pages(lang)
+    assert first_column_ids(section(out["sla/index.md"], t("sla.at_risk"))) == expected[:500]
+    assert first_column_ids(section(out["index.md"], t("home.at_risk"))) == expected[:50]
+
+
+def test_the_value_decides_between_equally_urgent_clocks(repos):
+    """Not vacuous: in the synthetic repository two at-risk clocks share a deadline and their
+    customers' figures differ, so the queue by value is not the queue without it, and the higher
+    figure comes first."""
+    repo = repos["synthetic"]
+    queue = repo.at_risk_queue(repo.value.get)
+    tied = [(a, b) for a, b in zip(queue, queue[1:]) if a.deadline == b.deadline
+            and repo.value.get(a.customer) != repo.value.get(b.customer)]
+    assert tied, "no equally urgent clocks of customers of different value: choose another AT or seed"
+    assert all((repo.value.get(a.customer) or 0) > (repo.value.get(b.customer) or 0) for a, b in tied)
+    assert [c.case for c in queue] != [c.case for c in repo.at_risk_queue(None)]
+
+
+# ------------------------------------------------------------------------------------- export
+
+def test_export_carries_records_only(repo, tmp_path):
+    """Export writes the records as they are; it derives no value index (if it ever does, that
+    column joins the agreement above)."""
+    out = tmp_path / "records.jsonl"
+    run_cli("export", "--format", "jsonl", "--out", str(out), "--root", str(repo.root))
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    customers = {r["id"]: r for r in rows if r["kind"] == "customer"}
+    assert sorted(customers) == repo.customers
+    for cid, row in customers.items():
+        assert set(row) == set(export.COMMON) | {"data"}
+        assert row["data"] == repo.corpus.records[cid].data
+
+
+# ------------------------------------------------------------------------- a real built site
+
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory, repos):
+    site = tmp_path_factory.mktemp("agreement-site") / "site"
+    result = subprocess.run([MKDOCS, "build", "--strict", "-d", str(site)], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SERVICEBOOK_AS_OF": AT["demo"]},
+                            timeout=1200)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return site
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_built_demo_pages_show_the_report_figures(built_demo, repos, lang):
+    repo = repos["demo"]
+    base = built_demo if lang == "zh" else built_demo / "en"
+    shown = {}
+    for cid in repo.customers:
+        page = html.unescape((base / "customers" / cid / "index.html").read_text(encoding="utf-8"))
+        found = re.findall(r"<strong>([0-9.]+) / 100</strong>", page)
+        assert len(found) == 1, f"{cid}: {found}"
+        shown[cid] = float(found[0])
+    assert shown == repo.value
+    page = html.unescape((base / "customers" / "value" / "index.html").read_text(encoding="utf-8"))
+    rows = re.findall(rf'<td><a href="\.\./({ID})/">[^<]*</a></td>\s*<td>([0-9.]+)</td>', page)
+    assert [(cid, float(v)) for cid, v in rows] == repo.ranked
