@@ -6,16 +6,31 @@ import json
 
 import pytest
 
-from conftest import make_repo, sb
-from servicebook import corpus, pipeline
+from conftest import REPO, make_repo, sb
+from servicebook import corpus, pipeline, sla
 
 SV = "SV-20261103-4M8QZA"
 SO = "SO-20261104-2HVN6P"
 
 
+def with_negotiation_policy(repo, target: str | None = None):
+    """The shipped solution policy (its ``negotiation`` clock is the limit of a negotiation) and
+    the calendar it counts in; ``target`` replaces the clock's 10 working days."""
+    for rel in ("policy/SLA-solution.yaml", "calendar/CAL-cn-standard.yaml"):
+        text = (REPO / "records" / rel).read_text(encoding="utf-8")
+        if target and rel.startswith("policy/"):
+            ten = "{amount: 10, unit: working_days}"
+            assert text.count(ten) == 2
+            text = text.replace(ten, target)
+        dest = repo.root / "records" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text, encoding="utf-8")
+    return repo
+
+
 @pytest.fixture(scope="module")
 def fixture_corpus(tmp_path_factory):
-    repo = make_repo(tmp_path_factory.mktemp("pipe") / "repo")
+    repo = with_negotiation_policy(make_repo(tmp_path_factory.mktemp("pipe") / "repo"))
     return corpus.load(repo.root)
 
 
@@ -56,6 +71,13 @@ def test_stage_as_of(fixture_corpus, when, stage, since, days, deadline, state):
     assert d.salesperson == "P-zhang-wei"
 
 
+def test_without_a_negotiation_clock_a_negotiation_has_no_deadline(tmp_path):
+    c = corpus.load(make_repo(tmp_path / "repo").root)  # no policy records at all
+    d = pipeline.deal(c, SV, at("11-16T09:00"))
+    assert d.stage == "negotiation" and d.state == "no_deadline" and d.deadline is None
+    assert pipeline.negotiation_limit(c) is None
+
+
 def test_before_first_contact_there_is_no_deal(fixture_corpus):
     assert pipeline.deal(fixture_corpus, SV, at("11-03T15:00")) is None
     assert pipeline.deals(fixture_corpus, at("11-03T15:00")) == []
@@ -69,12 +91,18 @@ def test_late_survey_and_proposal(fixture_corpus):
     assert d.stage == "proposal" and d.state == "on_time"
 
 
-def test_negotiation_rounds_and_long_negotiation(fixture_corpus):
+def test_negotiation_rounds_and_long_negotiation(fixture_corpus, tmp_path):
     d = pipeline.deal(fixture_corpus, SV, at("11-12T09:00"))
     assert d.negotiation["rounds"] == 1 and d.negotiation["price_cuts"] == 1
-    d = pipeline.deal(fixture_corpus, SV, at("11-16T09:00"), long_negotiation_days=2)
+    # the limit is the policy's: 2 working days there make the same negotiation long
+    short = corpus.load(with_negotiation_policy(make_repo(tmp_path / "repo"), "{amount: 2, unit: working_days}").root)
+    d = pipeline.deal(short, SV, at("11-16T09:00"))
     # 11-11 15:00 + 2 working days = 11-13 15:00
     assert d.state == "long" and d.deadline.isoformat() == at("11-13T15:00")
+    assert pipeline.long_negotiation(sla.Engine(short), short.records[SO], at("11-16T09:00"))
+    assert not pipeline.long_negotiation(sla.Engine(short), short.records[SO], at("11-13T14:59"))
+    assert [x.survey for x in pipeline.long_negotiations(short, at("11-16T09:00"))] == [SV]
+    assert pipeline.negotiation_limit(short)["targets"] == {"standard": "2 working_days", "vip": "2 working_days"}
     assert d.negotiation == {**d.negotiation, "rounds": 2, "price_cuts": 1, "contract_changes": 1,
                              "manager_not_informed": 0}
     view = pipeline.manager_view([d])

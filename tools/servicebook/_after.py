@@ -109,17 +109,6 @@ def history(rec) -> list[tuple[datetime, str, str]]:
     return out
 
 
-def name_of(corpus, record_id, default: str = "") -> str:
-    rec = corpus.records.get(record_id) if isinstance(record_id, str) else None
-    if rec is None:
-        return default
-    for key in ("short_name", "name", "title"):
-        v = get(rec.data, key)
-        if isinstance(v, str) and v.strip():
-            return v.strip()
-    return default
-
-
 def region_of_customer(corpus, customer_id) -> str:
     rec = corpus.records.get(customer_id) if isinstance(customer_id, str) else None
     return text(get(rec.data, "region")) if rec else ""

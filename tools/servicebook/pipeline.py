@@ -31,9 +31,13 @@ business calendar (``records/calendar/CAL-cn-standard.yaml`` when present, else 
                     first contact (step H; counted from the survey date); the stage runs from the
                     GM's approval until negotiation starts, its deadline stops when the solution
                     is proposed
-    negotiation     no deadline in the sources; a negotiation running longer than
-                    ``long_negotiation_days`` (10 working days) is a *long negotiation* the sales
-                    manager reviews (source 001: managers review long negotiations and lost deals)
+    negotiation     no deadline in the sources (source 001: managers review long negotiations
+                    and lost deals); how long is *long* is company policy, so it is an SLA clock:
+                    ``negotiation`` of the solution's policy (``records/policy/SLA-solution.yaml``,
+                    10 working days in the policy's business calendar). :func:`long_negotiation`
+                    asks the SLA engine for that clock; it is the one test of a long negotiation
+                    (the weekly site page and ``servicebook pipeline`` both list what it says).
+                    Without such a clock a negotiation has no deadline.
     feasibility, gm_approval, contract: no deadline in the sources
 
 ``days_in_stage`` is working time in the stage divided by an 8-hour working day, counted from the
@@ -60,10 +64,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from servicebook import bizcalendar as bc
+from servicebook import sla
 
 __all__ = ["STAGES", "STAGE_LABELS", "EVIDENCE", "DEADLINES", "REFERRAL_SHARES", "DEFAULT_COMMISSION_RATE",
-           "LONG_NEGOTIATION_DAYS", "Deal", "calendar_of", "status_at", "deals", "deal", "by_stage",
-           "manager_view", "as_instant"]
+           "NEGOTIATION_CLOCK", "Deal", "calendar_of", "status_at", "deals", "deal", "by_stage",
+           "manager_view", "as_instant", "long_negotiation", "long_negotiations", "negotiation_limit"]
 
 STAGES = ("survey", "appraisal", "solution", "manager_review", "feasibility", "gm_approval", "proposal",
           "negotiation", "contract", "won", "lost")
@@ -105,7 +110,8 @@ DEADLINES: dict[str, tuple[str, float] | None] = {
     "negotiation": None,
     "contract": None,
 }
-LONG_NEGOTIATION_DAYS = 10
+# (kind, clock name): the SLA clock whose target is the longest a negotiation may run
+NEGOTIATION_CLOCK = ("solution", "negotiation")
 REFERRAL_SHARES = {"a": 0.15, "b": 0.35, "c": 0.75}
 DEFAULT_COMMISSION_RATE = 0.05
 WORKING_DAY_SECONDS = 8 * 3600
@@ -283,8 +289,8 @@ def _reviewer(solution, at) -> str | None:
     return who
 
 
-def deals(source, at, *, deadlines: Mapping | None = None, long_negotiation_days: float = LONG_NEGOTIATION_DAYS,
-          commission_rate: float = DEFAULT_COMMISSION_RATE, calendar=None) -> list[Deal]:
+def deals(source, at, *, deadlines: Mapping | None = None, commission_rate: float = DEFAULT_COMMISSION_RATE,
+          calendar=None) -> list[Deal]:
     """Every deal (one per survey existing at ``at``), most advanced first within a stage order.
 
     ``source``: a Corpus (chains come from its index)."""
@@ -292,10 +298,11 @@ def deals(source, at, *, deadlines: Mapping | None = None, long_negotiation_days
     records = _records(source)
     cal = calendar or calendar_of(records)
     approvers = _approvers(records, at)
+    engine = sla.Engine(source)
     out = []
     for sv in sorted((r for r in records.values() if r.kind == "survey"), key=lambda r: r.id):
-        d = deal(source, sv.id, at, deadlines=deadlines, long_negotiation_days=long_negotiation_days,
-                 commission_rate=commission_rate, calendar=cal, _approvers=approvers)
+        d = deal(source, sv.id, at, deadlines=deadlines, commission_rate=commission_rate, calendar=cal,
+                 _approvers=approvers, _engine=engine)
         if d is not None:
             out.append(d)
     out.sort(key=lambda d: (STAGES.index(d.stage), -(d.days_in_stage or 0), d.survey))
@@ -303,8 +310,8 @@ def deals(source, at, *, deadlines: Mapping | None = None, long_negotiation_days
 
 
 def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
-         long_negotiation_days: float = LONG_NEGOTIATION_DAYS, commission_rate: float = DEFAULT_COMMISSION_RATE,
-         calendar=None, _approvers=None) -> Deal | None:
+         commission_rate: float = DEFAULT_COMMISSION_RATE, calendar=None, _approvers=None,
+         _engine=None) -> Deal | None:
     """One deal as of ``at``; None when its survey did not exist yet."""
     at = as_instant(at)
     records = _records(source)
@@ -364,8 +371,7 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
             d.days_in_stage = round(cal.working_seconds(since, at) / WORKING_DAY_SECONDS, 2)
             rule = deadlines.get(d.stage)
             if d.stage == "negotiation":
-                d.deadline = cal.add_working_days(since, long_negotiation_days)
-                d.state = "long" if at > d.deadline else "on_time"
+                d.deadline, d.state, d.error = _negotiation_state(_engine or sla.Engine(source), sol, at)
             elif rule is not None:
                 unit, n = rule
                 if unit == "working_days":
@@ -401,6 +407,63 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
 
 def _approvers_of(records, at):
     return _approvers(records, at)
+
+
+# --------------------------------------------------------------------------- long negotiations
+
+
+def _negotiation_clock(engine, solution, at: _dt.datetime):
+    """The newest cycle of the solution's negotiation clock as of ``at``; None when no policy
+    has one."""
+    kind, name = NEGOTIATION_CLOCK
+    if solution is None or solution.kind != kind:
+        return None
+    found = [c for c in engine.clocks_for(solution, at) if c.clock in (name, "*") and c.last_cycle]
+    return found[-1] if found else None
+
+
+def long_negotiation(engine, solution, at) -> bool:
+    """Whether the negotiation on ``solution`` is long as of ``at``: the policy's negotiation
+    clock ran past its target and the negotiation is still going on. The one test, used by
+    :func:`deal` (state ``long``), the weekly site page and ``servicebook pipeline``."""
+    return _is_long(_negotiation_clock(engine, solution, as_instant(at)))
+
+
+def _is_long(clock) -> bool:
+    return clock is not None and clock.state == "breached" and clock.open
+
+
+def _negotiation_state(engine, solution, at: _dt.datetime) -> tuple[_dt.datetime | None, str, str | None]:
+    """``(deadline, state, error)`` of a deal in negotiation: ``long`` as :func:`long_negotiation`
+    says, else ``on_time``; ``no_deadline`` without a negotiation clock; ``error`` when the clock
+    could not be computed (the engine says why)."""
+    clock = _negotiation_clock(engine, solution, at)
+    if clock is None:
+        return None, "no_deadline", None
+    if clock.state == "error":
+        return None, "error", clock.error
+    deadline = _dt.datetime.fromtimestamp(clock.deadline, TZ) if clock.deadline is not None else None
+    return deadline, ("long" if _is_long(clock) else "on_time"), None
+
+
+def long_negotiations(source, at) -> list[Deal]:
+    """The deals in a long negotiation as of ``at``, longest first: what the sales managers review."""
+    found = [d for d in deals(source, at) if d.long_negotiation]
+    found.sort(key=lambda d: (-(d.days_in_stage or 0), d.survey))
+    return found
+
+
+def negotiation_limit(source) -> dict | None:
+    """Where the limit is set: ``{"policy", "version", "clock", "targets": {tier: "10 working_days"}}``
+    of the first policy with a negotiation clock; None when there is none."""
+    kind, name = NEGOTIATION_CLOCK
+    policies, _ = sla.load_policies(_records(source))
+    for p in policies:
+        for cd in p.clocks if p.kind == kind else ():
+            if cd.name == name:
+                return {"policy": p.id, "version": p.version, "clock": name,
+                        "targets": {tier: t.text() for tier, t in sorted(cd.targets.items())}}
+    return None
 
 
 def _negotiation(sol, at, d: Deal) -> dict:

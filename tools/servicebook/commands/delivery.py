@@ -3,9 +3,12 @@ requirements due within 72 h of signing, changes, milestones, risks, reports, op
 
 Usage::
 
-    servicebook delivery CT-20260915-KPA122 [--at INSTANT] [--format text|json] [--root PATH]
+    servicebook delivery CT-20260915-KPA122 [--at INSTANT] [--format text|json] [--lang zh|en]
+                         [--root PATH]
 
-JSON output is ``servicebook.delivery.report()``: contract, customer, status, tier, signed_at,
+JSON output is ``servicebook.delivery.report()`` plus ``lang``, ``customer_name`` and ``names``
+(every customer and person ID of the report -> ``servicebook.names.short_name`` in ``--lang``; the
+text output shows the same names beside the IDs): contract, customer, status, tier, signed_at,
 as_of, last_activity (the newest status change of the contract and its delivery records), team {owner, members, shape}, requirements {due, state (met | late | open | not_signed),
 late_seconds, confirmed_at, records}, changes, milestones [{name, planned_on, actual_on, state
 (done | done_late | overdue | planned), delay_days, review_notes}], milestones_from, reports,
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import json
 
-from servicebook import corpus, delivery, pipeline
+from servicebook import corpus, delivery, names, pipeline
 from servicebook.commands._common import add_root, at_or_now, fail, find_root
 
 NAME = "delivery"
@@ -32,6 +35,7 @@ def configure(parser):
     parser.add_argument("contract", help="contract ID, e.g. CT-20260915-KPA122")
     parser.add_argument("--at", default=None, help="instant to report for (default: now)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--lang", choices=names.LANGS, default="zh", help="language of the names shown")
     add_root(parser)
 
 
@@ -43,20 +47,30 @@ def run(args) -> int:
     if rep is None:
         return fail(f"no contract {args.contract} (as of {at.isoformat(timespec='seconds')})")
     if args.format == "json":
-        print(json.dumps(rep, ensure_ascii=False, indent=2))
+        named = {rid: names.short_name(c.records.get(rid), args.lang) for rid in _named(rep)}
+        print(json.dumps({**rep, "lang": args.lang, "customer_name": named.get(rep["customer"], ""),
+                          "names": named}, ensure_ascii=False, indent=2))
     else:
-        print(_text(rep))
+        print(_text(rep, lambda rid: names.short_label(c.records, rid, args.lang)))
     bad = rep["requirements"]["state"] == "late" or any(
         p["response"] and p["response"]["state"] == "breached" for p in rep["problems"])
     return 1 if bad else 0
 
 
-def _text(rep) -> str:
-    out = [f"{rep['contract']}  {rep['customer']}  {rep['status']}  tier {rep['tier']}  signed {rep['signed_at'] or '-'}",
+def _named(rep) -> list[str]:
+    """Every customer and person ID the report names, in order of appearance."""
+    found = [rep["customer"], rep["team"]["owner"], *(m["person"] for m in rep["team"]["members"]),
+             *(r["filled_by"] for r in rep["reports"]),
+             *(k["owner"] for k in rep["risks"]), *(p["owner"] for p in rep["problems"])]
+    return list(dict.fromkeys(x for x in found if isinstance(x, str) and x))
+
+
+def _text(rep, who) -> str:
+    out = [f"{rep['contract']}  {who(rep['customer'])}  {rep['status']}  tier {rep['tier']}  signed {rep['signed_at'] or '-'}",
            f"as of {rep['as_of']}", ""]
     t = rep["team"]
-    out.append(f"Team {t['shape']}: owner {t['owner'] or '-'}; "
-               + ", ".join(f"{m['person']} ({m['role']})" for m in t["members"]))
+    out.append(f"Team {t['shape']}: owner {who(t['owner']) or '-'}; "
+               + ", ".join(f"{who(m['person'])} ({m['role']})" for m in t["members"]))
     r = rep["requirements"]
     out.append(f"Requirements: due {r['due'] or '-'}: {r['state'].upper()}"
                + (f", confirmed {r['confirmed_at']}" if r["confirmed_at"] else ""))
@@ -68,11 +82,11 @@ def _text(rep) -> str:
             out.append(f"  {m['name']}: planned {m['planned_on']}, actual {m['actual_on'] or '-'}, {m['state']}"
                        + (f" ({m['delay_days']} d)" if m["delay_days"] else ""))
     for k in rep["risks"]:
-        out.append(f"Risk {k['id']} [{k['status']}] {k['risk']} -> {k['action']} (owner {k['owner']}, due "
+        out.append(f"Risk {k['id']} [{k['status']}] {k['risk']} -> {k['action']} (owner {who(k['owner']) or '-'}, due "
                    f"{k['action_due'] or '-'}{', OVERDUE' if k['action_overdue'] else ''})")
     for p in rep["problems"]:
         clock = p["response"]
-        out.append(f"Problem {p['id']} [{p['level']}] {p['status']}: {p['title']} (owner {p['owner']}"
+        out.append(f"Problem {p['id']} [{p['level']}] {p['status']}: {p['title']} (owner {who(p['owner']) or '-'}"
                    f"{'' if p['owner_fits'] else ', OWNER DOES NOT FIT THE LEVEL'}; answer within "
                    f"{p['response_target'] or '-'}: {clock['state'] if clock else 'no clock'})")
     for rp in rep["reports"][:3]:

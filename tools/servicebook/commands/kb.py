@@ -21,7 +21,7 @@ from datetime import date
 
 from servicebook import corpus as corpus_mod
 from servicebook import kb as kb_mod
-from servicebook._after import name_of
+from servicebook import names
 from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
 from servicebook.records import find_files, new_id, path_for
 from servicebook.writer import WriteRefused, create, dump
@@ -80,7 +80,7 @@ def _promote(root, args) -> int:
     record_id = new_id("kb", day, taken)
     try:
         data = kb_mod.promote(rec, by=args.by, at=at, record_id=record_id,
-                              product_name=name_of(c, rec.data.get("product")) or None)
+                              product_name=names.short_name(names.lookup(c.records, rec.data.get("product")), "zh") or None)
     except ValueError as err:
         raise UsageError(str(err)) from None
     path = path_for("kb", record_id)

@@ -3,14 +3,18 @@
 Usage::
 
     servicebook pipeline [--at INSTANT] [--format text|json] [--manager P-ID]
-                         [--commission-rate 0.05] [--long-negotiation-days 10] [--root PATH]
+                         [--commission-rate 0.05] [--lang zh|en] [--root PATH]
 
 Without ``--at`` the pipeline is computed as of now; with it, from the records as they stood then.
-See ``servicebook.pipeline`` for the stages, deadlines and referral shares.
+See ``servicebook.pipeline`` for the stages, deadlines and referral shares. A negotiation is long
+past the target of the ``negotiation`` clock of the solution's SLA policy
+(``records/policy/SLA-solution.yaml``); change the policy to change it.
 
-JSON output: ``{"as_of", "commission_rate", "long_negotiation_days", "deals": [DEAL...],
+JSON output: ``{"as_of", "lang", "commission_rate", "long_negotiation", "deals": [DEAL...],
 "managers": {manager: {"open"|"long_negotiations"|"late"|"lost"|"not_informed": [survey IDs]}}}``
-where DEAL is ``Deal.to_dict()``: survey, customer, salesperson, manager, stage, stage_since,
+where ``long_negotiation`` is ``{policy, version, clock, targets: {tier: target}}`` (null without
+such a clock) and DEAL is ``Deal.to_dict()`` plus ``customer_name``, ``salesperson_name`` and
+``manager_name`` (``servicebook.names.short_name`` in ``--lang``): survey, customer, salesperson, manager, stage, stage_since,
 days_in_stage, deadline, state (on_time | late | long | no_deadline | closed | error),
 first_contact, lost_stage, lost_reason, lost_at, records (kind -> latest ID), solution_status,
 negotiation {rounds, price_cuts, contract_changes, manager_not_informed, detail, days}, bids,
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import json
 
-from servicebook import corpus, pipeline
+from servicebook import corpus, names, pipeline
 from servicebook.commands._common import add_root, at_or_now, find_root
 
 NAME = "pipeline"
@@ -38,8 +42,6 @@ def configure(parser):
     parser.add_argument("--manager", default=None, help="only this sales manager's deals")
     parser.add_argument("--commission-rate", type=float, default=pipeline.DEFAULT_COMMISSION_RATE,
                         help="salesperson's commission as a share of the contract amount (referral base)")
-    parser.add_argument("--long-negotiation-days", type=float, default=pipeline.LONG_NEGOTIATION_DAYS,
-                        help="working days after which a negotiation is long")
     parser.add_argument("--lang", choices=("zh", "en"), default="zh")
     add_root(parser)
 
@@ -48,21 +50,26 @@ def run(args) -> int:
     root = find_root(args.root)
     at = at_or_now(args.at, pipeline.as_instant)
     c = corpus.load(root.resolve())
-    deals = pipeline.deals(c, at, commission_rate=args.commission_rate,
-                           long_negotiation_days=args.long_negotiation_days)
+    deals = pipeline.deals(c, at, commission_rate=args.commission_rate)
     if args.manager:
         deals = [d for d in deals if d.manager == args.manager]
     view = pipeline.manager_view(deals)
+
+    def name(rid):
+        return names.short_name(names.lookup(c.records, rid), args.lang)
+
     if args.format == "json":
         print(json.dumps({
             "as_of": at.isoformat(timespec="seconds"),
+            "lang": args.lang,
             "commission_rate": args.commission_rate,
-            "long_negotiation_days": args.long_negotiation_days,
-            "deals": [d.to_dict() for d in deals],
+            "long_negotiation": pipeline.negotiation_limit(c),
+            "deals": [{**d.to_dict(), "customer_name": name(d.customer), "salesperson_name": name(d.salesperson),
+                       "manager_name": name(d.manager)} for d in deals],
             "managers": {m: {k: [d.survey for d in v] for k, v in groups.items()} for m, groups in view.items()},
         }, ensure_ascii=False, indent=2))
     else:
-        print(_text(deals, view, at, args.lang))
+        print(_text(deals, view, at, args.lang, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if any(d.state == "error" for d in deals) else 0
 
 
@@ -71,7 +78,7 @@ def _label(stage, lang):
     return zh if lang == "zh" else en
 
 
-def _text(deals, view, at, lang) -> str:
+def _text(deals, view, at, lang, who) -> str:
     zh = lang == "zh"
     out = [("销售漏斗,截至 " if zh else "Deal pipeline as of ") + at.isoformat(timespec="seconds")]
     for stage, group in pipeline.by_stage(deals).items():
@@ -80,7 +87,7 @@ def _text(deals, view, at, lang) -> str:
         out.append("")
         out.append(f"{_label(stage, lang)} ({len(group)})")
         for d in group:
-            parts = [f"  {d.survey}", d.customer or "-", f"sales {d.salesperson or '-'}"]
+            parts = [f"  {d.survey}", who(d.customer) or "-", f"sales {who(d.salesperson) or '-'}"]
             if d.days_in_stage is not None:
                 parts.append(f"{d.days_in_stage:g} wd")
             if d.deadline is not None:
@@ -96,14 +103,14 @@ def _text(deals, view, at, lang) -> str:
             if d.referral:
                 r = d.referral
                 amount = f"{r['amount']:,.2f} {r['currency']}" if r["amount"] is not None else r["state"]
-                parts.append(f"referral {r['person']} class {r['class'].upper()} {r['share']:.0%}: {amount}"
+                parts.append(f"referral {who(r['person'])} class {r['class'].upper()} {r['share']:.0%}: {amount}"
                              + (" CONFLICT" if r["conflict"] else ""))
             out.append("  ".join(parts))
     out.append("")
     out.append("按业务经理" if zh else "By sales manager")
     for manager, groups in view.items():
         counts = ", ".join(f"{k} {len(v)}" for k, v in groups.items())
-        out.append(f"  {manager or '(none)'}: {counts}")
+        out.append(f"  {who(manager) or '(none)'}: {counts}")
         for d in groups["long_negotiations"]:
             out.append(f"    long negotiation {d.survey} {d.days_in_stage:g} wd")
         for d in groups["lost"]:

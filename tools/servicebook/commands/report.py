@@ -1,11 +1,12 @@
 """servicebook report — after-sales figures as of a date (售后报表).
 
     servicebook report inspections|parts|technicians|value|feedback [--at DATE] [--since DATE]
-                       [--format text|json] [--root PATH]
+                       [--format text|json] [--lang zh|en] [--root PATH]
 
 ``--at`` (date or instant, default now) is the moment the figures are computed for; records and
 history after it are ignored. ``--since`` starts the period of technicians and feedback (default:
-1 January of the as-of year). Exit status: 0 done, 2 usage error.
+1 January of the as-of year). ``--lang``: the language of the customer names
+(``servicebook.names.short_name``, the site's rule). Exit status: 0 done, 2 usage error.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from datetime import date, datetime
 
 from servicebook import corpus as corpus_mod
-from servicebook import feedback, inspections, parts, technicians, value_index
+from servicebook import feedback, inspections, names, parts, technicians, value_index
 from servicebook._after import as_date
 from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
 
@@ -29,6 +30,7 @@ def configure(parser):
     parser.add_argument("--at", help="as of this date or instant (default: now)")
     parser.add_argument("--since", help="start of the period (technicians, feedback); default 1 January")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--lang", choices=names.LANGS, default="zh", help="language of the names shown")
     add_root(parser)
 
 
@@ -44,7 +46,7 @@ def _plain(value):
     return value
 
 
-def figures(c, topic: str, at, since) -> dict:
+def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
     if topic == "inspections":
         return {"by_station": inspections.summary(c, at, "station"),
                 "by_engineer": inspections.summary(c, at, "engineer"),
@@ -58,7 +60,8 @@ def figures(c, topic: str, at, since) -> dict:
                 "appraisal": technicians.appraisal(c, since, at),
                 "staffing": [{**_plain(s), "gap": s.gap} for s in technicians.staffing(c, at)]}
     if topic == "value":
-        return {"ranked": [{"customer": s.customer, "name": s.name, "index": s.index, "coverage": s.coverage,
+        return {"ranked": [{"customer": s.customer, "name": names.short_name(c.records.get(s.customer), lang),
+                            "index": s.index, "coverage": s.coverage,
                             "factors": {k: {"value": f.value, "source": f.source} for k, f in s.factors.items()}}
                            for s in value_index.ranked(c, at)]}
     return {"products": [{**_plain(p), "per_100_installed": p.per_100_installed} for p in feedback.products(c, at, since)],
@@ -111,7 +114,7 @@ def run(args) -> int:
         except (ValueError, TypeError) as err:
             raise UsageError(f"--at/--since: {err}") from None
         c = corpus_mod.load(root)
-        data = figures(c, args.topic, at, since)
+        data = figures(c, args.topic, at, since, args.lang)
     except UsageError as err:
         return fail(str(err))
     if args.format == "json":

@@ -1,10 +1,14 @@
-"""servicebook show ID — a record and the chain of records linked to it."""
+"""servicebook show ID — a record and the chain of records linked to it.
+
+The record is headed by its full name and its customer's short name (``servicebook.names``, the
+site's rule) in ``--lang``; the JSON output carries them as ``name`` and ``customer_name``.
+"""
 
 from __future__ import annotations
 
 import json
 
-from servicebook import corpus
+from servicebook import corpus, names
 from servicebook.commands._common import add_root, fail, find_root
 
 NAME = "show"
@@ -14,7 +18,7 @@ HELP = "Print a record with its case chain and the records that refer to it (查
 def configure(parser):
     parser.add_argument("id", help="record ID, e.g. CP-20261120-7KQ2XM")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--lang", choices=("zh", "en"), default="zh")
+    parser.add_argument("--lang", choices=names.LANGS, default="zh")
     add_root(parser)
 
 
@@ -26,23 +30,31 @@ def run(args) -> int:
         return fail(f"no record with ID {args.id}")
     chain = [r for r in c.chain(rec.id) if r.id != rec.id]
     referrers = [r for r in c.referrers(rec.id) if r not in chain]
+    lang = args.lang
+    customer = rec.data.get("customer") if isinstance(rec.data, dict) else None
     if args.format == "json":
         print(json.dumps({
-            "id": rec.id, "kind": rec.kind, "file": str(rec.path), "data": rec.data,
+            "id": rec.id, "kind": rec.kind, "file": str(rec.path), "lang": lang,
+            "name": names.full_name(rec, lang),
+            "customer": customer if isinstance(customer, str) else None,
+            "customer_name": names.short_name(names.lookup(c.records, customer), lang),
+            "data": rec.data,
             "chain": [{"id": r.id, "kind": r.kind, "status": r.status, "file": str(r.path)}
                       for r in chain],
             "referrers": [{"id": r.id, "kind": r.kind, "file": str(r.path)} for r in referrers],
             "problems": [p.as_dict() for p in c.problems if p.file == str(rec.path)],
         }, ensure_ascii=False, indent=2))
         return 0
-    lang = args.lang
 
     def line(r):
         title = c.schemas.title(r.kind, (), lang)
         status = c.lifecycle.label(r.kind, r.status, lang) if r.status else ""
         return f"  {r.id:<22} {title}  {status}"
 
-    print(f"# {rec.path}")
+    own = names.full_name(rec, lang)
+    print(f"# {rec.path}" + (f"  {own}" if own else ""))
+    if isinstance(customer, str):
+        print(("# 客户 " if lang == "zh" else "# Customer ") + names.short_label(c.records, customer, lang))
     print((root / rec.path).read_text(encoding="utf-8").rstrip())
     if chain:
         print("\n" + ("案件链" if lang == "zh" else "Case chain") + ":")

@@ -3,14 +3,15 @@
 Usage::
 
     servicebook sla [--at INSTANT] [--format text|json] [--kind K ...] [--breached | --at-risk]
-                    [--cycles last|all|ever] [--root PATH]
+                    [--cycles last|all|ever] [--lang zh|en] [--root PATH]
 
 Without ``--at`` the clocks are computed as of now; with it, from the record histories as they
 stood at that instant (later history entries, records and callbacks are ignored), so a past report
 is reproduced exactly. ``--breached`` keeps breached clocks (most overdue first), ``--at-risk`` the
 at-risk queue (earliest deadline first). ``--cycles``: ``last`` (default) shows the newest cycle
 of each clock, ``all`` every cycle of reopened cases, ``ever`` the newest cycle unless an earlier
-one was breached.
+one was breached. Customers and owners are named by ``servicebook.names.short_name`` in
+``--lang`` (the site's rule), beside their IDs in the text output.
 
 Exit status: 0 done, 1 some clocks could not be computed (state ``error``, e.g. a deadline beyond
 the years the holiday data covers), 2 usage error.
@@ -19,6 +20,7 @@ JSON output (``--format json``), stable fields::
 
     {
       "as_of": "2026-11-23T10:00:00+08:00",     # the instant the clocks are computed for
+      "lang": "zh",                              # the language of the names
       "policies": [{"id": "SLA-complaint", "version": 1, "kind": "complaint", "name": "..."}],
       "counts": {"running": 3, "at_risk": 1, "paused": 0, "met": 9, "breached": 2,
                  "cancelled": 0, "error": 0},       # of the rows below
@@ -30,8 +32,10 @@ Each ROW:
     case               record ID the clock runs on (CP-20261120-7KQ2XM)
     kind               its record kind
     customer           customer ID
+    customer_name      its name in the language asked for ("" when unknown)
     tier               "standard" | "vip" (contract through the case chain, else customer)
     owner              person ID answering for the clock (per the policy's owner fields)
+    owner_name         that person's name in the language asked for ("" when unknown)
     department         that person's department, or null
     policy             policy ID that measured the clock
     policy_version     that policy's `version`
@@ -64,7 +68,7 @@ import json
 import sys
 
 from servicebook import bizcalendar as bc
-from servicebook import sla
+from servicebook import names, sla
 from servicebook.commands._common import add_root, at_or_now, find_root
 
 NAME = "sla"
@@ -82,6 +86,7 @@ def configure(parser):
     only.add_argument("--at-risk", action="store_true", help="only the at-risk queue, most urgent first")
     parser.add_argument("--cycles", choices=("last", "all", "ever"), default="last",
                         help="which cycles of reopened cases to show (default: last)")
+    parser.add_argument("--lang", choices=names.LANGS, default="zh", help="language of the names shown")
     add_root(parser)
 
 
@@ -110,20 +115,34 @@ def run(args) -> int:
     for r in rows:
         counts[r.state] += 1
     as_of = bc.parse_instant(at, tz).isoformat(timespec="seconds")
+    def name(rid):
+        return names.short_name(names.lookup(c.records, rid), args.lang)
+
     if args.format == "json":
         print(json.dumps({
             "as_of": as_of,
+            "lang": args.lang,
             "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
                          for p in engine.policies],
             "counts": counts,
-            "clocks": [r.to_dict() for r in rows],
+            "clocks": [_row(r.to_dict(), name) for r in rows],
         }, ensure_ascii=False, indent=2))
     else:
-        print(_text(rows, as_of, engine, counts))
+        print(_text(rows, as_of, engine, counts, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if counts["error"] else 0
 
 
-def _text(rows, as_of, engine, counts) -> str:
+def _row(row: dict, name) -> dict:
+    """A clock's JSON row with the names of its customer and owner beside their IDs."""
+    out = {}
+    for key, value in row.items():
+        out[key] = value
+        if key in ("customer", "owner"):
+            out[f"{key}_name"] = name(value)
+    return out
+
+
+def _text(rows, as_of, engine, counts, who) -> str:
     head = ("CASE", "CLOCK", "CUSTOMER", "TIER", "OWNER", "STATE", "TARGET", "ELAPSED", "LEFT/LATE")
     table = [head]
     for c in rows:
@@ -136,7 +155,7 @@ def _text(rows, as_of, engine, counts) -> str:
         else:
             left = sla.format_duration(c.remaining_seconds)
         clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
-        table.append((c.case, clock, c.customer or "", c.tier, c.owner or "", c.state, c.target,
+        table.append((c.case, clock, who(c.customer), c.tier, who(c.owner), c.state, c.target,
                       sla.format_duration(c.elapsed_seconds) if c.state != "error" else "", left))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(head) - 1)]
     lines = [f"SLA clocks as of {as_of}; policies: "

@@ -24,7 +24,8 @@ from servicebook import kb as kb_mod
 from servicebook import parts as parts_mod
 from servicebook import technicians as tech_mod
 from servicebook import value_index as value_mod
-from servicebook._after import as_date, as_datetime, get, name_of, text
+from servicebook import names
+from servicebook._after import as_date, as_datetime, get, text
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
@@ -53,29 +54,24 @@ class _Page:
     def status(self, kind: str, status) -> str:
         if not isinstance(status, str):
             return ""
-        try:
-            return self.c.lifecycle.label(kind, status, self.lang) or status
-        except Exception:  # noqa: BLE001 - unknown status of a broken record
-            return status
+        return self.c.lifecycle.label(kind, status, self.lang) or status  # unknown: as it is
 
     def enum(self, kind: str, path: tuple, value) -> str:
         if not isinstance(value, str):
             return ""
-        try:
-            return self.c.schemas.enum_label(kind, path, value, self.lang) or value
-        except Exception:  # noqa: BLE001
-            return value
+        return self.c.schemas.enum_label(kind, path, value, self.lang) or value  # unknown: as it is
 
     def category(self, value) -> str:
         return self.enum("kb", ("fault_category",), value)
 
     # ---- names and links
     def name(self, rid) -> str:
-        return name_of(self.c, rid, rid if isinstance(rid, str) else "")
+        """The name alone, in a list of names (`names.short_name`); the ID without a name."""
+        return names.short_name(names.lookup(self.c.records, rid), self.lang) or (rid if isinstance(rid, str) else "")
 
     def labelled(self, rid) -> str:
-        n = self.name(rid)
-        return f"{n} ({rid})" if n and n != rid else (rid or "")
+        """``name (ID)`` in a table (`names.short_name`, as on every page and in the commands)."""
+        return names.short_label(self.c.records, rid, self.lang)
 
     def where(self, rid: str) -> str | None:
         if not is_safe_id(rid) or rid not in self.c.records:
@@ -87,10 +83,7 @@ class _Page:
             return f"customers/{rid}.md"
         if rec.kind == "kb":
             return f"kb/{rid}.md"
-        try:
-            root = self.c.index.root(rid)
-        except Exception:  # noqa: BLE001
-            return None
+        root = self.c.index.root(rid)
         if not is_safe_id(root) or root not in self.c.records:
             return None
         return f"cases/{root}.md#rec-{rid}"

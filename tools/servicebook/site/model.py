@@ -143,16 +143,11 @@ class SiteModel:
         return {}
 
     def status_label(self, kind: str, status, lang: str) -> str:
+        if not isinstance(status, str):  # a broken record (the schema check reports it, located)
+            return str(status or "")
         lc = getattr(self.c, "lifecycle", None)
-        if lc is not None and hasattr(lc, "label"):
-            try:
-                label = lc.label(kind, status, lang)
-                if label:
-                    return str(label)
-            except Exception:  # noqa: BLE001 - unknown status in a broken record
-                pass
-        e = self._status_entry(kind, status)
-        return str(e.get(lang) or status or "")
+        label = lc.label(kind, status, lang) if lc is not None else None  # unknown: the status itself
+        return str(label or self._status_entry(kind, status).get(lang) or status)
 
     def statuses(self, kind: str) -> list[str]:
         entry = get(self._lifecycle_raw, f"{kind}.statuses")
@@ -264,21 +259,10 @@ class SiteModel:
         hist = self.history(rec)
         return max((h.at for h in hist), default=None) or self.created(rec)
 
-    def display_name(self, rec_or_id) -> str:
-        """A readable name: person/customer/product name (masked if marked personal), else ''."""
-        rec = self.records.get(rec_or_id) if isinstance(rec_or_id, str) else rec_or_id
-        if rec is None:
-            return ""
-        data = self.masked(rec)
-        for key in ("name", "title", "short_name", "company"):
-            v = data.get(key) if isinstance(data, dict) else None
-            if isinstance(v, str) and v.strip():
-                return v.strip()
-            if isinstance(v, dict):  # bilingual names {zh:, en:}
-                for sub in ("zh", "en"):
-                    if isinstance(v.get(sub), str):
-                        return v[sub]
-        return ""
+    def shown(self, rid):
+        """The record ``rid`` names as pages show it (masked on a masked build), or None. Names
+        come from it through `servicebook.names`, the one naming rule of site and commands."""
+        return self.corpus.records.get(rid) if isinstance(rid, str) else None
 
     def person_roles(self, pid: str) -> list[str]:
         rec = self.records.get(pid)
@@ -295,18 +279,10 @@ class SiteModel:
 
     # --- chains -------------------------------------------------------------------------------
     def _chain_records_id(self, rid: str) -> list:
-        try:
-            return list(self.c.chain(rid))
-        except Exception:  # noqa: BLE001
-            rec = self.records.get(rid)
-            return [rec] if rec else []
+        return list(self.c.chain(rid))
 
     def _chain_records(self, rec) -> list:
-        try:
-            chain = list(self.c.chain(rec.id))
-        except Exception:  # noqa: BLE001 - a broken record must not stop the site
-            chain = []
-        return chain or [rec]
+        return list(self.c.chain(rec.id)) or [rec]
 
     def _build_chains(self) -> None:
         case_kinds = set(self.case_kinds)

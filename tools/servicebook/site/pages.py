@@ -13,7 +13,6 @@ Options (all optional except `as_of`, which the plugin fills):
   closed_case_pages_max  at most this many closed chains (the newest) have their own page (1000)
   archive_page_size    rows per archive page (200)
   show_personal_data   false: personal data masked by the schemas' x-personal markers
-  negotiation_overdue_days  proposals/negotiations idle longer than this are overdue (5)
   progress             callable(done, total) for build progress
 """
 from __future__ import annotations
@@ -29,6 +28,7 @@ from typing import Callable
 import yaml
 from markupsafe import Markup
 
+from servicebook import names, pipeline
 from servicebook import value_index
 
 from . import charts
@@ -55,7 +55,6 @@ DEFAULTS = {
     "closed_case_pages_max": 1000,
     "archive_page_size": 200,
     "show_personal_data": False,
-    "negotiation_overdue_days": 5,
     "recent_days": 14,
     "problems_limit": 500,
 }
@@ -123,11 +122,15 @@ class _Generator:
             return link(label, relurl(here, page) + "#" + anchor)
         return link(label, relurl(here, target))
 
+    def short(self, rid) -> str:
+        """``name (ID)`` of a record in a table or list: `servicebook.names.short_name` of the
+        record as the page shows it (masked on a masked build); the ID alone without a name."""
+        return names.label(names.short_name(self.m.shown(rid), self.lang), rid)
+
     def person(self, here: str, pid) -> Markup:
         if not isinstance(pid, str) or not pid:
             return Markup("—")
-        name = self.m.display_name(pid)
-        return md_escape(f"{name} ({pid})" if name else pid)
+        return md_escape(self.short(pid))
 
     def status(self, rec) -> str:
         s = self.m.status(rec)
@@ -146,8 +149,7 @@ class _Generator:
     def customer_cell(self, here: str, cid) -> Markup:
         if not isinstance(cid, str):
             return Markup("—")
-        name = self.m.display_name(cid)
-        return self.record_link(here, cid, f"{name} ({cid})" if name else cid)
+        return self.record_link(here, cid, self.short(cid))
 
     # --- run ---------------------------------------------------------------------------------------
     def run(self) -> dict[str, str]:
@@ -338,13 +340,8 @@ class _Generator:
                 target = m.records[ref]
                 if target.kind == "person":
                     continue
-                linked.append([self.record_link(here, ref, f"{m.display_name(ref)} ({ref})" if m.display_name(ref) else ref),
-                               m.kind_label(target.kind, self.lang)])
-            try:
-                referrers = list(m.c.referrers(r.id))
-            except Exception:  # noqa: BLE001
-                referrers = []
-            for other in referrers:
+                linked.append([self.record_link(here, ref, self.short(ref)), m.kind_label(target.kind, self.lang)])
+            for other in m.c.referrers(r.id):
                 if other.id in ids or other.id in seen:
                     continue
                 seen.add(other.id)
@@ -382,13 +379,9 @@ class _Generator:
         complaint; nothing for other forms or when the module is missing."""
         if rec.kind not in KB_KINDS:
             return Markup("")
-        try:
-            from . import aftersales
-            text = aftersales.kb_links(self.m.corpus, rec.id, self.lang, here, where=self.where.get)
-        except Exception as exc:  # noqa: BLE001 - a broken record must not take the page down
-            log.info("servicebook: no KB links for %s: %s: %s", rec.id, type(exc).__name__, exc)
-            return Markup("")
-        return Markup(text)
+        from . import aftersales  # (bad record data is the section's to show; a raise is a bug)
+
+        return Markup(aftersales.kb_links(self.m.corpus, rec.id, self.lang, here, where=self.where.get))
 
     def who(self, name, email) -> Markup:
         """A committer or approver: the person record matched by git e-mail, else the git name
@@ -546,8 +539,7 @@ class _Generator:
         if node.get("enum") is not None or node.get("x-enum-labels"):
             return md_escape(enum_label(node, value, self.lang))
         if vt == "ref" and isinstance(value, str):
-            name = self.m.display_name(value)
-            return self.record_link(here, value, f"{name} ({value})" if name else value)
+            return self.record_link(here, value, self.short(value))
         if vt == "money" and isinstance(value, dict):
             amount = value.get("amount")
             try:
@@ -675,6 +667,8 @@ class _Generator:
             root, base = self.m.view.root(rec.kind)
             data = self.m.masked(rec)
             for name, node, nb in self.m.view.properties(root, base):
+                if name in SKIP_FORM_FIELDS:  # the history is not equipment (it showed raw person IDs)
+                    continue
                 item, ib = self.m.view.items(node, nb)
                 if value_type(node) == "array" and isinstance(data.get(name), list) and value_type(item) == "object" \
                         and item.get("x-sb-def") != "attachment" and data[name]:
@@ -718,7 +712,7 @@ class _Generator:
         callbacks = self.by_customer("callback").get(rec.id, [])
         sat, total, score = self.satisfaction(callbacks)
         value = self.values().score(rec.id)
-        self.render(here, "customer.md.j2", cid=rec.id, name=m.display_name(rec),
+        self.render(here, "customer.md.j2", cid=rec.id, name=names.full_name(m.shown(rec.id), self.lang),
                     profile=self.form(here, rec),
                     devices=self.devices(here, rec.id),
                     open_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if ch.open]),
@@ -759,8 +753,7 @@ class _Generator:
             elif by == "department":
                 label = enum_label(dept_node, key, self.lang)
             elif by == "person":
-                name = m.display_name(key)
-                label = f"{name} ({key})" if name else key
+                label = self.short(key)
             else:
                 label = str(key)
             out.append((label, int(g.get("met", 0)), int(g.get("breached", 0))))
@@ -800,14 +793,17 @@ class _Generator:
         m, here = self.m, "weekly.md"
         end = m.as_of
         start = end - timedelta(days=7)
-        idle = timedelta(days=int(self.o["negotiation_overdue_days"]))
+        # long negotiations: `pipeline.long_negotiation`, the one test (`servicebook pipeline` too),
+        # against the negotiation clock of the solutions' SLA policy
         overdue = []
-        for rec in m.by_kind.get("solution", []):
-            if m.status(rec) in ("proposed", "negotiating"):
-                last = m.last_change(rec)
-                if last and end - last > idle:
-                    overdue.append([self.record_link(here, rec.id), self.status(rec), self.customer_cell(here, m.customer_id(rec)),
-                                    fmt_time(last), (end - last).days, self.person(here, get(rec.data, "filled_by"))])
+        for d in pipeline.long_negotiations(m.c, end):
+            solution = d.records.get("solution")
+            overdue.append([self.record_link(here, d.survey), self.record_link(here, solution) if solution else "—",
+                            self.customer_cell(here, d.customer), fmt_time(d.stage_since),
+                            "—" if d.days_in_stage is None else f"{d.days_in_stage:g}", fmt_time(d.deadline),
+                            self.person(here, d.salesperson), self.person(here, d.manager)])
+        limit = pipeline.negotiation_limit(m.c)
+        limit_text = " / ".join(dict.fromkeys(target_text(t, self.lang) for t in limit["targets"].values())) if limit else ""
         unresolved = []
         for rec in m.by_kind.get("complaint", []):
             st = m.status(rec)
@@ -837,9 +833,12 @@ class _Generator:
                                  self.customer_cell(here, m.customer_id(e.record)), e.note])
         new = Counter(m.kind_label(r.kind, self.lang) for r in m.records.values()
                       if r.kind in m.case_kinds and (m.created(r) and start <= m.created(r) <= end))
-        self.render(here, "weekly.md.j2", start=fmt_date(start), end=fmt_date(end), idle_days=idle.days,
-                    overdue=table([self.t("word.record"), self.t("word.status"), self.t("word.customer"), self.t("word.updated"),
-                                   self.t("word.age_days"), self.t("word.person")], overdue),
+        self.render(here, "weekly.md.j2", start=fmt_date(start), end=fmt_date(end),
+                    limit=limit_text, limit_policy=limit["policy"] if limit else None,
+                    overdue=table([self.t("presales.col.deal"), self.t("word.record"), self.t("word.customer"),
+                                   self.t("weekly.negotiating_since"), self.t("presales.col.days"),
+                                   self.t("weekly.limit_reached"), self.t("presales.col.sales"),
+                                   self.t("presales.col.manager")], overdue),
                     unresolved=table([self.t("word.record"), self.t("word.status"), self.t("word.customer"),
                                       self.t("word.created"), self.t("word.age_days")], unresolved),
                     opinions=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.opinion")],
@@ -974,21 +973,9 @@ def _short(text, n: int) -> str:
 
 
 def _prefixes() -> dict[str, str]:
-    try:
-        from servicebook import records  # type: ignore
-        kinds = getattr(records, "KINDS", {})
-        out = {}
-        for k, v in (kinds.items() if isinstance(kinds, dict) else []):
-            p = v if isinstance(v, str) else getattr(v, "prefix", None) or (v.get("prefix") if isinstance(v, dict) else None)
-            if p:
-                out[k] = p
-        if out:
-            return out
-    except Exception:  # noqa: BLE001
-        pass
-    return {"person": "P", "customer": "CU", "product": "PD", "survey": "SV", "appraisal": "AP", "solution": "SO",
-            "feasibility": "FS", "contract": "CT", "installation": "IN", "complaint": "CP", "repair": "RP",
-            "callback": "CB", "policy": "SLA", "calendar": "CAL"}
+    from servicebook.records import KINDS
+
+    return {name: kind.prefix for name, kind in KINDS.items()}
 
 
 # Page modules of other parts of the process (each `pages(corpus, lang, at, ...) -> {path: md}`),

@@ -52,7 +52,6 @@ class ServicebookConfig(Config):
     detail_window_days = c.Type(int, default=180)
     closed_case_pages_max = c.Type(int, default=1000)   # the page budget for closed case chains
     archive_page_size = c.Type(int, default=200)
-    negotiation_overdue_days = c.Type(int, default=5)
     as_of = c.Optional(c.Type(str))                     # instant; default: env SERVICEBOOK_AS_OF or now
     progress_every = c.Type(int, default=500)
     alternate_config = c.Optional(c.Type(str))          # e.g. mkdocs.en.yml, built after this one
@@ -138,7 +137,6 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             "detail_window_days": self.config.detail_window_days,
             "closed_case_pages_max": self.config.closed_case_pages_max,
             "archive_page_size": self.config.archive_page_size,
-            "negotiation_overdue_days": self.config.negotiation_overdue_days,
             "progress": progress,
         })
         generated[CSS_PATH] = (TEMPLATES / "servicebook.css").read_text(encoding="utf-8")

@@ -10,6 +10,10 @@
 * ``delivery/<contract>.md``: team, requirements (72 h), changes, a milestone timeline (inline static
   SVG, no script), risks, the latest reports and open problems by level.
 
+Customers and people are named by ``servicebook.names`` (``name (ID)``: the short name in tables
+and lists, the full name in page headings), as on every other page and in the commands; a
+customer links to its page where the site has one (``where``).
+
 All record text goes through ``markup.md_escape`` / ``markup.table`` (SVG text too: numeric
 character references are valid XML and inert Markdown). Customer-side personal names are never
 shown. Nothing reads the wall clock: ``at`` is the instant of the build.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from servicebook import delivery as dlv
+from servicebook import names
 from servicebook import pipeline as pl
 
 from . import i18n
@@ -28,12 +33,13 @@ from .markup import is_safe_id, link, md_escape, relurl, table
 
 
 class _Ctx:
-    def __init__(self, corpus, lang: str, at):
+    def __init__(self, corpus, lang: str, at, where=None):
         if lang not in ("zh", "en"):
             raise ValueError(f"unsupported language {lang!r}")
         self.c, self.lang = corpus, lang
         self.at = pl.as_instant(at)
         self.records = corpus.records
+        self.where = where
 
     def t(self, key: str, **kw) -> str:
         return i18n.t(key, self.lang, **kw)
@@ -47,13 +53,21 @@ class _Ctx:
         return (labels[1] if self.lang == "zh" else labels[0]) if labels else str(s or "—")
 
     def name(self, rid) -> str:
-        rec = self.records.get(rid) if isinstance(rid, str) else None
-        if rec is None:
-            return str(rid or "—")
-        n = rec.data.get("name_en") if self.lang == "en" and rec.data.get("name_en") else rec.data.get("name")
-        if rec.kind == "person":
-            return f"{n} ({rid})" if n else rid
-        return str(n or rid)
+        """``name (ID)`` in a table or list (`names.short_name`); '—' without an ID."""
+        return names.short_label(self.records, rid, self.lang) or "—"
+
+    def full(self, rid) -> str:
+        """``name (ID)`` in a page heading (`names.full_name`); '—' without an ID."""
+        return names.full_label(self.records, rid, self.lang) or "—"
+
+    def customer(self, here: str, cid):
+        """A customer in a table: its name and ID, linked to its page where the site has one."""
+        shown = self.name(cid)
+        target = self.where(cid) if self.where is not None and isinstance(cid, str) else None
+        if not target:
+            return shown
+        page, _, anchor = target.partition("#")
+        return link(shown, relurl(here, page) + (f"#{anchor}" if anchor else ""))
 
     def when(self, value, date_only=False) -> str:
         if value is None:
@@ -68,16 +82,14 @@ class _Ctx:
         return self.t(f"presales.state.{s}") if s and self.has(f"presales.state.{s}") else str(s or "—")
 
     def status(self, kind, s) -> str:
-        try:
-            return self.c.lifecycle.label(kind, s, self.lang) if s else "—"
-        except Exception:  # noqa: BLE001 - an unknown status shows as itself
+        if not s:
+            return "—"
+        if not isinstance(s, str):  # a broken record (the schema check reports it): shown as it is
             return str(s)
+        return self.c.lifecycle.label(kind, s, self.lang)  # an unknown status shows as itself
 
     def enum(self, kind, path, value) -> str:
-        try:
-            return self.c.schemas.enum_label(kind, path, value, self.lang)
-        except Exception:  # noqa: BLE001
-            return str(value)
+        return self.c.schemas.enum_label(kind, path, value, self.lang)  # an unknown value shows as itself
 
 
 def _money(amount, currency) -> str:
@@ -91,7 +103,7 @@ def _manager_slug(pid: str | None) -> str:
 def pages(corpus, lang: str, at, where=None, options: dict | None = None) -> dict[str, str]:
     """``options["detail_window_days"]``: contracts with no change for longer than this and no
     open problem are listed in the delivery index without a page of their own."""
-    x = _Ctx(corpus, lang, at)
+    x = _Ctx(corpus, lang, at, where)
     out: dict[str, str] = {}
     deals = pl.deals(corpus, x.at)
     out["pipeline/index.md"] = _pipeline_index(x, deals)
@@ -120,7 +132,7 @@ def _deal_row(x: _Ctx, d: pl.Deal, here: str):
         rounds = f"{n['rounds']} ({n['price_cuts']}/{n['contract_changes']})"
         if n["manager_not_informed"]:
             rounds += " ⚠"
-    return [d.survey, x.name(d.customer), x.name(d.salesperson),
+    return [d.survey, x.customer(here, d.customer), x.name(d.salesperson),
             link(x.name(d.manager), relurl(here, f"pipeline/managers/{_manager_slug(d.manager)}.md")) if d.manager else "—",
             x.when(d.stage_since), "—" if d.days_in_stage is None else f"{d.days_in_stage:g}",
             x.when(d.deadline), x.state(d.state), rounds]
@@ -144,7 +156,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     if groups["lost"]:
         parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.lost_stage",
                                                   "presales.col.lost_at", "presales.col.reason")],
-                               [[d.survey, x.name(d.customer), x.name(d.salesperson), x.name(d.manager),
+                               [[d.survey, x.customer(here, d.customer), x.name(d.salesperson), x.name(d.manager),
                                  x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason]
                                 for d in groups["lost"]])))
     else:
@@ -173,7 +185,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
             state = x.state(r["state"])
             if r["conflict"]:
                 state += " ⚠ " + x.t("presales.h.conflict")
-            rows.append([d.survey, x.name(d.customer), x.name(r["person"]), r["class"].upper(), f"{r['share']:.0%}",
+            rows.append([d.survey, x.customer(here, d.customer), x.name(r["person"]), r["class"].upper(), f"{r['share']:.0%}",
                          _money(r["commission"], r["currency"]), _money(r["amount"], r["currency"]), state])
         parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.referrer", "presales.col.class", "presales.col.share",
                                                   "presales.col.commission", "presales.col.amount", "presales.col.state")], rows)))
@@ -188,7 +200,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
 
 
 def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
-    label = x.name(manager) if manager else x.t("presales.unassigned")
+    label = x.full(manager) if manager else x.t("presales.unassigned")
     parts = [f"# {md_escape(x.t('presales.h.manager', name=label))}\n",
              f"{link(x.t('presales.back.pipeline'), relurl(here, 'pipeline/index.md'))}\n"]
     head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.since", "presales.col.days",
@@ -199,7 +211,7 @@ def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
     parts.append(f"\n## {md_escape(x.t('presales.h.lost'))}\n")
     parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.lost_stage", "presales.col.lost_at",
                                               "presales.col.reason", "presales.col.rounds")],
-                           [[d.survey, x.name(d.customer), x.name(d.salesperson),
+                           [[d.survey, x.customer(here, d.customer), x.name(d.salesperson),
                              x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason,
                              d.negotiation.get("rounds") or "—"] for d in groups["lost"]]))
                  or md_escape(x.t("presales.none")) + "\n")
@@ -225,7 +237,7 @@ def _delivery_index(x: _Ctx, reports: list[dict], paged: set[str], days: int) ->
     for rep in reports:
         open_counts = " / ".join(f"{x.t(f'presales.level.{lv}')} {len(ids)}" for lv, ids in rep["open_problems_by_level"].items() if ids)
         page = relurl(here, f"delivery/{rep['contract']}.md") if rep["contract"] in paged else None
-        rows.append([link(rep["contract"], page), x.name(rep["customer"]),
+        rows.append([link(rep["contract"], page), x.customer(here, rep["customer"]),
                      x.status("contract", rep["status"]), x.when(rep["signed_at"], True),
                      f"{rep['team']['shape']}: {x.name(rep['team']['owner'])}" if rep["team"]["owner"] else rep["team"]["shape"],
                      x.state(rep["requirements"]["state"]), open_counts or "—",
@@ -238,7 +250,7 @@ def _delivery_index(x: _Ctx, reports: list[dict], paged: set[str], days: int) ->
 
 def _delivery_page(x: _Ctx, rep: dict) -> str:
     here = f"delivery/{rep['contract']}.md"
-    parts = [f"# {md_escape(rep['contract'])} — {md_escape(x.name(rep['customer']))}\n",
+    parts = [f"# {md_escape(rep['contract'])} — {md_escape(x.full(rep['customer']))}\n",
              f"{link(x.t('presales.back'), relurl(here, 'delivery/index.md'))}\n\n",
              md_escape(f"{x.status('contract', rep['status'])} · {x.enum('contract', ('service_tier',), rep['tier'])} · "
                        f"{x.t('presales.col.signed')} {x.when(rep['signed_at'])}"), "\n"]
