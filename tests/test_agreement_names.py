@@ -211,6 +211,12 @@ def names_of_cli(repo: Repo, lang: str) -> tuple[dict, dict[str, str]]:
                          "--lang", lang))
     for row in out["ranked"]:
         note(row["customer"], row["name"], "report value json")
+    out = json.loads(run("report", "technicians", "--format", "json", "--root", repo.root, "--at", repo.at[:10],
+                         "--lang", lang))
+    for row in out["appraisal"]:
+        note(row["engineer"], row["name"], "report technicians json")
+    texts["report technicians text"] = run("report", "technicians", "--root", repo.root, "--at", repo.at[:10],
+                                           "--lang", lang)
     return found, texts
 
 

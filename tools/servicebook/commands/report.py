@@ -57,7 +57,8 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
                 "waits": parts.waits(c, at), "wait_summary": {**_plain(s), "share": s.share}}
     if topic == "technicians":
         return {"period": [as_date(since).isoformat(), as_date(at).isoformat()],
-                "appraisal": technicians.appraisal(c, since, at),
+                "appraisal": [dataclasses.replace(a, name=names.short_name(c.records.get(a.engineer), lang))
+                              for a in technicians.appraisal(c, since, at)],
                 "staffing": [{**_plain(s), "gap": s.gap} for s in technicians.staffing(c, at)]}
     if topic == "value":
         return {"ranked": [{"customer": s.customer, "name": names.short_name(c.records.get(s.customer), lang),
@@ -89,7 +90,7 @@ def _text(topic: str, data: dict) -> str:
             lines.append(f"  used {product or '-'}: " + ", ".join(f"{m} {n}" for m, n in months.items()))
     elif topic == "technicians":
         lines.append(f"period {data['period'][0]} to {data['period'][1]}")
-        lines += [f"  {a.engineer:18} grade {a.grade or '-'} records {a.records:3} base {a.base:7.2f} "
+        lines += [f"  {names.label(a.name, a.engineer):28} grade {a.grade or '-'} records {a.records:3} base {a.base:7.2f} "
                   f"bonus {a.bonus_pct:4g}% score {a.score:7.2f}" for a in data["appraisal"]]
         lines += [f"  staffing {s['region'] or '-'}: {s['machines']} machines, {len(s['engineers'])} engineers, "
                   f"target {s['target']:g}/engineer, gap {s['gap']:+d}" for s in data["staffing"]]
