@@ -70,3 +70,8 @@ def test_command_runs_as_a_process(repo, command):
         assert proc.stdout.strip() or command in ("status", "migrate", "export", "synth", "check-pr")
     if "--format" in args and args[args.index("--format") + 1] == "json":
         json.loads(proc.stdout)
+
+
+def test_a_command_group_without_its_action_is_a_usage_error(repo):
+    proc = sb_process("kb", cwd=repo)
+    assert proc.returncode == 2 and "required: ACTION" in proc.stderr, proc.stderr

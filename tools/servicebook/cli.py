@@ -61,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as err:  # an internal error is a bug: say so, once, without a wall of text
         print(f"servicebook: internal error: {type(err).__name__}: {err}", file=sys.stderr)
-        if "--debug" in sys.argv:
+        if os.environ.get("SERVICEBOOK_DEBUG"):
             traceback.print_exc()
+        else:
+            print("servicebook: this is a bug; SERVICEBOOK_DEBUG=1 shows where", file=sys.stderr)
         return 2
 
 

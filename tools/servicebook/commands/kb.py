@@ -31,7 +31,7 @@ HELP = "Knowledge base: promote a repair to a draft entry, match entries to a ca
 
 
 def configure(parser):
-    sub = parser.add_subparsers(dest="kb_action", metavar="ACTION")
+    sub = parser.add_subparsers(dest="kb_action", metavar="ACTION", required=True)
     p = sub.add_parser("promote", help="draft a KB entry from an exemplary repair record")
     p.add_argument("repair", metavar="REPAIR-ID")
     p.add_argument("--by", help="person writing the entry (default: the repair's engineer)")
@@ -55,7 +55,7 @@ def run(args) -> int:
             return _promote(root, args)
         if args.kb_action == "match":
             return _match(root, args)
-        raise UsageError("say what to do: servicebook kb promote REPAIR-ID | servicebook kb match ID")
+        raise AssertionError(f"kb action {args.kb_action!r} has no handler")  # argparse requires one
     except UsageError as err:
         return fail(str(err))
     except WriteRefused as err:
