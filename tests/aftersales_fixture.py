@@ -2,6 +2,7 @@
 the real schemas, loaded through ``servicebook.corpus``."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import yaml
@@ -45,11 +46,23 @@ def product(pid, months=(1, 3, 6, 12), preventive=True, parts_priority=False):
                              "parts_priority": parts_priority}}
 
 
-def build(tmp: Path, records: list[dict]):
+SOURCE = Path(__file__).resolve().parents[1]
+
+
+def build(tmp: Path, records: list[dict], shipped: tuple[str, ...] = ()):
     """Write the records under tmp/src/records (folder from the ID's kind; case records in their
-    year), make a repository of them with the real schemas, and load it."""
+    year), make a repository of them with the real schemas, and load it. ``shipped``: files or
+    folders under the source repository's records/ copied as they are (``"policy/SLA-installation.yaml"``,
+    ``"calendar"``)."""
     src = tmp / "src" / "records"
     src.mkdir(parents=True)
+    for rel in shipped:
+        source, dest = SOURCE / "records" / rel, src / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest)
+        else:
+            shutil.copyfile(source, dest)
     for data in records:
         kind = kind_of_id(data["id"])
         folder = src / kind

@@ -1,13 +1,15 @@
 """Routine inspection schedule, per-station summary, next month's plan and the findings feed,
-against hand-computed dates on a small repository."""
+against hand-computed dates on a small repository (with the shipped policy SLA-installation and
+calendars: the schedule is the SLA engine's)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from aftersales_fixture import T, build, customer, hist, person, product
 from servicebook import inspections as ins
+from servicebook import schedules as sched
 
 
 def installation(iid, cust, handed, products, status="handed_over", installer="P-eng"):
@@ -33,9 +35,12 @@ def inspection(iid, inst, statuses, due_on, month=None, done_on=None, engineer="
     return d
 
 
+SHIPPED = ("policy/SLA-installation.yaml", "calendar")
+
+
 @pytest.fixture
 def repo(tmp_path):
-    return build(tmp_path, [
+    return build(tmp_path, shipped=SHIPPED, records=[
         person("P-eng", region="西南"), person("P-admin", roles=("administration",)),
         customer("CU-a", region="华东"), customer("CU-b", region="华北"),
         product("PD-a", months=(1, 3, 6)), product("PD-off", months=(1, 3), preventive=False),
@@ -54,7 +59,8 @@ def repo(tmp_path):
                               "parts_needed": [{"part_number": "X-1", "quantity": 2}]},
                              {"item": "臂架", "ok": True}],
                    new_purchase_intent={"level": "high", "products": ["PD-a"], "note": "明年增购"}),
-        # no schedule_month: takes the earliest open month (3) and its own due date
+        # no schedule_month: takes the earliest open month (3); its due_on (25 Apr) is when it
+        # was planned for, not the deadline: that stays the schedule's (30 Apr)
         inspection("IS-20260410-BBBBBB", "IN-20260105-AAAAAA", [("04-10 09:00", "P-eng", "planned")], "2026-04-25"),
     ])
 
@@ -70,7 +76,7 @@ def test_schedule_as_of_may(repo):
     m1, m3, m6 = items["AAAAAA", 1], items["AAAAAA", 3], items["AAAAAA", 6]
     assert (m1.due_on, m1.state, m1.done_on, m1.late, m1.inspection) == (
         date(2026, 2, 28), "done", date(2026, 3, 2), True, "IS-20260215-AAAAAA")
-    assert (m3.due_on, m3.state, m3.inspection) == (date(2026, 4, 25), "overdue", "IS-20260410-BBBBBB")
+    assert (m3.due_on, m3.state, m3.inspection) == (date(2026, 4, 30), "overdue", "IS-20260410-BBBBBB")
     assert (m6.due_on, m6.state, m6.inspection) == (date(2026, 7, 31), "upcoming", None)
     assert m1.station == "华东" and m1.engineer == "P-eng"
     # default months from 10 March: 10 Apr overdue; 10 Jun is 31 days after 10 May: upcoming
@@ -115,8 +121,102 @@ def test_findings_feed(repo):
     assert ins.findings_feed(repo, "2026-03-01")["parts"] == []   # not done yet then
 
 
-def test_months_for(repo):
-    insts = {r.id[-6:]: r for r in repo.of_kind("installation")}
-    assert ins.months_for(repo, insts["AAAAAA"]) == [1, 3, 6]
-    assert ins.months_for(repo, insts["BBBBBB"]) == []
-    assert ins.months_for(repo, insts["CCCCCC"]) == [1, 3, 6, 12]
+def test_months_per_product_plan(repo):
+    """The product's plan; a product with preventive: false adds none; no product: the policy's
+    default months (SLA-installation schedule.months), not a constant of the code."""
+    months = {}
+    for s in ins.schedules(repo, "2027-06-01"):
+        months[s.case[-6:]] = [slot.month for slot in s.slots]
+    assert months == {"AAAAAA": [1, 3, 6], "BBBBBB": [], "CCCCCC": [1, 3, 6, 12]}
+
+
+# --------------------------------------------------------------------------- the matching rule
+# servicebook.schedules.match: the one function both this report and the SLA engine take the
+# schedule from (hand-over 31 January, months 1, 3, 6: due 28 Feb, 30 Apr, 31 Jul, Beijing time).
+
+CST = timezone(timedelta(hours=8))
+START = date(2026, 1, 31)
+
+
+def at(day: str, hm: str = "12:00") -> float:
+    return datetime.fromisoformat(f"2026-{day}T{hm}:00+08:00").timestamp()
+
+
+def visit(rid, status, when, label=None):
+    return sched.Visit(rid, label, status, when)
+
+
+def outcomes(slots):
+    return {s.month: (s.outcome, s.visit.record if s.visit else None) for s in slots}
+
+
+def test_due_dates_clamp_to_month_end_and_end_at_midnight():
+    slots = sched.match(START, [6, 1, 3, 3], CST, [])
+    assert [(s.month, s.due_on) for s in slots] == [(1, date(2026, 2, 28)), (3, date(2026, 4, 30)),
+                                                   (6, date(2026, 7, 31))]
+    assert slots[0].deadline == datetime(2026, 3, 1, tzinfo=CST).timestamp()
+    # no grace: open at the deadline's instant, overdue just after it
+    assert not slots[0].overdue(slots[0].deadline) and slots[0].overdue(slots[0].deadline + 1)
+
+
+def test_a_named_month_is_kept_and_others_take_the_earliest_free_month():
+    got = outcomes(sched.match(START, [1, 3, 6], CST, [
+        visit("IS-early3", sched.DONE, at("02-10"), label=3),   # month 3 done early: on time
+        visit("IS-plain", sched.DONE, at("02-20")),             # names none: month 1 (free)
+        visit("IS-odd", sched.DONE, at("05-02"), label=2),      # month 2 is not scheduled: next free
+    ]))
+    assert got == {1: ("on_time", "IS-plain"), 3: ("on_time", "IS-early3"), 6: ("on_time", "IS-odd")}
+
+
+def test_a_second_record_for_a_month_counts_for_no_other():
+    got = outcomes(sched.match(START, [1, 3], CST, [
+        visit("IS-b", sched.DONE, at("02-12"), label=1),
+        visit("IS-a", sched.DONE, at("02-05"), label=1),        # the earliest done counts
+        visit("IS-p", sched.PLANNED, at("02-01"), label=1),
+    ]))
+    assert got == {1: ("on_time", "IS-a"), 3: ("open", None)}
+
+
+def test_missed_and_late():
+    slots = sched.match(START, [1, 3, 6], CST, [
+        visit("IS-m1", sched.MISSED, at("02-20"), label=1),     # missed, then done late: late
+        visit("IS-d1", sched.DONE, at("03-05"), label=1),
+        visit("IS-m3", sched.MISSED, at("04-02"), label=3),     # missed before its due date: breached
+        visit("IS-p6", sched.PLANNED, at("04-02"), label=6),
+    ])
+    assert outcomes(slots) == {1: ("late", "IS-d1"), 3: ("missed", "IS-m3"), 6: ("open", "IS-p6")}
+    assert slots[1].closed_at == at("04-02") and slots[2].closed_at is None
+
+
+def test_records_naming_no_month_count_in_the_order_they_happened():
+    got = outcomes(sched.match(START, [1, 3], CST, [
+        visit("IS-done", sched.DONE, at("04-10")),
+        visit("IS-plan", sched.PLANNED, at("01-31")),           # planned ones come last
+        visit("IS-miss", sched.MISSED, at("02-25")),
+    ]))
+    assert got == {1: ("missed", "IS-miss"), 3: ("on_time", "IS-done")}
+
+
+def test_a_visit_dated_on_the_due_date_is_on_time():
+    end_of_due = sched.end_of_day(date(2026, 2, 28), CST)      # a done_on date counts at its end
+    day_after = sched.end_of_day(date(2026, 3, 1), CST)
+    on_time = sched.match(START, [1], CST, [sched.Visit("IS-1", 1, sched.DONE, end_of_due, date(2026, 2, 28))])
+    late = sched.match(START, [1], CST, [sched.Visit("IS-1", 1, sched.DONE, day_after, date(2026, 3, 1))])
+    assert (on_time[0].outcome, late[0].outcome) == ("on_time", "late")
+    assert late[0].closed_at - late[0].deadline == 86400
+
+
+def test_cancel():
+    slots = sched.match(START, [1, 3], CST, [visit("IS-1", sched.DONE, at("02-10"), label=1)],
+                        cancel=at("03-10"))
+    assert [(s.outcome, s.closed_at) for s in slots] == [("on_time", at("02-10")), ("cancelled", at("03-10"))]
+    late_cancel = sched.match(START, [1], CST, [], cancel=at("03-10"))
+    assert late_cancel[0].outcome == "missed"
+
+
+def test_due_months():
+    assert sched.due_months([{"inspection_months": [1, 3]}, {"inspection_months": [2, 3]}], (1, 3, 6, 12)) == (1, 2, 3)
+    assert sched.due_months([{"preventive": False, "inspection_months": [1]}], (1, 3)) == ()
+    assert sched.due_months([{}], (12, 1)) == (1, 12)          # a plan naming no months: the policy's
+    assert sched.due_months([], (6, 1)) == (1, 6)              # no product known: the policy's
+    assert sched.due_months([{"inspection_months": ["x", True, 3]}], (1,)) == (3,)  # bad values skipped

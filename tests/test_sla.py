@@ -336,6 +336,39 @@ def test_inspection_schedule_per_product_plan(repo):
     assert later["inspection_3m"] == "breached"
 
 
+def test_inspection_counts_for_the_month_it_names(repo):
+    """Handed over 10 Jul 2026; the plan has months 1, 2 and 3 (due 10 Aug, 10 Sep, 10 Oct).
+    IS-a names month 3, dated 8 Aug (marked done the next morning): month 3 is met, early, by the
+    end of 8 Aug, and month 1 is not fulfilled by it. IS-b names month 2 and was recorded missed on
+    12 Sep: breached and closed then. IS-c names month 1 but was done before the hand-over: it
+    counts for nothing, so month 1 is breached and still open as of 20 Sep."""
+    repo.add("product", "PD-gw", {"name": "网关", "line": "telecom", "category": "voip_gateway",
+                                  "strategic_weight": "core",
+                                  "service_plan": {"preventive": True, "inspection_months": [1, 2, 3]}})
+    repo.case("installation", "IN-2", [("2026-06-22T09:30:00+08:00", "ordered"),
+                                       ("2026-07-10T10:00:00+08:00", "handed_over")],
+              contract="CT-x", devices=[{"brand": "b", "model": "m", "product": "PD-gw"}],
+              handed_over_on="2026-07-10")
+    repo.case("inspection", "IS-a", [("2026-08-01T09:00:00+08:00", "planned"),
+                                     ("2026-08-09T10:00:00+08:00", "done")],
+              installation="IN-2", schedule_month=3, done_on="2026-08-08")
+    repo.case("inspection", "IS-b", [("2026-09-01T09:00:00+08:00", "planned"),
+                                     ("2026-09-12T09:00:00+08:00", "missed")],
+              installation="IN-2", schedule_month=2)
+    repo.case("inspection", "IS-c", [("2026-07-01T09:00:00+08:00", "planned"),
+                                     ("2026-07-05T09:00:00+08:00", "done")],
+              installation="IN-2", schedule_month=1, done_on="2026-07-05")
+    got = {c.clock: (c.state, c.open, iso(c, "deadline"), iso(c, "stopped_at"))
+           for c in repo.clocks("2026-09-20T12:00:00+08:00", "IN-2")}
+    assert got == {
+        "inspection_1m": ("breached", True, "2026-08-11T00:00:00+08:00", None),
+        "inspection_2m": ("breached", False, "2026-09-11T00:00:00+08:00", "2026-09-12T09:00:00+08:00"),
+        "inspection_3m": ("met", False, "2026-10-11T00:00:00+08:00", "2026-08-09T00:00:00+08:00"),
+    }
+    (c,) = repo.clocks("2026-09-20T12:00:00+08:00", "IN-2", "inspection_1m")
+    assert c.policy_version == 2
+
+
 def test_beyond_calendar_coverage_is_an_error_row(repo):
     repo.case("complaint", "CP-9", [("2026-12-31T17:00:00+08:00", "open")],
               received_at="2026-12-31T17:00:00+08:00")

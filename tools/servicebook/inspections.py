@@ -1,34 +1,34 @@
 """Routine inspections (例行检查, the preventive "health" service of source 004).
 
 Each installation handed over to the customer gets inspections at the months after hand-over set
-by its products' service plans (``service_plan.inspection_months``; products with
-``preventive: false`` add none; default 1, 3, 6, 12), one inspection per installation and month,
-due on the same day that many months after ``handed_over_on`` (clamped to the month's end) --
-the same schedule the SLA policy ``SLA-installation`` measures.
+by its products' service plans, each due by the end of its due date. The schedule -- the months,
+the due dates, which ``inspection`` record fulfils which month and whether on time -- is the SLA
+engine's for the policy that measures installations (``SLA-installation``, a ``schedule`` clock;
+``sla.Engine.schedules``), whose rule is in ``servicebook.schedules``: this report, the site's
+inspections page and ``servicebook sla`` say the same thing. Here each month becomes an item, as
+of a moment:
 
-``inspection`` records (field ``installation``) fill the schedule: one with ``schedule_month``
-takes that month, the others take the earliest open months in order of their due date. As of a
-date an item is
-
-  done      an inspection for it is done (``late`` when done after the due date)
-  missed    its inspection was recorded as missed
-  overdue   not done and the due date has passed
+  done      its inspection was done (``late`` when after the due date)
+  missed    its inspection was recorded as missed (counts as late for the SLA)
+  overdue   not done and the due date is over
   due       not done, due within ``window_days``
   upcoming  not done, due later
 
-Everything is computed as of the date given; records, statuses and history after it are ignored.
+Everything is computed as of the moment given (a date means the end of that day); records,
+statuses and history after it are ignored.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from servicebook._after import (add_months, as_date, get, history, parse_date, parse_instant,
+from servicebook import schedules as sched
+from servicebook import sla
+from servicebook._after import (add_months, as_date, as_datetime, get, history, parse_date,
                                 region_of_customer, text)
 
-DEFAULT_MONTHS = (1, 3, 6, 12)
 STATES = ("overdue", "due", "upcoming", "done", "missed")
 INTENT_LEVELS = ("none", "low", "medium", "high")
 
@@ -48,6 +48,7 @@ class Item:
     inspection: str | None = None
     done_on: date | None = None
     late: bool = False
+    deadline: datetime | None = None   # the end of ``due_on``, as the SLA clock has it
 
 
 def status_as_of(rec, on: date) -> str | None:
@@ -72,112 +73,74 @@ def handed_over_on(rec, on: date) -> date | None:
     return d if d is not None and d <= on else None
 
 
-def months_for(corpus, installation) -> list[int]:
-    """Inspection months of an installation: the union over its devices' products."""
-    months: set[int] = set()
-    seen = False
-    for device in get(installation.data, "devices") or []:
-        pid = device.get("product") if isinstance(device, dict) else None
-        prod = corpus.records.get(pid) if isinstance(pid, str) else None
-        if prod is None:
-            continue
-        seen = True
-        plan = get(prod.data, "service_plan") or {}
-        if plan.get("preventive") is False:
-            continue
-        months.update(int(m) for m in plan.get("inspection_months") or DEFAULT_MONTHS if isinstance(m, int))
-    return sorted(months) if seen else list(DEFAULT_MONTHS)
-
-
 def _main_product(installation) -> str | None:
     counts = Counter(d.get("product") for d in get(installation.data, "devices") or []
                      if isinstance(d, dict) and isinstance(d.get("product"), str))
     return counts.most_common(1)[0][0] if counts else None
 
 
-def _inspections_by_installation(corpus, on: date) -> dict[str, list]:
-    out: dict[str, list] = defaultdict(list)
-    for rec in corpus.of_kind("inspection"):
-        created = parse_instant(get(rec.data, "created_at"))
-        if created is not None and created.date() > on:
-            continue
-        inst = get(rec.data, "installation")
-        if isinstance(inst, str):
-            out[inst].append(rec)
-    return out
+def schedules(corpus, at) -> list[sched.Schedule]:
+    """The inspection schedule of every installation as of ``at`` (those the SLA policy measures
+    and that were handed over by then), by installation: ``sla.Engine.schedules``, the schedule
+    clocks fulfilled by ``inspection`` records. One whose records hold a date or instant that is
+    none has an ``error`` instead of months (the SLA an error row; the schema check locates it)."""
+    A = as_datetime(at).timestamp()
+    engine = sla.Engine(corpus)
+    return [s for inst in sorted(corpus.of_kind("installation"), key=lambda r: r.id)
+            for s in engine.schedules(inst, A) if s.visit_kind == "inspection"]
 
 
-_PREFERENCE = {"done": 0, "planned": 1, "missed": 2}
-
-
-def schedule(corpus, at, *, window_days: int = 30) -> list[Item]:
-    """Every scheduled inspection of every handed-over installation as of ``at``, by due date."""
+def schedule(corpus, at, *, window_days: int = 30,
+             computed: list[sched.Schedule] | None = None) -> list[Item]:
+    """Every scheduled inspection of every handed-over installation as of ``at``, by due date
+    (``computed``: ``schedules(corpus, at)`` when already at hand; those with an ``error`` have
+    no items: ``unscheduled`` lists them)."""
+    A = as_datetime(at).timestamp()
     on = as_date(at)
-    by_inst = _inspections_by_installation(corpus, on)
     items: list[Item] = []
-    for inst in sorted(corpus.of_kind("installation"), key=lambda r: r.id):
-        start = handed_over_on(inst, on)
-        if start is None:
+    for s in schedules(corpus, at) if computed is None else computed:
+        if s.error is not None:
             continue
+        inst = corpus.records[s.case]
         customer = get(inst.data, "customer")
         owner = get(inst.data, "installer.by") or get(inst.data, "filled_by")
         station = region_of_customer(corpus, customer) or _person_region(corpus, owner)
         n_devices = sum(1 for d in get(inst.data, "devices") or [] if isinstance(d, dict))
         product = _main_product(inst)
-        months = months_for(corpus, inst)
-        slots: dict[int, Item] = {
-            m: Item(inst.id, customer, product, n_devices, m, add_months(start, m),
-                    owner if isinstance(owner, str) else None, station)
-            for m in months}
-        # assign inspections: explicit month first, then the earliest open month
-        recs = sorted(by_inst.get(inst.id, []), key=lambda r: (text(get(r.data, "due_on")), r.id))
-        status = {r.id: status_as_of(r, on) for r in recs}
-        recs = [r for r in recs if status[r.id] in _PREFERENCE]
-        taken: dict[int, object] = {}
-        rest = []
-        for r in recs:
-            m = get(r.data, "schedule_month")
-            if isinstance(m, int) and m in slots and (
-                    m not in taken or _PREFERENCE[status[r.id]] < _PREFERENCE[status[taken[m].id]]):
-                if m in taken:
-                    rest.append(taken[m])
-                taken[m] = r
-            else:
-                rest.append(r)
-        for r in rest:
-            open_months = [m for m in months if m not in taken]
-            if not open_months:
-                break
-            taken[open_months[0]] = r
-        for m, item in slots.items():
-            rec = taken.get(m)
+        for slot in s.slots:
+            if slot.outcome == sched.CANCELLED:
+                continue
+            item = Item(inst.id, customer, product, n_devices, slot.month, slot.due_on,
+                        owner if isinstance(owner, str) else None, station,
+                        deadline=datetime.fromtimestamp(slot.deadline, s.tz))
+            visit = slot.visit
+            rec = corpus.records.get(visit.record) if visit is not None and visit.record else None
             if rec is not None:
                 item.inspection = rec.id
-                st = status[rec.id]
                 if isinstance(get(rec.data, "engineer"), str):
                     item.engineer = get(rec.data, "engineer")
                 if text(get(rec.data, "station")):
                     item.station = get(rec.data, "station")
-                due = parse_date(get(rec.data, "due_on"))
-                if due is not None and not isinstance(get(rec.data, "schedule_month"), int):
-                    item.due_on = due
-                if st == "done":
-                    item.state = "done"
-                    item.done_on = parse_date(get(rec.data, "done_on")) or _entered(rec, "done")
-                    item.late = bool(item.done_on and item.done_on > item.due_on)
-                    continue
-                if st == "missed":
-                    item.state = "missed"
-                    continue
-            if item.due_on < on:
+            if slot.outcome in (sched.ON_TIME, sched.LATE):
+                item.state = "done"
+                item.done_on = visit.on(s.tz)
+                item.late = slot.outcome == sched.LATE
+            elif slot.outcome == sched.MISSED:
+                item.state = "missed"
+            elif slot.overdue(A):
                 item.state = "overdue"
-            elif item.due_on <= on + timedelta(days=window_days):
+            elif slot.due_on <= on + timedelta(days=window_days):
                 item.state = "due"
             else:
                 item.state = "upcoming"
-        items.extend(slots.values())
+            items.append(item)
     items.sort(key=lambda i: (i.due_on, i.installation, i.month))
     return items
+
+
+def unscheduled(computed: list[sched.Schedule]) -> list[dict]:
+    """``[{installation, error}]``: the installations whose schedule cannot be computed."""
+    return [{"installation": s.case, "error": s.error} for s in computed if s.error is not None]
 
 
 def _entered(rec, status: str) -> date | None:
@@ -192,13 +155,15 @@ def _person_region(corpus, pid) -> str:
     return text(get(rec.data, "region")) if rec else ""
 
 
-def summary(corpus, at, by: str = "station", *, window_days: int = 30) -> list[dict]:
+def summary(corpus, at, by: str = "station", *, window_days: int = 30,
+            items: list[Item] | None = None) -> list[dict]:
     """Counts of overdue, due, upcoming, done (of which late) and missed inspections per
-    ``station`` (region) or per ``engineer``, most overdue first."""
+    ``station`` (region) or per ``engineer``, most overdue first; ``items``: ``schedule(corpus,
+    at, window_days=window_days)`` when already computed."""
     if by not in ("station", "engineer"):
         raise ValueError("by must be 'station' or 'engineer'")
     rows: dict[str, dict] = {}
-    for item in schedule(corpus, at, window_days=window_days):
+    for item in schedule(corpus, at, window_days=window_days) if items is None else items:
         key = getattr(item, by) or ""
         row = rows.setdefault(key, {"key": key, **{s: 0 for s in STATES}, "late": 0})
         row[item.state] += 1
@@ -213,12 +178,13 @@ def coming_month(at) -> tuple[date, date]:
     return first, add_months(first, 1) - timedelta(days=1)
 
 
-def station_plan(corpus, at) -> dict[str, list[Item]]:
+def station_plan(corpus, at, items: list[Item] | None = None) -> dict[str, list[Item]]:
     """The inspection plan per station for the coming month: every inspection due in the
-    calendar month after ``at``, plus the overdue ones carried over, by engineer and date."""
+    calendar month after ``at``, plus the overdue ones carried over, by engineer and date;
+    ``items``: ``schedule(corpus, at)`` when already computed."""
     first, last = coming_month(at)
     plan: dict[str, list[Item]] = defaultdict(list)
-    for item in schedule(corpus, at):
+    for item in schedule(corpus, at) if items is None else items:
         if item.state in ("done", "missed"):
             continue
         if item.state == "overdue" or first <= item.due_on <= last:

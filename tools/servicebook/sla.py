@@ -15,7 +15,9 @@ an effective date window) and names its clocks. Each clock has
 * ``at_risk``: share of the target used from which it is at risk (default 0.75), or
   ``at_risk_remaining``: at risk once no more than this is left;
 * or ``schedule``: one clock per due month after the start (inspections at months 1, 3, 6, 12 after
-  hand-over, per product plan), each due at the end of its due date.
+  hand-over, per product plan), each due at the end of its due date. Which record fulfils which
+  month, and the months and due dates themselves, come from ``servicebook.schedules`` (the rule is
+  there), which the inspection report uses too: ``Engine.schedules`` gives them.
 
 An event is entering a status (first history entry into one of ``status``) or an instant/date
 ``field``; on the measured record, on the record one of its fields names (``ref``), or on records of
@@ -64,6 +66,7 @@ from functools import cached_property
 from typing import Any
 
 from servicebook import bizcalendar as bc
+from servicebook import schedules as sched
 from servicebook.problems import Problem
 from servicebook.records import KINDS
 from servicebook.bizcalendar import CalendarError
@@ -160,6 +163,7 @@ class ClockDef:
     at_risk_remaining: float | None = None  # seconds
     schedule_months: tuple[int, ...] | None = None
     schedule_products: str | None = None
+    schedule_occurrence: str | None = None  # field of a stop event's record naming its due month
     step: str | None = None
 
 
@@ -291,6 +295,7 @@ def parse_policy(data: Mapping, path: str | None = None) -> Policy:
             at_risk_remaining=remaining,
             schedule_months=tuple(sorted(set(schedule["months"]))) if schedule else None,
             schedule_products=schedule.get("from_products") if schedule else None,
+            schedule_occurrence=schedule.get("occurrence_field") if schedule else None,
             step=c.get("step"),
         ))
         if not clocks[-1].start or not clocks[-1].stop:
@@ -512,12 +517,11 @@ def _ts(value, tz) -> float:
     return bc.to_timestamp(value, tz)
 
 
-def _add_months(d: _dt.date, months: int) -> _dt.date:
-    y, m = divmod(d.month - 1 + months, 12)
-    y += d.year
-    m += 1
-    last = (_dt.date(y + (m == 12), m % 12 + 1, 1) - _dt.timedelta(days=1)).day
-    return _dt.date(y, m, min(d.day, last))
+_add_months = sched.add_months
+
+
+def _day(t: float, tz) -> _dt.date:
+    return _dt.datetime.fromtimestamp(t, tz).date()
 
 
 class _Plan:
@@ -892,7 +896,9 @@ class Engine:
     def _work(self, chunks, A: float, tokens: int, conn, spool) -> None:
         """In a forked child: measure the chunks taken from ``tokens``; write each one's clocks
         to ``spool`` as tuples of plain values, pickled (a zone pickles as its key), and send
-        ``(chunk, offset, size)`` on ``conn``."""
+        ``(chunk, offset, size)`` on ``conn``. A failure is not swallowed: the child ends with
+        its traceback on stderr, and the chunk it took and did not report is measured by the
+        parent, which raises there too if the failure is the measuring's."""
         try:
             offset = 0
             while (k := _take(tokens)) is not None:
@@ -902,8 +908,6 @@ class Engine:
                 spool.flush()
                 conn.send((k, offset, len(data)))
                 offset += len(data)
-        except Exception:
-            pass  # a chunk taken and not reported is measured by the parent, which raises there
         finally:
             conn.close()
 
@@ -1086,44 +1090,30 @@ class Engine:
                      plan.text, B, elapsed, remaining, wcal.id, wcal.tz)
 
     def _schedule(self, rec, policy, cd, tier, cal24, A, out) -> None:
-        tz = cal24.tz
-        ts, st, _ = self._history(rec, tz)
-        start, _ = self._find_start(rec, cd.start, ts, st, 0, sum(1 for t in ts if t <= A),
-                                    A, -_INF, _INF, tz, True)
-        if start is None:
+        found = self._slots(rec, cd, cal24.tz, A)
+        if found is None:
             return
-        months = self._due_months(rec, cd)
-        events = self._all_events(rec, cd.stop, A, start, tz)
-        cancel = min(self._all_events(rec, cd.cancel, A, start, tz), default=None) if cd.cancel else None
-        base = _dt.datetime.fromtimestamp(start, tz).date()
+        start, slots = found
         owner = self._owner(rec, cd)
         dept = self._department(owner)
-        used = 0
-        for m in months:
-            due = _add_months(base, m) + _dt.timedelta(days=1)
-            deadline = _dt.datetime(due.year, due.month, due.day, tzinfo=tz).timestamp()
+        tz = cal24.tz
+        for s in slots:
+            m, deadline = s.month, s.deadline
             B = deadline - start
-            stop = events[used] if used < len(events) else None
-            if stop is not None:
-                used += 1
-            if stop is not None and (cancel is None or stop <= cancel):
-                end, stopped = stop, stop
-                state = "met" if stop <= deadline else "breached"
-            elif cancel is not None and cancel <= A:
-                end = stopped = cancel
-                state = "breached" if cancel > deadline else "cancelled"
+            if s.closed_at is not None:
+                end = stopped = s.closed_at
+                state = ("met" if s.outcome == sched.ON_TIME
+                         else "cancelled" if s.outcome == sched.CANCELLED else "breached")
             else:
                 end, stopped = A, None
                 remaining = deadline - A
-                if remaining < 0:
+                if s.overdue(A):
                     state = "breached"
                 elif (remaining <= cd.at_risk_remaining) if cd.at_risk_remaining is not None else ((A - start) >= cd.at_risk * B):
                     state = "at_risk"
                 else:
                     state = "running"
             elapsed = max(0.0, end - start)
-            if end < start:
-                continue
             out.append(Clock(
                 case=rec.id, kind=rec.kind, customer=rec.data.get("customer"), tier=tier,
                 owner=owner, department=dept, policy=policy.id, policy_version=policy.version,
@@ -1133,24 +1123,117 @@ class Engine:
                 remaining_seconds=B - elapsed, calendar=cal24.id, tz=tz, occurrence=m,
             ))
 
+    def schedules(self, rec, at) -> list[sched.Schedule]:
+        """The schedules of one record as of ``at`` (one per schedule clock of the policy that
+        measures it): every due month with its due date, deadline, the record that belongs to it
+        and its outcome (``servicebook.schedules``). The clocks of ``clocks_for`` are these; where
+        it gives an error row for a date or instant that is none, the schedule has that
+        ``error``. Empty when no single policy measures the record, its calendar is unusable
+        (``clocks_for`` gives an error row, the policy check a problem) or it has not started."""
+        A = at if isinstance(at, float) else bc.to_timestamp(at)
+        if rec.kind not in self._by_kind:
+            return []
+        tier = self.tier_of(rec)
+        pols = self.policies_for(rec, tier)
+        if len(pols) != 1:
+            return []
+        policy = pols[0]
+        setup = self._setup(policy, tier)
+        if isinstance(setup, str):
+            return []
+        cal, cal24, _ = setup
+        out = []
+        for cd in policy.clocks:
+            if cd.schedule_months is None:
+                continue
+            kinds = {ev.referrer[0] for ev in cd.stop if ev.referrer is not None}
+            kind = kinds.pop() if len(kinds) == 1 else None
+            try:
+                _, _, created = self._history(rec, cal.tz)  # read in the zone clocks_for reads it in
+                if created is None or created > A:
+                    return []
+                found = self._slots(rec, cd, cal24.tz, A)
+            except CalendarError as exc:
+                out.append(sched.Schedule(rec.id, policy.id, cd.name, kind, None, cal24.tz, (), str(exc)))
+                continue
+            if found is not None:
+                out.append(sched.Schedule(rec.id, policy.id, cd.name, kind, found[0], cal24.tz, found[1]))
+        return out
+
+    def _slots(self, rec, cd, tz, A) -> tuple[float, tuple[sched.Slot, ...]] | None:
+        """``(start, slots)`` of a schedule clock as of ``A``, None before it starts."""
+        ts, st, _ = self._history(rec, tz)
+        start, _ = self._find_start(rec, cd.start, ts, st, 0, sum(1 for t in ts if t <= A),
+                                    A, -_INF, _INF, tz, True)
+        if start is None:
+            return None
+        cancel = min(self._all_events(rec, cd.cancel, A, start, tz), default=None) if cd.cancel else None
+        base = _dt.datetime.fromtimestamp(start, tz).date()
+        return start, sched.match(base, self._due_months(rec, cd), tz,
+                                  self._visits(rec, cd, A, start, tz), cancel)
+
+    def _visits(self, rec, cd, A: float, start: float, tz) -> list[sched.Visit]:
+        """What may fulfil a schedule's months, as of ``A``: every record a stop event with a
+        ``referrer`` looks at (done when the event happened on it; missed when it entered a final
+        status of its kind that is no stop -- final per the lifecycle, so without one none is
+        missed; else planned), and the stop events on the measured record itself. Records done
+        or missed before ``start`` count for nothing."""
+        found: dict[str, sched.Visit] = {}
+        anonymous: list[sched.Visit] = []
+        label_field = cd.schedule_occurrence
+        for ev in cd.stop:
+            if ev.referrer is None:
+                t = self._event_at(rec, ev, A, start, _INF, tz, True)
+                if t is not None:
+                    anonymous.append(sched.Visit(None, None, sched.DONE, t))
+                continue
+            target = _get(rec.data, ev.ref) if ev.ref is not None else rec.id
+            if not isinstance(target, str):
+                continue
+            closing = self.lifecycle.final.get(ev.referrer[0], frozenset()) - (ev.statuses or frozenset())
+            for other in self._referrers(*ev.referrer).get(target, ()):
+                label = _get(other.data, label_field) if label_field else None
+                label = label if type(label) is int else None
+                t = self._event_on(other, ev, A, -_INF, _INF, tz)  # None too if created after A
+                if t is not None and t <= A:
+                    day = None
+                    if ev.field:
+                        raw = _get(other.data, ev.field)
+                        if isinstance(raw, str) and len(raw) == 10:  # a date: done by its end, as due
+                            day = _day(t, tz)
+                            t = min(sched.end_of_day(day, tz), A)
+                    v = sched.Visit(other.id, label, sched.DONE, t, day) if t >= start else None
+                else:
+                    ts, st, created = self._history(other, tz)
+                    if created is None or created > A:
+                        continue
+                    status, entered = None, created
+                    for ti, si in zip(ts, st):
+                        if ti > A:
+                            break
+                        if si != status:
+                            status, entered = si, ti
+                    if status in closing:
+                        v = sched.Visit(other.id, label, sched.MISSED, entered) if entered >= start else None
+                    else:
+                        v = sched.Visit(other.id, label, sched.PLANNED, created)
+                old = found.get(other.id, _UNSEEN)
+                if old is _UNSEEN or (v is not None and (old is None or (v.status == sched.DONE and (
+                        old.status != sched.DONE or v.at < old.at)))):
+                    found[other.id] = v
+        return [v for v in found.values() if v is not None] + anonymous
+
     def _due_months(self, rec, cd) -> tuple[int, ...]:
-        if cd.schedule_products:
-            months: set[int] = set()
-            seen = False
-            items = _get(rec.data, cd.schedule_products) or []
-            for item in items if isinstance(items, list) else ():
-                pid = item.get("product") if isinstance(item, Mapping) else item
-                prod = self.records.get(pid) if isinstance(pid, str) else None
-                if prod is None:
-                    continue
-                plan = prod.data.get("service_plan") or {}
-                seen = True
-                if plan.get("preventive") is False:
-                    continue
-                months.update(int(m) for m in plan.get("inspection_months") or cd.schedule_months)
-            if seen:
-                return tuple(sorted(months))
-        return cd.schedule_months
+        if not cd.schedule_products:
+            return cd.schedule_months
+        items = _get(rec.data, cd.schedule_products)
+        plans = []
+        for item in items if isinstance(items, list) else ():
+            pid = item.get("product") if isinstance(item, Mapping) else item
+            prod = self.records.get(pid) if isinstance(pid, str) else None
+            if prod is not None:
+                plans.append(prod.data.get("service_plan") or {})
+        return sched.due_months(plans, cd.schedule_months)
 
 
 # Seconds per unit of the targets whose budget does not depend on the start instant.

@@ -48,9 +48,13 @@ def _plain(value):
 
 def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
     if topic == "inspections":
-        return {"by_station": inspections.summary(c, at, "station"),
-                "by_engineer": inspections.summary(c, at, "engineer"),
-                "plan": inspections.station_plan(c, at), "findings": inspections.findings_feed(c, at)}
+        computed = inspections.schedules(c, at)  # the SLA engine's, per installation
+        items = inspections.schedule(c, at, computed=computed)  # every month of every installation
+        return {"by_station": inspections.summary(c, at, "station", items=items),
+                "by_engineer": inspections.summary(c, at, "engineer", items=items),
+                "plan": inspections.station_plan(c, at, items), "schedule": items,
+                "unscheduled": inspections.unscheduled(computed),
+                "findings": inspections.findings_feed(c, at)}
     if topic == "parts":
         s = parts.wait_summary(c, at)
         return {"below_plan": parts.below_plan(c), "consumption": parts.consumption(c, at),
@@ -79,6 +83,7 @@ def _text(topic: str, data: dict) -> str:
         for station, items in data["plan"].items():
             lines.append(f"plan {station}:")
             lines += [f"  {i.due_on} {i.installation} m{i.month} {i.engineer or '-'} {i.state}" for i in items]
+        lines += [f"no schedule for {u['installation']}: {u['error']}" for u in data["unscheduled"]]
     elif topic == "parts":
         lines.append("below plan:")
         lines += [f"  {s.part_number:14} {s.grade:9} planned {s.planned:3} actual {s.actual:3} short {s.shortfall}"

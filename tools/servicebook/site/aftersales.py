@@ -275,11 +275,15 @@ def _inspections_page(p: _Page) -> str:
     def counts(rows, label):
         return [[label(r["key"]), *[r[s] for s in states], r["late"]] for r in rows]
 
-    by_station = insp_mod.summary(p.c, p.at, "station")
-    by_engineer = insp_mod.summary(p.c, p.at, "engineer")
+    # the SLA engine's schedule (dates, IDs, states), on the records as stored, as the SLA pages
+    # compute it; what the page shows of them is looked up in the corpus the page was given
+    raw = p.c.raw if isinstance(p.c, MaskedCorpus) else p.c
+    computed = insp_mod.schedules(raw, p.at)
+    items = insp_mod.schedule(raw, p.at, computed=computed)
+    by_station = insp_mod.summary(raw, p.at, "station", items=items)
+    by_engineer = insp_mod.summary(raw, p.at, "engineer", items=items)
     first, last = insp_mod.coming_month(p.at)
-    plan = insp_mod.station_plan(p.c, p.at)
-    items = insp_mod.schedule(p.c, p.at)
+    plan = insp_mod.station_plan(raw, p.at, items)
 
     def item_row(i, with_station=False):
         row = [p.ref(here, i.installation), p.customer(here, i.customer), p.labelled(i.product), i.month,
@@ -317,6 +321,10 @@ def _inspections_page(p: _Page) -> str:
     blocks += [_heading(2, p.t("aftersales.insp.schedule")),
                table([p.t("aftersales.w.station"), *item_head, p.t("aftersales.w.done")],
                      [item_row(i, True) + [p.fmt_day(i.done_on) + (" ⚠" if i.late else "")] for i in items])]
+    unscheduled = insp_mod.unscheduled(computed)
+    if unscheduled:   # a date in their records is none: the problems page says where
+        blocks += [_heading(2, p.t("aftersales.insp.unscheduled")),
+                   "\n".join(f"- {p.ref(here, u['installation'])}" for u in unscheduled)]
     return _lines(*blocks)
 
 
