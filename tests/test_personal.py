@@ -140,3 +140,20 @@ def test_schema_set_and_view_agree_on_what_is_personal():
     marked = {(k, p) for k in schemas.kinds() for p, _ in schemas.marked_paths(k, "x-personal")}
     assert ("person", ("name",)) not in marked  # staff names are not personal data here
     assert any(k == "repair" for k, _ in marked)
+
+
+# -- F2: personal data in pattern-checked fields ------------------------------------------------
+
+def test_masker_masks_known_values_in_pattern_checked_strings():
+    """An attachment path is checked by a pattern that admits any text without spaces: a file
+    named after the contact is personal data like a note naming them. Only IDs, references,
+    enum/const values and dates/instants are left alone (they cannot hold a name)."""
+    view = SchemaView.from_dir(REPO / "schemas")
+    masker = Masker(view, True, Known({"孙立伟": "name", "13800138061": "phone"}))
+    data = {"id": "CP-20261105-7KQ2XM", "status": "open", "customer": "CU-hengda-logistics",
+            "filled_by": "P-sun-li", "created_at": "2026-11-05T09:12:00+08:00",
+            "attachments": [{"title": "身份证", "path": "uploads/孙立伟-身份证-13800138061.jpg"}]}
+    out = masker.record("complaint", data)
+    assert out["attachments"][0]["path"] == "uploads/孙**-身份证-****61.jpg"
+    assert {k: out[k] for k in ("id", "status", "customer", "filled_by", "created_at")} == \
+        {k: data[k] for k in ("id", "status", "customer", "filled_by", "created_at")}

@@ -2,9 +2,11 @@
 
 No field list is hard-coded: any value whose schema node carries `"x-personal": "name" | "phone" |
 "email" | "address"` (directly or through a `$ref`) is masked, wherever it sits in a record. Every
-other text of a record (free text: a string the schema does not restrict by enum, pattern, format
-or reference) goes through `servicebook.personal.Known`, so a contact's name or number typed into
-a note is masked too, in the same form as in its own field.
+other text of a record goes through `servicebook.personal.Known`, so a contact's name or number
+typed into a note is masked too, in the same form as in its own field. That includes strings
+checked by a pattern (an attachment path `uploads/<name>-<phone>.jpg` is valid): only the strings
+that cannot hold a name are left alone -- record IDs, references (`x-ref-kind`), enum and const
+values, dates and instants (`may_hold_text`).
 `show_personal_data: true` in the plugin configuration (internal builds) turns masking off.
 
 `MaskedCorpus` hands the same masked records to page sections that read the corpus themselves.
@@ -17,12 +19,18 @@ from servicebook.personal import MASK, Known, mask_value  # noqa: F401 (mask_val
 
 from .schemaview import SchemaView
 
-# Keywords that make a string something other than free text (an ID, a status, a date...).
-_NOT_FREE = frozenset(("enum", "const", "pattern", "format", "x-ref-kind"))
+# What makes a string one that cannot hold a name: a status or other listed value, a reference,
+# a date or instant, the record's own ID (`x-sb-def`: the common definition it was resolved from).
+# A pattern alone does not: the attachment-path pattern admits any text without spaces.
+_NOT_TEXT = frozenset(("enum", "const", "x-ref-kind"))
+_NOT_TEXT_FORMATS = frozenset(("date", "date-time"))
+_NOT_TEXT_DEFS = frozenset(("id", "instant", "date"))
 
 
-def is_free_text(node: dict) -> bool:
-    return _NOT_FREE.isdisjoint(node)
+def may_hold_text(node: dict) -> bool:
+    """Whether a string the schema describes by ``node`` may hold personal data typed in it."""
+    return (_NOT_TEXT.isdisjoint(node) and node.get("format") not in _NOT_TEXT_FORMATS
+            and node.get("x-sb-def") not in _NOT_TEXT_DEFS)
 
 
 class Masker:
@@ -62,7 +70,7 @@ class Masker:
         if marker and not isinstance(value, (dict, list)):
             return mask_value(str(marker), value)
         if isinstance(value, str):
-            return self.text(value) if is_free_text(node) else value
+            return self.text(value) if may_hold_text(node) else value
         if isinstance(value, dict):
             props = {n: (s, b) for n, s, b in self.view.properties(node, base)}
             out = {}
