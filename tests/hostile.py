@@ -20,7 +20,7 @@ from servicebook.site.schemaview import SchemaView  # noqa: E402
 # Each payload carries the field's number N, so a finding names the field it came from.
 # Every one of them, rendered as markup, would open a dialog or add an element with an event
 # handler or a javascript: link; rendered as text, it reads as written.
-LONG = ('P{n} </title><script>alert("t{n}")</script><img src=x onerror=alert("i{n}")>'
+LONG = ('PWN{n} </title><script>alert("t{n}")</script><img src=x onerror=alert("i{n}")>'
         '"><svg onload=alert("s{n}")> [l{n}](javascript:alert("l{n}")) '
         '![m{n}](javascript:alert("m{n}")) <a href="javascript:alert(\'a{n}\')">a{n}</a> '
         '<iframe srcdoc="<script>alert(1)</script>"></iframe> '
@@ -28,11 +28,11 @@ LONG = ('P{n} </title><script>alert("t{n}")</script><img src=x onerror=alert("i{
         "<script>alert(\"b{n}\")</script>\n# heading{n}\n[ref{n}]: javascript:alert(\"r{n}\")\n"
         "<details open ontoggle=alert(\"d{n}\")>x</details>")
 SHORT = [  # for fields with a small maxLength, the longest that fits
-    'P{n}</title><script>alert({n})</script>',
-    'P{n}<img src=x onerror=alert({n})>',
-    'P{n}"><svg onload=alert({n})>',
-    'P{n}<b onclick=alert({n})>',
-    'P{n}\u202e<',
+    'PWN{n}</title><script>alert({n})</script>',
+    'PWN{n}<img src=x onerror=alert({n})>',
+    'PWN{n}"><svg onload=alert({n})>',
+    'PWN{n}<b onclick=alert({n})>',
+    'PWN{n}\u202e<',
 ]
 MARKERS = ("alert(",)
 # Lists of objects that the demo records leave empty, filled from the schema example (the objects
@@ -40,12 +40,17 @@ MARKERS = ("alert(",)
 LIST_FROM_EXAMPLE = {"closures", "working_days"}  # what no script, handler or link on a built page may contain
 
 
+# Every other long field starts with a Markdown block marker instead: a value placed at the start
+# of a line must not open an admonition, a code fence, a heading or a list.
+BLOCK = '!!! danger "PWN{n} admonition"\n    body\n~~~\nPWN{n} fenced\n' + LONG
+
+
 def payload(n: int, max_length: int | None) -> str:
-    for text in [LONG, *SHORT]:
+    for text in [BLOCK if n % 2 else LONG, *SHORT]:
         text = text.format(n=n)
         if max_length is None or len(text) <= max_length:
             return text
-    return f"P{n}"[: max_length or None]
+    return f"PWN{n}"[: max_length or None]
 
 
 def is_free_text(node: dict) -> bool:

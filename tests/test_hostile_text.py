@@ -99,9 +99,11 @@ class Findings(HTMLParser):
         self.found: list[str] = []
         self.text: list[str] = []
         self._in: list[str] = []
+        self._class_stack: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         self._in.append(tag)
+        self._class_stack.append(dict(attrs).get("class") or "")
         if tag in ("iframe", "frame", "object", "embed"):
             self.found.append(f"<{tag}>")
         for name, value in attrs:
@@ -116,13 +118,23 @@ class Findings(HTMLParser):
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
         self._in.pop()
+        self._class_stack.pop()
 
     def handle_endtag(self, tag):
         if tag in self._in:
-            while self._in.pop() != tag:
-                pass
+            while self._in:
+                self._class_stack.pop()
+                if self._in.pop() == tag:
+                    break
+
+    @property
+    def _classes(self) -> str:
+        return " ".join(self._class_stack)
 
     def handle_data(self, data):
+        # a value at the start of a Markdown line must not open a code block or an admonition
+        if "PWN" in data and ("pre" in self._in or "admonition-title" in self._classes):
+            self.found.append(f"record text became a code block or an admonition: {data[:60]!r}")
         if self._in and self._in[-1] == "script" and any(m in data for m in MARKERS):
             self.found.append(f"<script>{data[:80]}")
         self.text.append(data)

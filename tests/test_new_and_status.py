@@ -100,3 +100,11 @@ def test_replace_refuses_when_the_file_changed_meanwhile(tmp_path):
     with pytest.raises(WriteRefused):
         replace(target, "a: 2\n", expected_digest="0" * 64)
     assert target.read_text() == "a: 1\n"
+
+
+@pytest.mark.parametrize("bad", ["../../../tmp/escape", "P-a/../../x", "CU-zhang-wei", "P-", "P-a--b", "P-a b"])
+def test_new_refuses_an_id_that_is_not_its_kinds_and_writes_nothing(mini, bad):
+    before = mini.snapshot()
+    proc = sb("new", "person", "--id", bad, "--set", "name=张伟", cwd=mini.root)
+    assert proc.returncode == 2 and "is not a person ID" in proc.stderr, proc.stderr
+    assert mini.snapshot() == before

@@ -7,6 +7,7 @@ kind, the file name is the ID, and IDs are generated without any coordination be
 from __future__ import annotations
 
 import os
+import re
 import secrets
 
 from dataclasses import dataclass, field
@@ -87,6 +88,16 @@ def get(data: Any, path: str, default=None):
         else:
             return default
     return cur
+
+
+_ID_TAIL = re.compile(r"-[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
+
+
+def is_id_of(kind: str, record_id: str) -> bool:
+    """Whether ``record_id`` is a well-formed ID of ``kind`` (`CP-20261120-7KQ2XM`, `P-zhang-wei`):
+    the schemas' pattern, and the only text that may become a file name under records/."""
+    prefix = KINDS[kind].prefix
+    return record_id.startswith(prefix) and bool(_ID_TAIL.fullmatch(record_id, len(prefix)))
 
 
 def kind_of_id(record_id: str) -> str | None:

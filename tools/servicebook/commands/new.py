@@ -9,7 +9,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
 from servicebook.lifecycle import Lifecycle
-from servicebook.records import KINDS, find_files, new_id, path_for
+from servicebook.records import KINDS, find_files, is_id_of, new_id, path_for
 from servicebook.schemas import SchemaSet
 from servicebook.writer import WriteRefused, create, dump
 from servicebook.yamlload import YamlProblem, parse
@@ -67,6 +67,9 @@ def build(root: Path, kind: str, sets: list[str], given_id: str | None, by: str 
     at = at or now_instant()
     if given_id:
         record_id = given_id
+        if not is_id_of(kind, record_id):  # it becomes a file name: no `../`, no other kind's prefix
+            raise UsageError(f"--id {record_id!r} is not a {kind} ID: {KINDS[kind].prefix}- then letters "
+                             f"and digits in dash-separated parts, e.g. {KINDS[kind].prefix}-zhang-wei")
         if record_id in taken:
             raise UsageError(f"ID {record_id} is already used")
     else:

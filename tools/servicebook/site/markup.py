@@ -27,9 +27,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 # or with extensions we do not enable; encoding them too would only slow Markdown down.
 _SPECIAL = "&<>\\`*_{}[]|"
 _TABLE = {ord(c): f"&#{ord(c)};" for c in _SPECIAL}
-# Values are never placed at a line start by our templates; should one be, a leading block marker
-# (heading, list, quote, rule, setext, definition, indented code) is encoded as well.
-_BLOCK_START = re.compile(r"^(?:[#>=:+-]|\d+[.)]|[ \t])")
+# Values are never meant to start a line of Markdown, but some sections place one there; so a value
+# whose first character is not a letter or digit is encoded there (a heading, list, quote, rule,
+# admonition `!!!`, fence `~~~`, definition or indented code cannot begin), and so is an ordered
+# list marker (`1.`).
+_ORDERED = re.compile(r"^\d+[.)]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 # Bidirectional embeddings, overrides and isolates reorder the text around them ("Trojan Source"):
 # shown as U+FFFD, so a reader sees that something was there and the rest reads in order.
@@ -51,7 +53,7 @@ def md_escape(value) -> Markup:
     text = _BIDI.sub("\ufffd", _CONTROL.sub(" ", str(value)))
     lines = [line.translate(_TABLE) for line in _NEWLINES.split(text)]
     out = "<br>".join(lines)
-    if out and _BLOCK_START.match(out):
+    if out and not out.startswith("&#") and (not out[0].isalnum() or _ORDERED.match(out)):
         out = f"&#{ord(out[0])};" + out[1:]
     return Markup(out)
 
