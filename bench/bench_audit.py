@@ -111,7 +111,7 @@ def main() -> int:
     args = ap.parse_args()
     import git
 
-    from servicebook import audit
+    from servicebook.derive.audit import trail as audit
 
     where = args.repo or args.keep or Path(tempfile.mkdtemp(prefix="sb-bench-"))
     if not args.repo:

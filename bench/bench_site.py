@@ -71,8 +71,8 @@ def peer(dest: Path, pages: int) -> float:
 
 def mask_bench(root: Path, sample: int = 2000) -> list[tuple[str, float, str]]:
     """(what, seconds, note) of the masking pass over ``root``'s records."""
-    from servicebook import corpus as corpus_mod
-    from servicebook import personal
+    from servicebook.load import corpus as corpus_mod
+    from servicebook.derive import personal
     from servicebook.site.mask import Masker
     from servicebook.site.schemaview import SchemaView
 

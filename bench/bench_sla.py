@@ -26,9 +26,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from servicebook import bizcalendar as bc  # noqa: E402
-from servicebook import sla  # noqa: E402
-from servicebook.records import Record  # noqa: E402
+from servicebook.derive.sla import calendar as bc  # noqa: E402
+from servicebook.derive.sla import engine as sla  # noqa: E402
+from servicebook.load.records import Record  # noqa: E402
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from servicebook.records import find_names, kind_of_path  # noqa: E402
+from servicebook.load.records import find_names, kind_of_path  # noqa: E402
 
 
 def timed(cmd, cwd, env=None) -> float:

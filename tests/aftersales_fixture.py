@@ -1,5 +1,5 @@
 """Tiny repositories for the after-sales figures: real record files in a temporary folder, with
-the real schemas, loaded through ``servicebook.corpus``."""
+the real schemas, loaded through ``servicebook.load.corpus``."""
 from __future__ import annotations
 
 import shutil
@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 
 from conftest import make_repo
-from servicebook import corpus
-from servicebook.records import KINDS, kind_of_id
+from servicebook.load import corpus
+from servicebook.load.records import KINDS, kind_of_id
 
 
 def T(text: str) -> str:

@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 from conftest import sb
-from servicebook import corpus, synth
+from servicebook.load import corpus
+from servicebook.write import synth
 from servicebook.site import i18n, pages
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ copied negotiation policy is shortened to 2 calendar hours so that its brief neg
 at the instant chosen. Pages are generated in-process (``site.pages.generate``) in both languages;
 commands run in-process through ``cli.main``.
 
-The rule (``servicebook.names``): in tables, lists and command output a record is ``short_name
+The rule (``servicebook.derive.names``): in tables, lists and command output a record is ``short_name
 (ID)``; a page heading about the record (``# ...``) gives ``full_name (ID)``. The test does not
 take the rule's word for it: it collects every name shown beside each ID and requires one per
 language and form, then that this one is what the rule says.
@@ -26,7 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from servicebook import cli, corpus, delivery, names, pipeline, synth
+from servicebook import cli
+from servicebook.load import corpus
+from servicebook.derive import delivery
+from servicebook.derive import names
+from servicebook.derive import pipeline
+from servicebook.write import synth
 from servicebook.site import i18n, pages
 from servicebook.site.model import parse_instant
 

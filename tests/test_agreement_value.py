@@ -1,6 +1,6 @@
 """One customer value index (issue #14): every place that shows or uses it shows the same figure.
 
-The index is computed in one module, ``servicebook.value_index``. Its consumers are
+The index is computed in one module, ``servicebook.derive.aftersales.value_index``. Its consumers are
 ``servicebook report value``, the after-sales value page (``customers/value.md``), each customer
 page, and the at-risk ordering of the home page and the SLA page (equally urgent clocks: the
 higher-value customer first). The site once computed a second figure with a stand-in formula
@@ -27,8 +27,9 @@ from pathlib import Path
 import pytest
 
 from conftest import sb
-from servicebook import corpus as corpus_mod
-from servicebook import export, sla
+from servicebook.load import corpus as corpus_mod
+from servicebook.write import export
+from servicebook.derive.sla import engine as sla
 from servicebook.site import pages
 from servicebook.site.i18n import Translator
 from servicebook.site.model import parse_instant

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from approvals_repo import CP_ID, CP_PATH, FS_ID, FS_PATH, Repo, approved, feasibility, trailer
-from servicebook import audit
+from servicebook.derive.audit import trail as audit
 from servicebook.cli import main
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import make_repo
-from servicebook import corpus
+from servicebook.derive import checked
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED = yaml.safe_load((CORPUS / "broken-expected.yaml").read_text(encoding="utf-8"))
@@ -27,7 +27,7 @@ def test_broken_record_is_refused_with_rule_and_line(tmp_path, case):
     repo = make_repo(tmp_path / "repo")
     shutil.copyfile(CORPUS / "broken" / f"{case}.yaml", repo.root / TARGET)
     before = repo.snapshot()
-    result = corpus.load(repo.root)
+    result = checked.load(repo.root)
     mine = [p for p in result.problems if p.file == TARGET]
     expected = EXPECTED[case]
     assert {p.rule for p in mine} == set(expected["rules"]), mine

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from conftest import REPO
-from servicebook import corpus
-from servicebook.cache import CACHE_DIR
+from servicebook.derive import checked
+from servicebook.load.cache import CACHE_DIR
 
 SURVEY = "SV-20261103-4M8QZA"
 APPRAISAL = "AP-20261104-9TX3KD"
@@ -67,10 +67,10 @@ def test_pull_request_path_reads_only_what_it_needs(mini):
     (mini.root / "records" / "complaint" / "2026" / "CP-20261202-7KQ2XM.yaml").write_text("a: [", encoding="utf-8")
     mini.edit(APPRAISAL, f"survey: {SURVEY}", "survey: SV-20261103-ZZZZZZ")
     only = [mini.path(APPRAISAL).relative_to(mini.root)]
-    result = corpus.load(mini.root, only=only, use_cache=False)
+    result = checked.load(mini.root, only=only, use_cache=False)
     assert [p.rule for p in result.problems] == ["ref.missing"]
     read = {r.kind for r in result.records.values()}
     assert "complaint" not in read and {"appraisal", "person", "customer"} <= read
     # references resolve against every file name, even records that were not read
     mini.edit(APPRAISAL, "survey: SV-20261103-ZZZZZZ", f"survey: {SURVEY}")
-    assert corpus.load(mini.root, only=only, use_cache=False).problems == []
+    assert checked.load(mini.root, only=only, use_cache=False).problems == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicebook import bizcalendar as bc
+from servicebook.derive.sla import calendar as bc
 
 ROOT = Path(__file__).resolve().parent.parent
 H = 3600

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from approvals_repo import CP_ID, CP_PATH, FS_PATH, Repo, approved, feasibility
-from servicebook import codeowners
+from servicebook.derive.audit import codeowners
 from servicebook.cli import main
 
 
@@ -154,7 +154,7 @@ def test_personal_data_in_an_unmarked_field_is_warned_about(repo):
 
 
 def test_personal_data_patterns():
-    from servicebook.privacy import found_in
+    from servicebook.derive.privacy import found_in
 
     assert found_in("请回电 13800138000") == ["phone"]
     assert found_in("座机 025-5210 8831") == ["phone"]

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from approvals_repo import MAIN, STAFF, Repo
-from servicebook import codeowners
+from servicebook.derive.audit import codeowners
 from servicebook.cli import main
-from servicebook.lifecycle import Lifecycle
-from servicebook.records import KINDS
+from servicebook.load.lifecycle import Lifecycle
+from servicebook.load.records import KINDS
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 import git
 import pytest
 
-from servicebook import corpus
+from servicebook.load import corpus
 
 
 def sb(*args, cwd):

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from conftest import REPO, make_repo, sb
-from servicebook import corpus, delivery
+from servicebook.load import corpus
+from servicebook.derive import delivery
 from servicebook.site import presales
 
 CT = "CT-20261116-8FJ4QE"

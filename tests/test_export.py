@@ -7,7 +7,7 @@ import sqlite3
 
 import pyarrow.parquet as pq
 
-from servicebook import corpus
+from servicebook.load import corpus
 from conftest import sb
 
 

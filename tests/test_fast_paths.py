@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicebook import yamlload
-from servicebook.records import kind_of_path
-from servicebook.schemas import SchemaSet
-from servicebook.yamlload import YamlProblem, parse_strict
+from servicebook.load import yamlload
+from servicebook.load.records import kind_of_path
+from servicebook.load.schemas import SchemaSet
+from servicebook.load.yamlload import YamlProblem, parse_strict
 
 REPO = Path(__file__).resolve().parents[1]
 YAML_FILES = sorted(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, sb
-from servicebook import sla
+from servicebook.derive.sla import engine as sla
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from aftersales_fixture import T, build, customer, hist, person, product
-from servicebook import inspections as ins
-from servicebook import schedules as sched
+from servicebook.derive.aftersales import inspections as ins
+from servicebook.derive import schedules as sched
 
 
 def installation(iid, cust, handed, products, status="handed_over", installer="P-eng"):
@@ -131,7 +131,7 @@ def test_months_per_product_plan(repo):
 
 
 # --------------------------------------------------------------------------- the matching rule
-# servicebook.schedules.match: the one function both this report and the SLA engine take the
+# servicebook.derive.schedules.match: the one function both this report and the SLA engine take the
 # schedule from (hand-over 31 January, months 1, 3, 6: due 28 Feb, 30 Apr, 31 Jul, Beijing time).
 
 CST = timezone(timedelta(hours=8))

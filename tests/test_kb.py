@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from aftersales_fixture import T, build, customer, hist, person, product
-from servicebook import corpus as corpus_mod
-from servicebook import kb
+from servicebook.load import corpus as corpus_mod
+from servicebook.derive.aftersales import kb
 from conftest import sb
 
 

@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from servicebook import corpus
+from servicebook.load import corpus
 from conftest import sb
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from servicebook.records import new_id
-from servicebook.writer import WriteRefused, create, replace
+from servicebook.load.records import new_id
+from servicebook.write.writer import WriteRefused, create, replace
 from conftest import sb
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aftersales_fixture import T, build, customer, hist, person, product
-from servicebook import parts
+from servicebook.derive.aftersales import parts
 
 
 def part(pid, number, planned, actual, grade="core", products=("PD-a",), value=100):

@@ -1,4 +1,4 @@
-"""The corpus's personal values found and masked inside free text (`servicebook.personal`), and the
+"""The corpus's personal values found and masked inside free text (`servicebook.derive.personal`), and the
 site's Masker applying it to every free-text value of a record."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from servicebook import corpus as corpus_mod
-from servicebook.personal import Known, mask_value, values
-from servicebook.schemas import SchemaSet
+from servicebook.load import corpus as corpus_mod
+from servicebook.derive.personal import Known, mask_value, values
+from servicebook.load.schemas import SchemaSet
 from servicebook.site.mask import Masker, MaskedCorpus
 from servicebook.site.schemaview import SchemaView
 

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from conftest import REPO, make_repo, sb
-from servicebook import corpus, pipeline, sla
+from servicebook.load import corpus
+from servicebook.derive import pipeline
+from servicebook.derive.sla import engine as sla
 
 SV = "SV-20261103-4M8QZA"
 SO = "SO-20261104-2HVN6P"

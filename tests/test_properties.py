@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from servicebook import yamlload
+from servicebook.load import yamlload
 from servicebook.commands import status as status_cmd
-from servicebook.schemas import SchemaSet
-from servicebook.writer import dump
-from servicebook.yamlload import YamlProblem, positions
+from servicebook.load.schemas import SchemaSet
+from servicebook.write.writer import dump
+from servicebook.load.yamlload import YamlProblem, positions
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = SchemaSet(REPO / "schemas")

@@ -1,10 +1,10 @@
-"""Investment / return (servicebook.roi) by hand, and the feasibility figures check on real files."""
+"""Investment / return (servicebook.derive.roi) by hand, and the feasibility figures check on real files."""
 from __future__ import annotations
 
 import pytest
 
 from conftest import make_repo
-from servicebook import roi
+from servicebook.derive import roi
 
 FS = "FS-20261105-6WRB1C"
 SO = "SO-20261104-2HVN6P"

@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from servicebook.records import KINDS as RECORD_KINDS
+from servicebook.load.records import KINDS as RECORD_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
@@ -287,7 +287,7 @@ def test_email_format_is_linear_on_hostile_values():
     """A 900 kB domain of dots once took the regular expression minutes; splitting takes a blink."""
     import time
 
-    from servicebook.schemas import FORMATS
+    from servicebook.load.schemas import FORMATS
 
     started = time.process_time()
     assert not FORMATS["email"]("a@" + "." * 900_000 + "@")

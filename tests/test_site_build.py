@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from site_fixtures import (AS_OF, APPROVED_ID, APPROVER, EMAIL, HOSTILE_ID, PENDING_ID, PHONE,  # noqa: E402
                            REPO, REVIEW_URL, STAFF_DOMAIN, make_git_repo, make_repo)
 
-from servicebook import corpus as corpus_mod
-from servicebook.schemas import values_at  # noqa: E402
+from servicebook.load import corpus as corpus_mod
+from servicebook.load.schemas import values_at  # noqa: E402
 from servicebook.site import i18n, pages  # noqa: E402
 from servicebook.site.markup import md_escape  # noqa: E402
 from servicebook.site.mask import mask_value  # noqa: E402
@@ -464,7 +464,8 @@ def test_catalogue_has_every_label_in_both_languages():
     for key, entry in cat.items():
         assert set(entry) >= {"en", "zh"}, key
     # label families the section modules build at run time
-    from servicebook import inspections, value_index
+    from servicebook.derive.aftersales import inspections
+    from servicebook.derive.aftersales import value_index
     family = ([f"aftersales.state.{s}" for s in inspections.STATES]
               + [f"aftersales.reason.{r}" for r in ("product", "fault_code", "fault_category", "text")]
               + [f"aftersales.dim.{d}" for d in value_index.DIMENSIONS]

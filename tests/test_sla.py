@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicebook import sla
-from servicebook.records import Record
+from servicebook.derive.sla import engine as sla
+from servicebook.load.records import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 H = 3600

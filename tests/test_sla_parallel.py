@@ -7,7 +7,9 @@ import dataclasses
 
 import pytest
 
-from servicebook import corpus, sla, synth
+from servicebook.load import corpus
+from servicebook.derive.sla import engine as sla
+from servicebook.write import synth
 
 pytestmark = pytest.mark.skipif(not sla._can_fork(), reason="this platform or process cannot fork")
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from servicebook import corpus, synth
+from servicebook.load import corpus
+from servicebook.write import synth
 from servicebook.cli import main
-from servicebook.lifecycle import Lifecycle
+from servicebook.load.lifecycle import Lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aftersales_fixture import T, build, customer, hist, person, product
-from servicebook import technicians as tech
+from servicebook.derive.aftersales import technicians as tech
 
 WEIGHTS = {"appraisal": {"workload_per_record": 1, "quality": {"fixed": 2, "diagnosed_waiting_parts": 1, "not_fixed": 0},
                          "rating": {"neutral": 3, "per_point": 0.5}, "bonus_pct_by_grade": {3: 10, 4: 20}},

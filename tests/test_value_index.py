@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from aftersales_fixture import T, build, customer, hist, person, product
-from servicebook import sla
-from servicebook import value_index as vi
+from servicebook.derive.sla import engine as sla
+from servicebook.derive.aftersales import value_index as vi
 
 # total weight 6; the other factors weigh nothing
 W = {"weights": {"maintenance_fees": 2, "receivables_on_time": 1, "repurchase": 1, "proactive_contact": 0,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from servicebook import yamlload
+from servicebook.load import yamlload
 from servicebook.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,9 +219,9 @@ def test_actionlint_catches_script_injection(tmp_path):
 
 
 def test_pull_request_templates_cover_reviewed_kinds():
-    from servicebook.records import KINDS
+    from servicebook.load.records import KINDS
 
-    from servicebook.codeowners import Rules
+    from servicebook.derive.audit.codeowners import Rules
 
     folder = ROOT / ".github" / "PULL_REQUEST_TEMPLATE"
     names = {p.stem for p in folder.glob("*.md")}

@@ -49,7 +49,7 @@ def main() -> int:
     form = sections(os.environ.get("ISSUE_BODY", ""))
     login = os.environ.get("SUBMITTER", "")
     sys.path.insert(0, str(root / "tools"))
-    from servicebook.audit import People, load_records
+    from servicebook.derive.audit.trail import People, load_records
 
     person = People.from_records(load_records(root)).find(login)
     if person is None:
@@ -75,7 +75,7 @@ def main() -> int:
         return 1
     rel = done.stdout.strip().splitlines()[-1]
     path = root / rel if not Path(rel).is_absolute() else Path(rel)
-    from servicebook.writer import digest, dump, replace, yaml_rt
+    from servicebook.write.writer import digest, dump, replace, yaml_rt
 
     raw = path.read_bytes()
     data = yaml_rt().load(raw.decode("utf-8"))

@@ -45,7 +45,7 @@ def run(args) -> int:
 def approve(root, args) -> int:
     import git
 
-    from servicebook.audit import People, load_lifecycle, load_records
+    from servicebook.derive.audit.trail import People, load_lifecycle, load_records
 
     try:
         repo = git.Repo(root)
@@ -116,7 +116,7 @@ def approve(root, args) -> int:
 def _move(root, record_id, status, by, note, at) -> None:
     """Status change through the lead's writer (comment-preserving, atomic)."""
     from servicebook.commands import status as status_cmd
-    from servicebook.writer import WriteRefused
+    from servicebook.write.writer import WriteRefused
 
     try:
         status_cmd.change(root, record_id, status, by, note, at)

@@ -31,7 +31,7 @@ def run(args) -> int:
     root = find_root(args.root)
     import git
 
-    from servicebook import audit
+    from servicebook.derive.audit import trail as audit
 
     try:
         auditor = audit.Auditor(root, args.rev)
@@ -47,7 +47,7 @@ def run(args) -> int:
     if args.format == "json":
         print(json.dumps([t.as_dict() for t in trails], ensure_ascii=False, indent=2))
     elif args.format == "github":
-        from servicebook.problems import format_github
+        from servicebook.load.problems import format_github
 
         out = format_github(audit.to_problems(trails))
         if out:

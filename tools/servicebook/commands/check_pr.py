@@ -23,8 +23,8 @@ def configure(parser):
 def run(args) -> int:
     import git
 
-    from servicebook import codeowners
-    from servicebook.problems import FORMATTERS
+    from servicebook.derive.audit import codeowners
+    from servicebook.load.problems import FORMATTERS
 
     try:
         root = find_root(args.root)

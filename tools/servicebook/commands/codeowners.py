@@ -20,7 +20,7 @@ def configure(parser):
 
 
 def run(args) -> int:
-    from servicebook import codeowners
+    from servicebook.derive.audit import codeowners
 
     try:
         root = find_root(args.root)

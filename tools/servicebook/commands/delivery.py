@@ -6,8 +6,8 @@ Usage::
     servicebook delivery CT-20260915-KPA122 [--at INSTANT] [--format text|json] [--lang zh|en]
                          [--root PATH]
 
-JSON output is ``servicebook.delivery.report()`` plus ``lang``, ``customer_name`` and ``names``
-(every customer and person ID of the report -> ``servicebook.names.short_name`` in ``--lang``; the
+JSON output is ``servicebook.derive.delivery.report()`` plus ``lang``, ``customer_name`` and ``names``
+(every customer and person ID of the report -> ``servicebook.derive.names.short_name`` in ``--lang``; the
 text output shows the same names beside the IDs): contract, customer, status, tier, signed_at,
 as_of, last_activity (the newest status change of the contract and its delivery records), team {owner, members, shape}, requirements {due, state (met | late | open | not_signed),
 late_seconds, confirmed_at, records}, changes, milestones [{name, planned_on, actual_on, state
@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import json
 
-from servicebook import corpus, delivery, names, pipeline
+from servicebook.load import corpus
+from servicebook.derive import delivery
+from servicebook.derive import names
+from servicebook.derive import pipeline
 from servicebook.commands._common import add_root, at_or_now, fail, find_root
 
 NAME = "delivery"

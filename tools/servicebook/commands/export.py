@@ -6,9 +6,9 @@ import sys
 import time
 from pathlib import Path
 
-from servicebook import corpus
+from servicebook.derive import checked
 from servicebook.commands._common import add_root, fail, find_root
-from servicebook.export import FORMATS, export
+from servicebook.write.export import FORMATS, export
 
 NAME = "export"
 HELP = "Export every record to JSON Lines, SQLite or Parquet for analysis (导出记录供分析)."
@@ -23,7 +23,7 @@ def configure(parser):
 def run(args) -> int:
     root = find_root(args.root)
     started = time.perf_counter()
-    c = corpus.load(root)
+    c = checked.load(root)
     if not c.ok:
         print(f"note: {len(c.problems)} validation problem(s); exporting the records that could "
               "be read (run servicebook validate)", file=sys.stderr)

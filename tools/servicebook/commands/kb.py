@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from servicebook import corpus as corpus_mod
-from servicebook import kb as kb_mod
-from servicebook import names
+from servicebook.load import corpus as corpus_mod
+from servicebook.derive.aftersales import kb as kb_mod
+from servicebook.derive import names
 from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
-from servicebook.records import find_files, new_id, path_for
-from servicebook.writer import WriteRefused, create, dump
+from servicebook.load.records import find_files, new_id, path_for
+from servicebook.write.writer import WriteRefused, create, dump
 
 NAME = "kb"
 HELP = "Knowledge base: promote a repair to a draft entry, match entries to a case (技术资料库)."

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from servicebook import migrations
+from servicebook.write import migrations
 from servicebook.commands._common import add_root, find_root
-from servicebook.records import find_files, kind_of_path
-from servicebook.schemas import SchemaSet
-from servicebook.writer import WriteRefused, digest, dump, load_for_edit, replace
+from servicebook.load.records import find_files, kind_of_path
+from servicebook.load.schemas import SchemaSet
+from servicebook.write.writer import WriteRefused, digest, dump, load_for_edit, replace
 
 NAME = "migrate"
 HELP = "Upgrade records written in an older format to the current schema_version (升级记录格式)."

@@ -8,11 +8,11 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap
 
 from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
-from servicebook.lifecycle import Lifecycle
-from servicebook.records import KINDS, find_files, is_id_of, new_id, path_for
-from servicebook.schemas import SchemaSet
-from servicebook.writer import WriteRefused, create, dump
-from servicebook.yamlload import YamlProblem, parse
+from servicebook.load.lifecycle import Lifecycle
+from servicebook.load.records import KINDS, find_files, is_id_of, new_id, path_for
+from servicebook.load.schemas import SchemaSet
+from servicebook.write.writer import WriteRefused, create, dump
+from servicebook.load.yamlload import YamlProblem, parse
 
 NAME = "new"
 HELP = "Write a new record with a fresh ID (新建记录)."

@@ -6,7 +6,7 @@ Usage::
                          [--commission-rate 0.05] [--lang zh|en] [--root PATH]
 
 Without ``--at`` the pipeline is computed as of now; with it, from the records as they stood then.
-See ``servicebook.pipeline`` for the stages, deadlines and referral shares. A negotiation is long
+See ``servicebook.derive.pipeline`` for the stages, deadlines and referral shares. A negotiation is long
 past the target of the ``negotiation`` clock of the solution's SLA policy
 (``records/policy/SLA-solution.yaml``); change the policy to change it.
 
@@ -14,7 +14,7 @@ JSON output: ``{"as_of", "lang", "commission_rate", "long_negotiation", "deals":
 "managers": {manager: {"open"|"long_negotiations"|"late"|"lost"|"not_informed": [survey IDs]}}}``
 where ``long_negotiation`` is ``{policy, version, clock, targets: {tier: target}}`` (null without
 such a clock) and DEAL is ``Deal.to_dict()`` plus ``customer_name``, ``salesperson_name`` and
-``manager_name`` (``servicebook.names.short_name`` in ``--lang``): survey, customer, salesperson, manager, stage, stage_since,
+``manager_name`` (``servicebook.derive.names.short_name`` in ``--lang``): survey, customer, salesperson, manager, stage, stage_since,
 days_in_stage, deadline, state (on_time | late | long | no_deadline | closed | error),
 first_contact, lost_stage, lost_reason, lost_at, records (kind -> latest ID), solution_status,
 negotiation {rounds, price_cuts, contract_changes, manager_not_informed, detail, days}, bids,
@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import json
 
-from servicebook import corpus, names, pipeline
+from servicebook.load import corpus
+from servicebook.derive import names
+from servicebook.derive import pipeline
 from servicebook.commands._common import add_root, at_or_now, find_root
 
 NAME = "pipeline"

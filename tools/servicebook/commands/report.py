@@ -6,7 +6,7 @@
 ``--at`` (date or instant, default now) is the moment the figures are computed for; records and
 history after it are ignored. ``--since`` starts the period of technicians and feedback (default:
 1 January of the as-of year). ``--lang``: the language of the customer names
-(``servicebook.names.short_name``, the site's rule). Exit status: 0 done, 2 usage error.
+(``servicebook.derive.names.short_name``, the site's rule). Exit status: 0 done, 2 usage error.
 """
 
 from __future__ import annotations
@@ -15,9 +15,14 @@ import dataclasses
 import json
 from datetime import date, datetime
 
-from servicebook import corpus as corpus_mod
-from servicebook import feedback, inspections, names, parts, technicians, value_index
-from servicebook._after import as_date
+from servicebook.load import corpus as corpus_mod
+from servicebook.derive.aftersales import feedback
+from servicebook.derive.aftersales import inspections
+from servicebook.derive import names
+from servicebook.derive.aftersales import parts
+from servicebook.derive.aftersales import technicians
+from servicebook.derive.aftersales import value_index
+from servicebook.derive.aftersales.common import as_date
 from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
 
 NAME = "report"

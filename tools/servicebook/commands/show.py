@@ -1,6 +1,6 @@
 """servicebook show ID — a record and the chain of records linked to it.
 
-The record is headed by its full name and its customer's short name (``servicebook.names``, the
+The record is headed by its full name and its customer's short name (``servicebook.derive.names``, the
 site's rule) in ``--lang``; the JSON output carries them as ``name`` and ``customer_name``.
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from servicebook import corpus, names
+from servicebook.derive import checked
+from servicebook.derive import names
 from servicebook.commands._common import add_root, fail, find_root
 
 NAME = "show"
@@ -24,7 +25,7 @@ def configure(parser):
 
 def run(args) -> int:
     root = find_root(args.root)
-    c = corpus.load(root)
+    c = checked.load(root)
     rec = c.get(args.id)
     if rec is None:
         return fail(f"no record with ID {args.id}")

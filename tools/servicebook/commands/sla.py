@@ -10,7 +10,7 @@ stood at that instant (later history entries, records and callbacks are ignored)
 is reproduced exactly. ``--breached`` keeps breached clocks (most overdue first), ``--at-risk`` the
 at-risk queue (earliest deadline first). ``--cycles``: ``last`` (default) shows the newest cycle
 of each clock, ``all`` every cycle of reopened cases, ``ever`` the newest cycle unless an earlier
-one was breached. Customers and owners are named by ``servicebook.names.short_name`` in
+one was breached. Customers and owners are named by ``servicebook.derive.names.short_name`` in
 ``--lang`` (the site's rule), beside their IDs in the text output.
 
 Exit status: 0 done, 1 some clocks could not be computed (state ``error``, e.g. a deadline beyond
@@ -67,8 +67,9 @@ from __future__ import annotations
 import json
 import sys
 
-from servicebook import bizcalendar as bc
-from servicebook import names, sla
+from servicebook.derive.sla import calendar as bc
+from servicebook.derive import names
+from servicebook.derive.sla import engine as sla
 from servicebook.commands._common import add_root, at_or_now, find_root
 
 NAME = "sla"
@@ -103,7 +104,7 @@ def run(args) -> int:
     root = find_root(args.root).resolve()
     tz = bc.ZoneInfo(bc.DEFAULT_TIMEZONE)
     at = at_or_now(args.at, lambda text: bc.parse_instant(text, tz).timestamp())
-    from servicebook import corpus
+    from servicebook.load import corpus
 
     c = corpus.load(root)
     engine = sla.Engine(c)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from ruamel.yaml.comments import CommentedMap
 
 from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
-from servicebook.lifecycle import Lifecycle
-from servicebook.records import find_files, kind_of_path
-from servicebook.writer import WriteRefused, digest, dump, load_for_edit, replace
+from servicebook.load.lifecycle import Lifecycle
+from servicebook.load.records import find_files, kind_of_path
+from servicebook.write.writer import WriteRefused, digest, dump, load_for_edit, replace
 
 NAME = "status"
 HELP = "Move a case record to a new status, appending to its history (变更状态)."

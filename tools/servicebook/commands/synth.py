@@ -24,7 +24,7 @@ def configure(parser):
 
 
 def run(args) -> int:
-    from servicebook import synth
+    from servicebook.write import synth
 
     try:
         source = find_root(args.root)

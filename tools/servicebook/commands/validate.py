@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from servicebook import corpus
+from servicebook.derive import checked
 from servicebook.commands._common import UsageError, add_root, find_root
-from servicebook.problems import FORMATTERS
-from servicebook.records import RECORDS_DIR, find_files
+from servicebook.load.problems import FORMATTERS
+from servicebook.load.records import RECORDS_DIR, find_files
 
 NAME = "validate"
 HELP = "Check records against their schemas and each other (校验记录)."
@@ -28,14 +28,14 @@ def configure(parser):
 def run(args) -> int:
     root = find_root(args.root)
     only = _selected(root, args.paths) if args.paths else None
-    result = corpus.load(root, only=only, jobs=args.jobs, max_bytes=args.max_bytes)
+    result = checked.load(root, only=only, jobs=args.jobs, max_bytes=args.max_bytes)
     out = FORMATTERS[args.format](result.problems)
     if out:
         print(out)
-    checked = len(only) if only is not None else len(result.files)
+    files = len(only) if only is not None else len(result.files)
     errors = sum(1 for p in result.problems if p.severity == "error")
     if args.format == "text":
-        summary = (f"{checked} record file(s) checked: "
+        summary = (f"{files} record file(s) checked: "
                    + (f"{errors} error(s) in {len({p.file for p in result.problems})} file(s)"
                       if errors else "all valid"))
         print(summary, file=sys.stderr)

@@ -18,14 +18,14 @@ from typing import Callable
 
 from markupsafe import Markup
 
-from servicebook import feedback as feedback_mod
-from servicebook import inspections as insp_mod
-from servicebook import kb as kb_mod
-from servicebook import parts as parts_mod
-from servicebook import technicians as tech_mod
-from servicebook import value_index as value_mod
-from servicebook import names
-from servicebook._after import as_date, as_datetime, get, text
+from servicebook.derive.aftersales import feedback as feedback_mod
+from servicebook.derive.aftersales import inspections as insp_mod
+from servicebook.derive.aftersales import kb as kb_mod
+from servicebook.derive.aftersales import parts as parts_mod
+from servicebook.derive.aftersales import technicians as tech_mod
+from servicebook.derive.aftersales import value_index as value_mod
+from servicebook.derive import names
+from servicebook.derive.aftersales.common import as_date, as_datetime, get, text
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table

@@ -2,7 +2,7 @@
 
 No field list is hard-coded: any value whose schema node carries `"x-personal": "name" | "phone" |
 "email" | "address"` (directly or through a `$ref`) is masked, wherever it sits in a record. Every
-other text of a record goes through `servicebook.personal.Known`, so a contact's name or number
+other text of a record goes through `servicebook.derive.personal.Known`, so a contact's name or number
 typed into a note is masked too, in the same form as in its own field. That includes strings
 checked by a pattern (an attachment path `uploads/<name>-<phone>.jpg` is valid): only the strings
 that cannot hold a name are left alone -- record IDs, references (`x-ref-kind`), enum and const
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Mapping
 
-from servicebook.personal import MASK, Known, mask_value  # noqa: F401 (mask_value: re-exported)
+from servicebook.derive.personal import MASK, Known, mask_value  # noqa: F401 (mask_value: re-exported)
 
 from .schemaview import SchemaView
 

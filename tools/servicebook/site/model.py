@@ -1,6 +1,6 @@
 """What the pages need from the corpus, computed once per build.
 
-This is the one place that touches the corpus API (`servicebook.corpus`), the lifecycle and the
+This is the one place that touches the corpus API (`servicebook.load.corpus`), the lifecycle and the
 SLA engine, so the templates and page functions see plain values. Every access to record data is
 defensive: the corpus keeps records that fail validation, and the site still shows what it can.
 """
@@ -18,8 +18,8 @@ import yaml
 from .markup import is_safe_id
 from .mask import MaskedCorpus, Masker
 from .schemaview import SchemaView, enum_label, title as schema_title
-from servicebook.personal import Known
-from servicebook.records import get  # noqa: F401 (re-exported for the site and reports)
+from servicebook.derive.personal import Known
+from servicebook.load.records import get  # noqa: F401 (re-exported for the site and reports)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
@@ -184,11 +184,11 @@ class SiteModel:
 
     # --- records ------------------------------------------------------------------------------
     def _known(self) -> Known | None:
-        """Every personal value of the corpus (`servicebook.personal`), to mask inside text."""
+        """Every personal value of the corpus (`servicebook.derive.personal`), to mask inside text."""
         schemas = getattr(self.c, "schemas", None)
         try:
             if schemas is None:
-                from servicebook.schemas import SchemaSet
+                from servicebook.load.schemas import SchemaSet
                 schemas = SchemaSet(self.root / "schemas")
             return Known.of(schemas, self.records.values())
         except Exception as exc:  # noqa: BLE001 - a broken schema: fields are still masked
@@ -261,7 +261,7 @@ class SiteModel:
 
     def shown(self, rid):
         """The record ``rid`` names as pages show it (masked on a masked build), or None. Names
-        come from it through `servicebook.names`, the one naming rule of site and commands."""
+        come from it through `servicebook.derive.names`, the one naming rule of site and commands."""
         return self.corpus.records.get(rid) if isinstance(rid, str) else None
 
     def person_roles(self, pid: str) -> list[str]:
@@ -354,14 +354,14 @@ class SiteModel:
 
     # --- SLA -------------------------------------------------------------------------------------
     def _load_clocks(self) -> tuple[list[Clock], bool]:
-        """INTEGRATION POINT with the SLA engine (`servicebook.sla`, another module).
+        """INTEGRATION POINT with the SLA engine (`servicebook.derive.sla.engine`, another module).
 
         `sla.Engine(corpus).clocks(as_of)` gives every clock of every case; they are normalised
         into `Clock`s (with the engine's own object kept in `src` for its report helpers). If the
         engine is missing or fails, the site still builds and says clocks are unavailable.
         """
         try:
-            from servicebook import sla  # type: ignore
+            from servicebook.derive.sla import engine as sla  # type: ignore
         except Exception:  # noqa: BLE001
             return [], False
         try:
@@ -388,7 +388,7 @@ class SiteModel:
 
     # --- audit ---------------------------------------------------------------------------------
     def _load_audit(self) -> tuple[dict[str, Any], bool]:
-        """INTEGRATION POINT with the audit (`servicebook.audit`, another module).
+        """INTEGRATION POINT with the audit (`servicebook.derive.audit.trail`, another module).
 
         One `Auditor` per build: it reads the whole history with one `git log` call and reuses the
         records already loaded; `run(None, fields=True)` gives one `Trail` per record (every record
@@ -398,7 +398,7 @@ class SiteModel:
         the pages say so and the build goes on."""
         try:
             import git  # GitPython
-            from servicebook import audit
+            from servicebook.derive.audit import trail as audit
         except Exception as exc:  # noqa: BLE001
             log.info("servicebook: no audit trail (%s)", exc)
             return {}, False
@@ -428,7 +428,7 @@ class SiteModel:
         if lifecycle is None:
             return []
         try:
-            from servicebook import audit
+            from servicebook.derive.audit import trail as audit
             return audit.pending_approvals(self.records, lifecycle)
         except Exception as exc:  # noqa: BLE001
             log.warning("servicebook: pending approvals failed: %s: %s", type(exc).__name__, exc)

@@ -28,8 +28,9 @@ from typing import Callable
 import yaml
 from markupsafe import Markup
 
-from servicebook import names, pipeline
-from servicebook import value_index
+from servicebook.derive import names
+from servicebook.derive import pipeline
+from servicebook.derive.aftersales import value_index
 
 from . import charts
 from .i18n import Translator, catalogue, check_lang, target_text
@@ -123,7 +124,7 @@ class _Generator:
         return link(label, relurl(here, target))
 
     def short(self, rid) -> str:
-        """``name (ID)`` of a record in a table or list: `servicebook.names.short_name` of the
+        """``name (ID)`` of a record in a table or list: `servicebook.derive.names.short_name` of the
         record as the page shows it (masked on a masked build); the ID alone without a name."""
         return names.label(names.short_name(self.m.shown(rid), self.lang), rid)
 
@@ -726,7 +727,7 @@ class _Generator:
 
     def values(self):
         """The customer value index (source 003) as of the build's moment, from the one module
-        that computes it (`servicebook.value_index`); built once per generation, on the raw
+        that computes it (`servicebook.derive.aftersales.value_index`); built once per generation, on the raw
         corpus, like the after-sales value page and `servicebook report value`."""
         vi = self.__dict__.get("_values")
         if vi is None:
@@ -973,7 +974,7 @@ def _short(text, n: int) -> str:
 
 
 def _prefixes() -> dict[str, str]:
-    from servicebook.records import KINDS
+    from servicebook.load.records import KINDS
 
     return {name: kind.prefix for name, kind in KINDS.items()}
 

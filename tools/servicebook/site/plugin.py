@@ -114,13 +114,13 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
 
     # --- files -----------------------------------------------------------------------------------
     def on_files(self, files: Files, *, config):
-        from servicebook import corpus as corpus_mod  # noqa: PLC0415
+        from servicebook.derive import checked  # noqa: PLC0415
 
         lang = self.config.lang
         self._localise_docs(files, config, lang)
         started = time.monotonic()
         root = self.root(config)
-        corpus = corpus_mod.load(root)
+        corpus = checked.load(root)
         log.info("servicebook (%s): loaded %d records (%d problems) in %.1f s",
                  lang, len(corpus.records), len(corpus.problems), time.monotonic() - started)
         self._setup_search_words([str(r.data.get("name")) for r in corpus.of_kind("product")

@@ -10,7 +10,7 @@
 * ``delivery/<contract>.md``: team, requirements (72 h), changes, a milestone timeline (inline static
   SVG, no script), risks, the latest reports and open problems by level.
 
-Customers and people are named by ``servicebook.names`` (``name (ID)``: the short name in tables
+Customers and people are named by ``servicebook.derive.names`` (``name (ID)``: the short name in tables
 and lists, the full name in page headings), as on every other page and in the commands; a
 customer links to its page where the site has one (``where``).
 
@@ -21,9 +21,9 @@ shown. Nothing reads the wall clock: ``at`` is the instant of the build.
 from __future__ import annotations
 
 import datetime as _dt
-from servicebook import delivery as dlv
-from servicebook import names
-from servicebook import pipeline as pl
+from servicebook.derive import delivery as dlv
+from servicebook.derive import names
+from servicebook.derive import pipeline as pl
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table

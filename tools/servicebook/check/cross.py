@@ -1,0 +1,141 @@
+"""The checks no single file can make: IDs against file names and folders, duplicate IDs,
+references that point nowhere or to the wrong kind, history order, lifecycle transitions, approvals
+by the wrong role or by the form's filler, and the order of the process. Every rule reads record
+data, the lifecycle and the schemas' annotations only, so a new kind or reference needs no code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from servicebook.load.corpus import Corpus
+from servicebook.load.index import PROCESS_ORDER, Index, parse_instant
+from servicebook.load.lifecycle import Lifecycle
+from servicebook.load.problems import Problem
+from servicebook.load.records import KINDS, Record, kind_of_id
+from servicebook.load.yamlload import dump_path
+
+
+def check(corpus: Corpus) -> list[Problem]:
+    """Cross-record problems. Every ID found as a file name counts (parsed or not), so a reference
+    to a broken record is not reported twice. ``corpus.only`` limits the report to those files
+    (the pull-request path) while still checking against everything."""
+    records, known_ids, lifecycle, index = corpus.records, corpus.known_ids, corpus.lifecycle, corpus.index
+    where_of, only = corpus.where, corpus.only
+    problems: list[Problem] = []
+
+    def report(rec_path: Path, path: tuple, rule: str, message: str, use_key: bool = False):
+        where = where_of(rec_path)
+        w = where.get(path)
+        probe = path
+        while w is None and probe:
+            probe = probe[:-1]
+            w = where.get(probe)
+        line, col = ((w.key_line, w.key_column) if use_key else (w.line, w.column)) if w else (1, 1)
+        problems.append(Problem(str(rec_path), line, col, dump_path(path), rule, message))
+
+    for rid, paths in known_ids.items():
+        if len(paths) > 1:
+            for p in paths:
+                if only is None or p in only:
+                    others = ", ".join(o for o in paths if o != p)
+                    problems.append(Problem(p, 1, 1, "id", "id.duplicate",
+                                            f"ID {rid} is also used by {others}"))
+
+    persons = {r.id: r for r in records.values() if r.kind == "person"}
+    for rid, rec in records.items():
+        if only is not None and rec.path.as_posix() not in only:
+            continue
+        _check_identity(rec, report)
+        for path, target, kinds in index.refs.get(rid, ()):
+            if target not in known_ids:
+                report(rec.path, path, "ref.missing",
+                       f"refers to {target}, but no record has that ID")
+            elif kinds and kind_of_id(target) not in kinds:
+                report(rec.path, path, "ref.kind",
+                       f"refers to {target}, a {kind_of_id(target)} record, but must refer to "
+                       f"a {' or '.join(kinds)} record")
+        if lifecycle.has(rec.kind):
+            _check_history(rec, lifecycle, persons, report)
+            _check_process_order(rec, index, records, report)
+    return problems
+
+
+def _check_identity(rec: Record, report) -> None:
+    stem = rec.path.stem
+    declared = rec.data.get("id")
+    if isinstance(declared, str) and declared != stem:
+        report(rec.path, ("id",), "id.filename",
+               f"ID {declared} does not match the file name {rec.path.name}; the file name is "
+               "the ID (rename the file or fix the ID, never both)")
+    prefix_kind = kind_of_id(stem)
+    if prefix_kind != rec.kind:
+        report(rec.path, ("id",), "id.folder",
+               f"{stem} is in records/{rec.kind}/, but its prefix "
+               + (f"is that of a {prefix_kind} record" if prefix_kind else "names no record kind")
+               + f" ({KINDS[rec.kind].prefix}-... expected)")
+
+
+def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record], report) -> None:
+    history = rec.data.get("history")
+    if not isinstance(history, list) or not history or not all(isinstance(h, dict) for h in history):
+        return  # the schema already said what is wrong
+    kind = rec.kind
+    first = history[0].get("status")
+    if first not in lifecycle.initial(kind):
+        report(rec.path, ("history", 0, "status"), "lifecycle.initial",
+               f"a {kind} cannot start in status '{first}'; it starts in "
+               + " or ".join(f"'{s}'" for s in lifecycle.initial(kind)))
+    created = parse_instant(rec.data.get("created_at"))
+    first_at = parse_instant(history[0].get("at"))
+    if created and first_at and first_at < created:
+        report(rec.path, ("history", 0, "at"), "history.order",
+               f"the first history entry ({history[0].get('at')}) is before the form was filled "
+               f"({rec.data.get('created_at')})")
+    previous_at = None
+    for i, entry in enumerate(history):
+        at = parse_instant(entry.get("at"))
+        if at and previous_at and at < previous_at:
+            report(rec.path, ("history", i, "at"), "history.order",
+                   f"entry {i + 1} ({entry.get('at')}) is earlier than the entry before it; "
+                   "history is kept in time order")
+        previous_at = at or previous_at
+        status = entry.get("status")
+        if i > 0:
+            before = history[i - 1].get("status")
+            if before in lifecycle.statuses(kind) and status not in lifecycle.allowed(kind, before):
+                allowed = lifecycle.allowed(kind, before)
+                report(rec.path, ("history", i, "status"), "lifecycle.transition",
+                       f"a {kind} cannot move from '{before}' to '{status}'; from '{before}' it "
+                       "may move to " + (", ".join(f"'{s}'" for s in allowed) or "nothing (final)"))
+        role = lifecycle.approval_role(kind, status) if isinstance(status, str) else None
+        by = entry.get("by")
+        if role and isinstance(by, str):
+            person = persons.get(by)
+            if person is not None and role not in (person.data.get("roles") or []):
+                report(rec.path, ("history", i, "by"), "approval.role",
+                       f"'{status}' is an approval by a {role}; {by} does not hold that role")
+            if by == rec.data.get("filled_by"):
+                report(rec.path, ("history", i, "by"), "approval.self",
+                       f"{by} filled this form and cannot also approve it ('{status}')")
+    last = history[-1].get("status")
+    if rec.data.get("status") != last:
+        report(rec.path, ("status",), "history.status",
+               f"status is '{rec.data.get('status')}' but the last history entry says '{last}'")
+
+
+def _check_process_order(rec: Record, index: Index, records: dict[str, Record], report) -> None:
+    created = parse_instant(rec.data.get("created_at"))
+    if created is None or rec.kind not in PROCESS_ORDER:
+        return
+    for path, target, _ in index.refs.get(rec.id, ()):
+        other = records.get(target)
+        if other is None or other.kind not in PROCESS_ORDER or len(path) != 1:
+            continue
+        if PROCESS_ORDER.index(other.kind) > PROCESS_ORDER.index(rec.kind):
+            continue  # a back-reference (complaint -> contract is forward; this is the reverse)
+        before = parse_instant(other.data.get("created_at"))
+        if before and created < before:
+            report(rec.path, ("created_at",), "process.order",
+                   f"filled at {rec.data.get('created_at')}, before {target} it follows "
+                   f"({other.data.get('created_at')})")

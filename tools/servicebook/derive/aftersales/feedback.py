@@ -1,0 +1,115 @@
+"""After-sales feedback to sales and product management (source 003: which devices fail, where,
+and what cannot be supported must flow back).
+
+Failures are repair records reported in the period (``created_at`` in ``[since, at]``); each
+counts once under its product, fault category (``other`` when not yet diagnosed) and region (the
+customer's). Per product the failures are also set against the installed base (devices of
+installations handed over by the date), with the most frequent fault codes, the repairs that could
+not be supported (not fixed, or still waiting for parts) and the customers' suggestions from the
+repair records and inspections.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from servicebook.derive.aftersales.common import as_datetime, as_start, get, parse_instant, region_of_customer, text
+from servicebook.derive.aftersales.inspections import done_inspections, handed_over_on, status_as_of
+
+CATEGORIES = ("electrical", "mechanical", "hydraulic", "other")
+
+
+def failures(corpus, at, since=None) -> list:
+    """Repair records reported in ``[since, at]``."""
+    end = as_datetime(at)
+    start = as_start(since) if since is not None else None
+    out = []
+    for rec in corpus.of_kind("repair"):
+        created = parse_instant(get(rec.data, "created_at"))
+        if created is None or created > end or (start and created < start):
+            continue
+        out.append(rec)
+    return sorted(out, key=lambda r: r.id)
+
+
+def category_of(rec) -> str:
+    c = get(rec.data, "fault_category")
+    return c if c in CATEGORIES else "other"
+
+
+def matrix(corpus, at, since=None) -> dict[tuple[str, str, str], int]:
+    """(product, fault category, region) -> failures."""
+    out: Counter = Counter()
+    for rec in failures(corpus, at, since):
+        out[(text(get(rec.data, "product")), category_of(rec),
+             region_of_customer(corpus, get(rec.data, "customer")))] += 1
+    return dict(sorted(out.items()))
+
+
+def by(corpus, at, key: str, since=None) -> dict[str, int]:
+    """Failures per ``product``, ``category`` or ``region``."""
+    index = {"product": 0, "category": 1, "region": 2}[key]
+    out: Counter = Counter()
+    for k, n in matrix(corpus, at, since).items():
+        out[k[index]] += n
+    return dict(sorted(out.items(), key=lambda x: (-x[1], x[0])))
+
+
+def installed_by_product(corpus, at) -> dict[str, int]:
+    on = as_datetime(at).date()
+    out: Counter = Counter()
+    for inst in corpus.of_kind("installation"):
+        if handed_over_on(inst, on) is None:
+            continue
+        for d in get(inst.data, "devices") or []:
+            if isinstance(d, dict) and isinstance(d.get("product"), str):
+                out[d["product"]] += 1
+    return dict(out)
+
+
+@dataclass
+class ProductFeedback:
+    product: str
+    failures: int
+    installed: int
+    by_category: dict[str, int]
+    by_region: dict[str, int]
+    top_codes: list[tuple[str, int]]
+    unsupported: list[str]        # repairs not fixed or still waiting for parts at the date
+    suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def per_100_installed(self) -> float | None:
+        return round(100 * self.failures / self.installed, 1) if self.installed else None
+
+
+def products(corpus, at, since=None, top: int = 3) -> list[ProductFeedback]:
+    """Per product: failures, installed base, categories, regions, top fault codes, repairs that
+    could not be supported, suggestions; most failures first."""
+    on = as_datetime(at).date()
+    installed = installed_by_product(corpus, at)
+    groups: dict[str, list] = defaultdict(list)
+    for rec in failures(corpus, at, since):
+        groups[text(get(rec.data, "product"))].append(rec)
+    suggestions: dict[str, list[str]] = defaultdict(list)
+    for rec in failures(corpus, at, since):
+        s = text(get(rec.data, "customer_info.suggestions"))
+        if s:
+            suggestions[text(get(rec.data, "product"))].append(s)
+    for rec in done_inspections(corpus, at, since):
+        s = text(get(rec.data, "customer_opinion"))
+        if s:
+            suggestions[text(get(rec.data, "product"))].append(s)
+    out = []
+    for product in sorted(set(groups) | set(installed)):
+        recs = groups.get(product, [])
+        cats = Counter(category_of(r) for r in recs)
+        regions = Counter(region_of_customer(corpus, get(r.data, "customer")) for r in recs)
+        codes = Counter(get(r.data, "fault_code") for r in recs if isinstance(get(r.data, "fault_code"), str))
+        unsupported = [r.id for r in recs if status_as_of(r, on) in ("not_fixed", "waiting_parts")]
+        out.append(ProductFeedback(product, len(recs), installed.get(product, 0),
+                                   {c: cats[c] for c in CATEGORIES if cats[c]}, dict(regions.most_common()),
+                                   sorted(codes.items(), key=lambda x: (-x[1], x[0]))[:top], unsupported,
+                                   suggestions.get(product, [])))
+    return sorted(out, key=lambda p: (-p.failures, p.product))

@@ -1,0 +1,249 @@
+"""Technician appraisal and staffing (source 004).
+
+Appraisal, the source's transitional scheme, per engineer and period ``[start, end]`` (dates,
+both included), with the weights of ``appraisal_weights.yaml``:
+
+* a repair record counts for its ``engineer`` when it was *returned* in the period: its result
+  was recorded then -- the time it last entered ``fixed``, ``not_fixed`` or ``waiting_parts``
+  (for a fixed repair ``fixed_at`` when given);
+* its grade is the repair's ``outcome`` field, else the result its history reached:
+  ``fixed`` if it was fixed, else ``diagnosed_waiting_parts`` if it waited for parts, else
+  ``not_fixed``;
+* its rating is the mean of the repair's ``customer_rating`` and the ``satisfaction`` of done
+  callbacks about the repair or its complaint, recorded by the end of the period;
+
+    base  = n x workload_per_record + sum quality[grade] + per_point x sum (rating - neutral)
+    score = base x (1 + bonus_pct_by_grade[technical grade] / 100)
+
+Staffing: installed machines (devices of installations handed over by the as-of date) per region,
+the active technical engineers of the region, machines per engineer against the region's target,
+and how many engineers the target asks for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, history, load_yaml, merge,
+                                parse_instant, region_of_customer, text)
+
+WEIGHTS_FILE = Path(__file__).with_name("appraisal_weights.yaml")
+GRADES = ("fixed", "diagnosed_waiting_parts", "not_fixed")
+RESULT_STATUSES = {"fixed", "not_fixed", "waiting_parts"}
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict:
+    return load_yaml(WEIGHTS_FILE)
+
+
+def weights(override: dict | None = None) -> dict:
+    """The shipped weights, with ``override`` merged over them (nested keys one by one)."""
+    return merge(_shipped(), override)
+
+
+# --------------------------------------------------------------------------- one repair
+
+@dataclass
+class Returned:
+    repair: str
+    engineer: str
+    at: datetime
+    grade: str
+    rating: float | None
+
+
+def result_time(rec, until: datetime | None = None) -> datetime | None:
+    """When the repair's result was recorded (see the module text), up to ``until``."""
+    last = None
+    for at, status, _ in history(rec):
+        if until is not None and at > until:
+            break
+        if status in RESULT_STATUSES:
+            last = (at, status)
+    if last is None:
+        return None
+    if last[1] == "fixed":
+        fixed_at = parse_instant(get(rec.data, "fixed_at"))
+        if fixed_at is not None and (until is None or fixed_at <= until):
+            return fixed_at
+    return last[0]
+
+
+def grade_of(rec, until: datetime | None = None) -> str | None:
+    outcome = get(rec.data, "outcome")
+    if outcome in GRADES:
+        return outcome
+    seen = {status for at, status, _ in history(rec) if until is None or at <= until}
+    if "fixed" in seen:
+        return "fixed"
+    if "waiting_parts" in seen:
+        return "diagnosed_waiting_parts"
+    if "not_fixed" in seen:
+        return "not_fixed"
+    return None
+
+
+def ratings_by_case(corpus, until: datetime) -> dict[str, list[int]]:
+    """case ID (repair or complaint) -> satisfaction of done callbacks about it by ``until``."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for cb in corpus.of_kind("callback"):
+        sat = get(cb.data, "satisfaction")
+        case = get(cb.data, "case")
+        if not isinstance(sat, int) or isinstance(sat, bool) or not isinstance(case, str):
+            continue
+        done_at = next((at for at, st, _ in history(cb) if st == "done"), None)
+        if done_at is None or done_at > until:
+            continue
+        out[case].append(sat)
+    return out
+
+
+def rating_of(rec, callbacks: dict[str, list[int]]) -> float | None:
+    values = []
+    own = get(rec.data, "customer_rating")
+    if isinstance(own, int) and not isinstance(own, bool):
+        values.append(own)
+    values += callbacks.get(rec.id, [])
+    complaint = get(rec.data, "complaint")
+    if isinstance(complaint, str):
+        values += callbacks.get(complaint, [])
+    return sum(values) / len(values) if values else None
+
+
+def returned(corpus, start, end) -> list[Returned]:
+    """Repair records returned in ``[start, end]`` (dates or datetimes; a date ``end`` means the
+    end of that day), with their grade and rating."""
+    lo = as_start(start)
+    hi = as_datetime(end)
+    callbacks = ratings_by_case(corpus, hi)
+    out = []
+    for rec in corpus.of_kind("repair"):
+        engineer = get(rec.data, "engineer") or get(rec.data, "handling.handler.by")
+        if not isinstance(engineer, str):
+            continue
+        at = result_time(rec, hi)
+        if at is None or not (lo <= at <= hi):
+            continue
+        grade = grade_of(rec, hi)
+        if grade is None:
+            continue
+        out.append(Returned(rec.id, engineer, at, grade, rating_of(rec, callbacks)))
+    return sorted(out, key=lambda r: (r.engineer, r.at, r.repair))
+
+
+# --------------------------------------------------------------------------- appraisal
+
+@dataclass
+class Appraisal:
+    engineer: str
+    name: str
+    region: str
+    grade: int | None               # technical grade 1..5
+    records: int
+    by_grade: dict[str, int]
+    rated: int
+    mean_rating: float | None
+    workload: float
+    quality: float
+    rating_points: float
+    base: float
+    bonus_pct: float
+    score: float
+    repairs: list[str] = field(default_factory=list)
+
+
+def appraisal(corpus, start, end, *, weights_override: dict | None = None,
+              include_idle: bool = True) -> list[Appraisal]:
+    """Score per engineer for the period, highest first. ``include_idle`` lists active
+    engineers without returned records too (score 0)."""
+    w = weights(weights_override).get("appraisal", {})
+    per_record = float(w.get("workload_per_record", 1.0))
+    quality = {g: float((w.get("quality") or {}).get(g, 0.0)) for g in GRADES}
+    neutral = float((w.get("rating") or {}).get("neutral", 3))
+    per_point = float((w.get("rating") or {}).get("per_point", 0.0))
+    bonus = {int(k): float(v) for k, v in (w.get("bonus_pct_by_grade") or {}).items()}
+    rows: dict[str, list[Returned]] = defaultdict(list)
+    for r in returned(corpus, start, end):
+        rows[r.engineer].append(r)
+    if include_idle:
+        for p in engineers(corpus):
+            rows.setdefault(p.id, [])
+    out = []
+    for pid, recs in rows.items():
+        person = corpus.records.get(pid)
+        pdata = person.data if person is not None else {}
+        tg = pdata.get("technical_grade") if isinstance(pdata.get("technical_grade"), int) else None
+        counts = {g: sum(1 for r in recs if r.grade == g) for g in GRADES}
+        rated = [r.rating for r in recs if r.rating is not None]
+        workload = per_record * len(recs)
+        qual = sum(quality[r.grade] for r in recs)
+        rating_points = per_point * sum(x - neutral for x in rated)
+        base = workload + qual + rating_points
+        pct = bonus.get(tg, 0.0) if tg is not None else 0.0
+        out.append(Appraisal(pid, text(pdata.get("name")), text(pdata.get("region")), tg, len(recs), counts,
+                             len(rated), sum(rated) / len(rated) if rated else None, workload, qual,
+                             rating_points, base, pct, round(base * (1 + pct / 100), 4),
+                             [r.repair for r in recs]))
+    return sorted(out, key=lambda a: (-a.score, a.engineer))
+
+
+# --------------------------------------------------------------------------- staffing
+
+def engineers(corpus) -> list:
+    """Active people holding the technical-engineer role."""
+    return sorted((p for p in corpus.of_kind("person")
+                   if "technical_engineer" in (get(p.data, "roles") or []) and get(p.data, "active") is not False),
+                  key=lambda p: p.id)
+
+
+def installed_machines(corpus, at) -> dict[str, int]:
+    """region -> devices of installations handed over by ``at``."""
+    from servicebook.derive.aftersales.inspections import handed_over_on
+
+    on = as_date(at)
+    out: dict[str, int] = defaultdict(int)
+    for inst in corpus.of_kind("installation"):
+        if handed_over_on(inst, on) is None:
+            continue
+        region = region_of_customer(corpus, get(inst.data, "customer"))
+        out[region] += sum(1 for d in get(inst.data, "devices") or [] if isinstance(d, dict))
+    return dict(out)
+
+
+@dataclass
+class Staffing:
+    region: str
+    machines: int
+    engineers: list[str]
+    target: float                 # machines per engineer the region aims at
+    per_engineer: float | None    # None when the region has machines but no engineer
+    needed: int                   # engineers the target asks for: ceil(machines / target)
+
+    @property
+    def gap(self) -> int:
+        """Engineers missing (positive) or to spare (negative)."""
+        return self.needed - len(self.engineers)
+
+
+def staffing(corpus, at, *, weights_override: dict | None = None) -> list[Staffing]:
+    cfg = weights(weights_override).get("staffing", {})
+    default = float(cfg.get("default_machines_per_engineer", 30))
+    targets = {str(k): float(v) for k, v in (cfg.get("regions") or {}).items()}
+    machines = installed_machines(corpus, at)
+    people: dict[str, list[str]] = defaultdict(list)
+    for p in engineers(corpus):
+        people[text(get(p.data, "region"))].append(p.id)
+    out = []
+    for region in sorted(set(machines) | set(people)):
+        n = machines.get(region, 0)
+        staff = people.get(region, [])
+        target = targets.get(region, default)
+        out.append(Staffing(region, n, staff, target, n / len(staff) if staff else None,
+                            math.ceil(n / target) if target > 0 else 0))
+    return sorted(out, key=lambda s: (-s.gap, s.region))

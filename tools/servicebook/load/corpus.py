@@ -1,0 +1,293 @@
+"""``load(root)``: every record read, checked and indexed. The one entry point for the CLI, the
+site, the SLA engine and the audit, so they always agree on what the records say."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import marshal
+import os
+from dataclasses import astuple
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from servicebook.load import index as index_mod
+from servicebook.load.lifecycle import Lifecycle
+from servicebook.load.problems import Problem
+from servicebook.load.records import KINDS, SCHEMAS_DIR, Record, find_names, kind_of_path
+from servicebook.load.cache import FileCache, content_hash, signature
+from servicebook.load.schemas import SchemaSet, values_at
+from servicebook.load.yamlload import MAX_BYTES, YamlProblem, Where, decode, parse, parse_path, parse_strict, positions
+
+# A check: the loaded corpus in, its problems out (line 0: locate it from the problem's path).
+Check = Callable[["Corpus"], Iterable[Problem]]
+
+# Below this many files one process is faster than starting workers.
+PARALLEL_THRESHOLD = 1500
+
+
+@dataclass
+class Corpus:
+    root: Path
+    schemas: SchemaSet
+    lifecycle: Lifecycle
+    records: dict[str, Record]
+    problems: list[Problem]
+    files: list[str]  # every record file, relative to the root ('records/...'), as text
+    index: index_mod.Index = field(repr=False)
+    only: frozenset[str] | None = None  # the files asked about (the pull-request path), else all
+    _by_kind: dict[str, list[Record]] | None = field(default=None, init=False, repr=False, compare=False)
+    _known_ids: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
+    _where: dict[str, dict[tuple, Where]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def known_ids(self) -> dict[str, list[str]]:
+        """Every ID that names a record file (parsed or not) -> its files."""
+        if self._known_ids is None:
+            self._known_ids = {}
+            for name in self.files:  # text, not Path, in the loops: Path operations cost seconds at 100k
+                self._known_ids.setdefault(_stem(name), []).append(name)
+        return self._known_ids
+
+    def where(self, rel: Path | str) -> dict[tuple, Where]:
+        """Where each value of a record file sits (line, column), for locating a problem. Read
+        when first asked (most files have no problem), then kept with this corpus."""
+        key = Path(rel).as_posix()
+        if key not in self._where:
+            try:
+                self._where[key] = positions(decode((self.root / key).read_bytes()))
+            except (OSError, YamlProblem):
+                self._where[key] = {}
+        return self._where[key]
+
+    def of_kind(self, kind: str) -> list[Record]:
+        # Indexed once: reports ask per case (KB matching per repair), which scanning every
+        # record each time made quadratic. Records are not changed after loading.
+        if self._by_kind is None:
+            self._by_kind = {}
+            for r in self.records.values():
+                self._by_kind.setdefault(r.kind, []).append(r)
+        return list(self._by_kind.get(kind, ()))
+
+    def get(self, record_id: str) -> Record | None:
+        return self.records.get(record_id)
+
+    def chain(self, record_id: str) -> list[Record]:
+        return self.index.chain(record_id)
+
+    def referrers(self, record_id: str) -> list[Record]:
+        return self.index.referrers(record_id)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# one file: read, parse, schema-check. Module-level so worker processes can run it; results are
+# plain tuples so they cross the process boundary and the cache as marshal (5x cheaper than
+# pickle to write, which is the cost that decides whether a second process pays off).
+
+_worker_schemas: SchemaSet | None = None
+
+
+def _init_worker(schemas_dir: str) -> None:
+    global _worker_schemas
+    gc.disable()  # see load(): the same reasoning holds in the workers
+    _worker_schemas = SchemaSet(Path(schemas_dir))
+
+
+def _problem(file, line, column, rule, message, path=""):
+    return (file, line, column, path, rule, message, "error")
+
+
+def _read_one(root: str, rel: str, schemas: SchemaSet, max_bytes: int):
+    """-> (rel, content hash, kind, data or None, problems as tuples)"""
+    kind = kind_of_path(Path(rel))
+    try:
+        raw = open(os.path.join(root, rel), "rb").read()
+    except OSError as err:
+        return rel, b"", kind, None, (_problem(rel, 1, 1, "file.read", f"cannot read: {err.strerror}"),)
+    digest = content_hash(raw)
+    if kind is None:
+        parts = Path(rel).parts
+        folder = parts[1] if len(parts) > 2 else "(none)"
+        return rel, digest, None, None, (_problem(
+            rel, 1, 1, "id.folder", f"records/{folder}/ is not a record kind; kinds: " + ", ".join(KINDS)),)
+    try:
+        data = parse(raw, max_bytes)
+    except YamlProblem as p:
+        return rel, digest, kind, None, (_problem(rel, p.line, p.column, p.rule, p.message),)
+    if not schemas.has(kind) or schemas.fast_valid(kind, data):
+        return rel, digest, kind, data, ()
+    text = raw.decode("utf-8")
+    try:  # the precise path: the strict reading, explained with positions
+        data = parse_strict(text)
+    except YamlProblem as p:
+        return rel, digest, kind, None, (_problem(rel, p.line, p.column, p.rule, p.message),)
+    found = schemas.problems(kind, data, rel, positions(text))
+    return rel, digest, kind, data, tuple(astuple(p) for p in found)
+
+
+def _read_chunk(args) -> bytes:
+    root, rels, max_bytes = args
+    return marshal.dumps([_read_one(root, rel, _worker_schemas, max_bytes) for rel in rels])
+
+
+def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_bytes: int) -> list:
+    if jobs <= 1 or len(rels) < PARALLEL_THRESHOLD:
+        return [_read_one(str(root), rel, schemas, max_bytes) for rel in rels]
+    size = max(200, len(rels) // (jobs * 8))
+    chunks = [(str(root), rels[i:i + size], max_bytes) for i in range(0, len(rels), size)]
+    with ProcessPoolExecutor(jobs, initializer=_init_worker,
+                             initargs=(str(root / SCHEMAS_DIR),)) as pool:
+        return [item for chunk in pool.map(_read_chunk, chunks) for item in marshal.loads(chunk)]
+
+
+def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cache: FileCache):
+    """Results for ``rels``, from the cache where the content is unchanged."""
+    if not cache.entries:  # cold: the workers read, hash and check everything
+        results = _read_many(root, rels, schemas, jobs, max_bytes)
+    else:
+        results, misses = [], []
+        for rel in rels:
+            full = os.path.join(root, rel)
+            hit = cache.unchanged(rel, signature(full))
+            if hit is None:
+                try:
+                    hit = cache.get(rel, content_hash(open(full, "rb").read()))
+                except OSError:
+                    hit = None
+            if hit is None:
+                misses.append(rel)
+            else:
+                results.append((rel, *hit))
+        results.extend(_read_many(root, misses, schemas, jobs, max_bytes))
+    for rel, digest, kind, data, problems in results:
+        sig = signature(os.path.join(root, rel))
+        if digest and cache.unchanged(rel, sig) is None:
+            cache.put(rel, digest, kind, data, problems, sig)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+
+# Records every check needs whatever is being validated: who holds which role, the SLA policies
+# and calendars.
+ALWAYS_READ = ("person", "policy", "calendar")
+REFERENCE_HOPS = 3  # repair -> complaint -> contract -> customer: enough to find a tier
+
+
+def load(
+    root: Path | str,
+    only: Iterable[Path | str] | None = None,
+    jobs: int | None = None,
+    max_bytes: int | None = None,
+    use_cache: bool = True,
+    checks: Iterable[Check] = (),
+) -> Corpus:
+    """Read ``root/records`` against ``root/schemas``.
+
+    ``only``: validate these files alone (a pull request's changed records). Only they, the
+    records every check needs (people, policies, calendars) and what they refer to are read;
+    references are checked against every file name. The corpus then holds that subset.
+    Never raises on bad records: what is wrong is in ``corpus.problems``: what reading and the
+    schemas found, plus what each of ``checks`` finds in the loaded corpus. The checks are passed
+    in by the caller (``servicebook.derive.checked.load`` passes every one), because they belong to
+    later stages and this one imports none of them.
+    """
+    # Building 100k records allocates millions of objects and frees none: the cyclic garbage
+    # collector would rescan them again and again for nothing (measured: ~2x the load time).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(Path(root), only, jobs, max_bytes, use_cache, tuple(checks))
+    finally:
+        gc.freeze()  # the records live as long as the corpus: keep later collections off them
+        if was_enabled:
+            gc.enable()
+
+
+def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
+    schemas = SchemaSet(root / SCHEMAS_DIR)
+    lifecycle = Lifecycle.load(root / SCHEMAS_DIR)
+    names = find_names(root)
+    jobs = jobs or min(2, os.cpu_count() or 1)
+    max_bytes = max_bytes or MAX_BYTES
+    only_set = {Path(p).as_posix() for p in only} if only is not None else None
+    # the pull-request path reads a few hundred files: loading the whole cache would cost more
+    cache = FileCache(root, schemas.digest, max_bytes, enabled=use_cache and only_set is None)
+
+    if only_set is None:
+        results = _read_with_cache(root, names, schemas, jobs, max_bytes, cache)
+        cache.keep_only(set(names))
+    else:
+        results = _read_subset(root, names, only_set, schemas, max_bytes, cache)
+    cache.save()
+
+    records: dict[str, Record] = {}
+    problems: list[Problem] = []
+    for rel, _digest, kind, data, file_problems in results:
+        problems.extend(Problem(*p) for p in file_problems)
+        if kind and data is not None:
+            rid = _stem(rel)
+            if rid not in records:
+                records[rid] = Record(kind, rid, Path(rel), data)
+
+    corpus = Corpus(root, schemas, lifecycle, records, problems, names, index_mod.Index(records, schemas),
+                    frozenset(only_set) if only_set is not None else None)
+    for check in checks:
+        problems.extend(_located(corpus, check(corpus)))
+    if only_set is not None:
+        problems = [p for p in problems if p.file in only_set]
+    problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
+    corpus.problems = problems
+    return corpus
+
+
+def _stem(rel: str) -> str:
+    return rel[rel.rfind("/") + 1:].rsplit(".", 1)[0]
+
+
+def _read_subset(root, files, only_set, schemas, max_bytes, cache):
+    """The pull-request path: the named files, what every check needs, and what they refer to."""
+    by_id = {_stem(f): f for f in files}
+    always = tuple(f"records/{kind}/" for kind in ALWAYS_READ)
+    wanted = set(only_set) | {f for f in files if f.startswith(always)}
+    results, done = [], set()
+    for _hop in range(REFERENCE_HOPS + 1):
+        batch = sorted(wanted - done)
+        if not batch:
+            break
+        done.update(batch)
+        found = _read_with_cache(root, batch, schemas, 1, max_bytes, cache)
+        results.extend(found)
+        wanted = set()
+        for _rel, _d, kind, data, _p in found:
+            if kind and isinstance(data, dict):
+                for pattern in schemas.ref_kinds(kind):
+                    for _path, value in values_at(data, pattern):
+                        if isinstance(value, str) and value in by_id:
+                            wanted.add(by_id[value])
+    return results
+
+
+def _located(corpus: Corpus, found: Iterable[Problem]) -> list[Problem]:
+    """A check's problems, each located in its file where the check gave only a field path."""
+    out = []
+    for p in found:
+        if p.line == 0:
+            w = _locate(corpus.where(p.file), parse_path(p.path))
+            p = dataclasses.replace(p, line=w[0], column=w[1])
+        out.append(p)
+    return out
+
+
+def _locate(where: dict[tuple, Where], path: tuple) -> tuple[int, int]:
+    while path and path not in where:
+        path = path[:-1]
+    w = where.get(path)
+    return (w.line, w.column) if w else (1, 1)
+__all__ = ["Corpus", "load"]

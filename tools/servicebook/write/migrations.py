@@ -1,0 +1,69 @@
+"""Record format versions and the steps between them.
+
+A record says which format it is written in (``schema_version``); ``servicebook migrate``
+upgrades old records one step at a time, losslessly: every value is kept, only its
+representation changes. Each step is a function of (kind, data, schemas) that edits ruamel
+round-trip data in place, so comments and key order survive.
+
+Versions
+  0  the spreadsheet-import format: no ``schema_version`` field; instants written in local
+     time without offset or seconds (``2026-11-20 17:30``).
+  1  current: ``schema_version: 1``; instants RFC 3339 with offset (``2026-11-20T17:30:00+08:00``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from servicebook.load.schemas import SchemaSet, values_at
+
+CURRENT = 1
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+_V0_INSTANT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?$")
+
+
+def version_of(data: dict) -> int:
+    value = data.get("schema_version", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
+def instant_paths(schemas: SchemaSet, kind: str):
+    return [p for p, fmt in schemas.marked_paths(kind, "format") if fmt == "date-time"]
+
+
+def _set(data: Any, path: tuple, value: Any) -> None:
+    for part in path[:-1]:
+        data = data[part]
+    data[path[-1]] = value
+
+
+def _v0_to_v1(kind: str, data: Any, schemas: SchemaSet) -> None:
+    for pattern in instant_paths(schemas, kind):
+        for path, value in list(values_at(data, pattern)):
+            if isinstance(value, datetime):  # ruamel read an unquoted timestamp
+                moment = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+                _set(data, path, moment.isoformat())
+            elif isinstance(value, str) and (m := _V0_INSTANT.match(value)):
+                seconds = m.group(3) or ":00"
+                moment = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{seconds}")
+                _set(data, path, moment.replace(tzinfo=LOCAL_TZ).isoformat())
+    position = list(data).index("id") + 1 if "id" in data else 0
+    data.insert(position, "schema_version", 1)
+
+
+STEPS: dict[int, Callable[[str, Any, SchemaSet], None]] = {0: _v0_to_v1}
+
+
+def upgrade(kind: str, data: Any, schemas: SchemaSet) -> int:
+    """Upgrade ``data`` in place to CURRENT; returns the version it started at."""
+    start = version = version_of(data)
+    if version < 0 or version > CURRENT:
+        raise ValueError(f"unknown schema_version {data.get('schema_version')!r}")
+    while version < CURRENT:
+        STEPS[version](kind, data, schemas)
+        version += 1
+        data["schema_version"] = version
+    return start
