@@ -3,11 +3,14 @@ site's Masker applying it to every free-text value of a record."""
 
 from __future__ import annotations
 
+import time
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from servicebook.load import corpus as corpus_mod
+from servicebook.derive import personal
 from servicebook.derive.personal import Known, mask_value, values
 from servicebook.load.schemas import SchemaSet
 from servicebook.site.mask import Masker, MaskedCorpus
@@ -157,3 +160,98 @@ def test_masker_masks_known_values_in_pattern_checked_strings():
     assert out["attachments"][0]["path"] == "uploads/孙**-身份证-****61.jpg"
     assert {k: out[k] for k in ("id", "status", "customer", "filled_by", "created_at")} == \
         {k: data[k] for k in ("id", "status", "customer", "filled_by", "created_at")}
+
+
+# -- F1: look-alike writing -------------------------------------------------------------------------
+
+SUN = Known({"孙立伟": "name", "13800138061": "phone", "sun.liwei@example.com": "email"})
+
+
+@pytest.mark.parametrize("written", [
+    "孙 立伟", "孙\u200b立伟", "孙\u00ad立伟", "孙\u2060立伟", "孙\u3000立伟", "孙\ufeff立伟", "孙 \u200b\n立伟",
+    "孙\ufe0f立伟",
+])
+def test_a_name_with_white_space_or_invisible_characters_inside(written):
+    assert SUN.mask(f"客户{written}来电") == "客户孙**来电"
+    assert SUN.mask(f"客户 {written} 来电") == "客户 孙** 来电"
+
+
+@pytest.mark.parametrize("written", [
+    "138·0013·8061", "138\u200b0013\u200b8061", "138_0013_8061", "138,0013,8061", "138~0013~8061",
+    "138 。0013。8061", "138\u00ad0013\u00ad8061", "138—0013—8061", "１３８・００１３・８０６１", "138 -- 0013 -- 8061",
+])
+def test_a_phone_number_with_any_separators_between_its_groups(written):
+    masked = SUN.mask(f"请回 {written} 谢谢")
+    assert masked.startswith("请回 ****") and masked.endswith(" 谢谢")
+    assert not any(group in masked for group in ("138", "0013", "８０６", "806"))
+
+
+@pytest.mark.parametrize("written", [
+    "sun.liwei＠example.com", "ｓｕｎ．ｌｉｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ", "sun.li\u200bwei@example.com",
+    "Sun.Liwei＠Example.com", "sun\u00ad.liwei@example.com",
+])
+def test_an_email_address_in_full_width_or_with_invisible_characters(written):
+    assert SUN.mask(f"邮件 {written} 收").lower() == "邮件 s***@example.com 收"
+
+
+def test_look_alike_writing_already_found_stays_found():
+    assert SUN.mask("SUN.LIWEI@EXAMPLE.COM") == "S***@EXAMPLE.COM"
+    assert SUN.mask("请回 １３８００１３８０６１") == "请回 ****61"
+    assert SUN.mask("+86 138 0013 8061") == "+86 ****61"
+
+
+def test_look_alike_values_are_found_in_plain_text_too():
+    odd = Known({"孙 立伟": "name", "138·0013·8061": "phone", "ｓｕｎ．ｌｉｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ": "email"})
+    assert odd.mask("孙立伟 13800138061 sun.liwei@example.com") == "孙** ****61 s***@example.com"
+
+
+def test_separators_do_not_make_a_short_number_match_inside_a_longer_one():
+    known = Known({"52108": "phone"})
+    assert known.mask("分机 52108, 共 3 台") == "分机 ****, 共 3 台"
+    assert known.mask("分机 52108,3 台; 52·108") == "分机 ****,3 台; ****"
+    assert known.mask("订单 521080 与 1521084") == "订单 521080 与 1521084"
+    assert known.mask("型号 HB48C-52108") == "型号 HB48C-****"
+
+
+def test_the_normal_form_maps_back_to_the_original_text():
+    n = personal.normalise("孙 \u200b 立伟 ＡＢ ﬁx e\u0301")
+    assert n.norm == "孙立伟 ab fix é"
+    assert n.span(0, 3) == (0, 6)          # 孙 ... 伟, the dropped characters inside
+    assert n.span(4, 6) == (7, 9)          # ＡＢ, full width: one character each
+    assert n.span(8, 9) == (10, 11)        # half of the ligature ﬁ is the whole ligature
+    assert n.span(11, 12) == (13, 15)      # é written as e and a combining accent
+    plain = personal.normalise("Call ANN today")
+    assert plain.norm == "call ann today" and plain.span(5, 8) == (5, 8)
+    assert personal.normalise("订单 521080").norm == "订单 521080"
+
+
+def test_every_format_character_is_invisible():
+    """The list of invisible characters in personal.py covers Unicode category Cf of this Python."""
+    cf = "".join(chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf")
+    assert personal._INVISIBLES.fullmatch(cf)
+
+
+@pytest.mark.parametrize("hostile", [
+    "孙 " * 40_000, "1 " * 40_000, "\u200b" * 80_000, "1" + "·" * 80_000 + "x", "ｓ" * 80_000,
+    "孙\u200b" * 40_000, "1\u200b" * 40_000 + "８",
+])
+def test_masking_stays_linear_on_hostile_text(hostile):
+    started = time.perf_counter()
+    SUN.mask(hostile)
+    SUN.mask(hostile * 2)
+    assert time.perf_counter() - started < 3
+
+
+# -- F3: invalid personal values are still personal data -------------------------------------------
+
+def test_a_phone_read_as_a_number_and_an_address_without_at_are_collected():
+    out: dict = {}
+    personal._collect(13912345678, "phone", out)
+    personal._collect(True, "phone", out)
+    personal._collect("ouyang.nana(at)example.com", "email", out)
+    personal._collect("暂无", "email", out)
+    assert out == {"13912345678": "phone", "ouyang.nana(at)example.com": "email"}
+    known = Known(out)
+    assert known.mask("the unquoted value 13912345678 was read") == "the unquoted value ****78 was read"
+    assert known.mask("'ouyang.nana(at)example.com' is not an e-mail") == "'******' is not an e-mail"
+    assert known.mask("xouyang.nana(at)example.com") == "xouyang.nana(at)example.com"  # whole words

@@ -19,6 +19,14 @@ What counts:
 - e-mail addresses, ignoring case;
 - addresses of six or more characters.
 
+Look-alike writing is found too: values and text are compared in a normalised form (`normalise`),
+and the original stretch of text is masked. The normal form is NFKC (full-width letters, digits and
+``＠`` are the ASCII ones), lower case, without invisible characters (Unicode format characters,
+category Cf, soft hyphens, variation selectors: ``孙\u200b立伟``), with each run of white space one
+space and none between two Chinese characters (``孙 立伟``). In a phone number any run of characters
+that are neither letters, Chinese characters nor digits separates digit groups (``138·0013·8061``,
+``138_0013_8061``, ``138 。0013。8061``). Text that needs none of this (most of it) is not copied.
+
 Overlapping matches: the longest wins; when two overlap without one containing the other, the
 whole stretch is masked. Masking is done on plain text, before any escaping for Markdown or HTML.
 """
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -41,8 +50,31 @@ MIN_PHONE_DIGITS = 5        # the shortest number matched at all (whole runs onl
 ANYWHERE_PHONE_DIGITS = 7   # from this length, also inside a longer run (+86..., area code)
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-# A run of digits with the separators people write inside phone numbers.
-_RUN = re.compile(r"\d(?:[ \t\u00a0\u3000().\-/\u2010-\u2015]{0,3}\d)*")
+# Chinese characters (with the compatibility and supplementary ideographs), between which white
+# space is dropped: `孙 立伟` is the name 孙立伟.
+_IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_IDEOGRAPH = re.compile(f"[{_IDEOGRAPHS}]")
+# Invisible characters, dropped: every format character (Unicode category Cf, soft hyphen
+# included; tests/test_personal.py holds this list to unicodedata) and the other default-ignorable
+# ones (combining grapheme joiner, Hangul fillers, variation selectors, tags).
+_INVISIBLE = ("\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160"
+              "\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
+              "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+              "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+_INVISIBLES = re.compile(f"[{_INVISIBLE}]+")
+# Full-width ASCII (`＠`, `１３８`, `ｓｕｎ`): NFKC maps each to one ASCII character, so it is
+# done by a translation that keeps every offset.
+_WIDE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_WIDE_ANY = re.compile("[\uff01-\uff5e]")
+# What sends a text that is already NFKC to the copying path: an invisible character, white space
+# other than one plain space, a space between two Chinese characters.
+_SPECIAL = re.compile(f"[{_INVISIBLE}]|[^\\S ]|\\s\\s|(?<=[{_IDEOGRAPHS}]) (?=[{_IDEOGRAPHS}])")
+_ASCII_SPECIAL = re.compile(r"[^\S ]|\s\s")
+# A stretch of white space and invisible characters (one space, or nothing).
+_GAP = re.compile(f"[\\s{_INVISIBLE}]+")
+# A run of digits and the separators between them (in the normal form): anything but a letter, a
+# Chinese character or a digit (`\W` and `_`).
+_RUN = re.compile(r"\d(?:[\W_]*\d)*")
 _WORD_EDGE = re.compile(r"[A-Za-z0-9]")
 _NON_DIGIT = re.compile(r"[^0-9]")
 
@@ -54,6 +86,8 @@ def mask_value(kind: str, value) -> str:
     text = str(value)
     if not text:
         return text
+    if not text.isascii():  # the visible form: `sun＠example.com` is masked as an e-mail
+        text = _INVISIBLES.sub("", text.translate(_WIDE)) or text
     if kind == "phone":
         digits = [c for c in text if c.isdigit()]
         keep = 2 if len(digits) >= 7 else 0
@@ -86,11 +120,20 @@ def _wanted(kind: str, value: str) -> bool:
     if kind == "address":
         return len(value) >= MIN_ADDRESS
     if kind == "email":
-        return "@" in value and len(value) >= 3
+        if "@" in value or "\uff20" in value:
+            return len(value) >= 3
+        # not an address, but what was typed as one (`ouyang.nana(at)example.com`): matched as a
+        # whole word when it cannot be an ordinary word
+        return len(value) >= MIN_ADDRESS and "." in value and not any(c.isspace() for c in value)
     return len(value) >= MIN_NAME
 
 
 def _collect(value: Any, kind: str, out: dict[str, str]) -> None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # an unquoted phone number is read as a number: invalid, but still someone's number
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
+            value = int(value)
+        value = str(value)
     if isinstance(value, str):
         value = value.strip()
         if value and value not in out and _wanted(kind, value):
@@ -147,6 +190,97 @@ def _digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
+class Normal:
+    """A text in its normal form (`normalise`), and the way back to the original's offsets.
+
+    ``norm`` is the normal form. Pieces of it are either copies of the original, character for
+    character (only lower-cased), or the normal form of one original stretch (a character NFKC
+    expands, a letter and its combining marks, a run of white space that became one space); the
+    invisible characters and the white space dropped between Chinese characters have no piece."""
+
+    __slots__ = ("text", "norm", "_starts", "_pieces")
+
+    def __init__(self, text: str, norm: str, pieces: list | None = None):
+        self.text, self.norm = text, norm
+        # (start in norm, start in text, length in text, copied character for character)
+        self._pieces = pieces
+        self._starts = [p[0] for p in pieces] if pieces is not None else None
+
+    def span(self, start: int, stop: int) -> tuple[int, int]:
+        """The stretch of the original text that ``norm[start:stop]`` (not empty) comes from."""
+        if self._pieces is None:
+            return start, stop
+        n, o, length, copied = self._pieces[bisect_right(self._starts, start) - 1]
+        first = o + (start - n) if copied else o
+        n, o, length, copied = self._pieces[bisect_right(self._starts, stop - 1) - 1]
+        last = o + (stop - n) if copied else o + length
+        return first, last
+
+
+def normalise(text: str) -> Normal:
+    """``text`` in the form values are compared in (see the module's notes), with the way back."""
+    if text.isascii():
+        if not _ASCII_SPECIAL.search(text):
+            return Normal(text, text.lower())
+        return _copy(text, text)
+    shown = text.translate(_WIDE) if _WIDE_ANY.search(text) else text  # same offsets
+    if unicodedata.is_normalized("NFKC", shown) and not _SPECIAL.search(shown):
+        return Normal(text, _fold(shown))
+    return _copy(text, shown)
+
+
+def _copy(text: str, shown: str) -> Normal:
+    """The normal form built piece by piece (``shown``: ``text`` with full-width ASCII mapped)."""
+    out: list[str] = []
+    pieces: list[tuple[int, int, int, bool]] = []
+    at = 0  # length of the normal form so far
+
+    def add(norm: str, o: int, length: int, copied: bool) -> None:
+        nonlocal at
+        if not norm:
+            return
+        last = pieces[-1] if pieces else None
+        if copied and last is not None and last[3] and last[0] + last[2] == at and last[1] + last[2] == o:
+            pieces[-1] = (last[0], last[1], last[2] + length, True)  # continues the copy before
+        else:
+            pieces.append((at, o, length, copied))
+        out.append(norm)
+        at += len(norm)
+
+    def chunk(a: int, b: int) -> None:
+        part = shown[a:b]
+        if not part:
+            return
+        if part.isascii() or unicodedata.is_normalized("NFKC", part):
+            add(_fold(part), a, b - a, True)
+            return
+        i = a
+        while i < b:  # one character with the combining marks after it
+            j = i + 1
+            while j < b and unicodedata.combining(shown[j]):
+                j += 1
+            piece = shown[i:j]
+            norm = unicodedata.normalize("NFKC", piece)
+            if norm == piece and len(piece) == 1 and len(norm.lower()) == 1:
+                add(norm.lower(), i, 1, True)
+            else:
+                add(_INVISIBLES.sub("", norm.lower()), i, j - i, False)
+            i = j
+
+    pos = 0
+    for gap in _GAP.finditer(shown):
+        a, b = gap.span()
+        between = 0 < a and b < len(shown) and _IDEOGRAPH.match(shown[a - 1]) and _IDEOGRAPH.match(shown[b])
+        if gap.group() == " " and not between:
+            continue  # an ordinary space: part of the copy
+        chunk(pos, a)
+        if not between and not _INVISIBLES.fullmatch(gap.group()):
+            add(" ", a, b - a, False)
+        pos = b
+    chunk(pos, len(shown))
+    return Normal(text, "".join(out), pieces)
+
+
 class Known:
     """The personal values of a corpus, found and masked inside text."""
 
@@ -162,16 +296,18 @@ class Known:
                 continue
             if kind == "phone":
                 # by the digits of each run (`139 5188 2046 转 8` is found as 13951882046)
-                for run in [_digits(value)] + [_digits(r.group()) for r in _RUN.finditer(value)]:
+                norm = normalise(value).norm
+                for run in [_digits(norm)] + [_digits(r.group()) for r in _RUN.finditer(norm)]:
                     if len(run) >= MIN_PHONE_DIGITS and run not in self._phones:
                         self._phones.add_word(run, (len(run), len(run) < ANYWHERE_PHONE_DIGITS))
                         n_phones += 1
                 continue
-            key = _fold(value)
-            if key in self._text:
+            key = normalise(value).norm.strip()
+            if len(key) < (MIN_ADDRESS if kind == "address" else MIN_NAME) or key in self._text:
                 continue
-            # Latin edges must be word edges: a name `Li` is not inside `Link`
-            edges = kind != "email" and bool(_WORD_EDGE.match(key[0]) or _WORD_EDGE.match(key[-1]))
+            # Latin edges must be word edges: a name `Li` is not inside `Link`; so must those of an
+            # e-mail address written without its `@` (`ouyang.nana(at)example.com`)
+            edges = (kind != "email" or "@" not in key) and bool(_WORD_EDGE.match(key[0]) or _WORD_EDGE.match(key[-1]))
             self._text.add_word(key, (len(key), kind, edges))
             n_text += 1
         if n_text:
@@ -189,30 +325,36 @@ class Known:
         return self.count
 
     def find(self, text: str) -> list[Hit]:
-        """Every occurrence of a known value in ``text``, left to right, not overlapping."""
+        """Every occurrence of a known value in ``text``, left to right, not overlapping; offsets
+        are the original text's (a value written `孙\u200b立伟` is found whole)."""
         if not text or not isinstance(text, str):
             return []
+        normal = normalise(text)
+        norm = normal.norm
         spans: list[tuple[int, int, str]] = []
         if self._has_text:
-            for end, (length, kind, edges) in self._text.iter(_fold(text)):
+            for end, (length, kind, edges) in self._text.iter(norm):
                 start, stop = end - length + 1, end + 1
-                if edges and ((start > 0 and _WORD_EDGE.match(text[start - 1]))
-                              or (stop < len(text) and _WORD_EDGE.match(text[stop]))):
+                if edges and ((start > 0 and _WORD_EDGE.match(norm[start - 1]))
+                              or (stop < len(norm) and _WORD_EDGE.match(norm[stop]))):
                     continue
-                spans.append((start, stop, kind))
+                spans.append((*normal.span(start, stop), kind))
         if self._has_phones:
-            for run in _RUN.finditer(text):
+            for run in _RUN.finditer(norm):
                 written = run.group()
                 if len(written) < MIN_PHONE_DIGITS:  # most runs: a day, a count, a year
                     continue
                 digits = _digits(written)
                 where = None
                 for end, (length, whole) in self._phones.iter(digits):
-                    if whole and length != len(digits):
-                        continue
-                    if where is None:  # offsets of the digits in the text
+                    if where is None:  # offsets of the digits in the normal form
                         where = [run.start() + i for i, c in enumerate(written) if c.isdecimal()]
-                    spans.append((where[end - length + 1], where[end] + 1, "phone"))
+                    first = end - length + 1
+                    # a short number only as a whole group of digits (not inside 521080)
+                    if whole and ((first > 0 and where[first - 1] == where[first] - 1)
+                                  or (end + 1 < len(where) and where[end + 1] == where[end] + 1)):
+                        continue
+                    spans.append((*normal.span(where[first], where[end] + 1), "phone"))
         return self._resolve(text, spans) if spans else []
 
     @staticmethod
@@ -254,4 +396,4 @@ class Known:
         return "".join(out)
 
 
-__all__ = ["Hit", "Known", "MASK", "mask_value", "values"]
+__all__ = ["Hit", "Known", "MASK", "Normal", "mask_value", "normalise", "values"]
