@@ -162,6 +162,30 @@ def test_personal_data_patterns():
     assert found_in("订单 20261123 型号 HB48C-6RZ 序列号 ZY48C-2503-0112") == []
 
 
+@pytest.mark.parametrize("written, what", [
+    ("138·0013·8061", "phone"), ("138\u200b0013\u200b8061", "phone"), ("138_0013_8061", "phone"),
+    ("138,0013,8061", "phone"), ("138~0013~8061", "phone"), ("138 。0013。8061", "phone"),
+    ("１３８－００１３－８０６１", "phone"), ("025\u00ad5210\u20608831", "phone"),
+    ("sun.liwei＠example.com", "email"), ("ｓｕｎ．ｌｉｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ", "email"),
+    ("sun.li\u200bwei@example.com", "email"),
+])
+def test_personal_data_patterns_in_look_alike_writing(written, what):
+    from servicebook.derive.privacy import found_in
+
+    assert found_in(f"客户说打 {written} 找他") == [what]
+
+
+def test_the_email_pattern_is_linear():
+    import time
+
+    from servicebook.derive.privacy import found_in
+
+    started = time.perf_counter()
+    assert found_in("a" * 20_000 + " " + "a." * 10_000) == []
+    assert time.perf_counter() - started < 1
+
+
+
 CUSTOMER_PATH = "records/customer/CU-hengda-logistics.yaml"
 CUSTOMER = {"id": "CU-hengda-logistics", "schema_version": 1, "name": "恒达物流股份有限公司",
             "address": "江苏省南京市江宁区秣陵街道物流园路 88 号",
@@ -186,6 +210,25 @@ def test_a_known_personal_value_in_free_text_is_warned_about_by_file_line_and_fi
     assert "刘**" in text and "****78" in text and "l***@hengda.example.com" in text
     assert "刘海涛" not in text and "1234" not in text and "liu_haitao" not in text
     assert all(p.severity == "warning" for p in found)
+
+
+def test_look_alike_personal_data_is_warned_about(repo):
+    """Written with spaces, invisible characters, odd separators or full-width characters, a
+    known value is still the known value, and an unknown number or address still one."""
+    repo.save("P-he-fang", CUSTOMER_PATH, CUSTOMER, "Customer")
+    base = branch(repo)
+    remarks = ("刘\u200b海涛来电,请回 139·1234·5678 或发 liu_haitao＠hengda.example.com;"
+               "他同事刘 海涛说另一个号码 138_0013_8061,邮箱 ｓｕｎ．ｌｉｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ")
+    repo.save("P-sun-li", CP_PATH, complaint(OPEN, cs_part={"remarks": remarks}), "New complaint")
+    found = [p for p in check(repo, base, "sun.li@example.com") if p.rule.startswith("privacy.")]
+    assert sorted((p.rule, p.message.split("(")[1].split(")")[0] if p.rule.endswith("in-text") else "")
+                  for p in found) == [("privacy.personal-in-text", "****78"),
+                                      ("privacy.personal-in-text", "l***@hengda.example.com"),
+                                      ("privacy.personal-in-text", "刘**"),
+                                      ("privacy.unmarked", ""), ("privacy.unmarked", "")]
+    assert {p.path for p in found} == {"cs_part.remarks"} and all(p.severity == "warning" for p in found)
+    text = " ".join(p.message for p in found)
+    assert "海涛" not in text and "1234" not in text and "liu_haitao" not in text and "0013" not in text
 
 
 def test_a_name_from_the_pull_request_itself_and_a_phone_it_does_not_know(repo):
