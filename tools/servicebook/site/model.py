@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .markup import is_safe_id
 from .mask import MaskedCorpus, Masker
@@ -101,8 +100,7 @@ class SiteModel:
         self.options = options
         self.root = Path(options.get("root") or getattr(corpus, "root", ".") or ".")
         self.as_of: datetime = options["as_of"]
-        self.view = SchemaView.from_dir(self.root / "schemas")
-        self._lifecycle_raw = self._read_lifecycle()
+        self.view = SchemaView.of(corpus.schemas)
         self.records = dict(getattr(corpus, "records", {}) or {})
         masking = not options.get("show_personal_data", False)
         self.masker = Masker(self.view, enabled=masking, known=self._known() if masking else None)
@@ -110,7 +108,7 @@ class SiteModel:
         for rec in self.records.values():
             self.by_kind[rec.kind].append(rec)
         self._masked: dict[str, Any] = {}
-        self.case_kinds = [k for k in self._lifecycle_raw if isinstance(self._lifecycle_raw[k], dict)]
+        self.case_kinds = corpus.lifecycle.kinds()
         self.chains: list[Chain] = []
         self.chain_of: dict[str, Chain] = {}
         self._build_chains()
@@ -127,52 +125,29 @@ class SiteModel:
         self.trails, self.audit_available = self._load_audit()
         self.pending = self._pending_approvals()
 
-    # --- lifecycle --------------------------------------------------------------------------
-    def _read_lifecycle(self) -> dict:
-        try:
-            data = yaml.safe_load((self.root / "schemas" / "lifecycle.yaml").read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, yaml.YAMLError):
-            return {}
-
-    def _status_entry(self, kind: str, status) -> dict:
-        entry = get(self._lifecycle_raw, f"{kind}.statuses")
-        if isinstance(entry, dict) and isinstance(status, str):
-            e = entry.get(status)
-            return e if isinstance(e, dict) else {}
-        return {}
-
+    # --- lifecycle: the corpus's own (schemas/lifecycle.yaml as loaded), never read again here ------
+    # An unknown kind or status has no label, transitions or flags; a status that is not text is a
+    # broken record, which the schema check reports, located.
     def status_label(self, kind: str, status, lang: str) -> str:
-        if not isinstance(status, str):  # a broken record (the schema check reports it, located)
-            return str(status or "")
-        lc = getattr(self.c, "lifecycle", None)
-        label = lc.label(kind, status, lang) if lc is not None else None  # unknown: the status itself
-        return str(label or self._status_entry(kind, status).get(lang) or status)
+        return self.c.lifecycle.label(kind, status, lang) if isinstance(status, str) else str(status or "")
 
     def statuses(self, kind: str) -> list[str]:
-        entry = get(self._lifecycle_raw, f"{kind}.statuses")
-        return list(entry) if isinstance(entry, dict) else []
+        return list(self.c.lifecycle.statuses(kind))
 
     def initial(self, kind: str) -> list[str]:
-        v = get(self._lifecycle_raw, f"{kind}.initial")
-        return list(v) if isinstance(v, list) else []
+        return list(self.c.lifecycle.initial(kind))
 
     def transitions(self, kind: str, status) -> list[str]:
-        v = get(self._lifecycle_raw, f"{kind}.transitions")
-        if isinstance(v, dict) and isinstance(status, str):
-            nxt = v.get(status)
-            return list(nxt) if isinstance(nxt, list) else []
-        return []
+        return list(self.c.lifecycle.allowed(kind, status)) if isinstance(status, str) else []
 
     def is_final(self, kind: str, status) -> bool:
-        return bool(self._status_entry(kind, status).get("final"))
+        return isinstance(status, str) and self.c.lifecycle.is_final(kind, status)
 
     def is_pause(self, kind: str, status) -> bool:
-        return bool(self._status_entry(kind, status).get("pause"))
+        return isinstance(status, str) and self.c.lifecycle.is_pause(kind, status)
 
     def approval_role(self, kind: str, status) -> str | None:
-        role = self._status_entry(kind, status).get("approval")
-        return str(role) if role else None
+        return self.c.lifecycle.approval_role(kind, status) if isinstance(status, str) else None
 
     def role_label(self, role: str, lang: str) -> str:
         node, _ = self.view.resolve({"$ref": "common.schema.json#/definitions/role"}, "common.schema.json")

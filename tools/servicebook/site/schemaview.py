@@ -6,10 +6,11 @@ The site needs more than the validator: field order, titles in both languages, e
 """
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
+
+from servicebook.load.schemas import SchemaSet
 
 Loader = Callable[[str], dict]
 
@@ -25,23 +26,18 @@ class SchemaView:
         self._resolved: dict[tuple[int, str], tuple[dict, dict, str]] = {}
 
     @classmethod
+    def of(cls, schemas: SchemaSet) -> "SchemaView":
+        """A view of the schemas as the corpus loaded them (this module reads no file)."""
+        return cls(lambda name: schemas.raw.get(name.removesuffix(".schema.json"), {}), sorted(schemas.kinds()))
+
+    @classmethod
     def from_dir(cls, schema_dir: Path) -> "SchemaView":
-        schema_dir = Path(schema_dir)
-
-        def load(name: str) -> dict:
-            return json.loads((schema_dir / name).read_text(encoding="utf-8"))
-
-        kinds = sorted(p.name[: -len(".schema.json")] for p in schema_dir.glob("*.schema.json")
-                       if p.name != "common.schema.json")
-        return cls(load, kinds)
+        return cls.of(SchemaSet(Path(schema_dir)))
 
     # --- files and references -----------------------------------------------------------
     def file(self, name: str) -> dict:
         if name not in self._files:
-            try:
-                self._files[name] = self._load(name) or {}
-            except (OSError, ValueError):
-                self._files[name] = {}
+            self._files[name] = self._load(name) or {}
         return self._files[name]
 
     def kind_schema(self, kind: str) -> dict:
