@@ -250,8 +250,59 @@ def test_a_phone_read_as_a_number_and_an_address_without_at_are_collected():
     personal._collect(True, "phone", out)
     personal._collect("ouyang.nana(at)example.com", "email", out)
     personal._collect("暂无", "email", out)
-    assert out == {"13912345678": "phone", "ouyang.nana(at)example.com": "email"}
+    personal._collect("ouyang nana at example", "email", out)
+    assert out == {"13912345678": "phone", "ouyang.nana(at)example.com": "email", "ouyang nana at example": "email"}
     known = Known(out)
     assert known.mask("the unquoted value 13912345678 was read") == "the unquoted value ****78 was read"
     assert known.mask("'ouyang.nana(at)example.com' is not an e-mail") == "'******' is not an e-mail"
     assert known.mask("xouyang.nana(at)example.com") == "xouyang.nana(at)example.com"  # whole words
+    assert known.mask("写的是 Ouyang  Nana at example 吧") == "写的是 ****** 吧"
+
+
+# -- end to end: the generated site ------------------------------------------------------------------
+
+def test_the_masked_site_shows_no_look_alike_pattern_checked_or_invalid_personal_value(mini):
+    """F1, F2, F3 on generated pages (both languages, masked): a contact written with invisible
+    characters, odd separators and full-width characters in a complaint's remarks and a KB title;
+    a file named after the contact in an attachment path; a contact phone read as a number and an
+    e-mail typed with (at), which the problems page quotes."""
+    import html
+
+    import yaml
+
+    from servicebook.site import pages
+
+    customer = mini.edit("CU-hengda-logistics", "  phone: 139 5188 2046\n",
+                         "  phone: 139 5188 2046\n- name: 孙立伟\n  phone: '13800138061'\n"
+                         "  email: sun.liwei@example.com\n- name: 欧阳娜娜\n  phone: 13912345678\n"
+                         "  email: ouyang.nana(at)example.com\n")
+    assert "13912345678\n" in customer.read_text(encoding="utf-8")  # unquoted: read as a number
+    remarks = ("客户孙 立伟、孙\u200b立伟、孙\u00ad立伟、孙\u2060立伟来电,请回 138·0013·8061 / 138\u200b0013\u200b8061 / "
+               "138_0013_8061 / 138,0013,8061 / 138~0013~8061 / 138 。0013。8061,邮件 sun.liwei＠example.com 或 "
+               "ｓｕｎ．ｌｉｗｅｉ＠ｅｘａｍｐｌｅ．ｃｏｍ")
+    path = mini.path("CP-20261202-7KQ2XM")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["cs_part"]["remarks"] = remarks
+    data["attachments"] = [{"title": "身份证", "path": "uploads/孙立伟-身份证-13800138061.jpg"}]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    kb = yaml.safe_load((REPO / "records" / "kb" / "KB-20260615-FV4D2W.yaml").read_text(encoding="utf-8"))
+    kb.update(title="孙\u200b立伟(138·0013·8061)反映泵送压力跳动", product="PD-hb48-pump")
+    kb.pop("also_applies_to", None)
+    (mini.root / "records" / "kb").mkdir()
+    (mini.root / "records" / "kb" / "KB-20260615-FV4D2W.yaml").write_text(
+        yaml.safe_dump(kb, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    c = corpus_mod.load(mini.root)
+    assert {p.path for p in c.problems if p.file.endswith("CU-hengda-logistics.yaml")} >= \
+        {"contacts[3].phone", "contacts[3].email"}
+    for lang in ("zh", "en"):
+        out = {name: html.unescape(page) for name, page in
+               pages.generate(c, {"lang": lang, "root": str(mini.root)}).items()}
+        site = "\n".join(out.values())
+        assert "****61" in site and "孙**" in site and "s***@example.com" in site  # the masked forms
+        for leaked in ("立伟", "0013", "8061", "liwei", "ｌｉｗｅｉ", "１３８", "13912345678", "12345678", "ouyang"):
+            assert leaked not in site, (lang, leaked, [name for name, page in out.items() if leaked in page])
+        problems = out["problems.md"]
+        assert "contacts[3].phone" in problems and "****78" in problems
+        assert "contacts[3].email" in problems and "******" in problems
+        assert any("****61" in page and "KB-20260615-FV4D2W" in name for name, page in out.items())

@@ -15,8 +15,11 @@ What counts:
   words (``Li`` is not masked inside ``Link``);
 - phone numbers by their digits, in any grouping (``138-0013-8000``, ``138 0013 8000``,
   ``+86 13800138000``, full-width digits): a number of 7 or more digits anywhere in a run of
-  digits and separators, a shorter one (5-6 digits) only as a whole run;
-- e-mail addresses, ignoring case;
+  digits and separators, a shorter one (5-6 digits) only as whole digit groups (``52108`` is
+  found in ``52-108`` but not in ``521080``);
+- e-mail addresses, ignoring case; a value of an e-mail field that is not one (``name(at)host``) of
+  six or more characters, as whole words;
+- numbers in a personal field (an unquoted phone number is read as one), as their text;
 - addresses of six or more characters.
 
 Look-alike writing is found too: values and text are compared in a normalised form (`normalise`),
@@ -46,7 +49,7 @@ from servicebook.load.schemas import values_at
 MASK = "*"
 MIN_NAME = 2
 MIN_ADDRESS = 6
-MIN_PHONE_DIGITS = 5        # the shortest number matched at all (whole runs only)
+MIN_PHONE_DIGITS = 5        # the shortest number matched at all (whole digit groups only)
 ANYWHERE_PHONE_DIGITS = 7   # from this length, also inside a longer run (+86..., area code)
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -122,9 +125,10 @@ def _wanted(kind: str, value: str) -> bool:
     if kind == "email":
         if "@" in value or "\uff20" in value:
             return len(value) >= 3
-        # not an address, but what was typed as one (`ouyang.nana(at)example.com`): matched as a
-        # whole word when it cannot be an ordinary word
-        return len(value) >= MIN_ADDRESS and "." in value and not any(c.isspace() for c in value)
+        # not an address, but what was typed as one (`ouyang.nana(at)example.com`, `ouyang nana at
+        # example dot com`): someone's address all the same, as long as an address is; matched as
+        # whole words
+        return len(value) >= MIN_ADDRESS
     return len(value) >= MIN_NAME
 
 

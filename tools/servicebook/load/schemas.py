@@ -196,6 +196,15 @@ class SchemaSet:
         yield Problem(file, line, col, field, rule, self._message(kind, error, here))
 
     def _message(self, kind, error, here: Where | None) -> str:
+        """What is wrong with the value, quoting it as written.
+
+        A value in a field marked ``x-personal`` is quoted too: the person fixing the record
+        needs to see what was read (``13912345678`` read as a number), and the output of
+        `servicebook validate` (terminal, CI log, pull-request annotations) reaches only people who
+        can read the repository, where the record holds the same value at the same line. The
+        published site reaches others: there every message is masked like free text, and the
+        values of personal fields are collected even when invalid (a number, an e-mail without
+        ``@``: `derive.personal.values`), so a message quoting one is masked."""
         value = error.instance
         shown = here.source if here and here.plain and here.source is not None else json.dumps(
             value, ensure_ascii=False)
