@@ -267,6 +267,7 @@ def test_the_masked_site_shows_no_look_alike_pattern_checked_or_invalid_personal
     a file named after the contact in an attachment path; a contact phone read as a number and an
     e-mail typed with (at), which the problems page quotes."""
     import html
+    from datetime import datetime
 
     import yaml
 
@@ -293,11 +294,12 @@ def test_the_masked_site_shows_no_look_alike_pattern_checked_or_invalid_personal
         yaml.safe_dump(kb, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     c = corpus_mod.load(mini.root)
+    as_of = datetime.fromisoformat("2026-12-05T12:00:00+08:00")
     assert {p.path for p in c.problems if p.file.endswith("CU-hengda-logistics.yaml")} >= \
         {"contacts[3].phone", "contacts[3].email"}
     for lang in ("zh", "en"):
         out = {name: html.unescape(page) for name, page in
-               pages.generate(c, {"lang": lang, "root": str(mini.root)}).items()}
+               pages.generate(c, {"lang": lang, "root": str(mini.root), "as_of": as_of}).items()}
         site = "\n".join(out.values())
         assert "****61" in site and "孙**" in site and "s***@example.com" in site  # the masked forms
         for leaked in ("立伟", "0013", "8061", "liwei", "ｌｉｗｅｉ", "１３８", "13912345678", "12345678", "ouyang"):

@@ -40,6 +40,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import ahocorasick
@@ -69,12 +70,17 @@ _INVISIBLES = re.compile(f"[{_INVISIBLE}]+")
 # done by a translation that keeps every offset.
 _WIDE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _WIDE_ANY = re.compile("[\uff01-\uff5e]")
-# What sends a text that is already NFKC to the copying path: an invisible character, white space
-# other than one plain space, a space between two Chinese characters.
-_SPECIAL = re.compile(f"[{_INVISIBLE}]|[^\\S ]|\\s\\s|(?<=[{_IDEOGRAPHS}]) (?=[{_IDEOGRAPHS}])")
-_ASCII_SPECIAL = re.compile(r"[^\S ]|\s\s")
+# White space other than the plain space (Python's `\s`, less " ").
+_OTHER_SPACE = "\t\n\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # A stretch of white space and invisible characters (one space, or nothing).
-_GAP = re.compile(f"[\\s{_INVISIBLE}]+")
+_GAP = re.compile(f"[ {_OTHER_SPACE}{_INVISIBLE}]+")
+# What keeps a text off the quick path (besides not being NFKC): white space other than one plain
+# space, a space between two Chinese characters, an invisible character, any character beyond
+# the BMP (each test is one character class, so the regular-expression engine scans it fast).
+_ASCII_SPECIAL = re.compile(r"[^\S ]|  ")
+_SPECIAL = re.compile(f"[{_OTHER_SPACE}{_INVISIBLE[:_INVISIBLE.index(chr(0xFFFB)) + 1]}]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_CJK_SPACE = re.compile(f" (?<=[{_IDEOGRAPHS}] )(?=[{_IDEOGRAPHS}])")
 # A run of digits and the separators between them (in the normal form): anything but a letter, a
 # Chinese character or a digit (`\W` and `_`).
 _RUN = re.compile(r"\d(?:[\W_]*\d)*")
@@ -221,14 +227,52 @@ class Normal:
         return first, last
 
 
+def _class(points: list[int]) -> str:
+    """A regular-expression character class body for code points (above ASCII)."""
+    out, i = [], 0
+    while i < len(points):
+        j = i
+        while j + 1 < len(points) and points[j + 1] == points[j] + 1:
+            j += 1
+        out.append(chr(points[i]) if i == j else f"{chr(points[i])}-{chr(points[j])}")
+        i = j + 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=None)
+def _clusters() -> re.Pattern:
+    """One character that NFKC does not map to exactly one, or one with the combining marks after
+    it, or a character beyond the BMP: what the piece-by-piece path normalises on its own.
+    Worked out once from this Python's Unicode tables (some 30 ms, at the first text that needs
+    it); characters that compose with the one before without being combining marks (Hangul jamo,
+    some Indic vowel signs) are taken one at a time too."""
+    marks, other = [], []
+    for c in range(0x80, 0x10000):
+        ch = chr(c)
+        if unicodedata.combining(ch):
+            marks.append(c)
+        elif len(unicodedata.normalize("NFKC", ch)) != 1 or 0x1100 <= c <= 0x11FF \
+                or 0xA960 <= c <= 0xA97F or 0xD7B0 <= c <= 0xD7FF:
+            other.append(c)
+        decomposed = unicodedata.decomposition(ch).split()
+        if len(decomposed) == 2 and not decomposed[0].startswith("<"):
+            second = int(decomposed[1], 16)
+            if second < 0x10000 and not unicodedata.combining(chr(second)):
+                other.append(second)
+    mark = _class(sorted(set(marks)))
+    return re.compile(f"[^ {_OTHER_SPACE}]?[{mark}]+|[{_class(sorted(set(other)))}]|[\U00010000-\U0010ffff]")
+
+
 def normalise(text: str) -> Normal:
-    """``text`` in the form values are compared in (see the module's notes), with the way back."""
+    """``text`` in the form values are compared in (see the module's notes), with the way back.
+    Most text is taken whole: already NFKC once full-width ASCII is mapped, lower-cased."""
     if text.isascii():
         if not _ASCII_SPECIAL.search(text):
             return Normal(text, text.lower())
         return _copy(text, text)
     shown = text.translate(_WIDE) if _WIDE_ANY.search(text) else text  # same offsets
-    if unicodedata.is_normalized("NFKC", shown) and not _SPECIAL.search(shown):
+    if (not _SPECIAL.search(shown) and "  " not in shown and not _ASTRAL.search(shown)
+            and not (" " in shown and _CJK_SPACE.search(shown)) and unicodedata.is_normalized("NFKC", shown)):
         return Normal(text, _fold(shown))
     return _copy(text, shown)
 
@@ -251,25 +295,30 @@ def _copy(text: str, shown: str) -> Normal:
         out.append(norm)
         at += len(norm)
 
-    def chunk(a: int, b: int) -> None:
+    def whole(a: int, b: int) -> None:  # no cluster in shown[a:b]: NFKC character for character
         part = shown[a:b]
         if not part:
             return
-        if part.isascii() or unicodedata.is_normalized("NFKC", part):
-            add(_fold(part), a, b - a, True)
+        norm = part if part.isascii() else unicodedata.normalize("NFKC", part)
+        if len(norm) == len(part):
+            add(_fold(norm), a, b - a, True)
             return
-        i = a
-        while i < b:  # one character with the combining marks after it
-            j = i + 1
-            while j < b and unicodedata.combining(shown[j]):
-                j += 1
-            piece = shown[i:j]
-            norm = unicodedata.normalize("NFKC", piece)
-            if norm == piece and len(piece) == 1 and len(norm.lower()) == 1:
-                add(norm.lower(), i, 1, True)
-            else:
-                add(_INVISIBLES.sub("", norm.lower()), i, j - i, False)
-            i = j
+        for i in range(a, b):  # (not expected: one at a time)
+            norm = unicodedata.normalize("NFKC", shown[i]).lower()
+            add(norm, i, 1, len(norm) == 1)
+
+    def chunk(a: int, b: int) -> None:  # no white space in shown[a:b] but single spaces
+        part = shown[a:b]
+        if part.isascii() or unicodedata.is_normalized("NFKC", part) and not _ASTRAL.search(part):
+            whole(a, b)
+            return
+        pos = a
+        for m in _clusters().finditer(shown, a, b):
+            whole(pos, m.start())
+            add(_INVISIBLES.sub("", unicodedata.normalize("NFKC", m.group()).lower()), m.start(),
+                m.end() - m.start(), False)
+            pos = m.end()
+        whole(pos, b)
 
     pos = 0
     for gap in _GAP.finditer(shown):
