@@ -225,6 +225,13 @@ def test_the_normal_form_maps_back_to_the_original_text():
     assert personal.normalise("订单 521080").norm == "订单 521080"
 
 
+def test_odd_characters_around_a_value_keep_the_offsets_right():
+    text = "①号机……孙\u200b立伟说 ℃ 很高，电话：１３８ 0013\u00ad8061。e\u0301té ﬁn\n\n孙立伟 \U00020000 孙 立伟"
+    hits = SUN.find(text)
+    assert [text[h.start:h.end] for h in hits] == ["孙\u200b立伟", "１３８ 0013\u00ad8061", "孙立伟", "孙 立伟"]
+    assert SUN.mask(text) == "①号机……孙**说 ℃ 很高，电话：****61。e\u0301té ﬁn\n\n孙** \U00020000 孙**"
+
+
 def test_every_format_character_is_invisible():
     """The list of invisible characters in personal.py covers Unicode category Cf of this Python."""
     cf = "".join(chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf")
