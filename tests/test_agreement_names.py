@@ -33,7 +33,7 @@ from servicebook.derive import names
 from servicebook.derive import pipeline
 from servicebook.write import synth
 from servicebook.site import i18n, pages
-from servicebook.site.model import parse_instant
+from servicebook.load.instants import parse_instant
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_AT = "2026-11-24T10:00:00+08:00"  # SV-20261026-Y9HER4 has been negotiating 12.6 working days
@@ -72,7 +72,7 @@ def _negotiations(c) -> list[tuple[dt.datetime, dt.datetime]]:
     """(entered negotiating, left it) of every synthetic solution, longest first."""
     spans = []
     for sol in c.of_kind("solution"):
-        hist = [(pipeline.as_instant(h["at"]), h["status"]) for h in sol.data.get("history") or ()]
+        hist = [(parse_instant(h["at"]), h["status"]) for h in sol.data.get("history") or ()]
         for (t0, s0), (t1, _) in zip(hist, hist[1:]):
             if s0 == "negotiating":
                 spans.append((t0, t1))

@@ -32,7 +32,7 @@ from servicebook.write import export
 from servicebook.derive.sla import engine as sla
 from servicebook.site import pages
 from servicebook.site.i18n import Translator
-from servicebook.site.model import parse_instant
+from servicebook.load.instants import parse_instant
 
 ROOT = Path(__file__).resolve().parents[1]
 MKDOCS = str(Path(sys.executable).with_name("mkdocs"))

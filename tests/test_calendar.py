@@ -216,7 +216,7 @@ def test_bad_records_are_refused():
     with pytest.raises(bc.CalendarError, match="weekday"):
         bc.from_record({"id": "CAL-x", "working_hours": {"monday": []}})
     with pytest.raises(bc.CalendarError, match="offset"):
-        bc.parse_instant("2026-11-20T17:30:00")
+        bc.china_standard().working_seconds("2026-11-20T17:30:00", "2026-11-20T18:00:00+08:00")
 
 
 def test_other_time_zone_with_dst():

@@ -23,7 +23,7 @@ from servicebook.load.schemas import values_at  # noqa: E402
 from servicebook.site import i18n, pages  # noqa: E402
 from servicebook.site.markup import md_escape  # noqa: E402
 from servicebook.site.mask import mask_value  # noqa: E402
-from servicebook.site.model import parse_instant  # noqa: E402
+from servicebook.load.instants import parse_instant  # noqa: E402
 
 MKDOCS = str(Path(sys.executable).with_name("mkdocs"))
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from servicebook.load.corpus import Corpus
-from servicebook.load.index import PROCESS_ORDER, Index, parse_instant
+from servicebook.load.index import PROCESS_ORDER, Index
+from servicebook.load.instants import instant_or_none
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.problems import Problem
 from servicebook.load.records import KINDS, Record, kind_of_id
@@ -86,15 +87,15 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
         report(rec.path, ("history", 0, "status"), "lifecycle.initial",
                f"a {kind} cannot start in status '{first}'; it starts in "
                + " or ".join(f"'{s}'" for s in lifecycle.initial(kind)))
-    created = parse_instant(rec.data.get("created_at"))
-    first_at = parse_instant(history[0].get("at"))
+    created = instant_or_none(rec.data.get("created_at"))
+    first_at = instant_or_none(history[0].get("at"))
     if created and first_at and first_at < created:
         report(rec.path, ("history", 0, "at"), "history.order",
                f"the first history entry ({history[0].get('at')}) is before the form was filled "
                f"({rec.data.get('created_at')})")
     previous_at = None
     for i, entry in enumerate(history):
-        at = parse_instant(entry.get("at"))
+        at = instant_or_none(entry.get("at"))
         if at and previous_at and at < previous_at:
             report(rec.path, ("history", i, "at"), "history.order",
                    f"entry {i + 1} ({entry.get('at')}) is earlier than the entry before it; "
@@ -125,7 +126,7 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
 
 
 def _check_process_order(rec: Record, index: Index, records: dict[str, Record], report) -> None:
-    created = parse_instant(rec.data.get("created_at"))
+    created = instant_or_none(rec.data.get("created_at"))
     if created is None or rec.kind not in PROCESS_ORDER:
         return
     for path, target, _ in index.refs.get(rec.id, ()):
@@ -134,7 +135,7 @@ def _check_process_order(rec: Record, index: Index, records: dict[str, Record], 
             continue
         if PROCESS_ORDER.index(other.kind) > PROCESS_ORDER.index(rec.kind):
             continue  # a back-reference (complaint -> contract is forward; this is the reverse)
-        before = parse_instant(other.data.get("created_at"))
+        before = instant_or_none(other.data.get("created_at"))
         if before and created < before:
             report(rec.path, ("created_at",), "process.order",
                    f"filled at {rec.data.get('created_at')}, before {target} it follows "

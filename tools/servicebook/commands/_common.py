@@ -6,9 +6,8 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-DEFAULT_TZ = "Asia/Shanghai"
+from servicebook.load import instants
 
 
 class UsageError(Exception):
@@ -34,17 +33,28 @@ def find_root(given: Path | None) -> Path:
                      "use --root")
 
 
-def now_instant(tz: str = DEFAULT_TZ) -> str:
-    return datetime.now(ZoneInfo(tz)).replace(microsecond=0).isoformat()
+def now_instant() -> str:
+    """Now as instant text in the company zone (``load.instants``): the default ``--at``. The
+    command line is the one place that reads the wall clock."""
+    return instants.format_instant(instants.now())
 
 
-def at_or_now(value: str | None, parse=None):
-    """An ``--at`` option: as given or now, parsed by ``parse``; a bad value is a usage error."""
-    text = value or now_instant()
+def at_or_now(value: str | None) -> datetime:
+    """An ``--at`` option as an aware datetime, now when not given. Read by the one instant
+    parser (``load.instants.parse_instant``: an offset is required, a date is 00:00 that day in
+    the company zone); a bad value is a usage error (exit 2), the same message in every command."""
+    if value is None:
+        return instants.now()
     try:
-        return parse(text) if parse else text
-    except (ValueError, TypeError) as err:
-        raise UsageError(f"--at {text!r}: {err}") from None
+        return instants.parse_instant(value)
+    except instants.InstantError as err:
+        raise UsageError(f"--at {value!r}: {err}") from None
+
+
+def at_text_or_now(value: str | None) -> str:
+    """``at_or_now`` as the text a record holds (``2026-11-20T17:30:00+08:00``: seconds and offset
+    written out): for the commands that write an ``--at`` into a record."""
+    return instants.format_instant(at_or_now(value))
 
 
 def fail(message: str) -> int:

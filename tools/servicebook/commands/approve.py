@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from servicebook.commands._common import UsageError, add_root, find_root, now_instant
+from servicebook.commands._common import UsageError, add_root, at_text_or_now, find_root
 
 NAME = "approve"
 HELP = "Approve a record: commit with Approved-by/Approved-role trailers (审批)."
@@ -47,6 +47,7 @@ def approve(root, args) -> int:
 
     from servicebook.derive.audit.trail import People, load_lifecycle, load_records
 
+    at = at_text_or_now(args.at)  # checked first: a bad --at is a usage error (exit 2)
     try:
         repo = git.Repo(root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -89,7 +90,7 @@ def approve(root, args) -> int:
             raise UsageError(f"'{args.status}' is not an approval status of {rec.kind}")
         if needed != args.role:
             raise UsageError(f"'{args.status}' is approved by a {needed}, not a {args.role}")
-        _move(root, args.id, args.status, person.id, args.note, args.at or now_instant())
+        _move(root, args.id, args.status, person.id, args.note, at)
     elif lifecycle.has(rec.kind) and not lifecycle.approval_role(rec.kind, str(rec.data.get("status"))):
         print(f"servicebook: note: {args.id} is in '{rec.data.get('status')}', which is not an "
               "approval status; recording an approval of its current content", file=sys.stderr)

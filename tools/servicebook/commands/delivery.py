@@ -27,7 +27,6 @@ import json
 from servicebook.load import corpus
 from servicebook.derive import delivery
 from servicebook.derive import names
-from servicebook.derive import pipeline
 from servicebook.commands._common import add_root, at_or_now, fail, find_root
 
 NAME = "delivery"
@@ -44,7 +43,7 @@ def configure(parser):
 
 def run(args) -> int:
     root = find_root(args.root)
-    at = at_or_now(args.at, pipeline.as_instant)
+    at = at_or_now(args.at)
     c = corpus.load(root.resolve())
     rep = delivery.report(c, args.contract, at)
     if rep is None:

@@ -17,12 +17,12 @@ Exit status: 0 done (match: at least one entry found), 1 match found nothing, 2 
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from servicebook.load import corpus as corpus_mod
 from servicebook.derive.aftersales import kb as kb_mod
 from servicebook.derive import names
-from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
+from servicebook.load.instants import format_instant, local_date
 from servicebook.load.records import find_files, new_id, path_for
 from servicebook.write.writer import WriteRefused, create, dump
 
@@ -63,6 +63,8 @@ def run(args) -> int:
 
 
 def _promote(root, args) -> int:
+    moment = at_or_now(args.at)  # a bad --at is a usage error (exit 2) before anything is read
+    at = format_instant(moment)
     c = corpus_mod.load(root)
     rec = c.records.get(args.repair)
     if rec is None:
@@ -71,13 +73,8 @@ def _promote(root, args) -> int:
         raise UsageError(f"{args.repair} is a {rec.kind} record; only repair records are promoted")
     if args.by and (args.by not in c.records or c.records[args.by].kind != "person"):
         raise UsageError(f"--by {args.by}: no person record with that ID")
-    at = args.at or now_instant()
     taken = {p.stem for p in find_files(root)}
-    try:
-        day = date.fromisoformat(at[:10])
-    except ValueError:
-        raise UsageError(f"--at {at}: not an instant like 2026-12-10T15:00:00+08:00") from None
-    record_id = new_id("kb", day, taken)
+    record_id = new_id("kb", local_date(moment), taken)
     try:
         data = kb_mod.promote(rec, by=args.by, at=at, record_id=record_id,
                               product_name=names.short_name(names.lookup(c.records, rec.data.get("product")), "zh") or None)

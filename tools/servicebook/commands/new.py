@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
 
-from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
+from servicebook.load.instants import format_instant, local_date
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.records import KINDS, find_files, is_id_of, new_id, path_for
 from servicebook.load.schemas import SchemaSet
@@ -61,10 +61,11 @@ def build(root: Path, kind: str, sets: list[str], given_id: str | None, by: str 
           at: str | None) -> tuple[Path, str]:
     if kind not in KINDS:
         raise UsageError(f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}")
+    moment = at_or_now(at)  # a bad --at is a usage error (exit 2) before anything is read
+    at = format_instant(moment)
     schemas = SchemaSet(root / "schemas")
     lifecycle = Lifecycle.load(root / "schemas")
     taken = {p.stem for p in find_files(root)}
-    at = at or now_instant()
     if given_id:
         record_id = given_id
         if not is_id_of(kind, record_id):  # it becomes a file name: no `../`, no other kind's prefix
@@ -73,7 +74,7 @@ def build(root: Path, kind: str, sets: list[str], given_id: str | None, by: str 
         if record_id in taken:
             raise UsageError(f"ID {record_id} is already used")
     else:
-        record_id = new_id(kind, date.fromisoformat(at[:10]), taken)
+        record_id = new_id(kind, local_date(moment), taken)
 
     data = CommentedMap()
     data["id"] = record_id

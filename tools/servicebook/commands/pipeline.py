@@ -50,7 +50,7 @@ def configure(parser):
 
 def run(args) -> int:
     root = find_root(args.root)
-    at = at_or_now(args.at, pipeline.as_instant)
+    at = at_or_now(args.at)
     c = corpus.load(root.resolve())
     deals = pipeline.deals(c, at, commission_rate=args.commission_rate)
     if args.manager:

@@ -23,7 +23,7 @@ from servicebook.derive.aftersales import parts
 from servicebook.derive.aftersales import technicians
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.aftersales.common import as_date
-from servicebook.commands._common import UsageError, add_root, fail, find_root, now_instant
+from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, now_instant
 
 NAME = "report"
 HELP = "After-sales figures: inspections, parts, technicians, customer value, feedback (售后报表)."
@@ -117,13 +117,13 @@ def _text(topic: str, data: dict) -> str:
 def run(args) -> int:
     try:
         root = find_root(args.root)
-        at = args.at or now_instant()
+        at_or_now(args.at)  # checked by the one parser; a date stays a date (as of its end)
+        at = args.at if args.at is not None else now_instant()
+        since = args.since or date(as_date(at).year, 1, 1).isoformat()
         try:
-            as_date(at)
-            since = args.since or date(as_date(at).year, 1, 1).isoformat()
             as_date(since)
-        except (ValueError, TypeError) as err:
-            raise UsageError(f"--at/--since: {err}") from None
+        except ValueError as err:
+            raise UsageError(f"--since {since!r}: {err}") from None
         c = corpus_mod.load(root)
         data = figures(c, args.topic, at, since, args.lang)
     except UsageError as err:

@@ -67,10 +67,10 @@ from __future__ import annotations
 import json
 import sys
 
-from servicebook.derive.sla import calendar as bc
 from servicebook.derive import names
 from servicebook.derive.sla import engine as sla
 from servicebook.commands._common import add_root, at_or_now, find_root
+from servicebook.load.instants import ZONE
 
 NAME = "sla"
 HELP = "SLA clocks as of an instant: running, paused, met, breached, at risk (时限监控)."
@@ -102,8 +102,8 @@ def _rows(clocks, args):
 
 def run(args) -> int:
     root = find_root(args.root).resolve()
-    tz = bc.ZoneInfo(bc.DEFAULT_TIMEZONE)
-    at = at_or_now(args.at, lambda text: bc.parse_instant(text, tz).timestamp())
+    moment = at_or_now(args.at)
+    at = moment.timestamp()
     from servicebook.load import corpus
 
     c = corpus.load(root)
@@ -115,7 +115,7 @@ def run(args) -> int:
     counts = {s: 0 for s in sla.STATES}
     for r in rows:
         counts[r.state] += 1
-    as_of = bc.parse_instant(at, tz).isoformat(timespec="seconds")
+    as_of = moment.astimezone(ZONE).isoformat(timespec="seconds")
     def name(rid):
         return names.short_name(names.lookup(c.records, rid), args.lang)
 

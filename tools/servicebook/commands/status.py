@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ruamel.yaml.comments import CommentedMap
 
-from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
+from servicebook.commands._common import UsageError, add_root, at_text_or_now, fail, find_root
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.records import find_files, kind_of_path
 from servicebook.write.writer import WriteRefused, digest, dump, load_for_edit, replace
@@ -29,7 +29,7 @@ def configure(parser):
 def run(args) -> int:
     root = find_root(args.root)
     try:
-        return change(root, args.id, args.new_status, args.by, args.note, at_or_now(args.at))
+        return change(root, args.id, args.new_status, args.by, args.note, at_text_or_now(args.at))
     except WriteRefused as err:
         return fail(str(err))
 

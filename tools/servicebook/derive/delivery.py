@@ -27,7 +27,8 @@ import datetime as _dt
 from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
-from servicebook.derive.pipeline import TZ, _fmt, _instant, as_instant, status_at
+from servicebook.derive.pipeline import _fmt, status_at
+from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_instant, start_of_day
 
 __all__ = ["REQUIREMENTS_HOURS", "LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "reports",
            "response_targets"]
@@ -53,29 +54,26 @@ def _records(source) -> Mapping[str, Any]:
 
 
 def _date(value) -> _dt.date | None:
-    try:
-        return _dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
+    return date_or_none(value)
 
 
 def signed_at(contract, at) -> _dt.datetime | None:
     """When the contract was signed, as of ``at`` (None while unsigned)."""
     for e in contract.data.get("history") or ():
-        when = _instant(e.get("at")) if isinstance(e, Mapping) else None
+        when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
         if when is not None and when <= at and e.get("status") == "signed":
             return when
     st = status_at(contract, at)
     if st and st[0] in ("signed", "completed"):
         d = _date(contract.data.get("signing_date"))
         if d:
-            return _dt.datetime(d.year, d.month, d.day, tzinfo=TZ)
+            return start_of_day(d)
     return None
 
 
 def contracts_in_delivery(source, at) -> list:
     """Contracts signed by ``at`` or with delivery records, newest signature first."""
-    at = as_instant(at)
+    at = parse_instant(at)
     records = _records(source)
     with_records = {r.data.get("contract") for r in records.values()
                     if r.kind in DELIVERY_KINDS and status_at(r, at) is not None}
@@ -85,7 +83,7 @@ def contracts_in_delivery(source, at) -> list:
             continue
         if signed_at(r, at) is not None or r.id in with_records:
             out.append(r)
-    out.sort(key=lambda r: (signed_at(r, at) or _dt.datetime.min.replace(tzinfo=TZ), r.id), reverse=True)
+    out.sort(key=lambda r: (signed_at(r, at) or _dt.datetime.min.replace(tzinfo=ZONE), r.id), reverse=True)
     return out
 
 
@@ -139,7 +137,7 @@ class _Shared:
 
 def reports(source, contract_ids: Iterable[str], at, **options) -> list[dict]:
     """``report`` for each contract (unknown ones left out), sharing one engine and index."""
-    at = as_instant(at)
+    at = parse_instant(at)
     shared = _Shared(source, at)
     return [rep for rep in (_report(shared, cid, at, **options) for cid in contract_ids) if rep]
 
@@ -147,7 +145,7 @@ def reports(source, contract_ids: Iterable[str], at, **options) -> list[dict]:
 def report(source, contract_id: str, at, *, levels: Mapping[str, Mapping] | None = None,
            latest_reports: int = 5) -> dict | None:
     """Everything the delivery page shows for one contract, as plain data; None if unknown."""
-    at = as_instant(at)
+    at = parse_instant(at)
     return _report(_Shared(source, at), contract_id, at, levels=levels, latest_reports=latest_reports)
 
 
@@ -177,14 +175,14 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
         st = status_at(r, at)
         confirmed = None
         for e in r.data.get("history") or ():
-            when = _instant(e.get("at"))
+            when = instant_or_none(e.get("at"))
             if when is not None and when <= at and e.get("status") == "confirmed":
                 confirmed = when
                 break
         reqs.append({"id": r.id, "status": st[0], "confirmed_at": _fmt(confirmed),
                      "items": len(r.data.get("items") or ()), "out_of_scope": list(r.data.get("out_of_scope") or ()),
                      "clocks": clocks(r)})
-    confirmed_times = [_instant(q["confirmed_at"]) for q in reqs if q["confirmed_at"]]
+    confirmed_times = [instant_or_none(q["confirmed_at"]) for q in reqs if q["confirmed_at"]]
     first_confirmed = min(confirmed_times) if confirmed_times else None
     if due is None:
         req_state = "not_signed"
@@ -205,14 +203,14 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
                         "dates": d.get("dates"), "extra_people": a.get("extra_people"),
                         "extra_cost": a.get("extra_cost"), "deprioritised": list(a.get("deprioritised") or ()),
                         "decision": (d.get("decision") or {}).get("outcome")
-                        if _instant((d.get("decision") or {}).get("at")) and _instant(d["decision"]["at"]) <= at else None})
+                        if instant_or_none((d.get("decision") or {}).get("at")) and instant_or_none(d["decision"]["at"]) <= at else None})
 
     # reports and milestones
     reports = sorted(by_kind["progress"], key=lambda r: (str(r.data.get("date", "")), str(r.data.get("created_at", "")), r.id),
                      reverse=True)
     milestones = []
     source_report = next((r for r in reports if r.data.get("milestones")), None)
-    today = at.astimezone(TZ).date()
+    today = at.astimezone(ZONE).date()
     for m in (source_report.data.get("milestones") if source_report else None) or ():
         planned, actual = _date(m.get("planned_on")), _date(m.get("actual_on"))
         if actual is not None and actual > today:

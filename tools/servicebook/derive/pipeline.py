@@ -65,10 +65,11 @@ from typing import Any, Iterable, Mapping
 
 from servicebook.derive.sla import calendar as bc
 from servicebook.derive.sla import engine as sla
+from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 __all__ = ["STAGES", "STAGE_LABELS", "EVIDENCE", "DEADLINES", "REFERRAL_SHARES", "DEFAULT_COMMISSION_RATE",
            "NEGOTIATION_CLOCK", "Deal", "calendar_of", "status_at", "deals", "deal", "by_stage",
-           "manager_view", "as_instant", "long_negotiation", "long_negotiations", "negotiation_limit"]
+           "manager_view", "long_negotiation", "long_negotiations", "negotiation_limit"]
 
 STAGES = ("survey", "appraisal", "solution", "manager_review", "feasibility", "gm_approval", "proposal",
           "negotiation", "contract", "won", "lost")
@@ -115,37 +116,24 @@ NEGOTIATION_CLOCK = ("solution", "negotiation")
 REFERRAL_SHARES = {"a": 0.15, "b": 0.35, "c": 0.75}
 DEFAULT_COMMISSION_RATE = 0.05
 WORKING_DAY_SECONDS = 8 * 3600
-TZ = bc.ZoneInfo(bc.DEFAULT_TIMEZONE)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def as_instant(at) -> _dt.datetime:
-    """An aware datetime from a datetime, instant text or epoch seconds (never 'now')."""
-    if at is None:
-        raise ValueError("an explicit 'as of' instant is required")
-    return bc.parse_instant(at, TZ)
-
-
-def _instant(value) -> _dt.datetime | None:
-    try:
-        return bc.parse_instant(value, TZ) if value is not None else None
-    except bc.CalendarError:
-        return None
+# Instants: ``load.instants`` (``parse_instant`` for the "as of" argument, never 'now';
+# ``instant_or_none`` for record data, which may not validate).
 
 
 def status_at(rec, at: _dt.datetime) -> tuple[str, _dt.datetime, str | None] | None:
     """``(status, entered_at, note)`` of a record as of ``at``; None if it did not exist yet.
     Records without a history (plain records) exist from ``created_at`` with status None."""
-    created = _instant(rec.data.get("created_at"))
+    created = instant_or_none(rec.data.get("created_at"))
     if created is not None and created > at:
         return None
     last = None
     for entry in rec.data.get("history") or ():
         if not isinstance(entry, Mapping):
             continue
-        when = _instant(entry.get("at"))
+        when = instant_or_none(entry.get("at"))
         if when is None or when > at:
             continue
         if last is None or entry.get("status") != last[0]:
@@ -161,7 +149,7 @@ def _previous_status(rec, at: _dt.datetime) -> tuple[str, _dt.datetime] | None:
     """The status a record had before its current one (as of ``at``), and when it entered it."""
     seq = []
     for entry in rec.data.get("history") or ():
-        when = _instant(entry.get("at")) if isinstance(entry, Mapping) else None
+        when = instant_or_none(entry.get("at")) if isinstance(entry, Mapping) else None
         if when is None or when > at:
             continue
         if not seq or entry.get("status") != seq[-1][0]:
@@ -172,7 +160,7 @@ def _previous_status(rec, at: _dt.datetime) -> tuple[str, _dt.datetime] | None:
 def _entered(rec, status: str, at: _dt.datetime) -> _dt.datetime | None:
     """When a record first entered ``status`` (as of ``at``)."""
     for entry in rec.data.get("history") or ():
-        when = _instant(entry.get("at")) if isinstance(entry, Mapping) else None
+        when = instant_or_none(entry.get("at")) if isinstance(entry, Mapping) else None
         if when is not None and when <= at and entry.get("status") == status:
             return when
     return None
@@ -194,7 +182,7 @@ def _records(source) -> Mapping[str, Any]:
 
 
 def _fmt(dt: _dt.datetime | None) -> str | None:
-    return dt.astimezone(TZ).isoformat(timespec="seconds") if dt else None
+    return dt.astimezone(ZONE).isoformat(timespec="seconds") if dt else None
 
 
 def _amount(value) -> tuple[float, str] | None:
@@ -283,7 +271,7 @@ def _approvers(records: Mapping[str, Any], at) -> dict[str, str]:
 def _reviewer(solution, at) -> str | None:
     who = None
     for e in solution.data.get("history") or ():
-        when = _instant(e.get("at")) if isinstance(e, Mapping) else None
+        when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
         if when is not None and when <= at and e.get("status") in ("approved", "returned"):
             who = e.get("by")
     return who
@@ -294,7 +282,7 @@ def deals(source, at, *, deadlines: Mapping | None = None, commission_rate: floa
     """Every deal (one per survey existing at ``at``), most advanced first within a stage order.
 
     ``source``: a Corpus (chains come from its index)."""
-    at = as_instant(at)
+    at = parse_instant(at)
     records = _records(source)
     cal = calendar or calendar_of(records)
     approvers = _approvers(records, at)
@@ -313,7 +301,7 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
          commission_rate: float = DEFAULT_COMMISSION_RATE, calendar=None, _approvers=None,
          _engine=None) -> Deal | None:
     """One deal as of ``at``; None when its survey did not exist yet."""
-    at = as_instant(at)
+    at = parse_instant(at)
     records = _records(source)
     deadlines = DEADLINES if deadlines is None else {**DEADLINES, **deadlines}
     cal = calendar or calendar_of(records)
@@ -351,7 +339,7 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
             since = entered
     if best_stage is None:
         best_stage, since = "survey", status_at(sv, at)[1]
-    first_contact = _instant(sv.data.get("survey_date")) or _instant(sv.data.get("created_at"))
+    first_contact = instant_or_none(sv.data.get("survey_date")) or instant_or_none(sv.data.get("created_at"))
 
     d = Deal(survey=sv.id, customer=sv.data.get("customer"), salesperson=sv.data.get("salesperson"),
              manager=None, stage=best_stage, stage_since=since, days_in_stage=None, deadline=None,
@@ -426,7 +414,7 @@ def long_negotiation(engine, solution, at) -> bool:
     """Whether the negotiation on ``solution`` is long as of ``at``: the policy's negotiation
     clock ran past its target and the negotiation is still going on. The one test, used by
     :func:`deal` (state ``long``), the weekly site page and ``servicebook pipeline``."""
-    return _is_long(_negotiation_clock(engine, solution, as_instant(at)))
+    return _is_long(_negotiation_clock(engine, solution, parse_instant(at)))
 
 
 def _is_long(clock) -> bool:
@@ -442,7 +430,7 @@ def _negotiation_state(engine, solution, at: _dt.datetime) -> tuple[_dt.datetime
         return None, "no_deadline", None
     if clock.state == "error":
         return None, "error", clock.error
-    deadline = _dt.datetime.fromtimestamp(clock.deadline, TZ) if clock.deadline is not None else None
+    deadline = _dt.datetime.fromtimestamp(clock.deadline, ZONE) if clock.deadline is not None else None
     return deadline, ("long" if _is_long(clock) else "on_time"), None
 
 
@@ -470,7 +458,7 @@ def _negotiation(sol, at, d: Deal) -> dict:
     rounds = []
     if sol is not None:
         for r in sol.data.get("negotiation_rounds") or ():
-            when = _instant(r.get("at")) if isinstance(r, Mapping) else None
+            when = instant_or_none(r.get("at")) if isinstance(r, Mapping) else None
             if when is None or when > at:
                 continue
             rounds.append({"at": _fmt(when), "kind": r.get("kind"), "summary": r.get("summary"),
@@ -495,19 +483,19 @@ CHECK_ITEMS = ("requirement_analysis", "technical_solution", "solution_review", 
 def _bid(rec, at) -> dict:
     status, _, _ = status_at(rec, at)
     data = rec.data
-    deadline = _instant(data.get("deadline"))
-    submitted = _instant(data.get("submitted_at"))
+    deadline = instant_or_none(data.get("deadline"))
+    submitted = instant_or_none(data.get("submitted_at"))
     if submitted is not None and submitted > at:
         submitted = None
     checked = {}
     for c in data.get("checklist") or ():
-        when = _instant(c.get("checked_at")) if isinstance(c, Mapping) else None
+        when = instant_or_none(c.get("checked_at")) if isinstance(c, Mapping) else None
         if when is not None and when <= at:
             checked[c.get("item")] = c
     tasks = [t for t in data.get("tasks") or () if isinstance(t, Mapping)]
     overdue = []
     for t in tasks:
-        due, done = _instant(t.get("due")), _instant(t.get("done_at"))
+        due, done = instant_or_none(t.get("due")), instant_or_none(t.get("done_at"))
         done = done if done is not None and done <= at else None
         if due is not None and ((done is None and at > due) or (done is not None and done > due)):
             overdue.append(t.get("task"))
@@ -580,5 +568,5 @@ def manager_view(all_deals: Iterable[Deal]) -> dict[str, dict[str, list[Deal]]]:
             v["not_informed"].append(d)
     for v in out.values():
         v["long_negotiations"].sort(key=lambda d: -(d.days_in_stage or 0))
-        v["lost"].sort(key=lambda d: d.lost_at or d.stage_since or _dt.datetime.min.replace(tzinfo=TZ), reverse=True)
+        v["lost"].sort(key=lambda d: d.lost_at or d.stage_since or _dt.datetime.min.replace(tzinfo=ZONE), reverse=True)
     return dict(sorted(out.items()))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 CACHE_DIR = Path(".cache") / "servicebook"
 _FORMAT = b"servicebook-cache-2"
-_READER_SOURCES = ("yamlload.py", "schemas.py", "corpus.py", "records.py")
+_READER_SOURCES = ("yamlload.py", "schemas.py", "instants.py", "corpus.py", "records.py")
 
 
 def _reader_digest() -> str:

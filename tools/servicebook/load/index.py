@@ -6,7 +6,6 @@ them are in ``servicebook.check.cross``.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from typing import Iterable
 
 from servicebook.load.records import KINDS, Record
@@ -33,16 +32,6 @@ CHAIN_PARENT: dict[str, tuple[str, ...]] = {
     "problem": ("contract",),
 }
 PROCESS_ORDER = [k for k, spec in KINDS.items() if spec.case]
-
-
-def parse_instant(value) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
 
 
 class Index:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator  # noqa: F401
@@ -23,6 +22,7 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from servicebook.load.instants import is_date_text, is_instant_text
 from servicebook.load.problems import Problem
 from servicebook.load.yamlload import Where, dump_path
 
@@ -35,32 +35,10 @@ BASE_URI = "https://servicebook.local/schemas/"
 SUFFIX = ".schema.json"
 LANGS = ("zh", "en")
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 # One '@', no white space or quotes, a dot inside the domain. Checked by splitting, not by one
 # regular expression: `[^@]+\.[^@]+` backtracks quadratically on a domain of many dots (a 64 kB
 # value took 32 s), and a record is read by every CI run.
 _EMAIL_BAD = re.compile(r"[@\s<>\"']")
-
-
-def _is_date(value: str) -> bool:
-    if not isinstance(value, str) or not _DATE.match(value):
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_instant(value: str) -> bool:
-    if not isinstance(value, str) or not _INSTANT.match(value):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _is_email(value: str) -> bool:
@@ -72,7 +50,7 @@ def _is_email(value: str) -> bool:
 
 
 # One definition of each format for both validators, so they cannot disagree.
-FORMATS = {"date": _is_date, "date-time": _is_instant, "email": _is_email}
+FORMATS = {"date": is_date_text, "date-time": is_instant_text, "email": _is_email}
 FORMAT_HINTS = {
     "date": "a date written YYYY-MM-DD, e.g. 2026-11-23",
     "date-time": "a date and time with its offset, e.g. 2026-11-23T09:30:00+08:00",

@@ -13,7 +13,7 @@ repair or complaint page.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from typing import Callable
 
 from markupsafe import Markup
@@ -43,8 +43,8 @@ class _Page:
             raise ValueError(f"unsupported site language {lang!r}")
         self.c = corpus
         self.lang = lang
-        self.at = as_datetime(at)
-        self.day = as_date(at)
+        self.at = as_datetime(at) if at is not None else None  # None: a block that needs no "as of"
+        self.day = as_date(at) if at is not None else None
         self._where = where
 
     def t(self, key: str, **values) -> str:
@@ -138,7 +138,7 @@ def _numbered(items) -> str:
 def kb_links(corpus, record_id: str, lang: str, here: str, limit: int = 5,
              where: Callable[[str], str | None] | None = None) -> str:
     """Markdown list of the KB entries matching a repair or complaint, for its page ('' when none)."""
-    p = _Page(corpus, lang, datetime.now().astimezone(), where)
+    p = _Page(corpus, lang, None, where)
     try:
         found = kb_mod.match(corpus, record_id, limit=limit)
     except KeyError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from .markup import is_safe_id
 from .mask import MaskedCorpus, Masker
 from .schemaview import SchemaView, enum_label, title as schema_title
 from servicebook.derive.personal import Known
+from servicebook.load.instants import ZONE, instant_or_none
 from servicebook.load.records import get  # noqa: F401 (re-exported for the site and reports)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
@@ -28,23 +29,8 @@ SERVICE_ROOTS = ("complaint", "repair")
 # The stages of a deal, in order. An earlier stage has been handed on once a later one exists
 # (a survey stays `handed_over`, which is not final, for ever).
 DEAL_STAGES = ("survey", "appraisal", "solution", "feasibility", "contract", "installation")
-CST = timezone(timedelta(hours=8))
-
-
-def parse_instant(value) -> datetime | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    text = value.strip().replace(" ", "T", 1) if len(value) > 10 else value.strip()
-    try:
-        if len(text) == 10:
-            dt = datetime.fromisoformat(text + "T00:00:00")
-        else:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=CST)
-    return dt
+# Instants of record data: ``load.instants.instant_or_none`` (None for a value that is not one,
+# a time without offset included); times are shown in the company zone ``load.instants.ZONE``.
 
 
 
@@ -215,7 +201,7 @@ class SiteModel:
         for h in hist:
             if not isinstance(h, dict):
                 continue
-            at = parse_instant(h.get("at"))
+            at = instant_or_none(h.get("at"))
             if at is None:
                 continue
             note = h.get("note")
@@ -224,7 +210,7 @@ class SiteModel:
         return out
 
     def created(self, rec) -> datetime | None:
-        at = parse_instant(get(rec.data, "created_at"))
+        at = instant_or_none(get(rec.data, "created_at"))
         if at:
             return at
         hist = self.history(rec)
@@ -306,7 +292,7 @@ class SiteModel:
             self.chains.append(ch)
             for r in recs:
                 self.chain_of[r.id] = ch
-        self.chains.sort(key=lambda ch: (ch.last or datetime.min.replace(tzinfo=CST)), reverse=True)
+        self.chains.sort(key=lambda ch: (ch.last or datetime.min.replace(tzinfo=ZONE)), reverse=True)
         # The page budget: open chains always have a page (they are the work in hand); of the
         # closed ones within the window, the newest `closed_case_pages_max` do, the rest are in
         # the paged archive. This keeps the build time bounded however many records there are.
@@ -351,7 +337,7 @@ class SiteModel:
 
     def _clock(self, raw) -> Clock:
         def when(ts):
-            return datetime.fromtimestamp(ts, CST) if isinstance(ts, (int, float)) else None
+            return datetime.fromtimestamp(ts, ZONE) if isinstance(ts, (int, float)) else None
 
         state = str(raw.state)
         return Clock(

@@ -31,12 +31,13 @@ from markupsafe import Markup
 from servicebook.derive import names
 from servicebook.derive import pipeline
 from servicebook.derive.aftersales import value_index
+from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 from . import charts
 from .i18n import Translator, catalogue, check_lang, target_text
 from .markup import code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
 from .mask import mask_value
-from .model import CST, Chain, SiteModel, get, parse_instant
+from .model import Chain, SiteModel, get
 from .schemaview import description, enum_label, title as schema_title, value_type
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
@@ -64,8 +65,7 @@ DEFAULTS = {
 def generate(corpus, options: dict) -> dict[str, str]:
     """Every generated page and chart of the site, for one language."""
     opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
-    if not isinstance(opts.get("as_of"), datetime):
-        opts["as_of"] = datetime.now(tz=CST)
+    opts["as_of"] = parse_instant(opts.get("as_of"))  # required: the pages never read the wall clock
     check_lang(opts["lang"])
     started = time.monotonic()
     model = SiteModel(corpus, opts)
@@ -80,11 +80,11 @@ def generate(corpus, options: dict) -> dict[str, str]:
 def fmt_time(dt: datetime | None) -> str:
     if dt is None:
         return ""
-    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    return dt.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 def fmt_date(dt: datetime | None) -> str:
-    return dt.astimezone(CST).strftime("%Y-%m-%d") if dt else ""
+    return dt.astimezone(ZONE).strftime("%Y-%m-%d") if dt else ""
 
 
 class _Generator:
@@ -141,7 +141,7 @@ class _Generator:
         """Label of the chain's state: status of its latest open record, or of the last record."""
         open_recs = [r for r in ch.records if not self.m.is_final(r.kind, self.m.status(r))]
         recs = open_recs or ch.records
-        rec = max(recs, key=lambda r: (self.m.last_change(r) or datetime.min.replace(tzinfo=CST)))
+        rec = max(recs, key=lambda r: (self.m.last_change(r) or datetime.min.replace(tzinfo=ZONE)))
         return f"{self.m.kind_label(rec.kind, self.lang)}: {self.status(rec)}"
 
     def chain_kind_label(self, ch: Chain) -> str:
@@ -226,7 +226,7 @@ class _Generator:
                         roles.append(role)
                 if roles:
                     since = m.last_change(rec)
-                    rows.append((since or datetime.min.replace(tzinfo=CST), [
+                    rows.append((since or datetime.min.replace(tzinfo=ZONE), [
                         self.record_link(here, rec.id), m.kind_label(kind, self.lang), self.status(rec),
                         ", ".join(m.role_label(r, self.lang) for r in roles),
                         self.customer_cell(here, m.customer_id(rec)), fmt_time(since),
@@ -259,9 +259,9 @@ class _Generator:
 
     def home(self) -> None:
         m, here = self.m, "index.md"
-        today = m.as_of.astimezone(CST).date()
+        today = m.as_of.astimezone(ZONE).date()
         all_breaches, at_risk = self.breaches_and_risks()
-        breaches = [c for c in all_breaches if c.deadline and c.deadline.astimezone(CST).date() == today]
+        breaches = [c for c in all_breaches if c.deadline and c.deadline.astimezone(ZONE).date() == today]
         clock_head = self.clock_head()
         stats = [
             [self.t("home.open_chains"), sum(1 for ch in m.chains if ch.open)],
@@ -428,7 +428,7 @@ class _Generator:
         if tr is None:
             return block
         if tr.created_at:
-            block["created"] = (self.who(tr.created_by, tr.created_email), fmt_time(parse_instant(tr.created_at)))
+            block["created"] = (self.who(tr.created_by, tr.created_email), fmt_time(instant_or_none(tr.created_at)))
         changes = []
         for ch in tr.changes:
             move = ""
@@ -437,7 +437,7 @@ class _Generator:
             elif ch.status_from != ch.status_to and (ch.status_from or ch.status_to):
                 move = " → ".join(m.status_label(rec.kind, s, self.lang) if s else "—"
                                   for s in (ch.status_from, ch.status_to))
-            changes.append([fmt_time(parse_instant(ch.at)), self.who(ch.author, ch.email),
+            changes.append([fmt_time(instant_or_none(ch.at)), self.who(ch.author, ch.email),
                             self.t(f"audit.action.{ch.action}") if ch.action in AUDIT_ACTIONS else ch.action,
                             move, self.changed_fields(tr.kind or rec.kind, ch.fields) if ch.action == "changed" else "",
                             Markup(f"`{ch.commit[:10]}`"), _short(self.m.text(ch.subject), 60)])
@@ -446,7 +446,7 @@ class _Generator:
                                   self.t("audit.subject")], changes)
         approvals = []
         for a in tr.approvals:
-            approvals.append([fmt_time(parse_instant(a.at)),
+            approvals.append([fmt_time(instant_or_none(a.at)),
                               self.person(here, a.person) if a.person else md_escape(self.m.text(a.name) or "—"),
                               m.role_label(a.role, self.lang) if a.role else "—",
                               m.status_label(rec.kind, a.status, self.lang) if a.status else "—",
@@ -475,7 +475,7 @@ class _Generator:
         for rec, status, role in m.pending:
             filler = get(rec.data, "filled_by")
             holders = [p for p in m.role_holders(role) if p != filler]
-            pending.append((m.last_change(rec) or datetime.min.replace(tzinfo=CST), [
+            pending.append((m.last_change(rec) or datetime.min.replace(tzinfo=ZONE), [
                 self.record_link(here, rec.id), m.kind_label(rec.kind, self.lang), self.status(rec),
                 m.status_label(rec.kind, status, self.lang), m.role_label(role, self.lang),
                 Markup(", ").join(self.person(here, p) for p in holders) if holders else self.t("approvals.no_holder"),

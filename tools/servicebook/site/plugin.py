@@ -33,7 +33,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from . import pages
 from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
-from .model import CST, parse_instant
+from servicebook.load.instants import InstantError, now, parse_instant
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
@@ -89,11 +89,11 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
     def _as_of(self) -> datetime:
         text = self.config.as_of or os.environ.get("SERVICEBOOK_AS_OF")
         if text:
-            dt = parse_instant(text)
-            if dt is None:
-                raise ValueError(f"servicebook: as_of {text!r} is not an instant like 2026-11-20T17:30:00+08:00")
-            return dt
-        return datetime.now(tz=CST)
+            try:
+                return parse_instant(text)
+            except InstantError as err:
+                raise ValueError(f"servicebook: as_of: {err}") from None
+        return now()  # the build's command line: the one place the site reads the wall clock
 
     def on_config(self, config):
         self.pinned_as_of = None  # one instant per build; `mkdocs serve` rebuilds move it on

@@ -24,6 +24,7 @@ import datetime as _dt
 from servicebook.derive import delivery as dlv
 from servicebook.derive import names
 from servicebook.derive import pipeline as pl
+from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_instant
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
@@ -37,7 +38,7 @@ class _Ctx:
         if lang not in ("zh", "en"):
             raise ValueError(f"unsupported language {lang!r}")
         self.c, self.lang = corpus, lang
-        self.at = pl.as_instant(at)
+        self.at = parse_instant(at)
         self.records = corpus.records
         self.where = where
 
@@ -72,10 +73,10 @@ class _Ctx:
     def when(self, value, date_only=False) -> str:
         if value is None:
             return "—"
-        dt = value if isinstance(value, _dt.datetime) else pl._instant(value)
+        dt = value if isinstance(value, _dt.datetime) else instant_or_none(value)
         if dt is None:
             return str(value)
-        dt = dt.astimezone(pl.TZ)
+        dt = dt.astimezone(ZONE)
         return dt.strftime("%Y-%m-%d") if date_only else dt.strftime("%Y-%m-%d %H:%M")
 
     def state(self, s) -> str:
@@ -114,7 +115,7 @@ def pages(corpus, lang: str, at, where=None, options: dict | None = None) -> dic
     reports = dlv.reports(corpus, [ct.id for ct in contracts if is_safe_id(ct.id)], x.at)
     window = _dt.timedelta(days=int((options or {}).get("detail_window_days", 180)))
     paged = {rep["contract"] for rep in reports if any(rep["open_problems_by_level"].values())
-             or (rep["last_activity"] and pl.as_instant(rep["last_activity"]) >= x.at - window)}
+             or (rep["last_activity"] and parse_instant(rep["last_activity"]) >= x.at - window)}
     out["delivery/index.md"] = _delivery_index(x, reports, paged, window.days)
     for rep in reports:
         if rep["contract"] in paged:
@@ -286,7 +287,7 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
     parts.append(f"\n## {md_escape(x.t('presales.h.milestones'))}\n")
     if rep["milestones"]:
         parts.append(md_escape(x.t("presales.milestones.from", id=rep["milestones_from"])) + "\n\n")
-        parts.append(gantt(rep["milestones"], x.at.astimezone(pl.TZ).date(), x.t("presales.h.milestones"), x.t("presales.today"),
+        parts.append(gantt(rep["milestones"], x.at.astimezone(ZONE).date(), x.t("presales.h.milestones"), x.t("presales.today"),
                            {s: x.state(s) for s in ("done", "done_late", "overdue", "planned")}))
         parts.append("\n")
         parts.append(str(table([x.t(k) for k in ("presales.col.milestone", "presales.col.planned", "presales.col.actual", "presales.col.state", "presales.col.notes")],
@@ -353,8 +354,8 @@ def gantt(milestones: list[dict], today: _dt.date, title: str, today_label: str,
     dates = [today]
     for m in milestones:
         for k in ("planned_on", "actual_on"):
-            if m.get(k):
-                dates.append(_dt.date.fromisoformat(m[k]))
+            if date_or_none(m.get(k)):
+                dates.append(date_or_none(m[k]))
     start, end = min(dates) - _dt.timedelta(days=2), max(dates) + _dt.timedelta(days=2)
     span = max(1, (end - start).days)
     label_w, chart_w, row_h, top = 220, 520, 26, 40
@@ -377,8 +378,7 @@ def gantt(milestones: list[dict], today: _dt.date, title: str, today_label: str,
         d = _dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
     for i, m in enumerate(milestones):
         y = top + i * row_h
-        planned = _dt.date.fromisoformat(m["planned_on"]) if m.get("planned_on") else None
-        actual = _dt.date.fromisoformat(m["actual_on"]) if m.get("actual_on") else None
+        planned, actual = date_or_none(m.get("planned_on")), date_or_none(m.get("actual_on"))
         color = COLORS.get(m.get("state"), "#9e9e9e")
         name = str(m.get("name") or "")
         short = name if len(name) <= 16 else name[:15] + "…"

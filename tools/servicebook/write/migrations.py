@@ -7,7 +7,8 @@ round-trip data in place, so comments and key order survive.
 
 Versions
   0  the spreadsheet-import format: no ``schema_version`` field; instants written in local
-     time without offset or seconds (``2026-11-20 17:30``).
+     time without offset or seconds (``2026-11-20 17:30``): company time
+     (``servicebook.load.instants.localize``, the one place a time without offset is read).
   1  current: ``schema_version: 1``; instants RFC 3339 with offset (``2026-11-20T17:30:00+08:00``).
 """
 
@@ -16,13 +17,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
+from servicebook.load.instants import format_instant, localize
 from servicebook.load.schemas import SchemaSet, values_at
 
 CURRENT = 1
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-_V0_INSTANT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?$")
+_V0_INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$")
 
 
 def version_of(data: dict) -> int:
@@ -44,12 +44,10 @@ def _v0_to_v1(kind: str, data: Any, schemas: SchemaSet) -> None:
     for pattern in instant_paths(schemas, kind):
         for path, value in list(values_at(data, pattern)):
             if isinstance(value, datetime):  # ruamel read an unquoted timestamp
-                moment = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
-                _set(data, path, moment.isoformat())
+                _set(data, path, format_instant(localize(value)))
             elif isinstance(value, str) and (m := _V0_INSTANT.match(value)):
-                seconds = m.group(3) or ":00"
-                moment = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{seconds}")
-                _set(data, path, moment.replace(tzinfo=LOCAL_TZ).isoformat())
+                moment = datetime(*(int(g or 0) for g in m.groups()))  # ValueError: no such day
+                _set(data, path, format_instant(localize(moment)))
     position = list(data).index("id") + 1 if "id" in data else 0
     data.insert(position, "schema_version", 1)
 

@@ -4,14 +4,17 @@ value_index, feedback): reading values defensively from records that may not val
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import yaml
 
+from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_date, parse_instant
 from servicebook.load.records import get  # noqa: F401 (re-exported for the site and reports)
 
-CST = timezone(timedelta(hours=8))
+# Instants and dates of record data: ``load.instants.instant_or_none`` / ``date_or_none`` (None
+# for a value that is not one, a time without offset included; a bare date is midnight in the
+# company zone ``ZONE``).
 
 
 
@@ -20,66 +23,26 @@ def text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse_instant(value) -> datetime | None:
-    """An RFC 3339 instant (or a bare date, read as midnight China time) -> aware datetime."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=CST)
-    if isinstance(value, date):
-        return datetime.combine(value, time(), CST)
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), CST)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
-
-
-def parse_date(value) -> date | None:
-    if isinstance(value, datetime):
-        return value.astimezone(CST).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
 def as_datetime(at) -> datetime:
-    """The "as of" argument (date, datetime or text) as an aware datetime. A date means the end
-    of that day: everything recorded on it counts."""
-    if isinstance(at, str):
-        parsed = parse_instant(at)
-        if parsed is None:
-            raise ValueError(f"not a date or instant: {at!r}")
-        if len(at) == 10:
-            parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
-        return parsed
-    if isinstance(at, datetime):
-        return at if at.tzinfo else at.replace(tzinfo=CST)
-    if isinstance(at, date):
-        return datetime.combine(at, time.max, CST)
-    raise TypeError(f"as-of must be a date or datetime, not {type(at).__name__}")
+    """The "as of" argument (date, datetime, instant or date text; ``load.instants.parse_instant``,
+    InstantError otherwise) as an aware datetime. A date means the end of that day: everything
+    recorded on it counts."""
+    if isinstance(at, str) and len(at.strip()) == 10 or isinstance(at, date) and not isinstance(at, datetime):
+        return datetime.combine(parse_date(at), time.max, ZONE)
+    return parse_instant(at)
 
 
 def as_start(at) -> datetime:
     """The start of a period: a date (or ``YYYY-MM-DD``) means the start of that day."""
-    if isinstance(at, str) and len(at) == 10:
-        at = parse_date(at)
-    if isinstance(at, date) and not isinstance(at, datetime):
-        return datetime.combine(at, time(), CST)
+    if isinstance(at, str) and len(at.strip()) == 10 or isinstance(at, date) and not isinstance(at, datetime):
+        return parse_instant(at)
     return as_datetime(at)
 
 
 def as_date(at) -> date:
     if isinstance(at, date) and not isinstance(at, datetime):
         return at
-    return as_datetime(at).astimezone(CST).date()
+    return as_datetime(at).astimezone(ZONE).date()
 
 
 def add_months(d: date, months: int) -> date:
@@ -92,7 +55,7 @@ def add_months(d: date, months: int) -> date:
 
 
 def month_key(moment) -> str | None:
-    d = parse_date(moment.astimezone(CST) if isinstance(moment, datetime) else moment)
+    d = date_or_none(moment)
     return f"{d.year:04d}-{d.month:02d}" if d else None
 
 
@@ -103,7 +66,7 @@ def history(rec) -> list[tuple[datetime, str, str]]:
     entries = get(rec.data, "history")
     for h in entries if isinstance(entries, list) else []:
         if isinstance(h, dict):
-            at = parse_instant(h.get("at"))
+            at = instant_or_none(h.get("at"))
             if at is not None:
                 out.append((at, text(h.get("status")), text(h.get("by"))))
     return out

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from servicebook.derive.aftersales.common import as_datetime, as_start, get, parse_instant, region_of_customer, text
+from servicebook.derive.aftersales.common import as_datetime, as_start, get, region_of_customer, text
+from servicebook.load.instants import instant_or_none
 from servicebook.derive.aftersales.inspections import done_inspections, handed_over_on, status_as_of
 
 CATEGORIES = ("electrical", "mechanical", "hydraulic", "other")
@@ -26,7 +27,7 @@ def failures(corpus, at, since=None) -> list:
     start = as_start(since) if since is not None else None
     out = []
     for rec in corpus.of_kind("repair"):
-        created = parse_instant(get(rec.data, "created_at"))
+        created = instant_or_none(get(rec.data, "created_at"))
         if created is None or created > end or (start and created < start):
             continue
         out.append(rec)

@@ -26,8 +26,9 @@ from datetime import date, datetime, timedelta
 
 from servicebook.derive import schedules as sched
 from servicebook.derive.sla import engine as sla
-from servicebook.derive.aftersales.common import (add_months, as_date, as_datetime, get, history, parse_date,
+from servicebook.derive.aftersales.common import (add_months, as_date, as_datetime, get, history,
                                 region_of_customer, text)
+from servicebook.load.instants import date_or_none
 
 STATES = ("overdue", "due", "upcoming", "done", "missed")
 INTENT_LEVELS = ("none", "low", "medium", "high")
@@ -64,7 +65,7 @@ def handed_over_on(rec, on: date) -> date | None:
     """Hand-over date of an installation, if it was handed over by ``on``."""
     if get(rec.data, "status") == "cancelled" and status_as_of(rec, on) == "cancelled":
         return None
-    d = parse_date(get(rec.data, "handed_over_on"))
+    d = date_or_none(get(rec.data, "handed_over_on"))
     if d is None:
         for at, st, _ in history(rec):
             if st == "handed_over":
@@ -222,7 +223,7 @@ def done_inspections(corpus, at, since=None) -> list:
     for rec in corpus.of_kind("inspection"):
         if status_as_of(rec, on) != "done":
             continue
-        done = parse_date(get(rec.data, "done_on")) or _entered(rec, "done")
+        done = date_or_none(get(rec.data, "done_on")) or _entered(rec, "done")
         if done is None or done > on or (start and done < start):
             continue
         out.append((done, rec))
@@ -258,7 +259,7 @@ def findings_feed(corpus, at, since=None) -> dict:
         level = get(rec.data, "new_purchase_intent.level")
         if level in ("medium", "high"):
             leads.append(Lead(rec.id, get(rec.data, "customer"),
-                              parse_date(get(rec.data, "done_on")) or _entered(rec, "done"), level,
+                              date_or_none(get(rec.data, "done_on")) or _entered(rec, "done"), level,
                               [p for p in get(rec.data, "new_purchase_intent.products") or [] if isinstance(p, str)],
                               text(get(rec.data, "new_purchase_intent.note")), text(get(rec.data, "other_equipment"))))
     leads.sort(key=lambda l: (-INTENT_LEVELS.index(l.level), str(l.done_on), l.inspection))

@@ -19,8 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from servicebook.derive.aftersales.common import (as_datetime, as_start, get, history, month_key, parse_instant,
+from servicebook.derive.aftersales.common import (as_datetime, as_start, get, history, month_key,
                                 region_of_customer, text)
+from servicebook.load.instants import instant_or_none
 
 GRADE_ORDER = {"core": 0, "emergency": 1, "non_core": 2}
 
@@ -106,7 +107,7 @@ def uses(corpus, at, since=None) -> list[Use]:
         number = part_number_of.get(get(d, "part"))
         if repair is not None and isinstance(number, str):
             requested.add((repair.id, number))
-        issued_at = parse_instant(get(d, "issued.at"))
+        issued_at = instant_or_none(get(d, "issued.at"))
         qty = get(d, "issued.quantity")
         if issued_at is None or not isinstance(qty, int) or issued_at > end or (start and issued_at < start):
             continue
@@ -121,7 +122,7 @@ def uses(corpus, at, since=None) -> list[Use]:
                        qty, rec.id))
     for rec in corpus.of_kind("repair"):
         d = rec.data
-        when = parse_instant(get(d, "fixed_at")) or _entered(rec, "fixed")
+        when = instant_or_none(get(d, "fixed_at")) or _entered(rec, "fixed")
         if when is None or when > end or (start and when < start):
             continue
         for p in get(d, "parts_replaced") or []:
@@ -207,7 +208,7 @@ class WaitSummary:
 def wait_summary(corpus, at) -> WaitSummary:
     end = as_datetime(at)
     reported = [r for r in corpus.of_kind("repair")
-                if (parse_instant(get(r.data, "created_at")) or end) <= end]
+                if (instant_or_none(get(r.data, "created_at")) or end) <= end]
     per_repair: dict[str, float] = defaultdict(float)
     product_of: dict[str, str | None] = {}
     open_ = set()

@@ -30,7 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, history, load_yaml, merge,
-                                parse_instant, region_of_customer, text)
+                                region_of_customer, text)
+from servicebook.load.instants import instant_or_none
 
 WEIGHTS_FILE = Path(__file__).with_name("appraisal_weights.yaml")
 GRADES = ("fixed", "diagnosed_waiting_parts", "not_fixed")
@@ -69,7 +70,7 @@ def result_time(rec, until: datetime | None = None) -> datetime | None:
     if last is None:
         return None
     if last[1] == "fixed":
-        fixed_at = parse_instant(get(rec.data, "fixed_at"))
+        fixed_at = instant_or_none(get(rec.data, "fixed_at"))
         if fixed_at is not None and (until is None or fixed_at <= until):
             return fixed_at
     return last[0]

@@ -44,7 +44,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from servicebook.derive.aftersales.common import as_datetime, get, history, load_yaml, merge, parse_instant
+from servicebook.derive.aftersales.common import as_datetime, get, history, load_yaml, merge
+from servicebook.load.instants import instant_or_none
 
 WEIGHTS_FILE = Path(__file__).with_name("value_weights.yaml")
 FACTORS = ("maintenance_fees", "receivables_on_time", "repurchase", "proactive_contact", "referrals",
@@ -145,7 +146,7 @@ class ValueIndex:
         year_ago = at - timedelta(days=365)
         for rec in self.corpus.of_kind("repair"):
             cid = get(rec.data, "customer")
-            created = parse_instant(get(rec.data, "created_at"))
+            created = instant_or_none(get(rec.data, "created_at"))
             if not isinstance(cid, str) or created is None or created > at:
                 continue
             if created > year_ago:

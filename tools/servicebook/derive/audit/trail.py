@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from servicebook.load import yamlload
+from servicebook.load.instants import instant_or_none
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.records import KINDS, RECORDS_DIR, SCHEMAS_DIR, find_files, kind_of_path
 
@@ -405,16 +406,6 @@ def approvals_of(commit: Commit, people: People) -> list[Approval]:
     return out
 
 
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
-
-
 def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
     """Dotted paths whose value differs (``issues[0].cause``); a changed list item is named
     by its index, a list that only grew by the new indexes."""
@@ -603,7 +594,7 @@ class Auditor:
         cands = [self.history.commits[c] for c in touch.contributors]
         added = [c for c in cands if any(f[0] == "A" for f in c.files)] or cands
         if added:
-            return min(added, key=lambda c: _instant(c.authored) or datetime.max.astimezone())
+            return min(added, key=lambda c: instant_or_none(c.authored) or datetime.max.astimezone())
         return self.history.commits[touch.sha]
 
     def _author_of(self, touch: Touch) -> tuple[str, str]:
@@ -623,7 +614,7 @@ class Auditor:
         last = self.history.commits[touches[-1].sha]
         hist = rec.data.get("history") if rec is not None and isinstance(rec.data, dict) else None
         if isinstance(hist, list) and hist and isinstance(hist[-1], dict):
-            at, landed = _instant(hist[-1].get("at")), _instant(last.committed)
+            at, landed = instant_or_none(hist[-1].get("at")), instant_or_none(last.committed)
             if at and landed and at > landed + SKEW:
                 t.findings.append(Finding(
                     t.id, "history.future",
@@ -654,13 +645,13 @@ class Auditor:
                     f"commit {x.sha[:10]} changes or removes history entries that were already "
                     f"committed (entry {same + 1} onwards); history is append-only", x.sha,
                     f"history[{same}]"))
-            landed = _instant(c.committed)
+            landed = instant_or_none(c.committed)
             approvals = self._approvals_for(x)
             later = self._named_approvals(t.id, x, touches[i + 1] if i + 1 < len(touches) else None)
             new_entries = [(j, e) for j, e in enumerate(hist) if j >= same and isinstance(e, dict)]
             reapproved = False
             for j, entry in new_entries:
-                at = _instant(entry.get("at"))
+                at = instant_or_none(entry.get("at"))
                 if at and landed and at > landed + SKEW:
                     t.findings.append(Finding(
                         t.id, "history.future",

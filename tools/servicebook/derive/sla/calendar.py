@@ -9,7 +9,8 @@ A calendar answers two questions fast and exactly:
 Where the time comes from:
 
 * working hours per weekday, several intervals a day (a lunch break is the gap between them),
-  in one time zone (default ``Asia/Shanghai``, via :mod:`zoneinfo`);
+  in one time zone (the calendar record's ``timezone``, by default the company zone
+  ``servicebook.load.instants.ZONE_NAME``, via :mod:`zoneinfo`);
 * Chinese public holidays **and make-up working days** (调休: weekend days that are working days)
   from the ``chinese-calendar`` package; a make-up day uses the hours of ``makeup_day_hours``
   (Monday by default);
@@ -46,6 +47,8 @@ import datetime as _dt
 from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from servicebook.load import instants
+
 __all__ = [
     "CalendarError",
     "BusinessCalendar",
@@ -53,7 +56,6 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "DEFAULT_HOURS",
     "WEEKDAYS",
-    "parse_instant",
     "to_timestamp",
     "statutory_years",
     "china_standard",
@@ -61,7 +63,9 @@ __all__ = [
     "from_record",
 ]
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The company zone (one setting, in load/instants.py): the zone of a calendar that names none.
+# A calendar record's own ``timezone`` field, when given, is the zone of its working hours and dates.
+DEFAULT_TIMEZONE = instants.ZONE_NAME
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # 5 x 8: 09:00-12:00 and 13:00-18:00, Monday to Friday.
 DEFAULT_HOURS: dict[str, list[tuple[str, str]]] = {
@@ -78,44 +82,16 @@ class CalendarError(ValueError):
 # --------------------------------------------------------------------------- instants
 
 
-def parse_instant(value, tz: _dt.tzinfo | None = None) -> _dt.datetime:
-    """An aware datetime from instant text (``2026-11-20T17:30:00+08:00``, ``T`` or space, seconds
-    optional, ``Z`` allowed), a date text or ``date`` (local midnight in ``tz``), a datetime, or epoch
-    seconds. Naive times are refused unless ``tz`` is given (then read as local time there)."""
-    if isinstance(value, _dt.datetime):
-        dt = value
-    elif isinstance(value, _dt.date):
-        if tz is None:
-            raise CalendarError(f"date {value} needs a time zone to become an instant")
-        return _dt.datetime(value.year, value.month, value.day, tzinfo=tz)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _dt.datetime.fromtimestamp(value, tz or _dt.timezone.utc)
-    elif isinstance(value, str):
-        text = value.strip()
-        if len(text) == 10:
-            try:
-                d = _dt.date.fromisoformat(text)
-            except ValueError as exc:
-                raise CalendarError(f"not a date or instant: {value!r}") from exc
-            return parse_instant(d, tz)
-        try:
-            dt = _dt.datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise CalendarError(f"not an instant: {value!r} (expected e.g. 2026-11-20T17:30:00+08:00)") from exc
-    else:
-        raise CalendarError(f"not an instant: {value!r}")
-    if dt.tzinfo is None:
-        if tz is None:
-            raise CalendarError(f"instant {value!r} has no UTC offset")
-        dt = dt.replace(tzinfo=tz)
-    return dt
-
-
 def to_timestamp(value, tz: _dt.tzinfo | None = None) -> float:
-    """Epoch seconds of anything :func:`parse_instant` accepts (numbers pass through)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return parse_instant(value, tz).timestamp()
+    """Epoch seconds of an instant, by the one parser (:func:`servicebook.load.instants.to_timestamp`;
+    numbers pass through, a bare date is midnight in ``tz``, a calendar's own zone), refused with a
+    :class:`CalendarError` (the SLA engine turns that into an error clock). The calendar's methods
+    read their instants here; so does ``derive/sla/engine.py`` (``_ts``), pending its switch to
+    ``load.instants`` (issue #14)."""
+    try:
+        return instants.to_timestamp(value, tz)
+    except instants.InstantError as exc:
+        raise CalendarError(str(exc)) from None
 
 
 def _hhmm(text) -> int:
@@ -633,10 +609,10 @@ def _date(value, where: str) -> _dt.date:
         return value.date()
     if isinstance(value, _dt.date):
         return value
-    try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise CalendarError(f"{where}: not a date: {value!r}") from exc
+    day = instants.date_or_none(value) if isinstance(value, str) and len(value.strip()) == 10 else None
+    if day is None:
+        raise CalendarError(f"{where}: not a date: {value!r}")
+    return day
 
 
 def from_record(data: Mapping) -> BusinessCalendar | AroundTheClockCalendar:
