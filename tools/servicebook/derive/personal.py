@@ -78,7 +78,9 @@ _GAP = re.compile(f"[ {_OTHER_SPACE}{_INVISIBLE}]+")
 # space, a space between two Chinese characters, an invisible character, any character beyond
 # the BMP (each test is one character class, so the regular-expression engine scans it fast).
 _ASCII_SPECIAL = re.compile(r"[^\S ]|  ")
-_SPECIAL = re.compile(f"[{_OTHER_SPACE}{_INVISIBLE[:_INVISIBLE.index(chr(0xFFFB)) + 1]}]")
+_INVISIBLE_BMP = re.compile(f"[{_INVISIBLE[:_INVISIBLE.index(chr(0xFFFB)) + 1]}]")
+_OTHER_SPACES = re.compile(f"[{_OTHER_SPACE}]")
+_SPACE_RUN = re.compile(f"[ {_OTHER_SPACE}]+")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _CJK_SPACE = re.compile(f" (?<=[{_IDEOGRAPHS}] )(?=[{_IDEOGRAPHS}])")
 # A run of digits and the separators between them (in the normal form): anything but a letter, a
@@ -265,16 +267,45 @@ def _clusters() -> re.Pattern:
 
 def normalise(text: str) -> Normal:
     """``text`` in the form values are compared in (see the module's notes), with the way back.
-    Most text is taken whole: already NFKC once full-width ASCII is mapped, lower-cased."""
+    Most text is taken whole: already NFKC once full-width ASCII is mapped, lower-cased; most of
+    the rest only has its white space to fold (line breaks)."""
     if text.isascii():
         if not _ASCII_SPECIAL.search(text):
             return Normal(text, text.lower())
-        return _copy(text, text)
+        return _spaces(text, text.lower())
     shown = text.translate(_WIDE) if _WIDE_ANY.search(text) else text  # same offsets
-    if (not _SPECIAL.search(shown) and "  " not in shown and not _ASTRAL.search(shown)
-            and not (" " in shown and _CJK_SPACE.search(shown)) and unicodedata.is_normalized("NFKC", shown)):
-        return Normal(text, _fold(shown))
-    return _copy(text, shown)
+    if _INVISIBLE_BMP.search(shown) or _ASTRAL.search(shown) or not unicodedata.is_normalized("NFKC", shown):
+        return _copy(text, shown)
+    if _OTHER_SPACES.search(shown) or "  " in shown or (" " in shown and _CJK_SPACE.search(shown)):
+        return _spaces(text, _fold(shown))
+    return Normal(text, _fold(shown))
+
+
+def _spaces(text: str, low: str) -> Normal:
+    """The normal form of a text that only has white space to fold (``low``: its lower case, of
+    the same length)."""
+    out: list[str] = []
+    pieces: list[tuple[int, int, int, bool]] = []
+    at = pos = 0
+    end = len(low)
+    for gap in _SPACE_RUN.finditer(low):
+        a, b = gap.span()
+        between = 0 < a and b < end and _IDEOGRAPH.match(low[a - 1]) and _IDEOGRAPH.match(low[b])
+        if b - a == 1 and low[a] == " " and not between:
+            continue  # an ordinary space: part of the copy
+        if a > pos:
+            pieces.append((at, pos, a - pos, True))
+            out.append(low[pos:a])
+            at += a - pos
+        if not between:
+            pieces.append((at, a, b - a, False))
+            out.append(" ")
+            at += 1
+        pos = b
+    if pos < end or not pieces:
+        pieces.append((at, pos, end - pos, True))
+        out.append(low[pos:])
+    return Normal(text, "".join(out), pieces)
 
 
 def _copy(text: str, shown: str) -> Normal:
