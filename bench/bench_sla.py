@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 from servicebook.derive.sla import calendar as bc  # noqa: E402
-from servicebook.derive.sla import engine as sla  # noqa: E402
+from servicebook.derive.sla.engine import Engine  # noqa: E402
+from servicebook.derive.sla.parallel import can_fork  # noqa: E402
 from servicebook.load.records import Record  # noqa: E402
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -100,9 +101,9 @@ def naive_fix_clock(rec: Record, at: dt.datetime) -> int:
     return n * 60
 
 
-def engine(recs, lifecycle) -> sla.Engine:
+def engine(recs, lifecycle) -> Engine:
     """A fresh engine (nothing parsed yet) with its calendars' tables built."""
-    eng = sla.Engine(recs, lifecycle=lifecycle)
+    eng = Engine(recs, lifecycle=lifecycle)
     bc.china_standard().prepare()
     for cal in eng.calendars.values():
         cal.prepare()
@@ -133,7 +134,7 @@ def main() -> int:
     clocks, t_cold = timed(lambda: eng.clocks(at, workers=1))
     _, t_warm = timed(lambda: eng.clocks(at, workers=1))
     errors = sum(1 for c in clocks if c.state == "error")
-    forked = args.workers > 1 and sla._can_fork()
+    forked = args.workers > 1 and can_fork()
 
     # the peer: naive minute stepping on a sample of standard-tier cases, same process
     # (cases resolved before `at`: an unresolved one would be stepped through minute by minute

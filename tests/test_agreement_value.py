@@ -29,7 +29,8 @@ import pytest
 from conftest import sb
 from servicebook.load import corpus as corpus_mod
 from servicebook.write import export
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla.engine import Engine
+from servicebook.derive.sla.reports import at_risk_queue
 from servicebook.site import pages
 from servicebook.site.i18n import Translator
 from servicebook.load.instants import parse_instant
@@ -72,7 +73,7 @@ class Repo:
         return self._pages[lang]
 
     def at_risk_queue(self, value_of) -> list:
-        return sla.at_risk_queue(sla.Engine(self.corpus).clocks(self.at), value_of)
+        return at_risk_queue(Engine(self.corpus).clocks(self.at), value_of)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, sb
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla.engine import Engine, compute
+from servicebook.derive.sla.reports import report
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_validate_gives_the_same_problems_from_any_folder(clone, tmp_path):
     assert policy_problems and all("resolved" in p["message"] for p in policy_problems), policy_problems
 
 
-@pytest.mark.parametrize("function", [sla.Engine.clocks, sla.report, sla.compute])
+@pytest.mark.parametrize("function", [Engine.clocks, report, compute])
 def test_the_sla_library_never_reads_the_clock(function):
     """`at` is required: only the CLI resolves --at (or now), once."""
     at = inspect.signature(function).parameters["at"]

@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, make_repo, sb
 from servicebook.load import corpus
 from servicebook.derive import pipeline
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla.engine import Engine
 
 SV = "SV-20261103-4M8QZA"
 SO = "SO-20261104-2HVN6P"
@@ -101,8 +101,8 @@ def test_negotiation_rounds_and_long_negotiation(fixture_corpus, tmp_path):
     d = pipeline.deal(short, SV, at("11-16T09:00"))
     # 11-11 15:00 + 2 working days = 11-13 15:00
     assert d.state == "long" and d.deadline.isoformat() == at("11-13T15:00")
-    assert pipeline.long_negotiation(sla.Engine(short), short.records[SO], at("11-16T09:00"))
-    assert not pipeline.long_negotiation(sla.Engine(short), short.records[SO], at("11-13T14:59"))
+    assert pipeline.long_negotiation(Engine(short), short.records[SO], at("11-16T09:00"))
+    assert not pipeline.long_negotiation(Engine(short), short.records[SO], at("11-13T14:59"))
     assert [x.survey for x in pipeline.long_negotiations(short, at("11-16T09:00"))] == [SV]
     assert pipeline.negotiation_limit(short)["targets"] == {"standard": "2 working_days", "vip": "2 working_days"}
     assert d.negotiation == {**d.negotiation, "rounds": 2, "price_cuts": 1, "contract_changes": 1,

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla.engine import Clock, Engine
+from servicebook.derive.sla.policies import check_policies, load_policies
+from servicebook.derive.sla.reports import at_risk_queue, breach_list, compliance, ever_breached, last_cycles, report
 from servicebook.load.records import Record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,14 +60,14 @@ class Repo:
             out.append(Record(rel.parts[1], p.stem, rel, data))
         return out
 
-    def engine(self) -> sla.Engine:
-        return sla.Engine(self.records(), lifecycle=LIFECYCLE)
+    def engine(self) -> Engine:
+        return Engine(self.records(), lifecycle=LIFECYCLE)
 
     def clocks(self, at: str, case: str | None = None, clock: str | None = None):
         cs = self.engine().clocks(at)
         return [c for c in cs if (case is None or c.case == case) and (clock is None or c.clock == clock)]
 
-    def one(self, at: str, case: str, clock: str) -> sla.Clock:
+    def one(self, at: str, case: str, clock: str) -> Clock:
         (c,) = self.clocks(at, case, clock)
         return c
 
@@ -75,7 +77,7 @@ def repo(tmp_path):
     return Repo(tmp_path)
 
 
-def iso(c: sla.Clock, field: str):
+def iso(c: Clock, field: str):
     return c.to_dict()[field]
 
 
@@ -237,8 +239,8 @@ def test_reopened_case_starts_a_new_cycle(repo):
     cbs = repo.clocks("2026-11-27T12:00:00+08:00", "CP-5", "callback")
     assert [(c.cycle, c.state, c.elapsed_seconds) for c in cbs] == [(1, "breached", 23 * H), (2, "running", 1 * H)]
     clocks = repo.engine().clocks("2026-11-27T12:00:00+08:00")
-    assert ("CP-5", "SLA-complaint/fix") in sla.ever_breached(clocks)
-    last = {c.key: c.state for c in sla.last_cycles(clocks) if c.case == "CP-5"}
+    assert ("CP-5", "SLA-complaint/fix") in ever_breached(clocks)
+    last = {c.key: c.state for c in last_cycles(clocks) if c.case == "CP-5"}
     assert last["SLA-complaint/fix"] == "breached"
     # before the reopening only one cycle exists
     assert len(repo.clocks("2026-11-25T00:00:00+08:00", "CP-5", "fix")) == 1
@@ -381,7 +383,7 @@ def test_beyond_calendar_coverage_is_an_error_row(repo):
 def test_shipped_policies_cover_every_deadline():
     recs = [Record(p.parent.name, p.stem, p, yaml.safe_load(p.read_text(encoding="utf-8")))
             for p in sorted((ROOT / "records/policy").glob("*.yaml"))]
-    pols, errors = sla.load_policies(recs)
+    pols, errors = load_policies(recs)
     assert not errors
     clocks = {(p.kind, c.name): c for p in pols for c in p.clocks}
     expected = {
@@ -450,12 +452,12 @@ def test_check_policies_reports_cases_without_or_with_several_policies(repo):
               received_at="2026-11-23T09:00:00+08:00")
     repo.case("repair", "RP-a", [("2026-11-23T09:00:00+08:00", "open")], reported_at="2026-11-23T09:00:00+08:00")
     (repo.root / "records/policy/SLA-repair.yaml").unlink()
-    assert [p for p in sla.check_policies(repo.records(), LIFECYCLE) if "CP-" in p.file] == []
+    assert [p for p in check_policies(repo.records(), LIFECYCLE) if "CP-" in p.file] == []
     # a second policy for complaints of either tier: the open complaint matches two
     data = yaml.safe_load((ROOT / "records/policy/SLA-complaint.yaml").read_text(encoding="utf-8"))
     data["id"] = "SLA-complaint-copy"
     repo.add("policy", "SLA-complaint-copy", {k: v for k, v in data.items() if k not in ("id", "schema_version")})
-    problems = sla.check_policies(repo.records(), LIFECYCLE)
+    problems = check_policies(repo.records(), LIFECYCLE)
     msgs = {Path(p.file).stem: p.message for p in problems}
     assert all(p.rule == "sla.policy" for p in problems)
     assert "several SLA policies" in msgs["CP-a"] and "SLA-complaint-copy" in msgs["CP-a"]
@@ -468,7 +470,7 @@ def test_check_policies_reports_unknown_statuses(repo):
     data["clocks"][0]["stop"] = [{"status": ["fixed"]}]
     data["applies_to"]["effective_from"] = "2030-01-01"
     repo.add("policy", "SLA-complaint-2030", {k: v for k, v in data.items() if k not in ("id", "schema_version")})
-    problems = sla.check_policies(repo.records(), LIFECYCLE)
+    problems = check_policies(repo.records(), LIFECYCLE)
     assert any(p.path == "clocks[0].stop[0].status" and "'fixed'" in p.message for p in problems)
 
 
@@ -487,7 +489,7 @@ def test_effective_window_selects_the_policy_version(repo):
     b = repo.one("2026-12-01T10:00:00+08:00", "CP-new", "fix")
     assert (a.policy, a.policy_version, a.target_seconds) == ("SLA-complaint", 1, 8 * H)
     assert (b.policy, b.policy_version, b.target_seconds) == ("SLA-complaint-v2", 2, 4 * H)
-    assert not [p for p in sla.check_policies(repo.records(), LIFECYCLE) if "CP-" in p.file]
+    assert not [p for p in check_policies(repo.records(), LIFECYCLE) if "CP-" in p.file]
 
 
 # ------------------------------------------------------------------ reports
@@ -508,29 +510,29 @@ def test_reports(repo):
     at = "2026-11-24T16:00:00+08:00"  # 6 h of 8 used on the standard ones: at risk
     clocks = eng.clocks(at)
     fixes = [c for c in clocks if c.clock == "fix"]
-    by_clock = {r["key"]: r for r in sla.compliance(fixes, "clock")}
+    by_clock = {r["key"]: r for r in compliance(fixes, "clock")}
     assert by_clock["SLA-complaint/fix"] == {"key": "SLA-complaint/fix", "met": 1, "breached": 1, "open": 3,
                                             "decided": 2, "compliance": 50.0}
-    by_month = {r["key"]: r["compliance"] for r in sla.compliance(fixes, "month")}
+    by_month = {r["key"]: r["compliance"] for r in compliance(fixes, "month")}
     assert by_month["2026-11"] == 50.0
-    by_person = {r["key"]: (r["met"], r["breached"]) for r in sla.compliance(fixes, "person")}
+    by_person = {r["key"]: (r["met"], r["breached"]) for r in compliance(fixes, "person")}
     assert by_person["P-eng"] == (1, 1)
-    by_dept = {r["key"]: r["decided"] for r in sla.compliance(fixes, "department")}
+    by_dept = {r["key"]: r["decided"] for r in compliance(fixes, "department")}
     assert by_dept["technical"] == 2
-    by_tier = {r["key"]: r["open"] for r in sla.compliance(fixes, "tier")}
+    by_tier = {r["key"]: r["open"] for r in compliance(fixes, "tier")}
     assert by_tier == {"standard": 1, "vip": 2}
-    breaches = sla.breach_list(fixes)
+    breaches = breach_list(fixes)
     assert [c.case for c in breaches] == ["CP-late"]
     assert breaches[0].overdue_seconds == 9 * H  # due Mon 2 Nov 18:00; Tue 8 h + Wed 1 h late
-    queue = sla.at_risk_queue(fixes)
+    queue = at_risk_queue(fixes)
     # VIP: 7 h of 24 used -> running; standard 6 h of 8 -> at risk
     assert [c.case for c in queue] == ["CP-risk"]
     # among equal deadlines, the higher customer value first
     at_vip = "2026-11-25T04:00:00+08:00"  # 19 h of 24 on both VIP complaints
-    q = sla.at_risk_queue([c for c in eng.clocks(at_vip) if c.clock == "fix" and c.tier == "vip"],
+    q = at_risk_queue([c for c in eng.clocks(at_vip) if c.clock == "fix" and c.tier == "vip"],
                           value_index=lambda cu: {"CU-vip": 9.0}.get(cu, 1.0))
     assert {c.case for c in q} == {"CP-risk-vip", "CP-risk2"}
-    full = sla.report(eng, at)
+    full = report(eng, at)
     assert set(full) >= {"as_of", "policies", "counts", "clocks", "compliance", "breaches", "at_risk"}
     assert set(full["compliance"]) == {"clock", "month", "tier", "department", "person"}
     json.dumps(full)
@@ -546,7 +548,7 @@ def test_many_clocks_compute_fast_enough_in_a_smoke_run(repo):
             "created_at": f"2026-11-{day:02d}T10:00:00+08:00", "status": "resolved",
             "history": [{"at": f"2026-11-{day:02d}T10:00:00+08:00", "by": "P-cs", "status": "open"},
                         {"at": f"2026-11-{day:02d}T15:00:00+08:00", "by": "P-cs", "status": "resolved"}]}))
-    clocks = sla.Engine(recs, lifecycle=LIFECYCLE).clocks("2026-12-15T00:00:00+08:00")
+    clocks = Engine(recs, lifecycle=LIFECYCLE).clocks("2026-12-15T00:00:00+08:00")
     assert len(clocks) == 3000
     assert not [c for c in clocks if c.state == "error"]
 

@@ -8,10 +8,11 @@ import dataclasses
 import pytest
 
 from servicebook.load import corpus
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla import parallel
+from servicebook.derive.sla.engine import Clock, Engine
 from servicebook.write import synth
 
-pytestmark = pytest.mark.skipif(not sla._can_fork(), reason="this platform or process cannot fork")
+pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="this platform or process cannot fork")
 
 INSTANTS = ("2026-11-05T10:00:00+08:00", "2026-11-19T10:00:00+08:00", "2026-12-20T12:00:00+08:00")
 
@@ -26,32 +27,32 @@ def records(tmp_path_factory):
 @pytest.fixture
 def forks(monkeypatch):
     """How many times the forked path ran (in chunks of 50 records: many, handed out in turn)."""
-    monkeypatch.setattr(sla, "_CHUNK", 50)
+    monkeypatch.setattr(parallel, "_CHUNK", 50)
     calls = []
-    forked = sla.Engine._clocks_forked
+    forked = parallel.run
 
-    def spy(self, recs, A, workers):
+    def spy(measure, items, workers, **codec):
         calls.append(workers)
-        return forked(self, recs, A, workers)
+        return forked(measure, items, workers, **codec)
 
-    monkeypatch.setattr(sla.Engine, "_clocks_forked", spy)
+    monkeypatch.setattr(parallel, "run", spy)
     return calls
 
 
 def test_a_clock_is_rebuilt_from_its_values(records):
     """What a worker sends: values() spells out every field, in order."""
-    clocks = sla.Engine(records).clocks(INSTANTS[-1], workers=1)
-    names = [f.name for f in dataclasses.fields(sla.Clock)]
+    clocks = Engine(records).clocks(INSTANTS[-1], workers=1)
+    names = [f.name for f in dataclasses.fields(Clock)]
     assert all(c.values() == tuple(getattr(c, n) for n in names) for c in clocks)
-    assert [sla.Clock(*c.values()) for c in clocks] == clocks
+    assert [Clock(*c.values()) for c in clocks] == clocks
 
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_forked_workers_give_the_serial_clocks_in_order(records, forks, workers):
     for at in INSTANTS:
-        serial = sla.Engine(records).clocks(at, workers=1)
+        serial = Engine(records).clocks(at, workers=1)
         assert len({c.state for c in serial}) >= 4  # a mix worth comparing
-        eng = sla.Engine(records)
+        eng = Engine(records)
         assert eng.clocks(at, workers=workers) == serial
         # again on the same engine: its caches now hold only the first part's records
         assert eng.clocks(at, workers=workers) == serial
@@ -61,23 +62,23 @@ def test_forked_workers_give_the_serial_clocks_in_order(records, forks, workers)
 
 def test_workers_by_default_from_the_threshold(records, forks, monkeypatch):
     at = INSTANTS[-1]
-    serial = sla.Engine(records).clocks(at)
+    serial = Engine(records).clocks(at)
     assert forks == []  # too few records
-    monkeypatch.setattr(sla, "PARALLEL_MIN_RECORDS", 100)
-    monkeypatch.setattr(sla, "_cores", lambda: 2)
-    assert sla.Engine(records).clocks(at) == serial
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_RECORDS", 100)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    assert Engine(records).clocks(at) == serial
     assert forks == [2]
 
 
 def test_chunks_a_failing_worker_took_are_measured_here(records, forks, monkeypatch):
     at = INSTANTS[-1]
-    serial = sla.Engine(records).clocks(at, workers=1)
-    work = sla.Engine._work
+    serial = Engine(records).clocks(at, workers=1)
+    work = parallel._work
 
-    def fail(self, chunks, A, tokens, conn, spool):
-        sla._take(tokens)  # taken, never reported
-        work(self, chunks[:3], A, tokens, conn, spool)  # a few reported, then the child is gone
+    def fail(measure, encode, chunks, tokens, conn, spool):
+        parallel._take(tokens)  # taken, never reported
+        work(measure, encode, chunks[:3], tokens, conn, spool)  # a few reported, then the child is gone
 
-    monkeypatch.setattr(sla.Engine, "_work", fail)
-    assert sla.Engine(records).clocks(at, workers=2) == serial
+    monkeypatch.setattr(parallel, "_work", fail)
+    assert Engine(records).clocks(at, workers=2) == serial
     assert forks == [2]

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from aftersales_fixture import T, build, customer, hist, person, product
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla.reports import at_risk_queue
 from servicebook.derive.aftersales import value_index as vi
 
 # total weight 6; the other factors weigh nothing
@@ -92,6 +92,6 @@ def test_orders_equally_urgent_at_risk_clocks(repo):
         return SimpleNamespace(state="at_risk", last_cycle=True, deadline=deadline, customer=customer, case=case,
                                clock="fix")
     clocks = [clock("RP-1", "CU-c", 100.0), clock("RP-2", "CU-a", 100.0), clock("RP-3", "CU-b", 50.0)]
-    queue = sla.at_risk_queue(clocks, value_index=vi.scorer(repo, "2026-06-30", W))
+    queue = at_risk_queue(clocks, value_index=vi.scorer(repo, "2026-06-30", W))
     # earliest deadline first; at the same deadline the higher-value customer (CU-a) first
     assert [c.case for c in queue] == ["RP-3", "RP-2", "RP-1"]

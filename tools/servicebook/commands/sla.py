@@ -68,7 +68,8 @@ import json
 import sys
 
 from servicebook.derive import names
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla import reports
+from servicebook.derive.sla.engine import STATES, Engine
 from servicebook.commands._common import add_root, at_or_now, find_root
 from servicebook.load.instants import ZONE
 
@@ -93,10 +94,10 @@ def configure(parser):
 
 def _rows(clocks, args):
     if args.breached:
-        return sla.breach_list(clocks, cycles=args.cycles)
+        return reports.breach_list(clocks, cycles=args.cycles)
     if args.at_risk:
-        return sla.at_risk_queue(clocks)
-    selected = sla._select(clocks, args.cycles)
+        return reports.at_risk_queue(clocks)
+    selected = reports.select(clocks, args.cycles)
     return sorted(selected, key=lambda c: (c.kind, c.case, c.clock, c.cycle))
 
 
@@ -107,12 +108,12 @@ def run(args) -> int:
     from servicebook.load import corpus
 
     c = corpus.load(root)
-    engine = sla.Engine(c)
+    engine = Engine(c)
     for rec, msg in engine.problems:
         print(f"servicebook: {rec.path}: {msg}", file=sys.stderr)
     clocks = engine.clocks(at, args.kind)
     rows = _rows(clocks, args)
-    counts = {s: 0 for s in sla.STATES}
+    counts = {s: 0 for s in STATES}
     for r in rows:
         counts[r.state] += 1
     as_of = moment.astimezone(ZONE).isoformat(timespec="seconds")
@@ -150,14 +151,14 @@ def _text(rows, as_of, engine, counts, who) -> str:
         if c.state == "error":
             left = c.error or ""
         elif c.state == "breached":
-            left = "late " + sla.format_duration(c.overdue_seconds)
+            left = "late " + reports.format_duration(c.overdue_seconds)
         elif c.state in ("met", "cancelled"):
             left = ""
         else:
-            left = sla.format_duration(c.remaining_seconds)
+            left = reports.format_duration(c.remaining_seconds)
         clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
         table.append((c.case, clock, who(c.customer), c.tier, who(c.owner), c.state, c.target,
-                      sla.format_duration(c.elapsed_seconds) if c.state != "error" else "", left))
+                      reports.format_duration(c.elapsed_seconds) if c.state != "error" else "", left))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(head) - 1)]
     lines = [f"SLA clocks as of {as_of}; policies: "
              + (", ".join(f"{p.id} v{p.version}" for p in engine.policies) or "none")]

@@ -90,9 +90,9 @@ def contracts_in_delivery(source, at) -> list:
 def response_targets(source, tier: str, policies=None) -> dict[str, str | None]:
     """level -> the response target text of its SLA policy for this tier ("2 hours"), or None."""
     if policies is None:
-        from servicebook.derive.sla import engine as sla
+        from servicebook.derive.sla.policies import load_policies
 
-        policies, _ = sla.load_policies(_records(source))
+        policies, _ = load_policies(_records(source))
     out: dict[str, str | None] = {lv: None for lv in LEVELS}
     for p in policies:
         if p.kind != "problem" or tier not in p.tiers:
@@ -125,10 +125,10 @@ class _Shared:
     built once for a set of reports (once per contract would be quadratic in the corpus)."""
 
     def __init__(self, source, at: _dt.datetime):
-        from servicebook.derive.sla import engine as sla
+        from servicebook.derive.sla.engine import Engine
 
         self.records = _records(source)
-        self.engine = sla.Engine(source)
+        self.engine = Engine(source)
         self.by_contract: dict[Any, list] = defaultdict(list)
         for r in self.records.values():
             if r.kind in DELIVERY_KINDS and status_at(r, at) is not None:
@@ -157,7 +157,7 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     if ct is None or ct.kind != "contract" or status_at(ct, at) is None:
         return None
     engine = shared.engine
-    tier = engine.tier_of(ct)
+    tier = engine.matcher.tier_of(ct)
     mine = shared.by_contract.get(contract_id, ())
     by_kind = {k: sorted((r for r in mine if r.kind == k), key=lambda r: (str(r.data.get("created_at", "")), r.id))
                for k in DELIVERY_KINDS}

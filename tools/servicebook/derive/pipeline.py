@@ -64,7 +64,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from servicebook.derive.sla import calendar as bc
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla.engine import Engine
+from servicebook.derive.sla.policies import load_policies
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 __all__ = ["STAGES", "STAGE_LABELS", "EVIDENCE", "DEADLINES", "REFERRAL_SHARES", "DEFAULT_COMMISSION_RATE",
@@ -286,7 +287,7 @@ def deals(source, at, *, deadlines: Mapping | None = None, commission_rate: floa
     records = _records(source)
     cal = calendar or calendar_of(records)
     approvers = _approvers(records, at)
-    engine = sla.Engine(source)
+    engine = Engine(source)
     out = []
     for sv in sorted((r for r in records.values() if r.kind == "survey"), key=lambda r: r.id):
         d = deal(source, sv.id, at, deadlines=deadlines, commission_rate=commission_rate, calendar=cal,
@@ -359,7 +360,7 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
             d.days_in_stage = round(cal.working_seconds(since, at) / WORKING_DAY_SECONDS, 2)
             rule = deadlines.get(d.stage)
             if d.stage == "negotiation":
-                d.deadline, d.state, d.error = _negotiation_state(_engine or sla.Engine(source), sol, at)
+                d.deadline, d.state, d.error = _negotiation_state(_engine or Engine(source), sol, at)
             elif rule is not None:
                 unit, n = rule
                 if unit == "working_days":
@@ -445,7 +446,7 @@ def negotiation_limit(source) -> dict | None:
     """Where the limit is set: ``{"policy", "version", "clock", "targets": {tier: "10 working_days"}}``
     of the first policy with a negotiation clock; None when there is none."""
     kind, name = NEGOTIATION_CLOCK
-    policies, _ = sla.load_policies(_records(source))
+    policies, _ = load_policies(_records(source))
     for p in policies:
         for cd in p.clocks if p.kind == kind else ():
             if cd.name == name:

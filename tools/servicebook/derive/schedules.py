@@ -1,6 +1,6 @@
 """Recurring duties measured on a schedule (routine inspections, 例行检查, source 004): which
 occurrences are due, when, and which record fulfils which. The one place that says so: the SLA
-engine's schedule clocks (``sla.Engine``) and the inspection report (``inspections``, the site's
+engine's schedule clocks (``engine.Engine``) and the inspection report (``inspections``, the site's
 inspections page) both take their schedules from :func:`match`; the engine gathers its inputs
 from the policy (``records/policy/SLA-installation.yaml``, clock ``inspection``).
 

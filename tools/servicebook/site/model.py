@@ -317,21 +317,23 @@ class SiteModel:
     def _load_clocks(self) -> tuple[list[Clock], bool]:
         """INTEGRATION POINT with the SLA engine (`servicebook.derive.sla.engine`, another module).
 
-        `sla.Engine(corpus).clocks(as_of)` gives every clock of every case; they are normalised
-        into `Clock`s (with the engine's own object kept in `src` for its report helpers). If the
+        `Engine(corpus).clocks(as_of)` gives every clock of every case; they are normalised
+        into `Clock`s (with the engine's own object kept in `src` for the report helpers of
+        `servicebook.derive.sla.reports`, kept in `self.sla`). If the
         engine is missing or fails, the site still builds and says clocks are unavailable.
         """
         try:
-            from servicebook.derive.sla import engine as sla  # type: ignore
+            from servicebook.derive.sla import reports  # type: ignore
+            from servicebook.derive.sla.engine import Engine  # type: ignore
         except Exception:  # noqa: BLE001
             return [], False
         try:
-            engine = sla.Engine(self.c)
+            engine = Engine(self.c)
             raw = engine.clocks(self.as_of)
         except Exception as exc:  # noqa: BLE001
             log.warning("servicebook: SLA engine failed, building without clocks: %s", exc)
             return [], False
-        self.sla = sla
+        self.sla = reports
         self.raw_clocks = raw
         return [self._clock(c) for c in raw], True
 

@@ -4,7 +4,7 @@ Each installation handed over to the customer gets inspections at the months aft
 by its products' service plans, each due by the end of its due date. The schedule -- the months,
 the due dates, which ``inspection`` record fulfils which month and whether on time -- is the SLA
 engine's for the policy that measures installations (``SLA-installation``, a ``schedule`` clock;
-``sla.Engine.schedules``), whose rule is in ``servicebook.derive.schedules``: this report, the site's
+``engine.Engine.schedules``), whose rule is in ``servicebook.derive.schedules``: this report, the site's
 inspections page and ``servicebook sla`` say the same thing. Here each month becomes an item, as
 of a moment:
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from servicebook.derive import schedules as sched
-from servicebook.derive.sla import engine as sla
+from servicebook.derive.sla.engine import Engine
 from servicebook.derive.aftersales.common import (add_months, as_date, as_datetime, get, history,
                                 region_of_customer, text)
 from servicebook.load.instants import date_or_none
@@ -82,11 +82,11 @@ def _main_product(installation) -> str | None:
 
 def schedules(corpus, at) -> list[sched.Schedule]:
     """The inspection schedule of every installation as of ``at`` (those the SLA policy measures
-    and that were handed over by then), by installation: ``sla.Engine.schedules``, the schedule
+    and that were handed over by then), by installation: ``engine.Engine.schedules``, the schedule
     clocks fulfilled by ``inspection`` records. One whose records hold a date or instant that is
     none has an ``error`` instead of months (the SLA an error row; the schema check locates it)."""
     A = as_datetime(at).timestamp()
-    engine = sla.Engine(corpus)
+    engine = Engine(corpus)
     return [s for inst in sorted(corpus.of_kind("installation"), key=lambda r: r.id)
             for s in engine.schedules(inst, A) if s.visit_kind == "inspection"]
 

@@ -24,8 +24,9 @@ moment (the figure moves with the records):
 * ``value_of(corpus, customer, at)`` / ``ValueIndex(corpus, at).score(customer)``: one customer
   (the customer page);
 * ``scorer(corpus, at)``: the ``value_index`` callable the SLA at-risk queue takes
-  (``sla.at_risk_queue(clocks, value_index=...)``) to put the higher-value customer first among
-  equally urgent clocks (the home page and the SLA page of the site);
+  (``servicebook.derive.sla.reports.at_risk_queue(clocks, value_index=...)``) to put the
+  higher-value customer first among equally urgent clocks (the home page and the SLA page of the
+  site);
 * ``shown(index)``: the index as text, the same two decimals on every page and report.
 
 Bad data never raises here: a value of the wrong type (the schema check reports it, located)
@@ -258,7 +259,7 @@ def ranked(corpus, at, weights_override: dict | None = None) -> list[Score]:
 
 
 def scorer(corpus, at, weights_override: dict | None = None) -> Callable[[str | None], float | None]:
-    """``value_of(customer_id) -> index`` for ``sla.at_risk_queue(..., value_index=...)``."""
+    """``value_of(customer_id) -> index`` for ``reports.at_risk_queue(..., value_index=...)``."""
     return ValueIndex(corpus, at, weights_override).value_of
 
 
