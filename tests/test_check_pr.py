@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from approvals_repo import CP_ID, CP_PATH, FS_PATH, Repo, approved, feasibility
-from servicebook.derive.audit import codeowners
+from servicebook.derive.audit import pull_request
 from servicebook.cli import main
 
 
@@ -39,7 +39,7 @@ def branch(repo, name="pr"):
 
 
 def check(repo, base, author):
-    return codeowners.check_pr(repo.path, base, "HEAD", author)
+    return pull_request.check_pr(repo.path, base, "HEAD", author)
 
 
 def rules(problems, severity="error"):

@@ -23,13 +23,14 @@ def configure(parser):
 def run(args) -> int:
     import git
 
-    from servicebook.derive.audit import codeowners
+    from servicebook.derive.audit.codeowners import RulesError
+    from servicebook.derive.audit.pull_request import check_pr
     from servicebook.load.problems import FORMATTERS
 
     try:
         root = find_root(args.root)
-        problems = codeowners.check_pr(root, args.base, args.head, args.author)
-    except (UsageError, codeowners.RulesError) as err:
+        problems = check_pr(root, args.base, args.head, args.author)
+    except (UsageError, RulesError) as err:
         return fail(str(err))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return fail(f"{args.root or '.'} is not a git repository")
