@@ -152,14 +152,17 @@ def test_masker_masks_known_values_in_pattern_checked_strings():
     named after the contact is personal data like a note naming them. Only IDs, references,
     enum/const values and dates/instants are left alone (they cannot hold a name)."""
     view = SchemaView.from_dir(REPO / "schemas")
-    masker = Masker(view, True, Known({"孙立伟": "name", "13800138061": "phone"}))
-    data = {"id": "CP-20261105-7KQ2XM", "status": "open", "customer": "CU-hengda-logistics",
+    # known values that the IDs, references, status and instants below do hold
+    masker = Masker(view, True, Known({"孙立伟": "name", "13800138061": "phone", "Sun": "name",
+                                       "open": "name", "20261105": "phone"}))
+    data = {"id": "CP-20261105-SUN", "status": "open", "customer": "CU-sun-trading",
             "filled_by": "P-sun-li", "created_at": "2026-11-05T09:12:00+08:00",
+            "received_at": "2026-11-05T09:10:00+08:00",
             "attachments": [{"title": "身份证", "path": "uploads/孙立伟-身份证-13800138061.jpg"}]}
     out = masker.record("complaint", data)
     assert out["attachments"][0]["path"] == "uploads/孙**-身份证-****61.jpg"
-    assert {k: out[k] for k in ("id", "status", "customer", "filled_by", "created_at")} == \
-        {k: data[k] for k in ("id", "status", "customer", "filled_by", "created_at")}
+    kept = ("id", "status", "customer", "filled_by", "created_at", "received_at")
+    assert {k: out[k] for k in kept} == {k: data[k] for k in kept}
 
 
 # -- F1: look-alike writing -------------------------------------------------------------------------
