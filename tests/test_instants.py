@@ -151,17 +151,6 @@ ALLOWED = {
     ("commands/_common.py", "the wall clock (now())"),
     ("site/plugin.py", "the wall clock (now())"),
 }
-# PENDING (issue #14): the SLA engine is being split (engine -> policies/engine/parallel/reports)
-# by another change; its own instant reading stays until then. What it does today:
-#   engine.py `_ts(value, tz)`: instant text longer than 10 characters through
-#   `datetime.fromisoformat`, kept when it has an offset; anything else (dates, numbers, naive
-#   text) through `calendar.to_timestamp(value, tz)`, which is `load.instants.to_timestamp` with
-#   a bare date at midnight in the calendar's zone and a refusal as a CalendarError (an error clock).
-#   `Engine._instant` caches `_ts` per (record, field, zone). `report()` (reports.py after the
-#   split) shows as_of in `ZoneInfo(calendar.DEFAULT_TIMEZONE)`.
-# Switch: `_ts` -> `load.instants.to_timestamp(value, tz)` (same fast path), as_of ->
-# `load.instants.ZONE`; then delete these lines and calendar.DEFAULT_TIMEZONE's engine use.
-PENDING = {"derive/sla/engine.py", "derive/sla/reports.py"}
 
 
 def _code_lines(path: Path):
@@ -173,8 +162,6 @@ def test_one_parser_and_one_time_zone_setting():
     found = []
     for path in sorted(PKG.rglob("*.py")):
         rel = path.relative_to(PKG).as_posix()
-        if rel in PENDING:
-            continue
         for n, line in _code_lines(path):
             for rule, pattern in FORBIDDEN.items():
                 if pattern.search(line) and (rel, rule) not in ALLOWED:

@@ -86,8 +86,7 @@ def to_timestamp(value, tz: _dt.tzinfo | None = None) -> float:
     """Epoch seconds of an instant, by the one parser (:func:`servicebook.load.instants.to_timestamp`;
     numbers pass through, a bare date is midnight in ``tz``, a calendar's own zone), refused with a
     :class:`CalendarError` (the SLA engine turns that into an error clock). The calendar's methods
-    read their instants here; so does ``derive/sla/engine.py`` (``_ts``), pending its switch to
-    ``load.instants`` (issue #14)."""
+    and the SLA engine read their instants here."""
     try:
         return instants.to_timestamp(value, tz)
     except instants.InstantError as exc:

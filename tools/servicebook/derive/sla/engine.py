@@ -175,18 +175,6 @@ def _secs(x: float) -> int | float:
     return int(r) if float(r).is_integer() else r
 
 
-def _ts(value, tz) -> float:
-    if isinstance(value, str):
-        if len(value) > 10:
-            try:
-                d = _dt.datetime.fromisoformat(value)
-                if d.tzinfo is not None:
-                    return d.timestamp()
-            except ValueError:
-                pass
-    return bc.to_timestamp(value, tz)
-
-
 _add_months = sched.add_months
 
 
@@ -254,12 +242,12 @@ class Engine:
             for e in rec.data.get("history") or ():
                 if type(e) is not dict and not isinstance(e, Mapping):  # the ABC check is slow
                     continue
-                ts.append(_ts(e.get("at"), tz))
+                ts.append(bc.to_timestamp(e.get("at"), tz))
                 st.append(e.get("status"))
             if ts:
                 created = ts[0]
             elif rec.data.get("created_at") is not None:
-                created = _ts(rec.data["created_at"], tz)
+                created = bc.to_timestamp(rec.data["created_at"], tz)
             else:
                 created = None
             h = (ts, st, created)
@@ -272,7 +260,7 @@ class Engine:
         t = self._fields.get(key, _UNSEEN)
         if t is _UNSEEN:
             v = field_of(rec.data, fld)
-            t = self._fields[key] = None if v is None else _ts(v, tz)
+            t = self._fields[key] = None if v is None else bc.to_timestamp(v, tz)
         return t
 
     def _entry_instant(self, rec, ev: Event, at: float, tz) -> float:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from servicebook.derive.sla import calendar as bc
+from servicebook.load import instants
 from servicebook.derive.sla.engine import STATES, Clock, Engine
 
 __all__ = [
@@ -123,7 +124,7 @@ def report(source, at, value_index=None, kinds: Iterable[str] | None = None) -> 
     for c in last_cycles(clocks):
         counts[c.state] += 1
     return {
-        "as_of": _dt.datetime.fromtimestamp(A, bc.ZoneInfo(bc.DEFAULT_TIMEZONE)).isoformat(timespec="seconds"),
+        "as_of": _dt.datetime.fromtimestamp(A, instants.ZONE).isoformat(timespec="seconds"),
         "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name} for p in eng.policies],
         "counts": counts,
         "clocks": [c.to_dict() for c in clocks],
