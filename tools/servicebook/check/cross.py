@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from servicebook.check import approvals
 from servicebook.load.corpus import Corpus
 from servicebook.load.index import PROCESS_ORDER, Index
 from servicebook.load.instants import instant_or_none
@@ -109,16 +110,12 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
                 report(rec.path, ("history", i, "status"), "lifecycle.transition",
                        f"a {kind} cannot move from '{before}' to '{status}'; from '{before}' it "
                        "may move to " + (", ".join(f"'{s}'" for s in allowed) or "nothing (final)"))
-        role = lifecycle.approval_role(kind, status) if isinstance(status, str) else None
         by = entry.get("by")
-        if role and isinstance(by, str):
+        if isinstance(by, str):
             person = persons.get(by)
-            if person is not None and role not in (person.data.get("roles") or []):
-                report(rec.path, ("history", i, "by"), "approval.role",
-                       f"'{status}' is an approval by a {role}; {by} does not hold that role")
-            if by == rec.data.get("filled_by"):
-                report(rec.path, ("history", i, "by"), "approval.self",
-                       f"{by} filled this form and cannot also approve it ('{status}')")
+            roles = (person.data.get("roles") or []) if person is not None else None
+            for p in approvals.judge(lifecycle, kind, status, by, roles, [rec.data.get("filled_by")]):
+                report(rec.path, ("history", i, "by"), p.rule, p.message)
     last = history[-1].get("status")
     if rec.data.get("status") != last:
         report(rec.path, ("status",), "history.status",

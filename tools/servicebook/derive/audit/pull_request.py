@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from servicebook.check import approvals as approval_rules
 from servicebook.derive import privacy
 from servicebook.derive.audit.codeowners import Rules
 from servicebook.derive.audit.trail import People, Person, load_lifecycle, load_records, parse_record
@@ -239,20 +240,18 @@ def check_changes(root: Path | str, changes: list[FileChange], author: str,
             if not isinstance(status, str):
                 continue
             allowed = rules.may_enter(lifecycle, ch.kind, status)
-            role = lifecycle.approval_role(ch.kind, status)
+            role = approval_rules.needed_role(lifecycle, ch.kind, status)
             if "*" not in allowed and not roles & set(allowed):
                 report(ch, f"history[{j}].status", "permission.transition",
                        f"{names} ({', '.join(sorted(roles)) or 'no role'}) may not move a {ch.kind} "
                        f"into '{status}'; that needs one of: {', '.join(allowed) or 'nobody'}")
             by = people.by_id.get(entry.get("by")) if isinstance(entry.get("by"), str) else None
             if role:
-                if by is None or role not in by.roles:
-                    report(ch, f"history[{j}].by", "approval.role",
-                           f"'{status}' is an approval by a {role}; {entry.get('by')} "
-                           "does not hold that role")
-                elif entry.get("by") == data.get("filled_by"):
-                    report(ch, f"history[{j}].by", "approval.self",
-                           f"{entry.get('by')} filled this form and cannot approve it")
+                wrong = approval_rules.judge(lifecycle, ch.kind, status, entry.get("by"),
+                                             by.roles if by is not None else (),
+                                             [data.get("filled_by")])
+                if wrong:
+                    report(ch, f"history[{j}].by", wrong[0].rule, wrong[0].message)
                 else:
                     report(ch, f"history[{j}].status", "approval.required",
                            f"'{status}' needs the approving review of {by.id} ({role}); the merge "
