@@ -1,0 +1,76 @@
+"""The signature verdict of every commit that carries approval evidence, cached by commit ID.
+
+A verdict (unsigned; good with key K; bad, and why) depends on the commit object alone, and a
+commit ID names its bytes, so a verdict never goes stale: it is kept in
+``.cache/servicebook/signatures-<version>.marshal`` (outside git, beside the record cache of
+:mod:`servicebook.load.cache`) and only new commits are read (one ``git cat-file --batch``) and
+verified (in-process, :mod:`servicebook.derive.audit.sshsig`). Whose key K is, and whether it
+was valid then, is decided afresh on every run from the person records in history. A damaged or
+foreign cache is ignored, never trusted; ``SERVICEBOOK_NO_CACHE=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from servicebook.derive.audit import sshsig
+from servicebook.load.cache import CACHE_DIR
+
+
+def _version() -> str:
+    # the verifier's source is part of the key: a fixed verifier re-checks everything
+    return hashlib.blake2b(Path(sshsig.__file__).read_bytes(), digest_size=8).hexdigest()
+
+
+class Verdicts:
+    def __init__(self, root: Path, repo):
+        self.repo = repo
+        self.path = Path(root) / CACHE_DIR / f"signatures-{_version()}.marshal"
+        self.enabled = os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
+        self.entries: dict[str, tuple[str, str, str]] = {}
+        self.dirty = False
+        if self.enabled:
+            try:
+                loaded = marshal.loads(self.path.read_bytes())
+                if isinstance(loaded, dict):
+                    self.entries = loaded
+            except (OSError, ValueError, EOFError, TypeError):
+                self.entries = {}
+
+    def prefetch(self, shas: Iterable[str]) -> None:
+        """Verify every commit of ``shas`` not yet known, reading them in one batch."""
+        from servicebook.derive.audit.trail import cat_file
+
+        todo = sorted({s for s in shas if s not in self.entries})
+        for sha, raw in cat_file(self.repo, todo):
+            self.entries[sha] = sshsig.verify_commit(raw).as_tuple()
+            self.dirty = True
+
+    def get(self, sha: str) -> sshsig.Verdict:
+        if sha not in self.entries:
+            self.prefetch([sha])
+        hit = self.entries.get(sha)
+        if not (isinstance(hit, tuple) and len(hit) == 3):
+            return sshsig.Verdict(sshsig.BAD, "", "commit object not found")
+        return sshsig.Verdict(*hit)
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".signatures-", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as f:
+                f.write(marshal.dumps(self.entries))
+            os.replace(tmp, self.path)
+            for old in self.path.parent.glob("signatures-*.marshal"):  # other versions are dead
+                if old != self.path:
+                    old.unlink(missing_ok=True)
+            self.dirty = False
+        except OSError:
+            pass  # a cache that cannot be written only costs time
