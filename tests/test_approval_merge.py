@@ -64,7 +64,8 @@ def test_approval_by_the_general_manager_gives_the_trailers(repo, tmp_path):
     assert done.stdout == ("Approved-by: Chen Jing <chen.jing@example.com>\n"
                            "Approved-role: general_manager\n"
                            f"Reviewed-on: {URL}\n"
-                           f"Approved-record: {FS_ID}\n")
+                           f"Approved-record: {FS_ID}\n"
+                           f"Approved-blob: {repo.git('rev-parse', f'{head}:{FS_PATH}')}\n")
     # the head was read, never checked out: HEAD is the base, and the only file of the head in
     # the working tree is the record copied out as data (.cache/ is servicebook's own result cache,
     # outside git in every servicebook repository)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from approvals_repo import CP_ID, CP_PATH, FS_ID, FS_PATH, Repo, approved, feasibility, trailer
+from approvals_repo import (CP_ID, CP_PATH, FS_ID, FS_PATH, Repo, approved, feasibility, key_file,
+                            trailer)
 from servicebook.derive.audit import trail as audit
 from servicebook.cli import main
 
@@ -69,7 +70,7 @@ def test_approval_by_the_wrong_role(repo):
 def test_forged_approved_by_for_a_person_without_the_role(repo):
     # the trailer claims the GM role for an engineer
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
-    repo.save("P-li-na", FS_PATH, approved(feasibility()),
+    repo.save("P-wang-qiang", FS_PATH, approved(feasibility()),
               "Approve\n\n" + trailer("P-wang-qiang", "general_manager"))
     t = trail_of(repo)
     assert rules(t) == ["approval.role"]
@@ -106,8 +107,10 @@ def test_edit_with_re_approval_is_fine(repo):
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
     repo.save("P-chen-jing", FS_PATH, approved(feasibility()),
               "Approve\n\n" + trailer("P-chen-jing", "general_manager"))
-    repo.save("P-li-na", FS_PATH, approved(feasibility(payback_months=3)),
-              "Corrected payback, approved again\n\n" + trailer("P-chen-jing", "general_manager"))
+    repo.save("P-li-na", FS_PATH, approved(feasibility(payback_months=3)), "Corrected payback")
+    repo.git("commit", "-q", "--allow-empty", "-m", "Approved again\n\n"
+             + trailer("P-chen-jing", "general_manager", record=FS_ID, blob=repo.blob(FS_PATH)),
+             who="P-chen-jing")
     assert rules(trail_of(repo)) == []
 
 
@@ -121,7 +124,7 @@ def test_history_entry_dated_after_its_commit(repo):
 
 def test_history_says_another_approver_than_git(repo):
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
-    repo.save("P-li-na", FS_PATH, approved(feasibility(), by="P-zhao-lei"),
+    repo.save("P-chen-jing", FS_PATH, approved(feasibility(), by="P-zhao-lei"),
               "Approve\n\n" + trailer("P-chen-jing", "general_manager"))
     assert rules(trail_of(repo)) == ["history.mismatch"]
 
@@ -180,14 +183,23 @@ def test_reopened_complaint_may_change_without_flag(repo):
     assert rules(trail_of(repo, CP_ID)) == []
 
 
+def signs_as(repo, pid):
+    """Configure the test repository's git to sign with ``pid``'s key, as the approver would."""
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", f"{key_file(pid)}.pub")
+
+
 def test_approve_command_moves_and_proves(repo):
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    signs_as(repo, "P-chen-jing")
     assert main(["approve", FS_ID, "--as", "general_manager", "--by", "P-chen-jing",
                  "--status", "approved", "--at", "2026-11-06T09:15:00+08:00",
                  "--root", str(repo.path)]) == 0
     msg = repo.git("log", "-1", "--format=%B")
     assert "Approved-by: Chen Jing <chen.jing@example.com>" in msg
     assert f"Approved-record: {FS_ID}" in msg
+    assert f"Approved-blob: {repo.git('rev-parse', 'HEAD:' + FS_PATH)}" in msg
+    assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", "HEAD")
     assert rules(trail_of(repo)) == []
 
 
@@ -195,6 +207,7 @@ def test_approve_command_adds_evidence_afterwards(repo):
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
     repo.save("P-li-na", FS_PATH, approved(feasibility()), "Merged on the GitLab server")
     assert rules(trail_of(repo)) == ["approval.missing"]
+    signs_as(repo, "P-chen-jing")
     assert main(["approve", FS_ID, "--as", "general_manager", "--by", "P-chen-jing",
                  "--root", str(repo.path)]) == 0
     assert rules(trail_of(repo)) == []

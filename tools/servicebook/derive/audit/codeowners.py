@@ -41,6 +41,9 @@ class Rules:
     edit: dict[str, list[str]] = field(default_factory=dict)
     parts: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     bots: list[str] = field(default_factory=list)
+    # the audit's (derive/audit/trail.py reads them from git history, as of each approval):
+    baseline: str | None = None  # commit id: records up to it are the legacy import
+    platforms: dict[str, dict] = field(default_factory=dict)  # name -> {keys: [OpenSSH key], ...}
 
     @classmethod
     def load(cls, root: Path | str) -> "Rules":

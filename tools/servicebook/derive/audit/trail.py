@@ -16,18 +16,29 @@ history entry on the main line (squash, merge, or the direct commit written by
     Approved-record: FS-20261120-7KQ2XM       (optional; required for an approval commit that
                                                 touches no file)
 
-The approver is matched to a person record by ``git.email``. Audit derives; it never writes.
+    Approved-blob: 3f2a...                    (the git blob of the record as approved; one per
+                                                Approved-record, in the same order)
+
+The approver is matched to a person record by ``git.email``; the commit carrying the evidence
+must be signed (git's SSH signing) with one of that person's ``signing_keys``, or by a platform
+key named in ``.github/review-rules.yaml`` together with a ``Reviewed-on``. People, roles, keys,
+the lifecycle and the rules are read from git history as they stood on the main line before the
+commit that landed the evidence, never from the working tree. Records up to the ``baseline`` of
+the rules are the legacy import. Audit derives; it never writes (but its signature cache).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
+from servicebook.check import approvals as approval_rules
+from servicebook.derive.audit import signatures, sshsig
 from servicebook.load import yamlload
 from servicebook.load.instants import instant_or_none
 from servicebook.load.lifecycle import Lifecycle
@@ -37,6 +48,12 @@ APPROVED_BY = "approved-by"
 APPROVED_ROLE = "approved-role"
 REVIEWED_ON = "reviewed-on"
 APPROVED_RECORD = "approved-record"
+APPROVED_BLOB = "approved-blob"
+EVIDENCE = frozenset({APPROVED_BY, APPROVED_ROLE, REVIEWED_ON, APPROVED_RECORD, APPROVED_BLOB})
+LIFECYCLE_PATH = SCHEMAS_DIR + "/lifecycle.yaml"
+RULES_PATH = ".github/review-rules.yaml"
+CONFIG_PATHS = (LIFECYCLE_PATH, RULES_PATH)
+_ZERO = "0" * 40
 
 _RS, _FS, _TS = "\x1e", "\x1f", "\x1d"
 _RECORDS_PREFIX = RECORDS_DIR + "/"
@@ -85,6 +102,12 @@ class History:
     touches: dict[str, list[Touch]]  # record id -> its main-line changes, oldest first
     kinds: dict[str, str]  # record id -> kind (from its last path)
     named: dict[str, list[str]]  # record id -> commits naming it in `Approved-record`
+    landing: dict[str, str] = field(default_factory=dict)  # branch commit -> main-line merge
+    config: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # path -> (pos, blob)
+
+    def pos_of(self, sha: str) -> int:
+        """The main-line position of the commit that landed ``sha``."""
+        return self.position[sha] if sha in self.position else self.position[self.landing[sha]]
 
 
 def parse_trailers(text: str) -> tuple[tuple[str, str], ...]:
@@ -154,7 +177,7 @@ def parse_log(output: str) -> dict[str, Commit]:
             meta = tokens[i].strip()
             if meta.startswith(":") and i + 1 < len(tokens):
                 path = tokens[i + 1]
-                if path.startswith(_RECORDS_PREFIX):
+                if path.startswith(_RECORDS_PREFIX) or path in CONFIG_PATHS:
                     fields = meta.split()
                     files.append((fields[4][:1], fields[2], fields[3], path))
                 i += 2
@@ -190,13 +213,18 @@ def read_history(repo, rev: str = "HEAD", output: str | None = None) -> History:
     contributed: dict[tuple[str, str], list[str]] = defaultdict(list)
     for c, m in landing.items():
         for _st, _old, _new, path in commits[c].files:
-            contributed[(m, _record_id(path))].append(c)
+            if path.startswith(_RECORDS_PREFIX):
+                contributed[(m, _record_id(path))].append(c)
     touches: dict[str, list[Touch]] = defaultdict(list)
     kinds: dict[str, str] = {}
     named: dict[str, list[str]] = defaultdict(list)
-    for m in mainline:
+    config: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pos, m in enumerate(mainline):
         commit = commits[m]
         for st, old, new, path in commit.files:
+            if path in CONFIG_PATHS:
+                config[path].append((pos, new))
+                continue
             rid = _record_id(path)
             parts = path.split("/", 2)
             kind = parts[1] if len(parts) == 3 and parts[1] in KINDS else None
@@ -219,7 +247,8 @@ def read_history(repo, rev: str = "HEAD", output: str | None = None) -> History:
             else:
                 merged.append(t)
         touches[rid] = merged
-    return History(commits, mainline, position, dict(touches), kinds, dict(named))
+    return History(commits, mainline, position, dict(touches), kinds, dict(named), landing,
+                   dict(config))
 
 
 def _record_id(path: str) -> str:
@@ -241,6 +270,35 @@ class Person:
     email: str
     handle: str
     git_name: str
+    # signing keys: (base64 key blob, valid from, valid until) -- instants as text, "" when open
+    keys: tuple[tuple[str, str, str], ...] = ()
+
+    def key_valid(self, blob: str, at: datetime | None) -> tuple[bool, str]:
+        """Whether the key ``blob`` is this person's and valid at ``at``; else why not."""
+        for key, start, end in self.keys:
+            if key != blob:
+                continue
+            lo, hi = instant_or_none(start), instant_or_none(end)
+            if at is not None and lo is not None and at < lo:
+                return False, f"the key is valid from {start}, the commit is of {at.isoformat()}"
+            if at is not None and hi is not None and at > hi:
+                return False, f"the key was valid until {end}, the commit is of {at.isoformat()}"
+            return True, ""
+        return False, ""
+
+
+def person_of(rid: str, data: dict) -> Person:
+    git = data.get("git") if isinstance(data.get("git"), dict) else {}
+    roles = data.get("roles") if isinstance(data.get("roles"), list) else []
+    keys = []
+    for k in data.get("signing_keys") if isinstance(data.get("signing_keys"), list) else []:
+        if isinstance(k, dict) and isinstance(k.get("key"), str):
+            blob = sshsig.key_blob(k["key"])
+            if blob:
+                keys.append((blob, str(k.get("valid_from") or ""), str(k.get("valid_until") or "")))
+    return Person(rid, str(data.get("name", rid)), tuple(str(r) for r in roles),
+                  str(git.get("email") or ""), str(git.get("handle") or ""),
+                  str(git.get("name") or data.get("name_en") or ""), tuple(keys))
 
 
 class People:
@@ -259,16 +317,11 @@ class People:
 
     @classmethod
     def from_records(cls, records: dict[str, Any]) -> "People":
-        out = []
-        for rid, rec in records.items():
-            if rec.kind != "person" or not isinstance(rec.data, dict):
-                continue
-            git = rec.data.get("git") if isinstance(rec.data.get("git"), dict) else {}
-            roles = rec.data.get("roles") if isinstance(rec.data.get("roles"), list) else []
-            out.append(Person(rid, str(rec.data.get("name", rid)), tuple(str(r) for r in roles),
-                              str(git.get("email") or ""), str(git.get("handle") or ""),
-                              str(git.get("name") or rec.data.get("name_en") or "")))
-        return cls(out)
+        return cls(person_of(rid, rec.data) for rid, rec in records.items()
+                   if rec.kind == "person" and isinstance(rec.data, dict))
+
+    def by_key(self, blob: str) -> list[Person]:
+        return [p for p in self.by_id.values() if any(k[0] == blob for k in p.keys)]
 
     def find(self, who: str) -> Person | None:
         """A person by id, e-mail, handle (``@`` optional) or ``Name <email>``."""
@@ -334,6 +387,7 @@ class Approval:
     person: str | None  # person id matched by e-mail
     reviewed_on: str | None
     status: str | None = None  # the approval status it proves, when it proves one
+    signer: str = ""  # who signed the commit: "key of P-..." or "platform github", "" if nobody
 
 
 @dataclass
@@ -348,6 +402,7 @@ class Change:
     status_to: str | None = None
     fields: list[str] | None = None  # None when not computed
     subject: str = ""
+    imported: bool = False  # at or before the rules' baseline: the legacy import, not audited
 
 
 @dataclass
@@ -372,6 +427,7 @@ class Trail:
     approvals: list[Approval] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     deep: bool = False  # contents at every commit were read
+    imported: bool = False  # created at or before the baseline (the legacy import)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -403,6 +459,22 @@ def approvals_of(commit: Commit, people: People) -> list[Approval]:
             a.role = roles[0]
         if a.reviewed_on is None and urls:
             a.reviewed_on = urls[0]
+    return out
+
+
+def approved_blobs(commit: Commit) -> dict[str, str]:
+    """record id -> the blob an approval commit names (``Approved-blob`` after each
+    ``Approved-record``, in order)."""
+    out: dict[str, str] = {}
+    current = None
+    for key, value in commit.trailers:
+        if key == APPROVED_RECORD:
+            current = value.strip()
+        elif key == APPROVED_BLOB and current:
+            blob = value.strip().lower()
+            if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", blob):
+                out[current] = blob
+            current = None
     return out
 
 
@@ -449,35 +521,29 @@ class Auditor:
         finally:
             output = finish_git_log(proc)
         self.history = read_history(self.repo, rev, output)
+        # for display (the site, `approve`): people as they are now; every verdict asks people_at
         self.people = People.from_records(self.records)
         self.lifecycle = load_lifecycle(self.root)
         self._blobs: dict[str, Any] = {}
         self._approvals: dict[str, list[Approval]] = {}
         self._needs: dict[str, bool] = {}
+        self._people_at: dict[int, People] = {}
+        self._lifecycles: dict[str, Lifecycle] = {}
+        self._evidence: dict[int, tuple[str, str] | None] = {}  # id(approval) -> problem
+        self.verdicts = signatures.Verdicts(self.root, self.repo)
+        self._person_events = sorted(
+            (self.history.position[t.sha], rid, t.new if t.status != "D" else "")
+            for rid, ts in self.history.touches.items() if self.history.kinds.get(rid) == "person"
+            for t in ts)
+        self.general: list[Finding] = []  # findings about the rules, not one record
+        self.baseline = self._baseline()
 
     # contents ------------------------------------------------------------------------------
     def prefetch(self, blobs: Iterable[str]) -> None:
         """Read many blobs with one ``git cat-file --batch`` call."""
-        import tempfile
-
         todo = sorted({b for b in blobs if b and b not in self._blobs and set(b) != {"0"}})
-        if not todo:
-            return
-        with tempfile.TemporaryFile() as names:
-            names.write("\n".join(todo).encode() + b"\n")
-            names.seek(0)
-            out = self.repo.git.cat_file("--batch", istream=names, stdout_as_string=False,
-                                         strip_newline_in_stdout=False)
-        pos = 0
-        while pos < len(out):
-            end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            pos = end + 1
-            if len(header) < 3 or header[1] == b"missing":
-                continue
-            size = int(header[2])
-            self._blobs[header[0].decode()] = parse_record(out[pos:pos + size])
-            pos += size + 1
+        for sha, raw in cat_file(self.repo, todo):
+            self._blobs[sha] = parse_record(raw)
 
     def data_at(self, blob: str) -> Any:
         if blob not in self._blobs:
@@ -488,50 +554,109 @@ class Auditor:
                 self._blobs[blob] = parse_record(raw)
         return self._blobs[blob]
 
+    # as of a main-line position (the state of main before the commit at that position) --------
+    def _config_blob(self, path: str, pos: int) -> str | None:
+        versions = self.history.config.get(path, [])
+        i = bisect_left(versions, (pos, "")) - 1
+        return versions[i][1] if i >= 0 else None
+
+    def people_at(self, pos: int) -> People:
+        """Person records as they stood on the main line before the commit at ``pos``."""
+        k = bisect_left(self._person_events, (pos, "", ""))
+        if k not in self._people_at:
+            state: dict[str, str] = {}
+            for _p, rid, blob in self._person_events[:k]:
+                state[rid] = blob
+            self.prefetch(state.values())
+            self._people_at[k] = People(person_of(rid, d) for rid, b in state.items()
+                                        if isinstance(d := self.data_at(b), dict))
+        return self._people_at[k]
+
+    def lifecycle_at(self, pos: int) -> Lifecycle:
+        """``schemas/lifecycle.yaml`` before the commit at ``pos`` (the working tree's only in a
+        history that never held it)."""
+        blob = self._config_blob(LIFECYCLE_PATH, pos)
+        if blob is None or set(blob) == {"0"}:
+            return self.lifecycle
+        if blob not in self._lifecycles:
+            spec = self.data_at(blob)
+            try:
+                self._lifecycles[blob] = Lifecycle(spec) if isinstance(spec, dict) else self.lifecycle
+            except (KeyError, TypeError, ValueError, AttributeError):
+                self._lifecycles[blob] = self.lifecycle
+        return self._lifecycles[blob]
+
+    def rules_at(self, pos: int) -> dict:
+        """``.github/review-rules.yaml`` before the commit at ``pos`` ({} when there was none)."""
+        blob = self._config_blob(RULES_PATH, pos)
+        data = self.data_at(blob) if blob else None
+        return data if isinstance(data, dict) else {}
+
+    def _baseline(self) -> int:
+        """Main-line position of the rules' baseline (-1: none). The baseline is read from the
+        rules at the audited tip; once set it may not move (a later version of the rules naming
+        another baseline is a finding), so a change cannot import itself."""
+        h = self.history
+        tip = self.rules_at(len(h.mainline))
+        named = tip.get("baseline")
+        if not named:
+            return -1
+        named = str(named).strip()
+        first = None
+        for pos, blob in h.config.get(RULES_PATH, []):
+            data = self.data_at(blob) if set(blob) != {"0"} else None
+            value = str(data.get("baseline") or "").strip() if isinstance(data, dict) else ""
+            if value and first is None:
+                first = (value, pos)
+            elif value and first and value != first[0]:
+                self.general.append(Finding(
+                    "review-rules", "audit.baseline",
+                    f"commit {h.mainline[pos][:10]} moves the baseline from {first[0][:10]} to "
+                    f"{value[:10]}; the baseline is set once (records up to it are imported "
+                    "without evidence)", h.mainline[pos], "baseline"))
+        match = [i for i, sha in enumerate(h.mainline) if sha.startswith(named.lower())]
+        if len(match) != 1:
+            self.general.append(Finding(
+                "review-rules", "audit.baseline",
+                f"baseline {named} is not a commit on the main line of this history; nothing "
+                "is treated as imported", None, "baseline", "warning"))
+            return -1
+        return match[0]
+
     # the main entry --------------------------------------------------------------------------
-    def run(self, ids: Iterable[str] | None = None, deep: bool = False,
+    def run(self, ids: Iterable[str] | None = None, deep: bool = True,
             fields: bool | None = None) -> list[Trail]:
+        """Trails of ``ids`` (every record the history or the tree knows when None). Every
+        version of every record is read: history is checked for all of them."""
         wanted = list(ids) if ids else None
         if wanted is None:
             wanted = sorted(set(self.history.touches) | set(self.records))
         if fields is None:
             fields = ids is not None
-        deep = deep or ids is not None
-        need = [rid for rid in wanted if fields or deep or self.needs_contents(rid)]
-        self.prefetch(t.new for rid in need for t in self.history.touches.get(rid, ()))
-        return [self.trail(rid, deep=deep, fields=fields) for rid in wanted]
+        commits = self.history.commits
+        self.prefetch(b for rid in wanted for t in self.history.touches.get(rid, ())
+                      for b in [t.new] + [f[2] for c in t.contributors for f in commits[c].files
+                                          if _record_id(f[3]) == rid])
+        self.verdicts.prefetch(sha for sha, c in commits.items()
+                               if any(k in EVIDENCE for k, _v in c.trailers))
+        out = [self.trail(rid, deep=True, fields=fields) for rid in wanted]
+        self.verdicts.save()
+        if ids is None and self.general:
+            rules = Trail("review-rules", "rules", RULES_PATH)
+            rules.findings.extend(self.general)
+            out.append(rules)
+        return out
 
     def needs_contents(self, rid: str) -> bool:
-        """Whether the record's old versions must be read: it has approval steps, or approval
-        trailers name it."""
-        if rid not in self._needs:
-            self._needs[rid] = self._needs_contents(rid)
-        return self._needs[rid]
-
-    def _needs_contents(self, rid: str) -> bool:
-        kind = self.history.kinds.get(rid) or getattr(self.records.get(rid), "kind", None)
-        if not kind or not self.lifecycle.has(kind):
-            return False
-        rec = self.records.get(rid)
-        hist = rec.data.get("history") if rec is not None and isinstance(rec.data, dict) else None
-        if isinstance(hist, list) and any(
-            isinstance(h, dict) and self.lifecycle.approval_role(kind, str(h.get("status")))
-            for h in hist
-        ):
-            return True
-        commits = self.history.commits
-
-        def signed(sha: str) -> bool:
-            return any(k == APPROVED_BY for k, _v in commits[sha].trailers)
-
-        return rid in self.history.named or any(
-            signed(t.sha) or any(signed(c) for c in t.contributors)
-            for t in self.history.touches.get(rid, ()))
+        """Kept for callers of the former shallow mode: every record's versions are read now."""
+        return True
 
     def approvals_in(self, sha: str) -> list[Approval]:
-        """The approvals one commit carries (the same objects on every call)."""
+        """The approvals one commit carries (the same objects on every call); the approver is
+        the person of that e-mail as of main before the commit landed."""
         if sha not in self._approvals:
-            self._approvals[sha] = approvals_of(self.history.commits[sha], self.people)
+            people = self.people_at(self.history.pos_of(sha))
+            self._approvals[sha] = approvals_of(self.history.commits[sha], people)
         return self._approvals[sha]
 
     def _approvals_for(self, touch: Touch) -> list[Approval]:
@@ -540,7 +665,7 @@ class Auditor:
             out.extend(self.approvals_in(c))
         return out
 
-    def trail(self, rid: str, deep: bool = False, fields: bool = False) -> Trail:
+    def trail(self, rid: str, deep: bool = True, fields: bool = False) -> Trail:
         h = self.history
         touches = h.touches.get(rid, [])
         rec = self.records.get(rid)
@@ -552,13 +677,12 @@ class Auditor:
                                       "the record is not in the committed history", None, path,
                                       "warning"))
             return t
-        deep = deep or self.needs_contents(rid)
-        t.deep = deep
+        t.deep = True
         first = touches[0]
         creator = self._creator(first)
         t.created_by, t.created_email, t.created_at = creator.author, creator.email, creator.authored
-        versions = [self.data_at(x.new) if (deep or fields) and x.status != "D" else None
-                    for x in touches]
+        t.imported = h.position[first.sha] <= self.baseline
+        versions = [self.data_at(x.new) if x.status != "D" else None for x in touches]
         prev_data = None
         for i, x in enumerate(touches):
             c = h.commits[x.sha]
@@ -567,7 +691,7 @@ class Auditor:
             if i == 0 and x.status == "A":
                 action = "created"
             ch = Change(x.sha, c.committed, *self._author_of(x), action=action, path=x.path,
-                        subject=c.subject)
+                        subject=c.subject, imported=h.position[x.sha] <= self.baseline)
             if isinstance(data, dict) or isinstance(prev_data, dict):
                 old_status = prev_data.get("status") if isinstance(prev_data, dict) else None
                 new_status = data.get("status") if isinstance(data, dict) else None
@@ -583,10 +707,7 @@ class Auditor:
             for a in self.approvals_in(sha):
                 if all(a is not b for b in t.approvals):
                     t.approvals.append(a)
-        if deep:
-            self._check_deep(t, touches, versions, rec)
-        else:
-            self._check_shallow(t, touches, rec)
+        self._check_deep(t, touches, versions, rec)
         return t
 
     def _creator(self, touch: Touch) -> Commit:
@@ -608,42 +729,41 @@ class Auditor:
         return c.author, c.email
 
     # checks ------------------------------------------------------------------------------------
-    def _check_shallow(self, t: Trail, touches: list[Touch], rec) -> None:
-        """What can be said without reading old versions: the latest history entry is not dated
-        after the last commit of the record, and approval trailers name role holders."""
-        last = self.history.commits[touches[-1].sha]
-        hist = rec.data.get("history") if rec is not None and isinstance(rec.data, dict) else None
-        if isinstance(hist, list) and hist and isinstance(hist[-1], dict):
-            at, landed = instant_or_none(hist[-1].get("at")), instant_or_none(last.committed)
-            if at and landed and at > landed + SKEW:
-                t.findings.append(Finding(
-                    t.id, "history.future",
-                    f"the last history entry is dated {hist[-1].get('at')}, after the commit that "
-                    f"holds it ({last.committed}, {last.sha[:10]})", last.sha,
-                    f"history[{len(hist) - 1}].at"))
-
     def _check_deep(self, t: Trail, touches: list[Touch], versions: list[Any], rec) -> None:
-        h, lc, kind = self.history, self.lifecycle, t.kind
+        h, kind = self.history, t.kind
         prev_hist: list = []
-        filled_by: str | None = None
+        prev_data: dict | None = None
+        fillers: set[str] = set()  # every filled_by of any version
+        authors: dict[str, str] = {}  # e-mail (lower case) -> commit of a content change
         standing: dict | None = None  # {"role", "status", "data", "commit"} of the approval in force
-        creator = self._creator(touches[0])
         for i, x in enumerate(touches):
             data = versions[i]
             c = h.commits[x.sha]
+            pos = h.position[x.sha]
+            imported = pos <= self.baseline
             if x.status == "D" or not isinstance(data, dict):
-                prev_hist = []
-                continue
-            filled_by = data.get("filled_by") if isinstance(data.get("filled_by"), str) else filled_by
+                continue  # a deleted record's history goes on when it comes back
+            lc = self.lifecycle_at(pos)
+            # every version that led here, the branch commits' too, counts for four eyes
+            for v in [data] + [self.data_at(f[2]) for s in x.contributors
+                               for f in h.commits[s].files if _record_id(f[3]) == t.id]:
+                if isinstance(v, dict) and isinstance(v.get("filled_by"), str):
+                    fillers.add(v["filled_by"])
+            if prev_data is None or _strip(prev_data) != _strip(data):
+                for s in x.contributors or (x.sha,):
+                    b = h.commits[s]
+                    if s == x.sha or any(_record_id(f[3]) == t.id for f in b.files):
+                        authors.setdefault(b.email.lower(), s)
             hist = data.get("history") if isinstance(data.get("history"), list) else []
             same = 0
             while same < min(len(prev_hist), len(hist)) and prev_hist[same] == hist[same]:
                 same += 1
-            if same < len(prev_hist):
+            if same < len(prev_hist) and not imported:
+                back = " (the record was deleted and added again)" if i and touches[i - 1].status == "D" else ""
                 t.findings.append(Finding(
                     t.id, "history.rewritten",
                     f"commit {x.sha[:10]} changes or removes history entries that were already "
-                    f"committed (entry {same + 1} onwards); history is append-only", x.sha,
+                    f"committed (entry {same + 1} onwards){back}; history is append-only", x.sha,
                     f"history[{same}]"))
             landed = instant_or_none(c.committed)
             approvals = self._approvals_for(x)
@@ -652,44 +772,60 @@ class Auditor:
             reapproved = False
             for j, entry in new_entries:
                 at = instant_or_none(entry.get("at"))
-                if at and landed and at > landed + SKEW:
+                if at and landed and at > landed + SKEW and not imported:
                     t.findings.append(Finding(
                         t.id, "history.future",
                         f"history entry {j + 1} is dated {entry.get('at')}, after the commit that "
                         f"introduced it ({c.committed}, {x.sha[:10]})", x.sha, f"history[{j}].at"))
                 status = entry.get("status")
-                role = lc.approval_role(kind, status) if isinstance(status, str) else None
+                role = approval_rules.needed_role(lc, kind, status)
                 if not role:
                     continue
-                ok = self._check_approval(t, x, j, entry, role, approvals + later, filled_by,
-                                          creator)
-                if ok:
+                if imported:
                     standing = {"role": role, "status": status, "data": data, "commit": x.sha}
                     reapproved = True
+                    continue
+                valid = self._check_approval(t, x, j, entry, role, approvals + later, fillers,
+                                             authors, lc)
+                if valid:
+                    standing = {"role": role, "status": status, "commit": x.sha,
+                                "data": self._approved_data(valid[0], t.id, x, data)}
+                    reapproved = True
             # an edit that carries a valid approval for the approval in force re-approves it
-            if standing and not reapproved and any(
-                a.person and a.role in (None, standing["role"])
-                and standing["role"] in self.people.by_id[a.person].roles
-                and a.person != filled_by
-                for a in approvals + later
-            ):
-                standing = {**standing, "data": data, "commit": x.sha}
-                reapproved = True
-            if standing and not reapproved:
-                edited = [f for f in changed_fields(_strip(standing["data"]), _strip(data))]
+            if standing and not reapproved and not imported:
+                valid = self._valid_approvals(t.id, x, standing["role"], approvals + later,
+                                              fillers, authors, lc)
+                if valid:
+                    standing = {**standing, "commit": x.sha,
+                                "data": self._approved_data(valid[0], t.id, x, data)}
+            if standing and not imported:
+                edited = changed_fields(_strip(standing["data"]), _strip(data))
                 if edited:
                     t.findings.append(Finding(
                         t.id, "approval.changed-after",
                         f"changed after the '{standing['status']}' approval of "
                         f"{standing['commit'][:10]} without a new approval by a "
-                        f"{standing['role']}: " + ", ".join(edited[:8])
+                        f"{standing['role']} (commit {x.sha[:10]}): " + ", ".join(edited[:8])
                         + (" ..." if len(edited) > 8 else ""), x.sha, edited[0]))
                     standing = {**standing, "data": data}  # report each edit once
+            if standing:
                 cur = data.get("status")
                 if (isinstance(cur, str) and cur != standing["status"]
                         and standing["status"] in _reachable(lc, kind, cur)):
                     standing = None  # moved back before the approval step: approval withdrawn
-            prev_hist = hist
+            prev_hist, prev_data = hist, data
+
+    def _approved_data(self, a: Approval, rid: str, x: Touch, landed: Any) -> Any:
+        """The version an approval approved: the blob it names (``Approved-blob``), else the
+        version its own commit wrote, else the version in force when it was given."""
+        commit = self.history.commits[a.commit]
+        blob = approved_blobs(commit).get(rid)
+        if blob is None:
+            blob = next((f[2] for f in commit.files if _record_id(f[3]) == rid and f[0] != "D"), None)
+        if blob is None:
+            return landed
+        data = self.data_at(blob)
+        return data if isinstance(data, dict) else {}
 
     def _named_approvals(self, rid: str, touch: Touch, nxt: Touch | None) -> list[Approval]:
         """Approval commits naming the record (``Approved-record``) after ``touch`` and before
@@ -702,8 +838,82 @@ class Auditor:
                 out.extend(self.approvals_in(sha))
         return out
 
+    def evidence_problem(self, a: Approval) -> tuple[str, str] | None:
+        """Why the commit carrying ``a`` does not prove it (``approval.unsigned`` /
+        ``approval.signer``), or None: signed by a key of the Approved-by person valid at the
+        commit, or by a platform key the rules name, with a ``Reviewed-on``. Keys, people and
+        rules as they stood on main before the commit landed."""
+        if id(a) in self._evidence:
+            return self._evidence[id(a)]
+        h = self.history
+        commit = h.commits[a.commit]
+        pos = h.pos_of(a.commit)
+        people = self.people_at(pos)
+        v = self.verdicts.get(a.commit)
+        problem: tuple[str, str] | None = None
+        who = f"{a.name} <{a.email}>"
+        if v.status == sshsig.UNSIGNED:
+            problem = ("approval.unsigned",
+                       f"commit {a.commit[:10]} carries an approval by {who} but is not signed; "
+                       "evidence counts only in a commit signed with the approver's SSH key "
+                       "(servicebook approve signs it)")
+        elif v.status != sshsig.GOOD:
+            problem = ("approval.signer", f"commit {a.commit[:10]}: the signature does not verify "
+                                          f"({v.reason})")
+        elif (person := people.by_email.get(a.email.lower()) if a.email else None) is None:
+            problem = None  # nobody's approval: approval.unknown-person says so
+        else:
+            ok, why = person.key_valid(v.key, instant_or_none(commit.committed))
+            if ok:
+                a.signer = f"key of {person.id} ({sshsig.fingerprint(v.key)})"
+            else:
+                platform = self._platform(v.key, pos)
+                if platform and a.reviewed_on:
+                    a.signer = f"platform {platform}"
+                elif platform:
+                    problem = ("approval.signer",
+                               f"commit {a.commit[:10]} is signed by the {platform} platform key "
+                               "but names no review (Reviewed-on); a platform signature proves "
+                               "only a review the platform recorded")
+                else:
+                    owners = [p.id for p in people.by_key(v.key)]
+                    whose = (f"a key of {', '.join(owners)}" if owners
+                             else "a key no person record held on main before the commit")
+                    problem = ("approval.signer",
+                               f"commit {a.commit[:10]} carries an approval by {who} but is signed "
+                               f"with {sshsig.fingerprint(v.key)}, {whose}"
+                               + (f"; {why}" if why else ""))
+        self._evidence[id(a)] = problem
+        return problem
+
+    def _platform(self, blob: str, pos: int) -> str | None:
+        platforms = self.rules_at(pos).get("platforms")
+        if not isinstance(platforms, dict):
+            return None
+        for name, spec in platforms.items():
+            keys = spec.get("keys") if isinstance(spec, dict) else None
+            if isinstance(keys, list) and any(isinstance(k, str) and sshsig.key_blob(k) == blob
+                                              for k in keys):
+                return str(name)
+        return None
+
+    def _valid_approvals(self, rid, x, role, approvals, fillers, authors, lc) -> list[Approval]:
+        """The approvals that prove ``role``, quietly (for re-approval of an edit)."""
+        out = []
+        for a in approvals:
+            if a.role not in (None, role) or self.evidence_problem(a):
+                continue
+            person = self.people_at(self.history.pos_of(a.commit)).by_email.get(a.email.lower())
+            if person is None or role not in person.roles:
+                continue
+            if person.id in fillers or (person.email and person.email.lower() in authors):
+                continue
+            out.append(a)
+        return out
+
     def _check_approval(self, t: Trail, x: Touch, j: int, entry: dict, role: str,
-                        approvals: list[Approval], filled_by: str | None, creator: Commit) -> bool:
+                        approvals: list[Approval], fillers: set[str], authors: dict[str, str],
+                        lc: Lifecycle) -> list[Approval]:
         status = entry.get("status")
         where = f"history[{j}]"
         if not approvals:
@@ -711,11 +921,17 @@ class Auditor:
                 t.id, "approval.missing",
                 f"'{status}' needs an approval by a {role}, but commit {x.sha[:10]} that brought it "
                 "onto the main line carries no Approved-by trailer", x.sha, where))
-            return False
-        valid = []
+            return []
+        valid: list[Approval] = []
+        persons: list[Person] = []
         for a in approvals:
             a.status = a.status or status
-            person = self.people.by_id.get(a.person) if a.person else None
+            problem = self.evidence_problem(a)
+            if problem:
+                t.findings.append(Finding(t.id, problem[0], problem[1], a.commit, where))
+                continue
+            people = self.people_at(self.history.pos_of(a.commit))
+            person = people.by_email.get(a.email.lower()) if a.email else None
             if a.role and a.role != role:
                 t.findings.append(Finding(
                     t.id, "approval.role",
@@ -726,29 +942,58 @@ class Auditor:
                 t.findings.append(Finding(
                     t.id, "approval.unknown-person",
                     f"Approved-by {a.name} <{a.email}> on {x.sha[:10]} matches no person record's "
-                    "git e-mail", a.commit, where))
+                    "git e-mail (as of main before the commit)", a.commit, where))
                 continue
-            if role not in person.roles:
+            authored = authors.get(person.email.lower()) if person.email else None
+            wrong = approval_rules.judge(lc, t.kind, status, person.id, person.roles,
+                                         fillers | ({person.id} if authored else set()))
+            if any(p.rule == approval_rules.ROLE for p in wrong):
                 t.findings.append(Finding(
                     t.id, "approval.role",
                     f"'{status}' needs a {role}; approver {person.id} ({a.name} <{a.email}>) "
-                    f"holds {', '.join(person.roles) or 'no role'}", a.commit, where))
+                    f"held {', '.join(person.roles) or 'no role'} on main before the commit",
+                    a.commit, where))
                 continue
-            if person.id == filled_by or (person.email and person.email.lower() == creator.email.lower()):
+            if wrong:
                 t.findings.append(Finding(
                     t.id, "approval.self",
                     f"{person.id} approves '{status}' but "
-                    + ("filled the form" if person.id == filled_by else
-                       f"committed the form ({creator.sha[:10]})"), a.commit, where))
+                    + (f"filled the form (filled_by in a version of it)" if person.id in fillers
+                       else f"committed the form ({authored[:10]}: a content change)"),
+                    a.commit, where))
                 continue
-            valid.append(person)
-        if valid and entry.get("by") not in {p.id for p in valid}:
+            valid.append(a)
+            persons.append(person)
+        if persons and entry.get("by") not in {p.id for p in persons}:
             t.findings.append(Finding(
                 t.id, "history.mismatch",
                 f"history entry {j + 1} says '{status}' by {entry.get('by')}, but the approval "
-                f"evidence on {x.sha[:10]} is by {', '.join(p.id for p in valid)}", x.sha,
+                f"evidence on {x.sha[:10]} is by {', '.join(p.id for p in persons)}", x.sha,
                 f"{where}.by"))
-        return bool(valid)
+        return valid
+
+
+def cat_file(repo, shas: list[str]) -> Iterable[tuple[str, bytes]]:
+    """(sha, raw object) of many objects with one ``git cat-file --batch`` call."""
+    import tempfile
+
+    if not shas:
+        return
+    with tempfile.TemporaryFile() as names:
+        names.write("\n".join(shas).encode() + b"\n")
+        names.seek(0)
+        out = repo.git.cat_file("--batch", istream=names, stdout_as_string=False,
+                                strip_newline_in_stdout=False)
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) < 3 or header[1] == b"missing":
+            continue
+        size = int(header[2])
+        yield header[0].decode(), out[pos:pos + size]
+        pos += size + 1
 
 
 def _strip(data: dict) -> dict:
