@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as err:  # an internal error is a bug: say so, once, without a wall of text
+    except Exception as err:  # the last resort: anything uncaught is a bug; say so once, exit 2 (no wall of text)
         print(f"servicebook: internal error: {type(err).__name__}: {err}", file=sys.stderr)
         if os.environ.get("SERVICEBOOK_DEBUG"):
             traceback.print_exc()

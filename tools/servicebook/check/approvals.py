@@ -38,9 +38,10 @@ def judge(lifecycle: Lifecycle, kind: str, status, by, roles: Iterable[str] | No
     if not role:
         return []
     out = []
-    if roles is not None and role not in set(roles):
+    # a wrong-typed value (a list where a person ID belongs) is the schema check's to report
+    if roles is not None and role not in {r for r in roles if isinstance(r, str)}:
         out.append(Problem(ROLE, f"'{status}' is an approval by a {role}; {by} does not hold that role"))
-    if isinstance(by, str) and by in set(fillers):
+    if isinstance(by, str) and by in {f for f in fillers if isinstance(f, str)}:
         out.append(Problem(SELF, f"{by} filled this form and cannot also approve it ('{status}')"))
     return out
 

@@ -14,7 +14,7 @@ from servicebook.load.index import PROCESS_ORDER, Index
 from servicebook.load.instants import instant_or_none
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.problems import Problem
-from servicebook.load.records import KINDS, Record, kind_of_id
+from servicebook.load.records import KINDS, Record, get_list, kind_of_id
 from servicebook.load.yamlload import dump_path
 
 
@@ -105,7 +105,8 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
         status = entry.get("status")
         if i > 0:
             before = history[i - 1].get("status")
-            if before in lifecycle.statuses(kind) and status not in lifecycle.allowed(kind, before):
+            if isinstance(before, str) and isinstance(status, str) and before in lifecycle.statuses(kind) \
+                    and status not in lifecycle.allowed(kind, before):
                 allowed = lifecycle.allowed(kind, before)
                 report(rec.path, ("history", i, "status"), "lifecycle.transition",
                        f"a {kind} cannot move from '{before}' to '{status}'; from '{before}' it "
@@ -113,7 +114,7 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
         by = entry.get("by")
         if isinstance(by, str):
             person = persons.get(by)
-            roles = (person.data.get("roles") or []) if person is not None else None
+            roles = get_list(person.data, "roles") if person is not None else None
             for p in approvals.judge(lifecycle, kind, status, by, roles, [rec.data.get("filled_by")]):
                 report(rec.path, ("history", i, "by"), p.rule, p.message)
     last = history[-1].get("status")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from servicebook.write import migrations
 from servicebook.commands._common import add_root, find_root
 from servicebook.load.records import find_files, kind_of_path
+from servicebook.load.yamlload import YamlProblem, parse
 from servicebook.load.schemas import SchemaSet
 from servicebook.write.writer import WriteRefused, digest, dump, load_for_edit, replace
 
@@ -28,11 +29,12 @@ def run(args) -> int:
             continue
         raw = (root / rel).read_bytes()
         try:
-            data, yaml = load_for_edit(raw.decode("utf-8"))
-        except Exception as err:  # noqa: BLE001 - unreadable files are validate's business
-            print(f"{rel}: skipped, not readable YAML ({type(err).__name__}); run servicebook validate")
+            parse(raw)  # the one reader: what it refuses (encoding, syntax, tags...) validate explains
+        except YamlProblem as err:
+            print(f"{rel}: skipped, not readable as a record ({err.rule}); run servicebook validate")
             failed += 1
             continue
+        data, yaml = load_for_edit(raw.decode("utf-8"))
         if not hasattr(data, "insert") or migrations.version_of(data) == migrations.CURRENT:
             continue
         try:

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping
 
 from servicebook.derive.pipeline import _fmt, status_at
 from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_instant, start_of_day
+from servicebook.load.records import get_dict, get_list
 
 __all__ = ["REQUIREMENTS_HOURS", "LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "reports",
            "response_targets"]
@@ -59,7 +60,7 @@ def _date(value) -> _dt.date | None:
 
 def signed_at(contract, at) -> _dt.datetime | None:
     """When the contract was signed, as of ``at`` (None while unsigned)."""
-    for e in contract.data.get("history") or ():
+    for e in get_list(contract.data, "history"):
         when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
         if when is not None and when <= at and e.get("status") == "signed":
             return when
@@ -76,7 +77,7 @@ def contracts_in_delivery(source, at) -> list:
     at = parse_instant(at)
     records = _records(source)
     with_records = {r.data.get("contract") for r in records.values()
-                    if r.kind in DELIVERY_KINDS and status_at(r, at) is not None}
+                    if r.kind in DELIVERY_KINDS and isinstance(r.data.get("contract"), str) and status_at(r, at) is not None}
     out = []
     for r in records.values():
         if r.kind != "contract" or status_at(r, at) is None:
@@ -109,13 +110,13 @@ def _owner_rank(person: str | None, contract, records) -> int:
     if not person:
         return 0
     p = records.get(person)
-    roles = (p.data.get("roles") or []) if p is not None else []
-    if any(r in MANAGEMENT_ROLES for r in roles):
+    roles = get_list(p.data, "roles") if p is not None else []
+    if any(isinstance(r, str) and r in MANAGEMENT_ROLES for r in roles):
         return 3
-    team = contract.data.get("delivery_team") or {}
+    team = get_dict(contract.data, "delivery_team")
     if person == team.get("owner"):
         return 2
-    if any(isinstance(m, Mapping) and m.get("person") == person for m in team.get("members") or ()):
+    if any(isinstance(m, Mapping) and m.get("person") == person for m in get_list(team, "members")):
         return 1
     return 0
 
@@ -131,8 +132,8 @@ class _Shared:
         self.engine = Engine(source)
         self.by_contract: dict[Any, list] = defaultdict(list)
         for r in self.records.values():
-            if r.kind in DELIVERY_KINDS and status_at(r, at) is not None:
-                self.by_contract[r.data.get("contract")].append(r)
+            if r.kind in DELIVERY_KINDS and isinstance(r.data.get("contract"), str) and status_at(r, at) is not None:
+                self.by_contract[r.data["contract"]].append(r)
 
 
 def reports(source, contract_ids: Iterable[str], at, **options) -> list[dict]:
@@ -162,8 +163,8 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     by_kind = {k: sorted((r for r in mine if r.kind == k), key=lambda r: (str(r.data.get("created_at", "")), r.id))
                for k in DELIVERY_KINDS}
     signed = signed_at(ct, at)
-    team = ct.data.get("delivery_team") or {}
-    members = [m for m in team.get("members") or () if isinstance(m, Mapping)]
+    team = get_dict(ct.data, "delivery_team")
+    members = [m for m in get_list(team, "members") if isinstance(m, Mapping)]
 
     def clocks(rec):
         return [c.to_dict() for c in engine.clocks_for(rec, at.timestamp()) if c.last_cycle]
@@ -174,13 +175,13 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     for r in by_kind["requirements"]:
         st = status_at(r, at)
         confirmed = None
-        for e in r.data.get("history") or ():
-            when = instant_or_none(e.get("at"))
+        for e in get_list(r.data, "history"):
+            when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
             if when is not None and when <= at and e.get("status") == "confirmed":
                 confirmed = when
                 break
         reqs.append({"id": r.id, "status": st[0], "confirmed_at": _fmt(confirmed),
-                     "items": len(r.data.get("items") or ()), "out_of_scope": list(r.data.get("out_of_scope") or ()),
+                     "items": len(get_list(r.data, "items")), "out_of_scope": list(get_list(r.data, "out_of_scope")),
                      "clocks": clocks(r)})
     confirmed_times = [instant_or_none(q["confirmed_at"]) for q in reqs if q["confirmed_at"]]
     first_confirmed = min(confirmed_times) if confirmed_times else None
@@ -197,21 +198,23 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     changes = []
     for r in by_kind["change"]:
         d = r.data
-        a = d.get("assessment") or {}
+        a = get_dict(d, "assessment")
         changes.append({"id": r.id, "status": status_at(r, at)[0], "change_type": d.get("change_type"),
                         "requested_by": d.get("requested_by"), "description": d.get("description"),
                         "dates": d.get("dates"), "extra_people": a.get("extra_people"),
-                        "extra_cost": a.get("extra_cost"), "deprioritised": list(a.get("deprioritised") or ()),
-                        "decision": (d.get("decision") or {}).get("outcome")
-                        if instant_or_none((d.get("decision") or {}).get("at")) and instant_or_none(d["decision"]["at"]) <= at else None})
+                        "extra_cost": a.get("extra_cost"), "deprioritised": list(get_list(a, "deprioritised")),
+                        "decision": get_dict(d, "decision").get("outcome")
+                        if instant_or_none(get_dict(d, "decision").get("at")) and instant_or_none(d["decision"]["at"]) <= at else None})
 
     # reports and milestones
     reports = sorted(by_kind["progress"], key=lambda r: (str(r.data.get("date", "")), str(r.data.get("created_at", "")), r.id),
                      reverse=True)
     milestones = []
-    source_report = next((r for r in reports if r.data.get("milestones")), None)
+    source_report = next((r for r in reports if get_list(r.data, "milestones")), None)
     today = at.astimezone(ZONE).date()
-    for m in (source_report.data.get("milestones") if source_report else None) or ():
+    for m in get_list(source_report.data, "milestones") if source_report else ():
+        if not isinstance(m, Mapping):
+            continue
         planned, actual = _date(m.get("planned_on")), _date(m.get("actual_on"))
         if actual is not None and actual > today:
             actual = None
@@ -246,7 +249,7 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     problems = []
     for r in by_kind["problem"]:
         st = status_at(r, at)[0]
-        level = r.data.get("level")
+        level = r.data.get("level") if isinstance(r.data.get("level"), str) else None  # else: schema.type, located
         cl = clocks(r)
         response = next((c for c in cl if c["clock"] == "response"), cl[0] if cl else None)
         need = (levels.get(level) or {}).get("owner_rank", 0)

@@ -65,8 +65,9 @@ from typing import Any, Iterable, Mapping
 
 from servicebook.derive.sla import calendar as bc
 from servicebook.derive.sla.engine import Engine
-from servicebook.derive.sla.policies import load_policies
+from servicebook.derive.sla.policies import load_calendars, load_policies
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
+from servicebook.load.records import get_list
 
 __all__ = ["STAGES", "STAGE_LABELS", "EVIDENCE", "DEADLINES", "REFERRAL_SHARES", "DEFAULT_COMMISSION_RATE",
            "NEGOTIATION_CLOCK", "Deal", "calendar_of", "status_at", "deals", "deal", "by_stage",
@@ -131,7 +132,7 @@ def status_at(rec, at: _dt.datetime) -> tuple[str, _dt.datetime, str | None] | N
     if created is not None and created > at:
         return None
     last = None
-    for entry in rec.data.get("history") or ():
+    for entry in get_list(rec.data, "history"):
         if not isinstance(entry, Mapping):
             continue
         when = instant_or_none(entry.get("at"))
@@ -149,7 +150,7 @@ def status_at(rec, at: _dt.datetime) -> tuple[str, _dt.datetime, str | None] | N
 def _previous_status(rec, at: _dt.datetime) -> tuple[str, _dt.datetime] | None:
     """The status a record had before its current one (as of ``at``), and when it entered it."""
     seq = []
-    for entry in rec.data.get("history") or ():
+    for entry in get_list(rec.data, "history"):
         when = instant_or_none(entry.get("at")) if isinstance(entry, Mapping) else None
         if when is None or when > at:
             continue
@@ -160,7 +161,7 @@ def _previous_status(rec, at: _dt.datetime) -> tuple[str, _dt.datetime] | None:
 
 def _entered(rec, status: str, at: _dt.datetime) -> _dt.datetime | None:
     """When a record first entered ``status`` (as of ``at``)."""
-    for entry in rec.data.get("history") or ():
+    for entry in get_list(rec.data, "history"):
         when = instant_or_none(entry.get("at")) if isinstance(entry, Mapping) else None
         if when is not None and when <= at and entry.get("status") == status:
             return when
@@ -168,14 +169,10 @@ def _entered(rec, status: str, at: _dt.datetime) -> _dt.datetime | None:
 
 
 def calendar_of(records: Mapping[str, Any]):
-    """The standard business calendar: the CAL-cn-standard record when present, else built-in."""
-    rec = records.get("CAL-cn-standard")
-    if rec is not None:
-        try:
-            return bc.from_record(rec.data)
-        except (bc.CalendarError, KeyError, TypeError, ValueError):
-            pass
-    return bc.china_standard()
+    """The standard business calendar: the CAL-cn-standard record when present, else built-in.
+    Read as the SLA engine reads it (`load_calendars`); a calendar record that cannot be built is
+    reported by the sla.policy check (located), and the built-in calendar stands in here."""
+    return load_calendars(records)[0].get("CAL-cn-standard") or bc.china_standard()
 
 
 def _records(source) -> Mapping[str, Any]:
@@ -263,17 +260,18 @@ def _approvers(records: Mapping[str, Any], at) -> dict[str, str]:
     for r in records.values():
         if r.kind != "solution":
             continue
-        manager = _reviewer(r, at)
-        if manager:
-            counts[r.data.get("filled_by")][manager] += 1
+        manager, salesperson = _reviewer(r, at), r.data.get("filled_by")
+        if manager and isinstance(salesperson, str):
+            counts[salesperson][manager] += 1
     return {sp: c.most_common(1)[0][0] for sp, c in counts.items() if c}
 
 
 def _reviewer(solution, at) -> str | None:
     who = None
-    for e in solution.data.get("history") or ():
+    for e in get_list(solution.data, "history"):
         when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
-        if when is not None and when <= at and e.get("status") in ("approved", "returned"):
+        if when is not None and when <= at and e.get("status") in ("approved", "returned") \
+                and isinstance(e.get("by"), str):
             who = e.get("by")
     return who
 
@@ -377,9 +375,9 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
     # manager: who reviewed the solution, else the feasibility's author, else the usual reviewer
     manager = _reviewer(sol, at) if sol is not None else None
     fs = latest["feasibility"][0]
-    if manager is None and fs is not None:
-        manager = fs.data.get("filled_by")
-    if manager is None:
+    if manager is None and fs is not None and isinstance(fs.data.get("filled_by"), str):
+        manager = fs.data["filled_by"]
+    if manager is None and isinstance(d.salesperson, str):
         approvers = _approvers if _approvers is not None else _approvers_of(records, at)
         manager = approvers.get(d.salesperson)
     d.manager = manager
@@ -388,7 +386,8 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
     ct = latest["contract"][0]
     d.contract_amount = _amount(ct.data.get("amount")) if ct is not None else None
     d.bids = [_bid(r, at) for r in chain if r.kind == "bid" and status_at(r, at) is not None]
-    comms = Counter(r.data.get("kind") for r in chain if r.kind == "communication" and status_at(r, at) is not None)
+    comms = Counter(r.data.get("kind") for r in chain if r.kind == "communication"
+                    and isinstance(r.data.get("kind"), str) and status_at(r, at) is not None)
     d.communications = dict(sorted(comms.items()))
     d.referral = _referral(sv, chain, d, commission_rate, at)
     return d
@@ -458,13 +457,13 @@ def negotiation_limit(source) -> dict | None:
 def _negotiation(sol, at, d: Deal) -> dict:
     rounds = []
     if sol is not None:
-        for r in sol.data.get("negotiation_rounds") or ():
+        for r in get_list(sol.data, "negotiation_rounds"):
             when = instant_or_none(r.get("at")) if isinstance(r, Mapping) else None
             if when is None or when > at:
                 continue
             rounds.append({"at": _fmt(when), "kind": r.get("kind"), "summary": r.get("summary"),
                            "manager_informed": bool(r.get("manager_informed"))})
-    kinds = Counter(r["kind"] for r in rounds)
+    kinds = Counter(r["kind"] for r in rounds if isinstance(r["kind"], str))
     return {
         "rounds": len(rounds),
         "price_cuts": kinds.get("price_cut", 0),
@@ -489,11 +488,11 @@ def _bid(rec, at) -> dict:
     if submitted is not None and submitted > at:
         submitted = None
     checked = {}
-    for c in data.get("checklist") or ():
+    for c in get_list(data, "checklist"):
         when = instant_or_none(c.get("checked_at")) if isinstance(c, Mapping) else None
-        if when is not None and when <= at:
-            checked[c.get("item")] = c
-    tasks = [t for t in data.get("tasks") or () if isinstance(t, Mapping)]
+        if when is not None and when <= at and isinstance(c.get("item"), str):
+            checked[c["item"]] = c
+    tasks = [t for t in get_list(data, "tasks") if isinstance(t, Mapping)]
     overdue = []
     for t in tasks:
         due, done = instant_or_none(t.get("due")), instant_or_none(t.get("done_at"))
@@ -518,7 +517,7 @@ def _bid(rec, at) -> dict:
 
 def _referral(sv, chain, d: Deal, rate: float, at) -> dict | None:
     ref = sv.data.get("referrer")
-    if not isinstance(ref, Mapping) or ref.get("class") not in REFERRAL_SHARES:
+    if not isinstance(ref, Mapping) or not isinstance(ref.get("class"), str) or ref["class"] not in REFERRAL_SHARES:
         return None
     share = REFERRAL_SHARES[ref["class"]]
     person = ref.get("person")

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from servicebook.load import index as index_mod
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.problems import Problem
-from servicebook.load.records import KINDS, SCHEMAS_DIR, Record, find_names, kind_of_path
+from servicebook.load.records import KINDS, SCHEMAS_DIR, ById, Record, find_names, kind_of_path
 from servicebook.load.cache import FileCache, content_hash, signature
 from servicebook.load.schemas import SchemaSet, values_at
 from servicebook.load.yamlload import MAX_BYTES, YamlProblem, Where, decode, parse, parse_path, parse_strict, positions
@@ -227,7 +227,7 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
         results = _read_subset(root, names, only_set, schemas, max_bytes, cache)
     cache.save()
 
-    records: dict[str, Record] = {}
+    records: dict[str, Record] = ById()
     problems: list[Problem] = []
     for rel, _digest, kind, data, file_problems in results:
         problems.extend(Problem(*p) for p in file_problems)

@@ -78,6 +78,20 @@ class Record:
         return self.data.get("status")
 
 
+class ById(dict):
+    """Records by ID (`Corpus.records`). A reference read from a broken record may be a list or a
+    mapping (the schema check reports it, located): looking it up finds nothing, as for any
+    unknown ID, where a plain dict raises TypeError (unhashable). Text keys only."""
+
+    __slots__ = ()
+
+    def get(self, key, default=None):
+        return dict.get(self, key, default) if isinstance(key, str) else default
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, str) and dict.__contains__(self, key)
+
+
 def get(data: Any, path: str, default=None):
     """A value by dotted path, ``get(rec.data, "handling.handler.by")``; ``default`` when any
     step is missing."""
@@ -88,6 +102,20 @@ def get(data: Any, path: str, default=None):
         else:
             return default
     return cur
+
+
+def get_list(data: Any, path: str) -> list:
+    """The list at dotted ``path``; ``[]`` when it is missing or not a list. A value of the wrong
+    type is a broken record, which the schema check reports, located: a consumer treats it as
+    absent (and checks each item's type in turn)."""
+    value = get(data, path)
+    return value if isinstance(value, list) else []
+
+
+def get_dict(data: Any, path: str) -> dict:
+    """The mapping at dotted ``path``; ``{}`` when it is missing or not a mapping (see `get_list`)."""
+    value = get(data, path)
+    return value if isinstance(value, dict) else {}
 
 
 _ID_TAIL = re.compile(r"-[A-Za-z0-9]+(-[A-Za-z0-9]+)*")

@@ -26,10 +26,7 @@ from servicebook.load.instants import is_date_text, is_instant_text
 from servicebook.load.problems import Problem
 from servicebook.load.yamlload import Where, dump_path
 
-try:  # compiled validator; optional so that a platform without wheels still works (slowly)
-    import jsonschema_rs
-except ImportError:  # pragma: no cover
-    jsonschema_rs = None
+import jsonschema_rs  # compiled validator for the bulk pass (a dependency: no silent slow stand-in)
 
 BASE_URI = "https://servicebook.local/schemas/"
 SUFFIX = ".schema.json"
@@ -104,8 +101,6 @@ class SchemaSet:
         return self._precise[kind]
 
     def fast_valid(self, kind: str, data: Any) -> bool:
-        if jsonschema_rs is None:
-            return self.precise(kind).is_valid(data)
         if kind not in self._fast:
             registry = jsonschema_rs.Registry(
                 [(BASE_URI + name + SUFFIX, schema) for name, schema in self.raw.items()]

@@ -24,10 +24,11 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.resolver import BaseResolver
+import yaml_rs as _yaml_rs  # the fast path for plain records (a dependency: no silent slow stand-in)
 
 try:  # libyaml is ~10x faster; the pure-Python parser gives identical results
     from yaml.cyaml import CParser as _Parser
-except ImportError:  # pragma: no cover - every wheel of PyYAML ships libyaml
+except ImportError:  # pragma: no cover - PyYAML built without libyaml: its own pure-Python parser, same results
 
     class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer):  # type: ignore[no-redef]
         def __init__(self, stream):
@@ -35,11 +36,6 @@ except ImportError:  # pragma: no cover - every wheel of PyYAML ships libyaml
             yaml.scanner.Scanner.__init__(self)
             yaml.parser.Parser.__init__(self)
             yaml.composer.Composer.__init__(self)
-
-try:
-    import yaml_rs as _yaml_rs
-except ImportError:  # pragma: no cover - optional accelerator
-    _yaml_rs = None
 
 MAX_BYTES = 1024 * 1024  # a record is a form: a megabyte is already absurd
 MAX_DEPTH = 48  # records nest a handful of levels
@@ -68,8 +64,13 @@ class RecordResolver(BaseResolver):
 RecordResolver.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+# Python will not turn a whole number of more than 4,300 digits into text (a message, a page): such
+# a value stays text, and a number field reports it (schema.type, located). yaml-rs would read it as
+# a number, so `_needs_strict_path` sends the file here.
+_MAX_INT_DIGITS = 4300
 RecordResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]{0,%d})$" % (_MAX_INT_DIGITS - 1)),
+    list("-+0123456789"),
 )
 RecordResolver.add_implicit_resolver(
     "tag:yaml.org,2002:float",
@@ -244,6 +245,9 @@ _NUMBER_FORMS_WE_KEEP_AS_TEXT = re.compile(
 _BLOCK_HEADER_AT_END = re.compile(r"[|>][-+1-9]*[ \t]*(?:#.*)?$")
 
 
+_LONG_DIGITS = re.compile(r"[0-9]{%d}" % (_MAX_INT_DIGITS + 1))
+
+
 def _needs_strict_path(text: str) -> bool:
     if "!" in text or "&" in text or "*" in text or "<<" in text:
         return True
@@ -251,7 +255,7 @@ def _needs_strict_path(text: str) -> bool:
         return True
     if _BLOCK_HEADER_AT_END.search(text.rstrip().rsplit("\n", 1)[-1]):
         return True
-    return bool(_NUMBER_FORMS_WE_KEEP_AS_TEXT.search(text))
+    return bool(_NUMBER_FORMS_WE_KEEP_AS_TEXT.search(text) or _LONG_DIGITS.search(text))
 
 
 def parse(data: bytes, max_bytes: int = MAX_BYTES) -> Any:
@@ -263,10 +267,10 @@ def parse(data: bytes, max_bytes: int = MAX_BYTES) -> Any:
     fails validation is read again by ``parse_strict`` before its problems are explained.
     """
     text = decode(data, max_bytes)
-    if _yaml_rs is not None and _depth_upper_bound(text) <= MAX_DEPTH and not _needs_strict_path(text):
+    if _depth_upper_bound(text) <= MAX_DEPTH and not _needs_strict_path(text):
         try:
             value = _yaml_rs.loads(text, parse_datetime=False)
-        except Exception:  # noqa: BLE001 - any refusal: let the strict path explain it
+        except ValueError:  # any refusal (yaml_rs.YAMLDecodeError is one): the strict path explains it
             value = None
         if isinstance(value, dict) and value:
             return value

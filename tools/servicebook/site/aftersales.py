@@ -25,7 +25,7 @@ from servicebook.derive.aftersales import parts as parts_mod
 from servicebook.derive.aftersales import technicians as tech_mod
 from servicebook.derive.aftersales import value_index as value_mod
 from servicebook.derive import names
-from servicebook.derive.aftersales.common import as_date, as_datetime, get, text
+from servicebook.derive.aftersales.common import as_date, as_datetime, get, get_list, text
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
@@ -139,10 +139,9 @@ def kb_links(corpus, record_id: str, lang: str, here: str, limit: int = 5,
              where: Callable[[str], str | None] | None = None) -> str:
     """Markdown list of the KB entries matching a repair or complaint, for its page ('' when none)."""
     p = _Page(corpus, lang, None, where)
-    try:
-        found = kb_mod.match(corpus, record_id, limit=limit)
-    except KeyError:
+    if record_id not in corpus.records:  # (kb.match raises KeyError for an unknown record)
         return ""
+    found = kb_mod.match(corpus, record_id, limit=limit)
     if not found:
         return ""
     items = [f"- {p.kb_ref(here, m.entry)} ({md_escape(p.reasons(m))})" for m in found]
@@ -164,7 +163,7 @@ def _kb_pages(p: _Page) -> dict[str, str]:
         rows = []
         for cat in kb_mod.FAULT_CATEGORIES:
             for rec in tree[product].get(cat, []):
-                rows.append([p.category(cat), p.kb_ref(here, rec), ", ".join(get(rec.data, "fault_codes") or []),
+                rows.append([p.category(cat), p.kb_ref(here, rec), ", ".join(c for c in get_list(rec.data, "fault_codes") if isinstance(c, str)),
                              text(get(rec.data, "symptom"))])
         blocks.append(table([p.t("aftersales.w.category"), p.t("aftersales.kb.entry"), p.t("aftersales.w.codes"), p.t("aftersales.w.symptom")], rows))
     codes = kb_mod.by_fault_code(p.c)
@@ -210,12 +209,12 @@ def _kb_pages(p: _Page) -> dict[str, str]:
 def _kb_entry(p: _Page, rec, cases) -> str:
     here = f"kb/{rec.id}.md"
     d = rec.data if isinstance(rec.data, dict) else {}
-    numbers = {get(r.data, "part_number"): r for r in p.c.of_kind("part")}
+    numbers = {get(r.data, "part_number"): r for r in p.c.of_kind("part") if isinstance(get(r.data, "part_number"), str)}
 
     def part_cell(nums):
         shown = []
-        for n in nums or []:
-            part = numbers.get(n)
+        for n in nums if isinstance(nums, list) else []:
+            part = numbers.get(n) if isinstance(n, str) else None
             label = f"{n} {text(get(part.data, 'name'))}".strip() if part is not None else n
             shown.append(link(label, relurl(here, "parts/index.md") + f"#part-{part.id}")
                          if part is not None and is_safe_id(part.id) else md_escape(label))
@@ -224,29 +223,29 @@ def _kb_entry(p: _Page, rec, cases) -> str:
     summary = [
         [p.t("aftersales.w.product"), p.labelled(d.get("product"))],
         [p.t("aftersales.w.category"), p.category(d.get("fault_category"))],
-        [p.t("aftersales.w.codes"), ", ".join(d.get("fault_codes") or []) or "—"],
+        [p.t("aftersales.w.codes"), ", ".join(c for c in get_list(d, "fault_codes") if isinstance(c, str)) or "—"],
         [p.t("aftersales.w.status"), p.status("kb", d.get("status"))],
     ]
-    if d.get("also_applies_to"):
+    if get_list(d, "also_applies_to"):
         summary.insert(1, [p.t("aftersales.w.also"), ", ".join(p.labelled(x) for x in d["also_applies_to"])])
     causes = [[c.get("cause"), p.enum("kb", ("possible_causes", 0, "type"), c.get("type")), part_cell(c.get("part_numbers"))]
-              for c in d.get("possible_causes") or [] if isinstance(c, dict)]
+              for c in get_list(d, "possible_causes") if isinstance(c, dict)]
     steps = [[i, s.get("diagnosis"), s.get("action"), s.get("result")]
-             for i, s in enumerate((s for s in d.get("procedure") or [] if isinstance(s, dict)), 1)]
+             for i, s in enumerate((s for s in get_list(d, "procedure") if isinstance(s, dict)), 1)]
     behind = [[p.ref(here, r), p.labelled(get(p.c.records[r].data, "customer")) if r in p.c.records else "",
                text(get(p.c.records[r].data, "created_at"))[:10] if r in p.c.records else ""]
-              for r in d.get("learned_from") or [] if isinstance(r, str)]
+              for r in get_list(d, "learned_from") if isinstance(r, str)]
     matching = [[p.ref(here, case.id), p.status(case.kind, get(case.data, "status")), md_escape(p.reasons(m)),
                  f"{m.similarity:.2f}"] for case, m in cases]
     history = [[text(h.get("at")).replace("T", " ")[:16], p.person(h.get("by")), p.status("kb", h.get("status")), h.get("note")]
-               for h in d.get("history") or [] if isinstance(h, dict)]
+               for h in get_list(d, "history") if isinstance(h, dict)]
     blocks = [
         _heading(1, text(d.get("title")) or rec.id),
         table([p.t("aftersales.kb.entry"), rec.id], summary),
         _heading(2, p.t("aftersales.w.symptom")), md_escape(d.get("symptom")),
         _heading(2, p.t("aftersales.w.causes")), table([p.t("aftersales.w.cause"), p.t("aftersales.w.type"), p.t("aftersales.w.part_number")], causes),
     ]
-    if d.get("diagnosis_order"):
+    if get_list(d, "diagnosis_order"):
         blocks += [_heading(2, p.t("aftersales.w.diagnosis_order")), _numbered(d["diagnosis_order"])]
     blocks += [_heading(2, p.t("aftersales.w.procedure")),
                table([p.t("aftersales.w.step"), p.t("aftersales.w.diagnosis"), p.t("aftersales.w.action"), p.t("aftersales.w.result")], steps)]
@@ -257,7 +256,7 @@ def _kb_entry(p: _Page, rec, cases) -> str:
     if matching:
         blocks += [_heading(2, p.t("aftersales.kb.matching")),
                    table([p.t("aftersales.w.record"), p.t("aftersales.w.status"), p.t("aftersales.kb.reasons"), p.t("aftersales.kb.similarity")], matching)]
-    if d.get("keywords"):
+    if get_list(d, "keywords"):
         blocks += [_heading(2, p.t("aftersales.w.keywords")), md_escape(", ".join(k for k in d["keywords"] if isinstance(k, str)))]
     if d.get("remarks"):
         blocks.append(md_escape(d["remarks"]))

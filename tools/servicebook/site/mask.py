@@ -95,6 +95,8 @@ class _Records(Mapping):
         self._owner = owner
 
     def __getitem__(self, rid):
+        if not isinstance(rid, str):  # a broken reference (a list, a mapping): no such record
+            raise KeyError(rid)
         return self._owner.masked_record(self._owner.raw.records[rid])
 
     def __iter__(self) -> Iterator:

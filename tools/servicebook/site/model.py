@@ -17,9 +17,12 @@ from typing import Any
 from .markup import is_safe_id
 from .mask import MaskedCorpus, Masker
 from .schemaview import SchemaView, enum_label, title as schema_title
+from servicebook.derive.audit import trail as audit
 from servicebook.derive.personal import Known
+from servicebook.derive.sla import reports as sla_reports
+from servicebook.derive.sla.engine import Engine
 from servicebook.load.instants import ZONE, instant_or_none
-from servicebook.load.records import get  # noqa: F401 (re-exported for the site and reports)
+from servicebook.load.records import ById, get  # noqa: F401 (get: re-exported for the site and reports)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
@@ -80,6 +83,17 @@ class Clock:
         return self.label_zh if lang == "zh" and self.label_zh else (self.label_en or self.name)
 
 
+def has_git_history(root: Path) -> bool:
+    """Whether `root` has a git history to audit. A repository copied without `.git`, or one
+    without a commit yet, has none: a real, expected state, which the pages note. Only those two are
+    recognised; a `.git` that git cannot read fails the build (GitPython raises)."""
+    if not (root / ".git").exists():  # a folder (or, in a worktree, a file)
+        return False
+    import git  # GitPython
+
+    return git.Repo(root, search_parent_directories=False).head.is_valid()
+
+
 class SiteModel:
     def __init__(self, corpus, options: dict):
         self.c = corpus
@@ -87,7 +101,7 @@ class SiteModel:
         self.root = Path(options.get("root") or getattr(corpus, "root", ".") or ".")
         self.as_of: datetime = options["as_of"]
         self.view = SchemaView.of(corpus.schemas)
-        self.records = dict(getattr(corpus, "records", {}) or {})
+        self.records = ById(corpus.records)
         masking = not options.get("show_personal_data", False)
         self.masker = Masker(self.view, enabled=masking, known=self._known() if masking else None)
         self.by_kind: dict[str, list] = defaultdict(list)
@@ -98,9 +112,9 @@ class SiteModel:
         self.chains: list[Chain] = []
         self.chain_of: dict[str, Chain] = {}
         self._build_chains()
-        self.sla = None
-        self.raw_clocks: list = []
-        self.clocks, self.sla_available = self._load_clocks()
+        self.sla = sla_reports  # the report helpers over the engine's own clocks (`raw_clocks`)
+        self.raw_clocks: list = Engine(corpus).clocks(self.as_of)
+        self.clocks = [self._clock(c) for c in self.raw_clocks]
         # record id -> [(position in self.clocks, clock)]: a case page asks for its records'
         # clocks, and scanning every clock per page was quadratic
         self.clocks_of: dict[str, list[tuple[int, Clock]]] = {}
@@ -144,18 +158,11 @@ class SiteModel:
         return schema_title(node, lang, kind)
 
     # --- records ------------------------------------------------------------------------------
-    def _known(self) -> Known | None:
-        """Every personal value of the corpus (`servicebook.derive.personal`), to mask inside text."""
-        schemas = getattr(self.c, "schemas", None)
-        try:
-            if schemas is None:
-                from servicebook.load.schemas import SchemaSet
-                schemas = SchemaSet(self.root / "schemas")
-            return Known.of(schemas, self.records.values())
-        except Exception as exc:  # noqa: BLE001 - a broken schema: fields are still masked
-            log.warning("servicebook: personal values not collected, free text is not masked: %s: %s",
-                        type(exc).__name__, exc)
-            return None
+    def _known(self) -> Known:
+        """Every personal value of the corpus (`servicebook.derive.personal`), to mask inside text.
+        A failure here fails the build: a masked site that could not mask free text must not be
+        published."""
+        return Known.of(self.c.schemas, self.records.values())
 
     def masked(self, rec) -> dict:
         if rec.id not in self._masked:
@@ -313,30 +320,9 @@ class SiteModel:
         furthest = max((DEAL_STAGES.index(r.kind) for r in recs if r.kind in DEAL_STAGES), default=-1)
         return [r for r in recs if r.kind not in DEAL_STAGES or DEAL_STAGES.index(r.kind) >= furthest]
 
-    # --- SLA -------------------------------------------------------------------------------------
-    def _load_clocks(self) -> tuple[list[Clock], bool]:
-        """INTEGRATION POINT with the SLA engine (`servicebook.derive.sla.engine`, another module).
-
-        `Engine(corpus).clocks(as_of)` gives every clock of every case; they are normalised
-        into `Clock`s (with the engine's own object kept in `src` for the report helpers of
-        `servicebook.derive.sla.reports`, kept in `self.sla`). If the
-        engine is missing or fails, the site still builds and says clocks are unavailable.
-        """
-        try:
-            from servicebook.derive.sla import reports  # type: ignore
-            from servicebook.derive.sla.engine import Engine  # type: ignore
-        except Exception:  # noqa: BLE001
-            return [], False
-        try:
-            engine = Engine(self.c)
-            raw = engine.clocks(self.as_of)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("servicebook: SLA engine failed, building without clocks: %s", exc)
-            return [], False
-        self.sla = reports
-        self.raw_clocks = raw
-        return [self._clock(c) for c in raw], True
-
+    # --- SLA: `Engine(corpus).clocks(as_of)` gives every clock of every case; each is normalised into
+    # a `Clock` (the engine's own object kept in `src` for the report helpers of
+    # `servicebook.derive.sla.reports`). A failure of the engine fails the build. -----------------
     def _clock(self, raw) -> Clock:
         def when(ts):
             return datetime.fromtimestamp(ts, ZONE) if isinstance(ts, (int, float)) else None
@@ -351,51 +337,26 @@ class SiteModel:
 
     # --- audit ---------------------------------------------------------------------------------
     def _load_audit(self) -> tuple[dict[str, Any], bool]:
-        """INTEGRATION POINT with the audit (`servicebook.derive.audit.trail`, another module).
+        """The audit trails (`servicebook.derive.audit.trail`), keyed by record id.
 
         One `Auditor` per build: it reads the whole history with one `git log` call and reuses the
         records already loaded; `run(None, fields=True)` gives one `Trail` per record (every record
-        of the tree and every record the history knows), keyed here by record id. The checks are
-        those of `servicebook audit` without arguments (old versions are read for the records with
-        approval steps). A root that is not a git repository, or one without commits, has no audit:
-        the pages say so and the build goes on."""
-        try:
-            import git  # GitPython
-            from servicebook.derive.audit import trail as audit
-        except Exception as exc:  # noqa: BLE001
-            log.info("servicebook: no audit trail (%s)", exc)
+        of the tree and every record the history knows). The checks are those of `servicebook audit`
+        without arguments (old versions are read for the records with approval steps). A root
+        without git history (copied without `.git`, or no commit yet) has no audit: the pages say
+        so. Any other failure fails the build."""
+        if not has_git_history(self.root):
+            log.info("servicebook: %s has no git history (no .git or no commit); no audit trail", self.root)
             return {}, False
-        try:
-            auditor = audit.Auditor(self.root, "HEAD", records=self.records)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            log.info("servicebook: %s is not a git repository; no audit trail", self.root)
-            return {}, False
-        except git.GitCommandError as exc:  # a repository without commits has no HEAD
-            log.info("servicebook: no git history to audit: %s", str(exc.stderr or exc).strip()[:200])
-            return {}, False
-        except Exception as exc:  # noqa: BLE001
-            log.warning("servicebook: audit failed, building without audit trails: %s: %s", type(exc).__name__, exc)
-            return {}, False
-        try:
-            trails = auditor.run(None, deep=False, fields=True)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("servicebook: audit failed, building without audit trails: %s: %s", type(exc).__name__, exc)
-            return {}, False
+        auditor = audit.Auditor(self.root, "HEAD", records=self.records)
+        trails = auditor.run(None, deep=False, fields=True)
         self.audit_people = auditor.people
         return {t.id: t for t in trails}, True
 
     def _pending_approvals(self) -> list[tuple[Any, str, str]]:
         """(record, approval status, role) for every record whose next step is an approval
         (`audit.pending_approvals`; needs no git)."""
-        lifecycle = getattr(self.c, "lifecycle", None)
-        if lifecycle is None:
-            return []
-        try:
-            from servicebook.derive.audit import trail as audit
-            return audit.pending_approvals(self.records, lifecycle)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("servicebook: pending approvals failed: %s: %s", type(exc).__name__, exc)
-            return []
+        return audit.pending_approvals(self.records, self.c.lifecycle)
 
     def role_holders(self, role: str) -> list[str]:
         """Active people holding `role`, by id."""

@@ -271,7 +271,6 @@ class _Generator:
         self.render(here, "home.md.j2",
                     stats=table([self.t("home.stats"), self.t("word.count")], stats),
                     open_table=table([self.t("word.kind"), self.t("word.status"), self.t("word.count")], self.open_by_kind(here)),
-                    sla_available=m.sla_available,
                     breaches=table(clock_head, self.clock_rows(here, breaches)),
                     at_risk=table(clock_head, self.clock_rows(here, at_risk[:50])),
                     waiting=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"), self.t("word.waiting_for"),
@@ -366,7 +365,6 @@ class _Generator:
                                     self.t("word.by"), self.t("word.note")], timeline),
                     approvals=table([self.t("word.at"), self.t("word.record"), self.t("case.approval_step"),
                                      self.t("word.role"), self.t("case.approval_by")], approvals),
-                    sla_available=m.sla_available,
                     clocks=table(self.clock_head(), self.clock_rows(here, clocks)),
                     linked=table([self.t("word.record"), self.t("word.kind")], linked),
                     audit_available=m.audit_available,
@@ -375,9 +373,9 @@ class _Generator:
 
     # --- knowledge-base links and the audit trail on case pages ----------------------------------------
     def kb_links(self, here: str, rec) -> Markup:
-        """INTEGRATION POINT with the knowledge base: `aftersales.kb_links` (a heading and a list of
-        the matching entries, Markdown we trust: it escapes record text itself) for a repair or
-        complaint; nothing for other forms or when the module is missing."""
+        """The knowledge-base entries matching a repair or complaint: `aftersales.kb_links` (a
+        heading and a list of the matching entries, Markdown we trust: it escapes record text
+        itself); nothing for other forms."""
         if rec.kind not in KB_KINDS:
             return Markup("")
         from . import aftersales  # (bad record data is the section's to show; a raise is a bug)
@@ -543,10 +541,9 @@ class _Generator:
             return self.record_link(here, value, self.short(value))
         if vt == "money" and isinstance(value, dict):
             amount = value.get("amount")
-            try:
-                amt = f"{float(amount):,.2f}"
-            except (TypeError, ValueError):
-                amt = str(amount)
+            # not a number: a broken record (the schema check reports it, located), shown as written
+            number = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+            amt = f"{amount:,.2f}" if number else "" if amount is None else str(amount)
             return md_escape(f"{amt} {value.get('currency') or ''}".strip())
         if vt == "instant" and isinstance(value, str):
             return md_escape(value.replace("T", " "))
@@ -738,7 +735,7 @@ class _Generator:
     def compliance(self, by: str) -> list[tuple[str, int, int]]:
         """(label, met, breached) per group, by the SLA engine's own grouping (last cycles)."""
         m = self.m
-        rows = m.sla.compliance(m.raw_clocks, by) if m.sla else []
+        rows = m.sla.compliance(m.raw_clocks, by)
         titles = {c.name: c.label(self.lang) for c in m.clocks}
         tier_node, _ = m.view.resolve({"$ref": "common.schema.json#/definitions/tier"}, "common.schema.json")
         dept_node = m.view.node("person", "department") or {}
@@ -774,7 +771,7 @@ class _Generator:
             img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()
-        self.render(here, "sla.md.j2", sla_available=m.sla_available, sections=sections,
+        self.render(here, "sla.md.j2", sections=sections,
                     breaches=table(self.clock_head(), self.clock_rows(here, breaches[:500])), n_breaches=len(breaches),
                     at_risk=table(self.clock_head(), self.clock_rows(here, at_risk[:500])))
 
@@ -782,8 +779,6 @@ class _Generator:
         """Breach list (most overdue first) and at-risk queue (earliest deadline, then the
         higher customer value first), both from the SLA engine."""
         m = self.m
-        if not m.sla:
-            return [], []
         by_src = {id(c.src): c for c in m.clocks}
         breaches = [by_src[id(c)] for c in m.sla.breach_list(m.raw_clocks, "last")]
         at_risk = [by_src[id(c)] for c in m.sla.at_risk_queue(m.raw_clocks, self.values().value_of)]
@@ -954,11 +949,12 @@ class _Generator:
         limit = int(self.o["problems_limit"])
         root = self.m.root
 
-        def rel(f):
-            try:
-                return str(Path(f).resolve().relative_to(root.resolve()))
-            except (ValueError, OSError, TypeError):
-                return str(f)
+        top = root.resolve()
+
+        def rel(f):  # problems name files relative to the root; an absolute one under it is shortened
+            path = Path(str(f))
+            path = path.resolve() if path.is_absolute() else path
+            return str(path.relative_to(top)) if path.is_relative_to(top) else str(f)
 
         rows = [[rel(getattr(p, "file", "")), getattr(p, "line", "") or "", getattr(p, "path", "") or "",
                  getattr(p, "rule", ""), getattr(p, "severity", ""), self.m.text(getattr(p, "message", ""))]

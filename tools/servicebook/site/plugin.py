@@ -103,10 +103,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         return config
 
     def _setup_search_words(self, extra: list[str] = ()) -> None:
-        try:
-            import jieba  # noqa: PLC0415
-        except ImportError:
-            return
+        import jieba  # noqa: PLC0415 - a dependency (Material's search segments Chinese with it): no silent skip
+
         jieba.setLogLevel(logging.WARNING)
         for word in t("search.words", "zh").split() + list(extra):
             if word and len(word) < 40:

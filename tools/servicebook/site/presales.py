@@ -49,8 +49,13 @@ class _Ctx:
     def has(key: str) -> bool:
         return key in i18n.catalogue()
 
+    def level(self, lv) -> str:
+        """A delivery problem's level; one that is not a level (a broken record) as written."""
+        key = f"presales.level.{lv}"
+        return self.t(key) if isinstance(lv, str) and self.has(key) else str(lv or "—")
+
     def stage(self, s) -> str:
-        labels = pl.STAGE_LABELS.get(s)
+        labels = pl.STAGE_LABELS.get(s) if isinstance(s, str) else None
         return (labels[1] if self.lang == "zh" else labels[0]) if labels else str(s or "—")
 
     def name(self, rid) -> str:
@@ -94,7 +99,11 @@ class _Ctx:
 
 
 def _money(amount, currency) -> str:
-    return "—" if amount is None else f"{amount:,.2f} {currency or ''}".strip()
+    if amount is None:
+        return "—"
+    # not a number: a broken record (the schema check reports it, located), shown as written
+    number = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+    return f"{amount:,.2f} {currency or ''}".strip() if number else f"{amount} {currency or ''}".strip()
 
 
 def _manager_slug(pid: str | None) -> str:
@@ -276,7 +285,7 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
         parts.append(f"\n## {md_escape(x.t('presales.h.changes'))}\n")
         rows = []
         for ch in rep["changes"]:
-            cost = ch["extra_cost"] or {}
+            cost = ch["extra_cost"] if isinstance(ch["extra_cost"], dict) else {}
             extra = f"{ch['extra_people'] if ch['extra_people'] is not None else '—'} / {_money(cost.get('amount'), cost.get('currency'))}"
             rows.append([ch["id"], x.enum("change", ("change_type",), ch["change_type"]), ch["description"], extra,
                          x.status("change", ch["status"]),
@@ -300,7 +309,7 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
     parts.append(f"\n## {md_escape(x.t('presales.h.risks'))}\n")
     parts.append(str(table([x.t(k) for k in ("presales.col.risk", "presales.col.status", "presales.col.owner", "presales.col.action", "presales.col.due", "presales.col.date")],
                            [[k["risk"], x.status("risk", k["status"]), x.name(k["owner"]), k["action"],
-                             (k["action_due"] or "—") + (" ⚠ " + x.state("overdue") if k["action_overdue"] else ""),
+                             str(k["action_due"] or "—") + (" ⚠ " + x.state("overdue") if k["action_overdue"] else ""),
                              k["raised_on"]] for k in rep["risks"]]))
                  or md_escape(x.t("presales.none")) + "\n")
     # reports
@@ -334,7 +343,7 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
     closed = [p for p in rep["problems"] if not p["open"]]
     if closed:
         parts.append(f"\n## {md_escape(x.t('presales.h.closed_problems'))}\n")
-        parts.append(str(table([x.t("presales.col.level")] + head, [[x.t(f"presales.level.{p['level']}")] + prow(p) for p in closed])))
+        parts.append(str(table([x.t("presales.col.level")] + head, [[x.level(p["level"])] + prow(p) for p in closed])))
     return "".join(parts)
 
 

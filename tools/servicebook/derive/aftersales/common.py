@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_date, parse_instant
-from servicebook.load.records import get  # noqa: F401 (re-exported for the site and reports)
+from servicebook.load.records import get, get_dict, get_list  # noqa: F401 (re-exported for the site and reports)
 
 # Instants and dates of record data: ``load.instants.instant_or_none`` / ``date_or_none`` (None
 # for a value that is not one, a time without offset included; a bare date is midnight in the

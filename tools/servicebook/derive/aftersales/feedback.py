@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from servicebook.derive.aftersales.common import as_datetime, as_start, get, region_of_customer, text
+from servicebook.derive.aftersales.common import as_datetime, as_start, get, get_list, region_of_customer, text
 from servicebook.load.instants import instant_or_none
 from servicebook.derive.aftersales.inspections import done_inspections, handed_over_on, status_as_of
 
@@ -63,7 +63,7 @@ def installed_by_product(corpus, at) -> dict[str, int]:
     for inst in corpus.of_kind("installation"):
         if handed_over_on(inst, on) is None:
             continue
-        for d in get(inst.data, "devices") or []:
+        for d in get_list(inst.data, "devices"):
             if isinstance(d, dict) and isinstance(d.get("product"), str):
                 out[d["product"]] += 1
     return dict(out)

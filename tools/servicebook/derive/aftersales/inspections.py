@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 
 from servicebook.derive import schedules as sched
 from servicebook.derive.sla.engine import Engine
-from servicebook.derive.aftersales.common import (add_months, as_date, as_datetime, get, history,
+from servicebook.derive.aftersales.common import (add_months, as_date, as_datetime, get, get_list, history,
                                 region_of_customer, text)
 from servicebook.load.instants import date_or_none
 
@@ -75,7 +75,7 @@ def handed_over_on(rec, on: date) -> date | None:
 
 
 def _main_product(installation) -> str | None:
-    counts = Counter(d.get("product") for d in get(installation.data, "devices") or []
+    counts = Counter(d.get("product") for d in get_list(installation.data, "devices")
                      if isinstance(d, dict) and isinstance(d.get("product"), str))
     return counts.most_common(1)[0][0] if counts else None
 
@@ -106,7 +106,7 @@ def schedule(corpus, at, *, window_days: int = 30,
         customer = get(inst.data, "customer")
         owner = get(inst.data, "installer.by") or get(inst.data, "filled_by")
         station = region_of_customer(corpus, customer) or _person_region(corpus, owner)
-        n_devices = sum(1 for d in get(inst.data, "devices") or [] if isinstance(d, dict))
+        n_devices = sum(1 for d in get_list(inst.data, "devices") if isinstance(d, dict))
         product = _main_product(inst)
         for slot in s.slots:
             if slot.outcome == sched.CANCELLED:
@@ -243,12 +243,14 @@ def findings_feed(corpus, at, since=None) -> dict:
     leads: list[Lead] = []
     issues: Counter = Counter()
     for rec in done_inspections(corpus, at, since):
-        for finding in get(rec.data, "findings") or []:
+        for finding in get_list(rec.data, "findings"):
             if not isinstance(finding, dict):
                 continue
             if finding.get("ok") is False:
-                issues[(get(rec.data, "product"), finding.get("category") or "other")] += 1
-            for need in finding.get("parts_needed") or []:
+                product, category = get(rec.data, "product"), finding.get("category")
+                issues[(product if isinstance(product, str) else None,
+                        category if isinstance(category, str) and category else "other")] += 1
+            for need in get_list(finding, "parts_needed"):
                 number = need.get("part_number") if isinstance(need, dict) else None
                 if not isinstance(number, str):
                     continue
@@ -260,7 +262,7 @@ def findings_feed(corpus, at, since=None) -> dict:
         if level in ("medium", "high"):
             leads.append(Lead(rec.id, get(rec.data, "customer"),
                               date_or_none(get(rec.data, "done_on")) or _entered(rec, "done"), level,
-                              [p for p in get(rec.data, "new_purchase_intent.products") or [] if isinstance(p, str)],
+                              [p for p in get_list(rec.data, "new_purchase_intent.products") if isinstance(p, str)],
                               text(get(rec.data, "new_purchase_intent.note")), text(get(rec.data, "other_equipment"))))
     leads.sort(key=lambda l: (-INTENT_LEVELS.index(l.level), str(l.done_on), l.inspection))
     return {

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from servicebook.derive.aftersales.common import get, text
+from servicebook.derive.aftersales.common import get, get_list, text
 
 FAULT_CATEGORIES = ("electrical", "mechanical", "hydraulic", "other")
 MIN_SIMILARITY = 0.12
@@ -71,11 +71,11 @@ class Facts:
 def entry_text(data: dict) -> str:
     """The searchable text of a KB entry: title, symptom, causes, codes, keywords."""
     parts = [text(data.get("title")), text(data.get("symptom"))]
-    for cause in data.get("possible_causes") or []:
+    for cause in get_list(data, "possible_causes"):
         if isinstance(cause, dict):
             parts.append(text(cause.get("cause")))
-    parts += [c for c in data.get("fault_codes") or [] if isinstance(c, str)]
-    parts += [k for k in data.get("keywords") or [] if isinstance(k, str)]
+    parts += [c for c in get_list(data, "fault_codes") if isinstance(c, str)]
+    parts += [k for k in get_list(data, "keywords") if isinstance(k, str)]
     return "\n".join(p for p in parts if p)
 
 
@@ -92,15 +92,15 @@ def case_facts(rec) -> Facts:
         if data.get("fault_category") in FAULT_CATEGORIES:
             category = data["fault_category"]
         parts = [text(data.get(k)) for k in ("fault_description", "symptom", "phone_triage", "root_cause")]
-        for step in data.get("steps") or []:
+        for step in get_list(data, "steps"):
             if isinstance(step, dict):
                 parts.append(text(step.get("diagnosis")))
     elif rec.kind == "complaint":
-        for issue in data.get("issues") or []:
+        for issue in get_list(data, "issues"):
             if isinstance(issue, dict):
                 parts += [text(issue.get("problem")), text(issue.get("cause"))]
     elif rec.kind == "kb":
-        codes = {c for c in data.get("fault_codes") or [] if isinstance(c, str)}
+        codes = {c for c in get_list(data, "fault_codes") if isinstance(c, str)}
         category = data.get("fault_category") if data.get("fault_category") in FAULT_CATEGORIES else None
         parts = [entry_text(data)]
     else:
@@ -110,7 +110,7 @@ def case_facts(rec) -> Facts:
 
 def entry_products(data: dict) -> set[str]:
     out = {data["product"]} if isinstance(data.get("product"), str) else set()
-    out.update(p for p in data.get("also_applies_to") or [] if isinstance(p, str))
+    out.update(p for p in get_list(data, "also_applies_to") if isinstance(p, str))
     return out
 
 
@@ -139,7 +139,7 @@ def _entry_grams(entry_text: str) -> Counter:
 
 def entries(corpus, include_drafts: bool = False) -> list:
     """KB records offered to readers: published ones (drafts too when asked); never retired."""
-    wanted = {"published", "draft"} if include_drafts else {"published"}
+    wanted = ("published", "draft") if include_drafts else ("published",)  # (a tuple: a status may not be text)
     return sorted((r for r in corpus.of_kind("kb") if get(r.data, "status") in wanted), key=lambda r: r.id)
 
 
@@ -153,7 +153,7 @@ def match_facts(corpus, facts: Facts, *, limit: int | None = 5, min_similarity: 
             continue
         data = rec.data if isinstance(rec.data, dict) else {}
         same_product = bool(facts.product) and facts.product in entry_products(data)
-        codes = {c for c in data.get("fault_codes") or [] if isinstance(c, str)}
+        codes = {c for c in get_list(data, "fault_codes") if isinstance(c, str)}
         code = bool(facts.codes & codes)
         category = bool(facts.category) and facts.category == data.get("fault_category")
         sim = similarity(grams, _entry_grams(entry_text(data))) if grams else 0.0
@@ -187,7 +187,7 @@ def learned_from_index(corpus) -> dict[str, list[str]]:
     for rec in corpus.of_kind("kb"):
         if get(rec.data, "status") == "retired":
             continue
-        for rid in get(rec.data, "learned_from") or []:
+        for rid in get_list(rec.data, "learned_from"):
             if isinstance(rid, str):
                 out[rid].append(rec.id)
     return dict(out)
@@ -197,7 +197,8 @@ def tree(corpus, include_drafts: bool = False) -> dict[str, dict[str, list]]:
     """product -> fault category -> entries (an entry listed under every product it applies to)."""
     out: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for rec in entries(corpus, include_drafts):
-        category = get(rec.data, "fault_category") or "other"
+        category = get(rec.data, "fault_category")
+        category = category if isinstance(category, str) and category else "other"
         for product in sorted(entry_products(rec.data)):
             out[product][category].append(rec)
     return {p: dict(c) for p, c in out.items()}
@@ -206,7 +207,7 @@ def tree(corpus, include_drafts: bool = False) -> dict[str, dict[str, list]]:
 def by_fault_code(corpus, include_drafts: bool = False) -> dict[str, list]:
     out: dict[str, list] = defaultdict(list)
     for rec in entries(corpus, include_drafts):
-        for code in get(rec.data, "fault_codes") or []:
+        for code in get_list(rec.data, "fault_codes"):
             if isinstance(code, str):
                 out[code].append(rec)
     return dict(sorted(out.items()))
@@ -232,7 +233,7 @@ def promote(repair, *, by: str | None = None, at: str | None = None, record_id: 
     symptom = text(data.get("symptom")) or text(data.get("fault_description"))
     if not symptom:
         raise ValueError(f"{repair.id} has no symptom or fault description to learn from")
-    steps = [s for s in data.get("steps") or [] if isinstance(s, dict) and text(s.get("action"))]
+    steps = [s for s in get_list(data, "steps") if isinstance(s, dict) and text(s.get("action"))]
     procedure = []
     for s in steps:
         step = {}
@@ -246,7 +247,7 @@ def promote(repair, *, by: str | None = None, at: str | None = None, record_id: 
             raise ValueError(f"{repair.id} has no diagnosis -> action -> result steps and no handling summary")
         procedure = [{"action": summary}]
     part_numbers = []
-    for p in data.get("parts_replaced") or []:
+    for p in get_list(data, "parts_replaced"):
         number = p.get("part_number") if isinstance(p, dict) else None
         if isinstance(number, str) and number not in part_numbers:
             part_numbers.append(number)

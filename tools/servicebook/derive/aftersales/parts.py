@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from servicebook.derive.aftersales.common import (as_datetime, as_start, get, history, month_key,
+from servicebook.derive.aftersales.common import (as_datetime, as_start, get, get_list, history, month_key,
                                 region_of_customer, text)
 from servicebook.load.instants import instant_or_none
 
@@ -58,7 +58,7 @@ def stock(corpus) -> list[Stock]:
         planned, actual = get(d, "planned_stock"), get(d, "actual_stock")
         if not isinstance(planned, int) or not isinstance(actual, int):
             continue
-        products = [p for p in get(d, "products") or [] if isinstance(p, str)]
+        products = [p for p in get_list(d, "products") if isinstance(p, str)]
         short = max(0, planned - actual)
         unit = get(d, "unit_value.amount")
         out.append(Stock(rec.id, text(get(d, "part_number")), text(get(d, "name")), text(get(d, "grade")),
@@ -104,7 +104,7 @@ def uses(corpus, at, since=None) -> list[Use]:
     for rec in corpus.of_kind("part-request"):
         d = rec.data
         repair = corpus.records.get(get(d, "repair")) if isinstance(get(d, "repair"), str) else None
-        number = part_number_of.get(get(d, "part"))
+        number = part_number_of.get(get(d, "part")) if isinstance(get(d, "part"), str) else None
         if repair is not None and isinstance(number, str):
             requested.add((repair.id, number))
         issued_at = instant_or_none(get(d, "issued.at"))
@@ -125,7 +125,7 @@ def uses(corpus, at, since=None) -> list[Use]:
         when = instant_or_none(get(d, "fixed_at")) or _entered(rec, "fixed")
         if when is None or when > end or (start and when < start):
             continue
-        for p in get(d, "parts_replaced") or []:
+        for p in get_list(d, "parts_replaced"):
             number = p.get("part_number") if isinstance(p, dict) else None
             if not isinstance(number, str) or (rec.id, number) in requested:
                 continue

@@ -29,7 +29,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, history, load_yaml, merge,
+from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, get_list, history, load_yaml, merge,
                                 region_of_customer, text)
 from servicebook.load.instants import instant_or_none
 
@@ -199,7 +199,7 @@ def appraisal(corpus, start, end, *, weights_override: dict | None = None,
 def engineers(corpus) -> list:
     """Active people holding the technical-engineer role."""
     return sorted((p for p in corpus.of_kind("person")
-                   if "technical_engineer" in (get(p.data, "roles") or []) and get(p.data, "active") is not False),
+                   if "technical_engineer" in get_list(p.data, "roles") and get(p.data, "active") is not False),
                   key=lambda p: p.id)
 
 
@@ -213,7 +213,7 @@ def installed_machines(corpus, at) -> dict[str, int]:
         if handed_over_on(inst, on) is None:
             continue
         region = region_of_customer(corpus, get(inst.data, "customer"))
-        out[region] += sum(1 for d in get(inst.data, "devices") or [] if isinstance(d, dict))
+        out[region] += sum(1 for d in get_list(inst.data, "devices") if isinstance(d, dict))
     return dict(out)
 
 
