@@ -90,8 +90,8 @@ def test_appraisal_score(repo):
     assert may["P-e"].score == 2.2
 
 
-def test_shipped_weights_are_complete():
-    w = tech.weights()["appraisal"]
+def test_shipped_weights_are_complete(repo):
+    w = tech.weights(repo)["appraisal"]
     assert set(w["quality"]) == {"fixed", "diagnosed_waiting_parts", "not_fixed"}
     assert set(w["bonus_pct_by_grade"]) == {1, 2, 3, 4, 5}
     assert w["quality"]["fixed"] > w["quality"]["diagnosed_waiting_parts"] > w["quality"]["not_fixed"]

@@ -81,8 +81,8 @@ def test_as_of_and_ranking(repo):
     assert vi.value_of(repo, "CU-a", "2026-06-30", W) == 68.33
 
 
-def test_shipped_weights_cover_every_factor():
-    weights = vi.config()["weights"]
+def test_shipped_weights_cover_every_factor(repo):
+    weights = vi.config(repo)["weights"]
     assert set(weights) == set(vi.FACTORS)
     assert all(weights[f] > 0 for f in vi.FACTORS)
 

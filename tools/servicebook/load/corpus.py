@@ -19,6 +19,7 @@ from servicebook.load.problems import Problem
 from servicebook.load.records import KINDS, SCHEMAS_DIR, ById, Record, find_names, kind_of_path
 from servicebook.load.cache import FileCache, content_hash, signature
 from servicebook.load.schemas import SchemaSet, values_at
+from servicebook.load.weights import Weights, read as read_weights
 from servicebook.load.yamlload import MAX_BYTES, YamlProblem, Where, decode, parse, parse_path, parse_strict, positions
 
 # A check: the loaded corpus in, its problems out (line 0: locate it from the problem's path).
@@ -38,6 +39,7 @@ class Corpus:
     files: list[str]  # every record file, relative to the root ('records/...'), as text
     index: index_mod.Index = field(repr=False)
     only: frozenset[str] | None = None  # the files asked about (the pull-request path), else all
+    weights: Weights = field(default_factory=Weights, repr=False)  # value index, technician appraisal
     _by_kind: dict[str, list[Record]] | None = field(default=None, init=False, repr=False, compare=False)
     _known_ids: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
     _where: dict[str, dict[tuple, Where]] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -213,6 +215,7 @@ def load(
 def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
     schemas = SchemaSet(root / SCHEMAS_DIR)
     lifecycle = Lifecycle.load(root / SCHEMAS_DIR)
+    weights, weight_problems = read_weights(root, SCHEMAS_DIR)
     names = find_names(root)
     jobs = jobs or min(2, os.cpu_count() or 1)
     max_bytes = max_bytes or MAX_BYTES
@@ -228,7 +231,7 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
     cache.save()
 
     records: dict[str, Record] = ById()
-    problems: list[Problem] = []
+    problems: list[Problem] = list(weight_problems)
     for rel, _digest, kind, data, file_problems in results:
         problems.extend(Problem(*p) for p in file_problems)
         if kind and data is not None:
@@ -237,7 +240,7 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
                 records[rid] = Record(kind, rid, Path(rel), data)
 
     corpus = Corpus(root, schemas, lifecycle, records, problems, names, index_mod.Index(records, schemas),
-                    frozenset(only_set) if only_set is not None else None)
+                    frozenset(only_set) if only_set is not None else None, weights)
     for check in checks:
         problems.extend(_located(corpus, check(corpus)))
     if only_set is not None:

@@ -383,7 +383,7 @@ def _parts_page(p: _Page) -> str:
 def _technicians_page(p: _Page) -> str:
     year_start = date(p.day.year, 1, 1)
     month_start = p.day.replace(day=1)
-    w = tech_mod.weights().get("appraisal", {})
+    w = tech_mod.weights(p.c).get("appraisal", {})
 
     def appraisal_table(start):
         rows = []

@@ -4,10 +4,8 @@ value_index, feedback): reading values defensively from records that may not val
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
-
-import yaml
 
 from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_date, parse_instant
 from servicebook.load.records import get, get_dict, get_list  # noqa: F401 (re-exported for the site and reports)
@@ -77,16 +75,11 @@ def region_of_customer(corpus, customer_id) -> str:
     return text(get(rec.data, "region")) if rec else ""
 
 
-def load_yaml(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    return data if isinstance(data, dict) else {}
-
-
-def merge(base: dict, override: dict | None) -> dict:
+def merge(base: Mapping, override: Mapping | None) -> dict:
     """Deep merge of configuration: ``override`` wins, nested mappings merged key by key."""
     out = dict(base)
     for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             out[key] = merge(out[key], value)
         else:
             out[key] = value

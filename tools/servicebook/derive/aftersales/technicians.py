@@ -1,7 +1,7 @@
 """Technician appraisal and staffing (source 004).
 
 Appraisal, the source's transitional scheme, per engineer and period ``[start, end]`` (dates,
-both included), with the weights of ``appraisal_weights.yaml``:
+both included), with the weights of ``schemas/appraisal-weights.yaml`` (``corpus.weights.appraisal``):
 
 * a repair record counts for its ``engineer`` when it was *returned* in the period: its result
   was recorded then -- the time it last entered ``fixed``, ``not_fixed`` or ``waiting_parts``
@@ -26,26 +26,19 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 
-from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, get_list, history, load_yaml, merge,
+from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, get_list, history, merge,
                                 region_of_customer, text)
 from servicebook.load.instants import instant_or_none
 
-WEIGHTS_FILE = Path(__file__).with_name("appraisal_weights.yaml")
 GRADES = ("fixed", "diagnosed_waiting_parts", "not_fixed")
 RESULT_STATUSES = {"fixed", "not_fixed", "waiting_parts"}
 
 
-@lru_cache(maxsize=1)
-def _shipped() -> dict:
-    return load_yaml(WEIGHTS_FILE)
-
-
-def weights(override: dict | None = None) -> dict:
-    """The shipped weights, with ``override`` merged over them (nested keys one by one)."""
-    return merge(_shipped(), override)
+def weights(corpus, override: dict | None = None) -> dict:
+    """The repository's weights (``corpus.weights.appraisal``), with ``override`` merged over
+    them (nested keys one by one)."""
+    return merge(corpus.weights.appraisal, override)
 
 
 # --------------------------------------------------------------------------- one repair
@@ -163,7 +156,7 @@ def appraisal(corpus, start, end, *, weights_override: dict | None = None,
               include_idle: bool = True) -> list[Appraisal]:
     """Score per engineer for the period, highest first. ``include_idle`` lists active
     engineers without returned records too (score 0)."""
-    w = weights(weights_override).get("appraisal", {})
+    w = weights(corpus, weights_override).get("appraisal", {})
     per_record = float(w.get("workload_per_record", 1.0))
     quality = {g: float((w.get("quality") or {}).get(g, 0.0)) for g in GRADES}
     neutral = float((w.get("rating") or {}).get("neutral", 3))
@@ -233,7 +226,7 @@ class Staffing:
 
 
 def staffing(corpus, at, *, weights_override: dict | None = None) -> list[Staffing]:
-    cfg = weights(weights_override).get("staffing", {})
+    cfg = weights(corpus, weights_override).get("staffing", {})
     default = float(cfg.get("default_machines_per_engineer", 30))
     targets = {str(k): float(v) for k, v in (cfg.get("regions") or {}).items()}
     machines = installed_machines(corpus, at)

@@ -3,7 +3,7 @@
 When service resources are short the higher-value customer is served first. The index combines
 economics (maintenance fees, receivables paid on time), loyalty (repurchase, proactive contact,
 referrals), service effect (ease of coordination, rating against resources spent) and traits
-(size, market influence). Each factor is scaled to 0..1 and weighted (``value_weights.yaml``):
+(size, market influence). Each factor is scaled to 0..1 and weighted (``schemas/value-weights.yaml``, on ``corpus.weights.value``):
 
     index = 100 x sum(weight x factor) / sum(weight)            (0..100)
 
@@ -41,14 +41,11 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
-from servicebook.derive.aftersales.common import as_datetime, get, history, load_yaml, merge
+from servicebook.derive.aftersales.common import as_datetime, get, history, merge
 from servicebook.load.instants import instant_or_none
 
-WEIGHTS_FILE = Path(__file__).with_name("value_weights.yaml")
 FACTORS = ("maintenance_fees", "receivables_on_time", "repurchase", "proactive_contact", "referrals",
            "coordination_ease", "rating_vs_resources", "size", "influence")
 DIMENSIONS = {
@@ -59,13 +56,9 @@ DIMENSIONS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _shipped() -> dict:
-    return load_yaml(WEIGHTS_FILE)
-
-
-def config(override: dict | None = None) -> dict:
-    return merge(_shipped(), override)
+def config(corpus, override: dict | None = None) -> dict:
+    """The repository's weights (``corpus.weights.value``), with ``override`` merged over them."""
+    return merge(corpus.weights.value, override)
 
 
 @dataclass
@@ -112,7 +105,7 @@ class ValueIndex:
     def __init__(self, corpus, at, weights_override: dict | None = None):
         self.corpus = corpus
         self.at = as_datetime(at)
-        self.cfg = config(weights_override)
+        self.cfg = config(corpus, weights_override)
         self.weights = {f: float((self.cfg.get("weights") or {}).get(f, 0.0)) for f in FACTORS}
         self.scales = self.cfg.get("scales") or {}
         self._scores: dict[str, Score] = {}
