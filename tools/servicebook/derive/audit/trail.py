@@ -635,8 +635,8 @@ class Auditor:
             fields = ids is not None
         commits = self.history.commits
         self.prefetch(b for rid in wanted for t in self.history.touches.get(rid, ())
-                      for b in [t.new] + [f[2] for c in t.contributors for f in commits[c].files
-                                          if _record_id(f[3]) == rid])
+                      for b in [t.new] + [f[k] for c in t.contributors for f in commits[c].files
+                                          if _record_id(f[3]) == rid for k in (1, 2)])
         self.verdicts.prefetch(sha for sha, c in commits.items()
                                if any(k in EVIDENCE for k, _v in c.trailers))
         out = [self.trail(rid, deep=True, fields=fields) for rid in wanted]
@@ -749,11 +749,16 @@ class Auditor:
                                for f in h.commits[s].files if _record_id(f[3]) == t.id]:
                 if isinstance(v, dict) and isinstance(v.get("filled_by"), str):
                     fillers.add(v["filled_by"])
-            if prev_data is None or _strip(prev_data) != _strip(data):
-                for s in x.contributors or (x.sha,):
-                    b = h.commits[s]
-                    if s == x.sha or any(_record_id(f[3]) == t.id for f in b.files):
-                        authors.setdefault(b.email.lower(), s)
+            # authors of a content change (not only status and history): each branch commit
+            # by its own diff, a main-line commit without branch commits by the record's change
+            if x.contributors:
+                for s in x.contributors:
+                    for f in h.commits[s].files:
+                        if _record_id(f[3]) == t.id and f[0] != "D" and _content_changed(
+                                self.data_at(f[1]), self.data_at(f[2])):
+                            authors.setdefault(h.commits[s].email.lower(), s)
+            elif _content_changed(prev_data, data):
+                authors.setdefault(c.email.lower(), x.sha)
             hist = data.get("history") if isinstance(data.get("history"), list) else []
             same = 0
             while same < min(len(prev_hist), len(hist)) and prev_hist[same] == hist[same]:
@@ -996,6 +1001,13 @@ def cat_file(repo, shas: list[str]) -> Iterable[tuple[str, bytes]]:
         pos += size + 1
 
 
+def _content_changed(old: Any, new: Any) -> bool:
+    """Whether a version changes the form itself (a creation does), not only its lifecycle."""
+    if not isinstance(old, dict):
+        return isinstance(new, dict)
+    return isinstance(new, dict) and _strip(old) != _strip(new)
+
+
 def _strip(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in LIFECYCLE_FIELDS}
 
@@ -1050,16 +1062,19 @@ def to_problems(trails: Iterable[Trail]):
 
 def format_trail(t: Trail) -> str:
     lines = [f"{t.id} ({t.kind}) {t.path}",
-             f"  created {t.created_at} by {t.created_by} <{t.created_email}>"]
+             f"  created {t.created_at} by {t.created_by} <{t.created_email}>"
+             + (" (imported: before the baseline)" if t.imported else "")]
     for ch in t.changes[1:] if t.changes and t.changes[0].action == "created" else t.changes:
         move = (f" {ch.status_from} -> {ch.status_to}"
                 if ch.status_from != ch.status_to and (ch.status_from or ch.status_to) else "")
         what = f" fields: {', '.join(ch.fields)}" if ch.fields else ""
-        lines.append(f"  {ch.action} {ch.at} by {ch.author} [{ch.commit[:10]}]{move}{what}")
+        lines.append(f"  {'imported' if ch.imported else ch.action} {ch.at} by {ch.author} "
+                     f"[{ch.commit[:10]}]{move}{what}")
     for a in t.approvals:
         lines.append(f"  approval {a.at} {a.name} <{a.email}> as {a.role or '?'}"
                      f" ({a.person or 'unknown person'}) [{a.commit[:10]}]"
                      + (f" for '{a.status}'" if a.status else "")
+                     + (f" signed by the {a.signer}" if a.signer else "")
                      + (f" {a.reviewed_on}" if a.reviewed_on else ""))
     for f in t.findings:
         lines.append(f"  {f.severity} [{f.rule}] {f.message}")
