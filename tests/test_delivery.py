@@ -92,6 +92,20 @@ def test_missing_requirements_are_late_after_72_hours(repo):
     assert delivery.report(c, CT, at("11-18T09:00"))["requirements"]["state"] == "not_signed"
 
 
+def test_the_requirements_deadline_is_the_policys(repo):
+    """The deadline lives in SLA-requirements only: a VIP target of 2 working days in the VIP
+    calendar (7x24: every day works) moves it to signed 11-18 10:00 + 2 days = 11-20 10:00, and
+    without the policy the report says so instead of inventing 72 hours."""
+    path = repo.root / "records" / "policy" / "SLA-requirements.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("vip: {amount: 72, unit: hours}", "vip: {amount: 2, unit: working_days}"), encoding="utf-8")
+    r = delivery.report(corpus.load(repo.root), CT, at("11-25T09:00"))["requirements"]
+    assert (r["due"], r["state"], r["late_seconds"]) == (at("11-20T10:00"), "late", 5 * 24 * 3600 - 3600)
+    path.unlink()
+    r = delivery.report(corpus.load(repo.root), CT, at("11-25T09:00"))["requirements"]
+    assert (r["due"], r["state"], r["late_seconds"]) == (None, "no_policy", None)
+
+
 # ------------------------------------------------------------------ change request
 
 def test_change_request_with_resource_assessment(repo):

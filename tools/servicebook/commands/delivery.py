@@ -1,5 +1,5 @@
 """servicebook delivery CONTRACT-ID — the delivery of one contract (售中交付): 1+N team,
-requirements due within 72 h of signing, changes, milestones, risks, reports, open problems.
+requirements due the requirements policy's time after signing (SLA-requirements: 72 h), changes, milestones, risks, reports, open problems.
 
 Usage::
 
@@ -9,7 +9,7 @@ Usage::
 JSON output is ``servicebook.derive.delivery.report()`` plus ``lang``, ``customer_name`` and ``names``
 (every customer and person ID of the report -> ``servicebook.derive.names.short_name`` in ``--lang``; the
 text output shows the same names beside the IDs): contract, customer, status, tier, signed_at,
-as_of, last_activity (the newest status change of the contract and its delivery records), team {owner, members, shape}, requirements {due, state (met | late | open | not_signed),
+as_of, last_activity (the newest status change of the contract and its delivery records), team {owner, members, shape}, requirements {due, state (met | late | open | not_signed | no_policy: no requirements policy covers the tier),
 late_seconds, confirmed_at, records}, changes, milestones [{name, planned_on, actual_on, state
 (done | done_late | overdue | planned), delay_days, review_notes}], milestones_from, reports,
 risks, problems [{id, status, open, level, title, owner, owner_fits, raised_at, answered_at,
@@ -30,7 +30,7 @@ from servicebook.derive import names
 from servicebook.commands._common import add_root, at_or_now, fail, find_root
 
 NAME = "delivery"
-HELP = "Delivery of a contract: team, requirements (72 h), changes, milestones, risks, problems (售中交付)."
+HELP = "Delivery of a contract: team, requirements (by policy), changes, milestones, risks, problems (售中交付)."
 
 
 def configure(parser):

@@ -1,11 +1,12 @@
 """Delivery (售中, source 002) of one contract as of an instant: the 1+N team, the requirements
-confirmation due within 72 hours of signing, change requests, milestones planned vs actual, the
-risk log, the latest reports and the open problems by level.
+confirmation due after signing, change requests, milestones planned vs actual, the risk log, the
+latest reports and the open problems by level.
 
-Requirements (step 1): due :data:`REQUIREMENTS_HOURS` (72) calendar hours after the contract was
-signed (the instant the contract entered ``signed``, else local midnight of ``signing_date``). The
-SLA engine measures the same deadline on the requirements record (policy ``SLA-requirements``);
-this report also says *late* while no confirmation exists at all, which a clock cannot.
+Requirements (step 1): due when the requirements policy's clock (``SLA-requirements``: 72 hours)
+runs out, counted from the signing (the instant the contract entered ``signed``, else local
+midnight of ``signing_date``), in the policy's calendar for the contract's tier: the deadline lives
+in the policy record only. The SLA engine measures the same clock on the requirements record; this
+report also says *late* while no confirmation exists at all, which a clock cannot.
 
 Three-level problem response (step 3): :data:`LEVELS` says who owns the answer at each level
 (minor: any member of the 1+N team; major: the delivery owner; critical: management, i.e. a
@@ -31,10 +32,9 @@ from servicebook.derive.pipeline import _fmt, status_at
 from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_instant, start_of_day
 from servicebook.load.records import get_dict, get_list
 
-__all__ = ["REQUIREMENTS_HOURS", "LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "reports",
+__all__ = ["LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "reports",
            "response_targets"]
 
-REQUIREMENTS_HOURS = 72
 LEVEL_ORDER = ("critical", "major", "minor")
 # who may own the answer, by level: rank 1 = a 1+N team member, 2 = the delivery owner,
 # 3 = management (roles below)
@@ -169,8 +169,9 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     def clocks(rec):
         return [c.to_dict() for c in engine.clocks_for(rec, at.timestamp()) if c.last_cycle]
 
-    # requirements within 72 hours of signing
-    due = signed + _dt.timedelta(hours=REQUIREMENTS_HOURS) if signed else None
+    # requirements within the requirements policy's time of signing
+    due_ts = engine.due("requirements", tier, signed) if signed else None
+    due = _dt.datetime.fromtimestamp(due_ts, ZONE) if due_ts is not None else None
     reqs = []
     for r in by_kind["requirements"]:
         st = status_at(r, at)
@@ -185,8 +186,10 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
                      "clocks": clocks(r)})
     confirmed_times = [instant_or_none(q["confirmed_at"]) for q in reqs if q["confirmed_at"]]
     first_confirmed = min(confirmed_times) if confirmed_times else None
-    if due is None:
+    if signed is None:
         req_state = "not_signed"
+    elif due is None:
+        req_state = "no_policy"
     elif first_confirmed is not None:
         req_state = "met" if first_confirmed <= due else "late"
     else:

@@ -37,6 +37,7 @@ from servicebook.derive import schedules as sched
 from servicebook.derive.sla import calendar as bc
 from servicebook.derive.sla import parallel
 from servicebook.derive.sla.calendar import CalendarError
+from servicebook.load.instants import ZONE
 from servicebook.derive.sla.policies import (
     REFERENCE_KINDS,
     TIERS,
@@ -412,6 +413,26 @@ class Engine:
                 if t is not None:
                     out.append(t)
         return sorted(out)
+
+    def due(self, kind: str, tier: str, start, clock: str | None = None) -> float | None:
+        """When the ``clock`` (default: the first) of a ``kind`` record falls due for ``tier`` if it starts at ``start``
+        (an instant) and never pauses, by the policy in force on the start day: the deadline a
+        report shows before the record exists (requirements are due a policy's time after the
+        contract is signed). None when no such policy clock covers the tier."""
+        t = bc.to_timestamp(start)
+        day = _dt.datetime.fromtimestamp(t, ZONE).date().isoformat()
+        for policy in self._by_kind.get(kind, ()):
+            if not policy.applies(kind, tier, day):  # a policy that matches on fields needs the record
+                continue
+            setup = self._setup(policy, tier)
+            if isinstance(setup, str):
+                continue
+            for cd, plan in zip(policy.clocks, setup[2]):
+                if (clock is None or cd.name == clock) and plan is not None:
+                    ws, ds = plan.wcal.wd(t)
+                    budget = plan.budget if plan.budget is not None else _budget(plan.wcal, plan.target, t, ws, ds)
+                    return plan.wcal.instant_at_w(ws + budget, ds)
+        return None
 
     # ------------------------------------------------------------------ clocks
 
