@@ -15,12 +15,14 @@ SV = "SV-20261103-4M8QZA"
 SO = "SO-20261104-2HVN6P"
 
 
-def with_negotiation_policy(repo, target: str | None = None):
-    """The shipped solution policy (its ``negotiation`` clock is the limit of a negotiation) and
-    the calendar it counts in; ``target`` replaces the clock's 10 working days."""
-    for rel in ("policy/SLA-solution.yaml", "calendar/CAL-cn-standard.yaml"):
+def with_sales_policies(repo, target: str | None = None):
+    """The shipped pre-sales policies, whose clocks set every stage's deadline (the solution's
+    ``negotiation`` clock is the limit of a negotiation), and the calendar they count in;
+    ``target`` replaces the negotiation clock's 10 working days."""
+    for rel in ("policy/SLA-survey.yaml", "policy/SLA-appraisal.yaml", "policy/SLA-solution.yaml",
+                "calendar/CAL-cn-standard.yaml"):
         text = (REPO / "records" / rel).read_text(encoding="utf-8")
-        if target and rel.startswith("policy/"):
+        if target and rel == "policy/SLA-solution.yaml":
             ten = "{amount: 10, unit: working_days}"
             assert text.count(ten) == 2
             text = text.replace(ten, target)
@@ -32,7 +34,7 @@ def with_negotiation_policy(repo, target: str | None = None):
 
 @pytest.fixture(scope="module")
 def fixture_corpus(tmp_path_factory):
-    repo = with_negotiation_policy(make_repo(tmp_path_factory.mktemp("pipe") / "repo"))
+    repo = with_sales_policies(make_repo(tmp_path_factory.mktemp("pipe") / "repo"))
     return corpus.load(repo.root)
 
 
@@ -80,6 +82,23 @@ def test_without_a_negotiation_clock_a_negotiation_has_no_deadline(tmp_path):
     assert pipeline.negotiation_limit(c) is None
 
 
+def test_stage_deadlines_are_the_policies_and_agree_with_the_sla_clock(tmp_path):
+    """No deadline is written in the pipeline's code: give the survey's hand-over clock a whole
+    working day and the deal's deadline moves with it, to the instant the SLA engine gives."""
+    repo = with_sales_policies(make_repo(tmp_path / "repo"))
+    path = repo.root / "records" / "policy" / "SLA-survey.yaml"
+    half = "{amount: 0.5, unit: working_days}"
+    assert path.read_text(encoding="utf-8").count(half) == 2
+    path.write_text(path.read_text(encoding="utf-8").replace(half, "{amount: 1, unit: working_days}"), encoding="utf-8")
+    c = corpus.load(repo.root)
+    d = pipeline.deal(c, SV, at("11-03T16:00"))
+    assert (d.stage, d.deadline.isoformat()) == ("survey", at("11-04T15:20"))  # 15:20 + 8 working hours
+    (clock,) = [k for k in Engine(c).clocks(at("11-03T16:00")) if k.case == SV and k.clock == "handover"]
+    assert clock.deadline == d.deadline.timestamp()
+    without = make_repo(tmp_path / "bare")  # no policies: no deadline, never an invented one
+    assert pipeline.deal(corpus.load(without.root), SV, at("11-03T16:00")).state == "no_deadline"
+
+
 def test_before_first_contact_there_is_no_deal(fixture_corpus):
     assert pipeline.deal(fixture_corpus, SV, at("11-03T15:00")) is None
     assert pipeline.deals(fixture_corpus, at("11-03T15:00")) == []
@@ -97,7 +116,7 @@ def test_negotiation_rounds_and_long_negotiation(fixture_corpus, tmp_path):
     d = pipeline.deal(fixture_corpus, SV, at("11-12T09:00"))
     assert d.negotiation["rounds"] == 1 and d.negotiation["price_cuts"] == 1
     # the limit is the policy's: 2 working days there make the same negotiation long
-    short = corpus.load(with_negotiation_policy(make_repo(tmp_path / "repo"), "{amount: 2, unit: working_days}").root)
+    short = corpus.load(with_sales_policies(make_repo(tmp_path / "repo"), "{amount: 2, unit: working_days}").root)
     d = pipeline.deal(short, SV, at("11-16T09:00"))
     # 11-11 15:00 + 2 working days = 11-13 15:00
     assert d.state == "long" and d.deadline.isoformat() == at("11-13T15:00")

@@ -19,9 +19,11 @@ rejected by the general manager, or the latest contract was cancelled; ``lost_st
 it was lost and ``lost_reason`` why (the solution's ``lost_reason``, else the note of the history
 entry that lost it). *won* means the contract is signed.
 
-Deadlines (:data:`DEADLINES`, from ``domain.md``; pass ``deadlines=`` to change them), in the
-business calendar (``records/calendar/CAL-cn-standard.yaml`` when present, else the built-in
-5x8 Chinese calendar):
+Deadlines live only in the SLA policies (``records/policy/``): :data:`STAGE_CLOCKS` names the
+policy clock that sets each stage's deadline, which the SLA engine computes for the deal's service
+tier in the policy's calendar (``Engine.due``), so the pipeline and ``servicebook sla`` agree.
+Days in stage are counted in the business calendar (``records/calendar/CAL-cn-standard.yaml``
+when present, else the built-in 5x8 Chinese calendar). As the demo's policies set them:
 
     survey          hand over to the technical dept within half a working day (step C)
     appraisal       technical appraisal within half a working day (step D)
@@ -69,7 +71,7 @@ from servicebook.derive.sla.policies import load_calendars, load_policies
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 from servicebook.load.records import get_list
 
-__all__ = ["STAGES", "STAGE_LABELS", "EVIDENCE", "DEADLINES", "REFERRAL_SHARES", "DEFAULT_COMMISSION_RATE",
+__all__ = ["STAGES", "STAGE_LABELS", "EVIDENCE", "STAGE_CLOCKS", "REFERRAL_SHARES", "DEFAULT_COMMISSION_RATE",
            "NEGOTIATION_CLOCK", "Deal", "calendar_of", "status_at", "deals", "deal", "by_stage",
            "manager_view", "long_negotiation", "long_negotiations", "negotiation_limit"]
 
@@ -101,18 +103,16 @@ EVIDENCE: dict[str, dict[str, str]] = {
                  "signed": "won", "completed": "won"},
 }
 LOST = {"survey": "dropped", "solution": "lost", "feasibility": "rejected", "contract": "cancelled"}
-# stage -> ("working_days", n) from entering the stage, or ("working_day_end_from_first_contact", n)
-DEADLINES: dict[str, tuple[str, float] | None] = {
-    "survey": ("working_days", 0.5),
-    "appraisal": ("working_days", 0.5),
-    "solution": ("working_days", 0.5),
-    "manager_review": ("working_days", 1),
-    "feasibility": None,
-    "gm_approval": None,
-    "proposal": ("working_day_end_from_first_contact", 5),
-    "negotiation": None,
-    "contract": None,
+# stage -> (kind, clock) of the SLA policy clock that sets its deadline, counted from entering
+# the stage; the proposal's from the first contact (FROM_FIRST_CONTACT). No entry: no deadline.
+STAGE_CLOCKS: dict[str, tuple[str, str]] = {
+    "survey": ("survey", "handover"),
+    "appraisal": ("appraisal", "appraisal"),
+    "solution": ("appraisal", "solution_draft"),
+    "manager_review": ("solution", "manager_review"),
+    "proposal": ("survey", "proposal"),
 }
+FROM_FIRST_CONTACT = frozenset({"proposal"})
 # (kind, clock name): the SLA clock whose target is the longest a negotiation may run
 NEGOTIATION_CLOCK = ("solution", "negotiation")
 REFERRAL_SHARES = {"a": 0.15, "b": 0.35, "c": 0.75}
@@ -276,7 +276,7 @@ def _reviewer(solution, at) -> str | None:
     return who
 
 
-def deals(source, at, *, deadlines: Mapping | None = None, commission_rate: float = DEFAULT_COMMISSION_RATE,
+def deals(source, at, *, commission_rate: float = DEFAULT_COMMISSION_RATE,
           calendar=None) -> list[Deal]:
     """Every deal (one per survey existing at ``at``), most advanced first within a stage order.
 
@@ -288,7 +288,7 @@ def deals(source, at, *, deadlines: Mapping | None = None, commission_rate: floa
     engine = Engine(source)
     out = []
     for sv in sorted((r for r in records.values() if r.kind == "survey"), key=lambda r: r.id):
-        d = deal(source, sv.id, at, deadlines=deadlines, commission_rate=commission_rate, calendar=cal,
+        d = deal(source, sv.id, at, commission_rate=commission_rate, calendar=cal,
                  _approvers=approvers, _engine=engine)
         if d is not None:
             out.append(d)
@@ -296,13 +296,11 @@ def deals(source, at, *, deadlines: Mapping | None = None, commission_rate: floa
     return out
 
 
-def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
-         commission_rate: float = DEFAULT_COMMISSION_RATE, calendar=None, _approvers=None,
+def deal(source, survey_id: str, at, *, commission_rate: float = DEFAULT_COMMISSION_RATE, calendar=None, _approvers=None,
          _engine=None) -> Deal | None:
     """One deal as of ``at``; None when its survey did not exist yet."""
     at = parse_instant(at)
     records = _records(source)
-    deadlines = DEADLINES if deadlines is None else {**DEADLINES, **deadlines}
     cal = calendar or calendar_of(records)
     sv = records.get(survey_id)
     if sv is None or sv.kind != "survey" or status_at(sv, at) is None:
@@ -356,15 +354,14 @@ def deal(source, survey_id: str, at, *, deadlines: Mapping | None = None,
     try:
         if d.open and since is not None:
             d.days_in_stage = round(cal.working_seconds(since, at) / WORKING_DAY_SECONDS, 2)
-            rule = deadlines.get(d.stage)
+            engine = _engine or Engine(source)
+            clock = STAGE_CLOCKS.get(d.stage)
+            start = first_contact if d.stage in FROM_FIRST_CONTACT else since
             if d.stage == "negotiation":
-                d.deadline, d.state, d.error = _negotiation_state(_engine or Engine(source), sol, at)
-            elif rule is not None:
-                unit, n = rule
-                if unit == "working_days":
-                    d.deadline = cal.add_working_days(since, n)
-                elif unit == "working_day_end_from_first_contact" and first_contact is not None:
-                    d.deadline = cal.end_of_working_day(first_contact, int(n))
+                d.deadline, d.state, d.error = _negotiation_state(engine, sol, at)
+            elif clock is not None and start is not None:
+                due = engine.due(clock[0], engine.matcher.tier_of(sv), start, clock[1])
+                d.deadline = _dt.datetime.fromtimestamp(due, ZONE) if due is not None else None
                 done = _entered(sol, "proposed", at) if d.stage == "proposal" and sol is not None else None
                 if d.deadline is not None:
                     # the proposal deadline stops when the proposal reaches the customer
