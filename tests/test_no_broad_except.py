@@ -211,10 +211,10 @@ def test_a_failing_sla_engine_fails_the_build(repo, monkeypatch):
 
 
 def test_failing_pending_approvals_fail_the_build(repo, monkeypatch):
-    def broken(records, lifecycle):
+    def broken(corpus, at):
         raise KeyError("approvals bug")
 
-    monkeypatch.setattr(site_model.audit, "pending_approvals", broken)
+    monkeypatch.setattr(site_model.cases, "waiting_approval", broken)
     with pytest.raises(KeyError, match="approvals bug"):
         generate(repo)
 

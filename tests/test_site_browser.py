@@ -43,7 +43,7 @@ def test_home_dashboard(visit):
     page = visit.open("/")
     assert "服务看板" in heading(page)
     body = page.locator("article").inner_text()
-    for section in ("各表单未结案件", "今日超时", "待审批", "最近动态"):
+    for section in ("各表单未结记录", "今日超时", "待审批", "最近动态"):
         assert section in body
     assert page.locator("article table").count() >= 2
     # the language switch leads to the English site

@@ -2,13 +2,15 @@
 
 This is the one place that touches the corpus API (`servicebook.load.corpus`), the lifecycle and the
 SLA engine, so the templates and page functions see plain values. Every access to record data is
-defensive: the corpus keeps records that fail validation, and the site still shows what it can.
+defensive: the corpus keeps records that fail validation, and the site still shows what it can. Case
+chains, open cases and approvals waiting come from `servicebook.derive.cases`; the site only decides
+which chains get a page of their own (the page budget and the detail window).
 """
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,50 +19,20 @@ from typing import Any
 from .markup import is_safe_id
 from .mask import MaskedCorpus, Masker
 from .schemaview import SchemaView, enum_label, title as schema_title
+from servicebook.derive import cases
 from servicebook.derive.audit import trail as audit
 from servicebook.derive.personal import Known
 from servicebook.derive.sla import reports as sla_reports
 from servicebook.derive.sla.engine import Engine
-from servicebook.load.instants import ZONE, instant_or_none
+from servicebook.load.instants import ZONE
 from servicebook.load.records import ById, get  # noqa: F401 (get: re-exported for the site and reports)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
-REFERENCE_KINDS = ("person", "customer", "product", "policy", "calendar")
-DEAL_ROOTS = ("survey",)
-SERVICE_ROOTS = ("complaint", "repair")
-# The stages of a deal, in order. An earlier stage has been handed on once a later one exists
-# (a survey stays `handed_over`, which is not final, for ever).
-DEAL_STAGES = ("survey", "appraisal", "solution", "feasibility", "contract", "installation")
-# Instants of record data: ``load.instants.instant_or_none`` (None for a value that is not one,
-# a time without offset included); times are shown in the company zone ``load.instants.ZONE``.
-
-
-
-
-@dataclass
-class Entry:
-    """One history entry of one record, for timelines and activity lists."""
-    at: datetime
-    at_text: str
-    record: Any
-    status: str
-    by: str
-    note: str
-
-
-@dataclass
-class Chain:
-    root: Any
-    records: list
-    kind: str                       # deal | service | other
-    open: bool
-    started: datetime | None
-    last: datetime | None
-    customer: str | None
-    page: str | None = None         # docs path of its detail page, None when archived
-    archive_page: str | None = None
-    entries: list = field(default_factory=list)
+# Case chains, open cases and approvals waiting are derived (`servicebook.derive.cases`, the one
+# rule of the pages and `servicebook report cases`); the site decides only which chains get a page.
+Chain = cases.Chain
+Entry = cases.Entry
 
 
 @dataclass
@@ -108,10 +80,14 @@ class SiteModel:
         for rec in self.records.values():
             self.by_kind[rec.kind].append(rec)
         self._masked: dict[str, Any] = {}
-        self.case_kinds = corpus.lifecycle.kinds()
-        self.chains: list[Chain] = []
-        self.chain_of: dict[str, Chain] = {}
-        self._build_chains()
+        self.case_kinds = list(cases.CASE_KINDS)      # the kinds whose records are cases
+        self.lifecycle_kinds = corpus.lifecycle.kinds()  # the kinds with statuses (kb too)
+        self.chains: list[Chain] = cases.chains(corpus, self.as_of)
+        self.chain_of: dict[str, Chain] = {r.id: ch for ch in self.chains for r in ch.records}
+        self.open = cases.open_cases(corpus, self.as_of, self.chains)
+        self.page_of: dict[str, str] = {}          # root id -> docs path of the chain's own page
+        self.archive_of: dict[str, str] = {}       # root id -> archive page listing the chain
+        self._plan_pages()
         self.sla = sla_reports  # the report helpers over the engine's own clocks (`raw_clocks`)
         self.raw_clocks: list = Engine(corpus).clocks(self.as_of)
         self.clocks = [self._clock(c) for c in self.raw_clocks]
@@ -123,7 +99,7 @@ class SiteModel:
         # audit trails from git history: record id -> audit.Trail (deleted records too)
         self.audit_people = None
         self.trails, self.audit_available = self._load_audit()
-        self.pending = self._pending_approvals()
+        self.pending: list[cases.Waiting] = cases.waiting_approval(corpus, self.as_of)
 
     # --- lifecycle: the corpus's own (schemas/lifecycle.yaml as loaded), never read again here ------
     # An unknown kind or status has no label, transitions or flags; a status that is not text is a
@@ -200,125 +176,45 @@ class SiteModel:
         v = get(rec.data, "customer")
         return v if isinstance(v, str) else None
 
-    def history(self, rec) -> list[Entry]:
-        out = []
-        hist = get(rec.data, "history")
-        if not isinstance(hist, list):
-            return out
-        for h in hist:
-            if not isinstance(h, dict):
-                continue
-            at = instant_or_none(h.get("at"))
-            if at is None:
-                continue
-            note = h.get("note")
-            out.append(Entry(at, str(h.get("at")), rec, str(h.get("status") or ""),
-                             str(h.get("by") or ""), self.masker.text(note) if isinstance(note, str) else ""))
-        return out
-
     def created(self, rec) -> datetime | None:
-        at = instant_or_none(get(rec.data, "created_at"))
-        if at:
-            return at
-        hist = self.history(rec)
-        return hist[0].at if hist else None
+        return cases.created(rec)
 
     def last_change(self, rec) -> datetime | None:
-        hist = self.history(rec)
-        return max((h.at for h in hist), default=None) or self.created(rec)
+        """The record's last change as of the build's moment (`servicebook.derive.cases`)."""
+        return cases.last_change(rec, self.as_of)
 
     def shown(self, rid):
         """The record ``rid`` names as pages show it (masked on a masked build), or None. Names
         come from it through `servicebook.derive.names`, the one naming rule of site and commands."""
         return self.corpus.records.get(rid) if isinstance(rid, str) else None
 
-    def person_roles(self, pid: str) -> list[str]:
-        rec = self.records.get(pid)
-        roles = get(rec.data, "roles") if rec else None
-        if isinstance(roles, list):
-            return [r for r in roles if isinstance(r, str)]
-        role = get(rec.data, "role") if rec else None
-        return [role] if isinstance(role, str) else []
-
     def person_department(self, pid: str | None) -> str | None:
         rec = self.records.get(pid) if pid else None
         v = get(rec.data, "department") if rec else None
         return v if isinstance(v, str) else None
 
-    # --- chains -------------------------------------------------------------------------------
-    def _chain_records_id(self, rid: str) -> list:
-        return list(self.c.chain(rid))
+    # --- chains: derived (`cases.chains`); which of them get a page is the site's -----------------
+    def page(self, ch: Chain) -> str | None:
+        return self.page_of.get(ch.root.id)
 
-    def _chain_records(self, rec) -> list:
-        return list(self.c.chain(rec.id)) or [rec]
+    def archive_page(self, ch: Chain) -> str | None:
+        return self.archive_of.get(ch.root.id)
 
-    def _build_chains(self) -> None:
-        case_kinds = set(self.case_kinds)
-        groups: dict[str, list] = {}
-        roots: dict[str, Any] = {}
-        seen: set[str] = set()
-        index = getattr(self.c, "index", None)
-        if index is not None and hasattr(index, "roots"):
-            # the corpus knows its chains: one chain() call per root, linear overall
-            for root_id in index.roots():
-                chain = [r for r in self._chain_records_id(root_id) if r.kind in case_kinds]
-                if not chain:
-                    continue
-                groups[chain[0].id] = chain
-                roots[chain[0].id] = chain[0]
-                seen.update(r.id for r in chain)
-        case_records = [r for r in self.records.values() if r.kind in case_kinds and r.id not in seen]
-        case_records.sort(key=lambda r: r.id)
-        for rec in case_records:
-            if rec.id in seen:
-                continue
-            chain = [r for r in self._chain_records(rec) if r.kind in case_kinds] or [rec]
-            root = chain[0]
-            group = groups.setdefault(root.id, [])
-            roots[root.id] = root
-            for r in chain:
-                if r.id not in seen:
-                    seen.add(r.id)
-                    group.append(r)
-            if rec.id not in seen:
-                seen.add(rec.id)
-                group.append(rec)
+    def _plan_pages(self) -> None:
+        """Open chains always have a page (they are the work in hand); of the closed ones active
+        within the detail window, the newest `closed_case_pages_max` do, the rest are rows of the
+        paged archive. This keeps the build time bounded however many records there are."""
         window = timedelta(days=int(self.options.get("detail_window_days", 180)))
         cutoff = self.as_of - window
-        for root_id, recs in groups.items():
-            root = roots[root_id]
-            kind = "deal" if root.kind in DEAL_ROOTS else "service" if root.kind in SERVICE_ROOTS else "other"
-            entries = sorted((e for r in recs for e in self.history(r)), key=lambda e: e.at)
-            is_open = any(not self.is_final(r.kind, self.status(r)) for r in self._deciding(kind, recs))
-            started = min((d for d in (self.created(r) for r in recs) if d), default=None)
-            last = entries[-1].at if entries else started
-            customer = next((self.customer_id(r) for r in recs if self.customer_id(r)), None)
-            ch = Chain(root, recs, kind, is_open, started, last, customer, entries=entries)
-            if is_safe_id(root.id) and (is_open or last is None or last >= cutoff):
-                ch.page = f"cases/{root.id}.md"
-            self.chains.append(ch)
-            for r in recs:
-                self.chain_of[r.id] = ch
-        self.chains.sort(key=lambda ch: (ch.last or datetime.min.replace(tzinfo=ZONE)), reverse=True)
-        # The page budget: open chains always have a page (they are the work in hand); of the
-        # closed ones within the window, the newest `closed_case_pages_max` do, the rest are in
-        # the paged archive. This keeps the build time bounded however many records there are.
         budget = int(self.options.get("closed_case_pages_max", 1000))
-        for ch in self.chains:
-            if ch.page and not ch.open:
-                if budget > 0:
-                    budget -= 1
-                else:
-                    ch.page = None
-
-    @staticmethod
-    def _deciding(kind: str, recs: list) -> list:
-        """The records whose status says whether a chain is open: all of them, except in a deal
-        the stages before its furthest one."""
-        if kind != "deal":
-            return recs
-        furthest = max((DEAL_STAGES.index(r.kind) for r in recs if r.kind in DEAL_STAGES), default=-1)
-        return [r for r in recs if r.kind not in DEAL_STAGES or DEAL_STAGES.index(r.kind) >= furthest]
+        for ch in self.chains:  # the most recently active first
+            if not is_safe_id(ch.root.id) or not (ch.open or ch.last is None or ch.last >= cutoff):
+                continue
+            if not ch.open:
+                if budget <= 0:
+                    continue
+                budget -= 1
+            self.page_of[ch.root.id] = f"cases/{ch.root.id}.md"
 
     # --- SLA: `Engine(corpus).clocks(as_of)` gives every clock of every case; each is normalised into
     # a `Clock` (the engine's own object kept in `src` for the report helpers of
@@ -352,19 +248,6 @@ class SiteModel:
         trails = auditor.run(None, deep=False, fields=True)
         self.audit_people = auditor.people
         return {t.id: t for t in trails}, True
-
-    def _pending_approvals(self) -> list[tuple[Any, str, str]]:
-        """(record, approval status, role) for every record whose next step is an approval
-        (`audit.pending_approvals`; needs no git)."""
-        return audit.pending_approvals(self.records, self.c.lifecycle)
-
-    def role_holders(self, role: str) -> list[str]:
-        """Active people holding `role`, by id."""
-        holders = self.__dict__.setdefault("_role_holders", {})
-        if role not in holders:
-            holders[role] = sorted(r.id for r in self.by_kind.get("person", [])
-                                   if role in self.person_roles(r.id) and get(r.data, "active") is not False)
-        return holders[role]
 
     def person_of_email(self, email) -> str | None:
         """Person id whose `git.email` is `email` (how the audit matches committers and approvers)."""

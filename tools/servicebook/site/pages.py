@@ -28,6 +28,7 @@ from typing import Callable
 import yaml
 from markupsafe import Markup
 
+from servicebook.derive import cases
 from servicebook.derive import names
 from servicebook.derive import pipeline
 from servicebook.derive.aftersales import value_index
@@ -48,6 +49,7 @@ SKIP_FORM_FIELDS = {"id", "schema_version", "history"}
 
 APPROVALS_PAGE = "approvals/pending.md"   # docs/approvals.md (the guide) is /approvals/ already
 KB_KINDS = ("repair", "complaint")
+KB_PAGE_STATUSES = ("draft", "published", "retired")  # the entries `aftersales` gives a page of their own
 AUDIT_ACTIONS = ("created", "changed", "deleted")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
@@ -138,11 +140,11 @@ class _Generator:
         return self.m.status_label(rec.kind, s, self.lang) if s else ""
 
     def chain_state(self, ch: Chain) -> str:
-        """Label of the chain's state: status of its latest open record, or of the last record."""
-        open_recs = [r for r in ch.records if not self.m.is_final(r.kind, self.m.status(r))]
-        recs = open_recs or ch.records
-        rec = max(recs, key=lambda r: (self.m.last_change(r) or datetime.min.replace(tzinfo=ZONE)))
-        return f"{self.m.kind_label(rec.kind, self.lang)}: {self.status(rec)}"
+        """Label of the chain's state (`cases.Chain.state_record`: its latest open record, or its
+        latest record), with that record's status as of the build."""
+        rec = ch.state_record
+        status = ch.status.get(rec.id)
+        return f"{self.m.kind_label(rec.kind, self.lang)}: {self.m.status_label(rec.kind, status, self.lang) if status else ''}"
 
     def chain_kind_label(self, ch: Chain) -> str:
         return self.t(f"case.kind.{ch.kind}")
@@ -157,24 +159,26 @@ class _Generator:
         m = self.m
         window = int(self.o["detail_window_days"])
         size = max(1, int(self.o["archive_page_size"]))
-        archived = [ch for ch in m.chains if ch.page is None]
+        archived = [ch for ch in m.chains if m.page(ch) is None]
         pages_archive = max(1, -(-len(archived) // size)) if archived else 0
         for i, ch in enumerate(archived):
-            ch.archive_page = f"cases/archive/page-{i // size + 1}.md"
+            m.archive_of[ch.root.id] = f"cases/archive/page-{i // size + 1}.md"
         # where records are shown
         for ch in m.chains:
+            page, archive = m.page(ch), m.archive_page(ch)
             for r in ch.records:
-                if ch.page:
-                    self.where[r.id] = f"{ch.page}#rec-{r.id}" if is_safe_id(r.id) else ch.page
-                elif ch.archive_page:
-                    self.where[r.id] = ch.archive_page
+                if page:
+                    self.where[r.id] = f"{page}#rec-{r.id}" if is_safe_id(r.id) else page
+                elif archive:
+                    self.where[r.id] = archive
         for rec in m.by_kind.get("customer", []):
             if is_safe_id(rec.id):
                 self.where[rec.id] = f"customers/{rec.id}.md"
-        for kind in m.view.kinds:
-            pass
+        for rec in m.by_kind.get("kb", []):  # not cases: each entry has its knowledge-base page
+            if is_safe_id(rec.id) and m.status(rec) in KB_PAGE_STATUSES:
+                self.where[rec.id] = f"kb/{rec.id}.md"
 
-        total = sum(1 for ch in m.chains if ch.page) + len(m.by_kind.get("customer", [])) + pages_archive + 12
+        total = sum(1 for ch in m.chains if m.page(ch)) + len(m.by_kind.get("customer", [])) + pages_archive + 12
         done = 0
 
         def tick(n=1):
@@ -186,7 +190,7 @@ class _Generator:
         self.home(); tick()
         self.cases_index(window, archived, pages_archive); tick()
         for ch in m.chains:
-            if ch.page:
+            if m.page(ch):
                 self.case_page(ch); tick()
         for n in range(pages_archive):
             self.archive_page(archived[n * size:(n + 1) * size], n + 1, pages_archive, window); tick()
@@ -203,44 +207,27 @@ class _Generator:
         return self.out
 
     # --- home --------------------------------------------------------------------------------------
-    def open_by_kind(self, here: str):
+    def open_by_kind(self):
+        """(kind, status, count) rows of the open records (`cases.open_cases`)."""
         m = self.m
-        rows = []
-        for kind in m.case_kinds:
-            counts = Counter(m.status(r) for r in m.by_kind.get(kind, []) if not m.is_final(kind, m.status(r)))
-            for status in m.statuses(kind):
-                if counts.get(status):
-                    rows.append([m.kind_label(kind, self.lang), m.status_label(kind, status, self.lang), counts[status]])
-        return rows
+        return [[m.kind_label(row.kind, self.lang), m.status_label(row.kind, row.status, self.lang) if row.status else "—",
+                 row.count] for row in m.open.by_status]
 
     def waiting_approval(self, here: str, limit: int | None = None):
+        """Records whose next step is an approval (`cases.waiting_approval`), the longest waiting
+        first."""
         m = self.m
-        rows = []
-        for kind in m.case_kinds:
-            for rec in m.by_kind.get(kind, []):
-                st = m.status(rec)
-                roles = []
-                for nxt in m.transitions(kind, st):
-                    role = m.approval_role(kind, nxt)
-                    if role and role not in roles:
-                        roles.append(role)
-                if roles:
-                    since = m.last_change(rec)
-                    rows.append((since or datetime.min.replace(tzinfo=ZONE), [
-                        self.record_link(here, rec.id), m.kind_label(kind, self.lang), self.status(rec),
-                        ", ".join(m.role_label(r, self.lang) for r in roles),
-                        self.customer_cell(here, m.customer_id(rec)), fmt_time(since),
-                    ]))
-        rows.sort(key=lambda x: x[0])
-        return [r for _, r in rows][:limit] if limit else [r for _, r in rows]
+        shown = m.pending[:limit] if limit else m.pending
+        return [[self.record_link(here, w.record.id), m.kind_label(w.record.kind, self.lang),
+                 m.status_label(w.record.kind, w.status, self.lang), ", ".join(m.role_label(r, self.lang) for r in w.roles),
+                 self.customer_cell(here, m.customer_id(w.record)), fmt_time(w.since)] for w in shown]
 
     def recent(self, here: str, limit: int = 25):
         m = self.m
         since = m.as_of - timedelta(days=int(self.o["recent_days"]))
-        entries = [e for ch in m.chains for e in ch.entries if since <= e.at <= m.as_of]
-        entries.sort(key=lambda e: e.at, reverse=True)
+        entries = cases.activity(m.c, since, m.as_of)
         return [[fmt_time(e.at), self.record_link(here, e.record.id), m.kind_label(e.record.kind, self.lang),
-                 m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), e.note]
+                 m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), m.text(e.note)]
                 for e in entries[:limit]]
 
     def clock_head(self):
@@ -263,14 +250,16 @@ class _Generator:
         all_breaches, at_risk = self.breaches_and_risks()
         breaches = [c for c in all_breaches if c.deadline and c.deadline.astimezone(ZONE).date() == today]
         clock_head = self.clock_head()
-        stats = [
-            [self.t("home.open_chains"), sum(1 for ch in m.chains if ch.open)],
+        stats = [[self.t("home.open_chains"), m.open.total]]
+        stats += [[self.t(f"home.open.{kind}"), m.open.by_kind[kind]] for kind in cases.CHAIN_KINDS]
+        stats += [
+            [self.t("home.open_records"), m.open.records],
             [self.t("home.customers"), len(m.by_kind.get("customer", []))],
             [self.t("home.records"), len(m.records)],
         ]
         self.render(here, "home.md.j2",
                     stats=table([self.t("home.stats"), self.t("word.count")], stats),
-                    open_table=table([self.t("word.kind"), self.t("word.status"), self.t("word.count")], self.open_by_kind(here)),
+                    open_table=table([self.t("word.kind"), self.t("word.status"), self.t("word.count")], self.open_by_kind()),
                     breaches=table(clock_head, self.clock_rows(here, breaches)),
                     at_risk=table(clock_head, self.clock_rows(here, at_risk[:50])),
                     waiting=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"), self.t("word.waiting_for"),
@@ -285,7 +274,8 @@ class _Generator:
     # --- cases ---------------------------------------------------------------------------------------
     def chain_row(self, here: str, ch: Chain):
         root = ch.root
-        label = self.link_to(here, root.id, ch.page) if ch.page else md_escape(root.id)
+        page = self.m.page(ch)
+        label = self.link_to(here, root.id, page) if page else md_escape(root.id)
         return [label, self.chain_kind_label(ch), self.customer_cell(here, ch.customer), self.chain_state(ch),
                 fmt_date(ch.started), fmt_date(ch.last), len(ch.records)]
 
@@ -297,7 +287,7 @@ class _Generator:
         here = "cases/index.md"
         m = self.m
         open_chains = [ch for ch in m.chains if ch.open]
-        recent_closed = [ch for ch in m.chains if not ch.open and ch.page]
+        recent_closed = [ch for ch in m.chains if not ch.open and m.page(ch)]
         groups = []
         for kind in ("deal", "service", "other"):
             rows = [self.chain_row(here, ch) for ch in open_chains if ch.kind == kind]
@@ -317,9 +307,9 @@ class _Generator:
                     prev_link=prev_link, next_link=next_link)
 
     def case_page(self, ch: Chain) -> None:
-        m, here = self.m, ch.page
+        m, here = self.m, self.m.page(ch)
         timeline = [[fmt_time(e.at), self.record_link(here, e.record.id), m.kind_label(e.record.kind, self.lang),
-                     m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), e.note]
+                     m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), m.text(e.note)]
                     for e in ch.entries]
         approvals = []
         for e in ch.entries:
@@ -470,15 +460,15 @@ class _Generator:
     def approvals_page(self) -> None:
         m, here = self.m, APPROVALS_PAGE
         pending = []
-        for rec, status, role in m.pending:
-            filler = get(rec.data, "filled_by")
-            holders = [p for p in m.role_holders(role) if p != filler]
-            pending.append((m.last_change(rec) or datetime.min.replace(tzinfo=ZONE), [
-                self.record_link(here, rec.id), m.kind_label(rec.kind, self.lang), self.status(rec),
-                m.status_label(rec.kind, status, self.lang), m.role_label(role, self.lang),
-                Markup(", ").join(self.person(here, p) for p in holders) if holders else self.t("approvals.no_holder"),
-                self.person(here, filler), fmt_time(m.last_change(rec))]))
-        pending.sort(key=lambda x: x[0])
+        for w in m.pending:  # `cases.waiting_approval`: the longest waiting first
+            rec = w.record
+            pending.append([
+                self.record_link(here, rec.id), m.kind_label(rec.kind, self.lang),
+                m.status_label(rec.kind, w.status, self.lang),
+                " / ".join(m.status_label(rec.kind, step, self.lang) for step, _ in w.steps),
+                ", ".join(m.role_label(role, self.lang) for role in w.roles),
+                Markup(", ").join(self.person(here, p) for p in w.approvers) if w.approvers else self.t("approvals.no_holder"),
+                self.person(here, get(rec.data, "filled_by")), fmt_time(w.since)])
         found = self.audit_findings()
         limit = int(self.o["problems_limit"])
         rows = []
@@ -492,7 +482,7 @@ class _Generator:
         self.render(here, "approvals.md.j2",
                     pending=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"),
                                    self.t("approvals.step"), self.t("word.role"), self.t("approvals.who"),
-                                   self.t("approvals.filled_by"), self.t("word.updated")], [r for _, r in pending]),
+                                   self.t("approvals.filled_by"), self.t("word.updated")], pending),
                     n_pending=len(pending), audit_available=m.audit_available,
                     summary=table([self.t("audit.rule"), self.t("word.count")],
                                   [[self.rule_label(r), n] for r, n in sorted(by_rule.items(), key=lambda x: (-x[1], x[0]))]),
@@ -800,13 +790,10 @@ class _Generator:
                             self.person(here, d.salesperson), self.person(here, d.manager)])
         limit = pipeline.negotiation_limit(m.c)
         limit_text = " / ".join(dict.fromkeys(target_text(t, self.lang) for t in limit["targets"].values())) if limit else ""
-        unresolved = []
-        for rec in m.by_kind.get("complaint", []):
-            st = m.status(rec)
-            if st and not m.is_final("complaint", st) and st != "resolved":
-                created = m.created(rec)
-                unresolved.append([self.record_link(here, rec.id), self.status(rec), self.customer_cell(here, m.customer_id(rec)),
-                                   fmt_time(created), (end - created).days if created else ""])
+        # complaints still open (a resolved one waits only for the CS manager's confirmation)
+        unresolved = [[self.record_link(here, rec.id), m.status_label("complaint", status, self.lang),
+                       self.customer_cell(here, m.customer_id(rec)), fmt_time(created), "" if age is None else age]
+                      for rec, status, created, age in cases.unresolved(m.c, "complaint", end, done=("resolved",))]
         opinions = []
         for kind in ("callback", "repair"):
             field = self.find_field(kind, ("opinion", "feedback", "comment"), ("string",))
@@ -821,14 +808,9 @@ class _Generator:
                 if isinstance(text, str) and text.strip():
                     opinions.append([fmt_time(when), self.record_link(here, rec.id), self.customer_cell(here, m.customer_id(rec)),
                                      self.value(here, node or {}, text)])
-        lost = []
-        for ch in m.chains:
-            for e in ch.entries:
-                if e.record.kind == "solution" and e.status == "lost" and start <= e.at <= end:
-                    lost.append([fmt_time(e.at), self.record_link(here, e.record.id),
-                                 self.customer_cell(here, m.customer_id(e.record)), e.note])
-        new = Counter(m.kind_label(r.kind, self.lang) for r in m.records.values()
-                      if r.kind in m.case_kinds and (m.created(r) and start <= m.created(r) <= end))
+        lost = [[fmt_time(e.at), self.record_link(here, e.record.id), self.customer_cell(here, m.customer_id(e.record)),
+                 m.text(e.note)] for e in cases.entered(m.c, "solution", "lost", start, end)]
+        new = [[m.kind_label(kind, self.lang), n] for kind, n in cases.opened(m.c, start, end).items()]
         self.render(here, "weekly.md.j2", start=fmt_date(start), end=fmt_date(end),
                     limit=limit_text, limit_policy=limit["policy"] if limit else None,
                     overdue=table([self.t("presales.col.deal"), self.t("word.record"), self.t("word.customer"),
@@ -840,7 +822,7 @@ class _Generator:
                     opinions=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.opinion")],
                                    sorted(opinions, key=lambda r: r[0], reverse=True)),
                     lost=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.note")], lost),
-                    new=table([self.t("word.kind"), self.t("word.count")], sorted(([k, v] for k, v in new.items()), key=str)))
+                    new=table([self.t("word.kind"), self.t("word.count")], new))
 
     # --- knowledge base, forms, problems -----------------------------------------------------------
     def kb(self) -> None:
