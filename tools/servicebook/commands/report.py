@@ -1,12 +1,15 @@
-"""servicebook report — after-sales figures as of a date (售后报表).
+"""servicebook report — after-sales figures and open cases as of a date (售后报表与未结案件).
 
-    servicebook report inspections|parts|technicians|value|feedback [--at DATE] [--since DATE]
+    servicebook report inspections|parts|technicians|value|feedback|cases [--at DATE] [--since DATE]
                        [--format text|json] [--lang zh|en] [--root PATH]
 
 ``--at`` (date or instant, default now) is the moment the figures are computed for; records and
 history after it are ignored. ``--since`` starts the period of technicians and feedback (default:
 1 January of the as-of year). ``--lang``: the language of the customer names
-(``servicebook.derive.names.short_name``, the site's rule). Exit status: 0 done, 2 usage error.
+(``servicebook.derive.names.short_name``, the site's rule) and, for ``cases``, of the kind and status
+labels. ``cases``: the open cases (``servicebook.derive.cases``, the figures of the site's home page):
+the total, by kind of case, the open records by form and status, and the list of open cases.
+Exit status: 0 done, 2 usage error.
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ import json
 from datetime import date, datetime
 
 from servicebook.load import corpus as corpus_mod
+from servicebook.derive import cases
 from servicebook.derive.aftersales import feedback
 from servicebook.derive.aftersales import inspections
 from servicebook.derive import names
 from servicebook.derive.aftersales import parts
 from servicebook.derive.aftersales import technicians
 from servicebook.derive.aftersales import value_index
-from servicebook.derive.aftersales.common import as_date
+from servicebook.derive.aftersales.common import as_date, as_datetime
 from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, now_instant
+from servicebook.load.instants import format_instant
+from servicebook.site import i18n
 
 NAME = "report"
-HELP = "After-sales figures: inspections, parts, technicians, customer value, feedback (售后报表)."
-TOPICS = ("inspections", "parts", "technicians", "value", "feedback")
+HELP = ("After-sales figures: inspections, parts, technicians, customer value, feedback; open cases "
+        "(售后报表与未结案件).")
+TOPICS = ("inspections", "parts", "technicians", "value", "feedback", "cases")
 
 
 def configure(parser):
@@ -69,6 +76,8 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
                 "appraisal": [dataclasses.replace(a, name=names.short_name(c.records.get(a.engineer), lang))
                               for a in technicians.appraisal(c, since, at)],
                 "staffing": [{**_plain(s), "gap": s.gap} for s in technicians.staffing(c, at)]}
+    if topic == "cases":
+        return open_cases(c, as_datetime(at), lang)
     if topic == "value":
         return {"ranked": [{"customer": s.customer, "name": names.short_name(c.records.get(s.customer), lang),
                             "index": s.index, "coverage": s.coverage,
@@ -78,9 +87,54 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
             "by_region": feedback.by(c, at, "region", since), "by_category": feedback.by(c, at, "category", since)}
 
 
-def _text(topic: str, data: dict) -> str:
+def open_cases(c, at, lang: str = "zh") -> dict:
+    """The open cases as of ``at`` (``cases.open_cases``), with labels in ``lang``."""
+    found = cases.open_cases(c, at)
+
+    def kind_label(kind):
+        return c.schemas.title(kind, (), lang)
+
+    def status_label(kind, status):
+        return c.lifecycle.label(kind, status, lang) if isinstance(status, str) else None
+
+    return {
+        "at": format_instant(found.at), "open": found.total,
+        "by_kind": [{"kind": k, "label": i18n.t("cases.deals" if k == "deal" else f"cases.{k}", lang), "open": n} for k, n in found.by_kind.items()],
+        "open_records": found.records,
+        "by_status": [{"kind": row.kind, "kind_label": kind_label(row.kind), "status": row.status,
+                       "status_label": status_label(row.kind, row.status), "count": row.count}
+                      for row in found.by_status],
+        "cases": [{"root": ch.root.id, "kind": ch.kind, "customer": ch.customer,
+                   "customer_name": names.short_name(c.records.get(ch.customer), lang) if ch.customer else None,
+                   "state": {"record": ch.state_record.id, "kind": ch.state_record.kind,
+                             "status": ch.status.get(ch.state_record.id),
+                             "label": f"{kind_label(ch.state_record.kind)}: "
+                                      f"{status_label(ch.state_record.kind, ch.status.get(ch.state_record.id)) or '-'}"},
+                   "open_records": [{"id": r.id, "kind": r.kind, "status": ch.status.get(r.id)} for r in ch.open_records],
+                   "records": len(ch.records), "started": ch.started, "last_activity": ch.last}
+                  for ch in found.chains],
+    }
+
+
+def _cases_text(data: dict, lang: str) -> list[str]:
+    lines = [i18n.t("report.cases.open", lang, at=data["at"], n=data["open"]),
+             "  " + " · ".join(f"{k['label']} {k['open']}" for k in data["by_kind"]),
+             i18n.t("report.cases.by_status", lang, n=data["open_records"])]
+    width = max((len(r["kind_label"]) for r in data["by_status"]), default=0)
+    lines += [f"  {r['kind_label']:{width}}  {r['status_label'] or r['status'] or '-'}  {r['count']}" for r in data["by_status"]]
+    lines.append(i18n.t("report.cases.list", lang))
+    for case in data["cases"]:
+        customer = names.label(case["customer_name"], case["customer"]) if case["customer"] else "-"
+        lines.append(f"  {case['root']}  {i18n.t('case.kind.' + case['kind'], lang)}  {customer}  {case['state']['label']}  "
+                     f"{_plain(case['last_activity']) or '-'}")
+    return lines
+
+
+def _text(topic: str, data: dict, lang: str = "zh") -> str:
     lines = []
-    if topic == "inspections":
+    if topic == "cases":
+        lines += _cases_text(data, lang)
+    elif topic == "inspections":
         lines.append("station  overdue due upcoming done missed late")
         for r in data["by_station"]:
             lines.append(f"{r['key'] or '-':8} {r['overdue']:7} {r['due']:3} {r['upcoming']:8} {r['done']:4} "
@@ -131,5 +185,5 @@ def run(args) -> int:
     if args.format == "json":
         print(json.dumps(_plain(data), ensure_ascii=False, indent=2))
     else:
-        print(_text(args.topic, data))
+        print(_text(args.topic, data, args.lang))
     return 0
