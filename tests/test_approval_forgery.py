@@ -57,17 +57,23 @@ def gm_signs(repo, monkeypatch) -> None:
 
 
 def test_genuine_local_approval_with_the_approve_command(repo, monkeypatch):
+    # the local-merge flow: the change proposes the approval status on a branch, the GM approves
+    # it there with `servicebook approve` (a signed commit naming the blob), a plain merge lands it
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    repo.git("checkout", "-q", "-b", "approve-fs")
+    repo.save("P-li-na", FS_PATH, approved(feasibility()), "Ask the GM")
     gm_signs(repo, monkeypatch)
-    done = sb("approve", FS_ID, "--by", GM, "--status", "approved", "--at",
-              "2026-11-06T09:15:00+08:00", cwd=repo.path)
+    done = sb("approve", FS_ID, "--by", GM, "--reviewed-on", "https://git.example.com/mr/3",
+              cwd=repo.path)
     assert done.returncode == 0, done.stderr
     raw = repo.git("cat-file", "commit", "HEAD")
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in raw
     assert f"Approved-blob: {repo.git('rev-parse', 'HEAD:' + FS_PATH)}" in raw
+    repo.git("checkout", "-q", "main")
+    repo.merge("approve-fs", "P-li-na", "Merge branch 'approve-fs'", key=None)
     assert findings(repo) == []
     done = sb("audit", FS_ID, cwd=repo.path)
-    assert done.returncode == 0 and "approval" in done.stdout
+    assert done.returncode == 0 and f"signed by the key of {GM}" in done.stdout
 
 
 def test_approve_refuses_without_a_signing_key_naming_the_person(repo, monkeypatch):

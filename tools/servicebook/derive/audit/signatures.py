@@ -27,12 +27,15 @@ def _version() -> str:
     return hashlib.blake2b(Path(sshsig.__file__).read_bytes(), digest_size=8).hexdigest()
 
 
-class Verdicts:
-    def __init__(self, root: Path, repo):
-        self.repo = repo
-        self.path = Path(root) / CACHE_DIR / f"signatures-{_version()}.marshal"
+class _Store:
+    """A dict kept in one marshal file under ``.cache/servicebook/`` (written atomically; other
+    versions of the same name are removed when it is written)."""
+
+    def __init__(self, root: Path, name: str, version: str):
+        self.name = name
+        self.path = Path(root) / CACHE_DIR / f"{name}-{version}.marshal"
         self.enabled = os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
-        self.entries: dict[str, tuple[str, str, str]] = {}
+        self.entries: dict = {}
         self.dirty = False
         if self.enabled:
             try:
@@ -41,6 +44,41 @@ class Verdicts:
                     self.entries = loaded
             except (OSError, ValueError, EOFError, TypeError):
                 self.entries = {}
+
+    def save(self, keep: Iterable | None = None) -> None:
+        """Write the store; with ``keep``, only those keys (what the run used)."""
+        if keep is not None:
+            kept = {k: self.entries[k] for k in keep if k in self.entries}
+            self.dirty = self.dirty or len(kept) != len(self.entries)
+            self.entries = kept
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.name}-", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as f:
+                f.write(marshal.dumps(self.entries))
+            os.replace(tmp, self.path)
+            for old in self.path.parent.glob(f"{self.name}-*.marshal"):  # other versions are dead
+                if old != self.path:
+                    old.unlink(missing_ok=True)
+            self.dirty = False
+        except (OSError, ValueError):
+            pass  # a cache that cannot be written (or holds an unmarshallable value) only costs time
+
+
+class Blobs(_Store):
+    """Record versions as parsed, by git blob ID (a blob ID names its bytes, so an entry never
+    goes stale); the key holds the parser's source, so a changed parser misses."""
+
+    def __init__(self, root: Path, parser_source: bytes):
+        super().__init__(root, "blobs", hashlib.blake2b(parser_source, digest_size=8).hexdigest())
+
+
+class Verdicts(_Store):
+    def __init__(self, root: Path, repo):
+        super().__init__(root, "signatures", _version())
+        self.repo = repo
 
     def prefetch(self, shas: Iterable[str]) -> None:
         """Verify every commit of ``shas`` not yet known, reading them in one batch."""
@@ -58,19 +96,3 @@ class Verdicts:
         if not (isinstance(hit, tuple) and len(hit) == 3):
             return sshsig.Verdict(sshsig.BAD, "", "commit object not found")
         return sshsig.Verdict(*hit)
-
-    def save(self) -> None:
-        if not (self.enabled and self.dirty):
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".signatures-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(self.entries))
-            os.replace(tmp, self.path)
-            for old in self.path.parent.glob("signatures-*.marshal"):  # other versions are dead
-                if old != self.path:
-                    old.unlink(missing_ok=True)
-            self.dirty = False
-        except OSError:
-            pass  # a cache that cannot be written only costs time

@@ -235,6 +235,10 @@ def read_history(repo, rev: str = "HEAD", output: str | None = None) -> History:
         for key, value in commit.trailers:
             if key == APPROVED_RECORD:
                 named[value].append(m)
+    for c in landing:  # evidence on a branch commit that changes no file (`approve` on a branch)
+        for key, value in commits[c].trailers:
+            if key == APPROVED_RECORD:
+                named[value].append(c)
     # Two files with one ID in one commit (a move without rename detection): keep the addition.
     for rid, ts in touches.items():
         merged: list[Touch] = []
@@ -531,6 +535,7 @@ class Auditor:
         self._lifecycles: dict[str, Lifecycle] = {}
         self._evidence: dict[int, tuple[str, str] | None] = {}  # id(approval) -> problem
         self.verdicts = signatures.Verdicts(self.root, self.repo)
+        self._parsed = signatures.Blobs(self.root, Path(yamlload.__file__).read_bytes())
         self._person_events = sorted(
             (self.history.position[t.sha], rid, t.new if t.status != "D" else "")
             for rid, ts in self.history.touches.items() if self.history.kinds.get(rid) == "person"
@@ -541,9 +546,16 @@ class Auditor:
     # contents ------------------------------------------------------------------------------
     def prefetch(self, blobs: Iterable[str]) -> None:
         """Read many blobs with one ``git cat-file --batch`` call."""
-        todo = sorted({b for b in blobs if b and b not in self._blobs and set(b) != {"0"}})
-        for sha, raw in cat_file(self.repo, todo):
-            self._blobs[sha] = parse_record(raw)
+        todo = []
+        cached = self._parsed.entries
+        for b in {b for b in blobs if b and b not in self._blobs and b != _ZERO}:
+            if b in cached:
+                self._blobs[b] = cached[b]
+            else:
+                todo.append(b)
+        for sha, raw in cat_file(self.repo, sorted(todo)):
+            self._blobs[sha] = cached[sha] = parse_record(raw)
+            self._parsed.dirty = True
 
     def data_at(self, blob: str) -> Any:
         if blob not in self._blobs:
@@ -641,6 +653,10 @@ class Auditor:
                                if any(k in EVIDENCE for k, _v in c.trailers))
         out = [self.trail(rid, deep=True, fields=fields) for rid in wanted]
         self.verdicts.save()
+        if ids is None:  # a whole run: keep what it read, drop versions no longer reachable
+            self._parsed.save(keep=self._blobs)
+        else:
+            self._parsed.save()
         if ids is None and self.general:
             rules = Trail("review-rules", "rules", RULES_PATH)
             rules.findings.extend(self.general)
@@ -835,12 +851,13 @@ class Auditor:
     def _named_approvals(self, rid: str, touch: Touch, nxt: Touch | None) -> list[Approval]:
         """Approval commits naming the record (``Approved-record``) after ``touch`` and before
         the record's next change: evidence added after the fact for the version in force."""
-        pos = self.history.position
-        lo, hi = pos[touch.sha], pos[nxt.sha] if nxt else len(self.history.mainline)
+        h = self.history
+        lo, hi = h.position[touch.sha], h.position[nxt.sha] if nxt else len(h.mainline)
         out = []
-        for sha in self.history.named.get(rid, ()):
-            if lo < pos[sha] < hi:
-                out.extend(self.approvals_in(sha))
+        for sha in h.named.get(rid, ()):
+            if lo < h.pos_of(sha) < hi or h.landing.get(sha) == touch.sha:
+                if sha not in touch.contributors:
+                    out.extend(self.approvals_in(sha))
         return out
 
     def evidence_problem(self, a: Approval) -> tuple[str, str] | None:
