@@ -56,7 +56,7 @@ def run(args) -> int:
     print(f"# {rec.path}" + (f"  {own}" if own else ""))
     if isinstance(customer, str):
         print(("# 客户 " if lang == "zh" else "# Customer ") + names.short_label(c.records, customer, lang))
-    print((root / rec.path).read_text(encoding="utf-8").rstrip())
+    print(c.source(rec.path).rstrip())
     if chain:
         print("\n" + ("案件链" if lang == "zh" else "Case chain") + ":")
         print("\n".join(line(r) for r in chain))

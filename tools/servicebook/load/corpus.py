@@ -43,6 +43,7 @@ class Corpus:
     _by_kind: dict[str, list[Record]] | None = field(default=None, init=False, repr=False, compare=False)
     _known_ids: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
     _where: dict[str, dict[tuple, Where]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _contents: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)  # load(contents=)
 
     @property
     def known_ids(self) -> dict[str, list[str]]:
@@ -59,10 +60,17 @@ class Corpus:
         key = Path(rel).as_posix()
         if key not in self._where:
             try:
-                self._where[key] = positions(decode((self.root / key).read_bytes()))
+                raw = self._contents[key] if key in self._contents else (self.root / key).read_bytes()
+                self._where[key] = positions(decode(raw))
             except (OSError, YamlProblem):
                 self._where[key] = {}
         return self._where[key]
+
+    def source(self, rel: Path | str) -> str:
+        """A record file as written, comments and all (what `servicebook show` prints)."""
+        key = Path(rel).as_posix()
+        raw = self._contents[key] if key in self._contents else (self.root / key).read_bytes()
+        return decode(raw)
 
     def of_kind(self, kind: str) -> list[Record]:
         # Indexed once: reports ask per case (KB matching per repair), which scanning every
@@ -105,11 +113,13 @@ def _problem(file, line, column, rule, message, path=""):
     return (file, line, column, path, rule, message, "error")
 
 
-def _read_one(root: str, rel: str, schemas: SchemaSet, max_bytes: int):
-    """-> (rel, content hash, kind, data or None, problems as tuples)"""
+def _read_one(root: str, rel: str, schemas: SchemaSet, max_bytes: int, raw: bytes | None = None):
+    """-> (rel, content hash, kind, data or None, problems as tuples). ``raw``: the content to
+    check instead of the file's (a writing command's candidate)."""
     kind = kind_of_path(Path(rel))
     try:
-        raw = open(os.path.join(root, rel), "rb").read()
+        if raw is None:
+            raw = open(os.path.join(root, rel), "rb").read()
     except OSError as err:
         return rel, b"", kind, None, (_problem(rel, 1, 1, "file.read", f"cannot read: {err.strerror}"),)
     digest = content_hash(raw)
@@ -138,9 +148,10 @@ def _read_chunk(args) -> bytes:
     return marshal.dumps([_read_one(root, rel, _worker_schemas, max_bytes) for rel in rels])
 
 
-def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_bytes: int) -> list:
-    if jobs <= 1 or len(rels) < PARALLEL_THRESHOLD:
-        return [_read_one(str(root), rel, schemas, max_bytes) for rel in rels]
+def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_bytes: int, contents=None) -> list:
+    if contents or jobs <= 1 or len(rels) < PARALLEL_THRESHOLD:
+        contents = contents or {}
+        return [_read_one(str(root), rel, schemas, max_bytes, contents.get(rel)) for rel in rels]
     size = max(200, len(rels) // (jobs * 8))
     chunks = [(str(root), rels[i:i + size], max_bytes) for i in range(0, len(rels), size)]
     with ProcessPoolExecutor(jobs, initializer=_init_worker,
@@ -148,10 +159,10 @@ def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_b
         return [item for chunk in pool.map(_read_chunk, chunks) for item in marshal.loads(chunk)]
 
 
-def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cache: FileCache):
+def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cache: FileCache, contents=None):
     """Results for ``rels``, from the cache where the content is unchanged."""
     if not cache.entries:  # cold: the workers read, hash and check everything
-        results = _read_many(root, rels, schemas, jobs, max_bytes)
+        results = _read_many(root, rels, schemas, jobs, max_bytes, contents)
     else:
         results, misses = [], []
         for rel in rels:
@@ -168,6 +179,8 @@ def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cach
                 results.append((rel, *hit))
         results.extend(_read_many(root, misses, schemas, jobs, max_bytes))
     for rel, digest, kind, data, problems in results:
+        if contents and rel in contents:
+            continue  # a candidate, not what the file holds
         sig = signature(os.path.join(root, rel))
         if digest and cache.unchanged(rel, sig) is None:
             cache.put(rel, digest, kind, data, problems, sig)
@@ -189,6 +202,7 @@ def load(
     max_bytes: int | None = None,
     use_cache: bool = True,
     checks: Iterable[Check] = (),
+    contents: dict[str, bytes] | None = None,
 ) -> Corpus:
     """Read ``root/records`` against ``root/schemas``.
 
@@ -199,27 +213,33 @@ def load(
     schemas found, plus what each of ``checks`` finds in the loaded corpus. The checks are passed
     in by the caller (``servicebook.derive.checked.load`` passes every one), because they belong to
     later stages and this one imports none of them.
+    ``contents``: file (relative) -> bytes to check instead of what the file holds, with ``only``
+    naming them: what a writing command is about to write, checked as validate would see it.
     """
     # Building 100k records allocates millions of objects and frees none: the cyclic garbage
     # collector would rescan them again and again for nothing (measured: ~2x the load time).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(Path(root), only, jobs, max_bytes, use_cache, tuple(checks))
+        return _load(Path(root), only, jobs, max_bytes, use_cache, tuple(checks), dict(contents or {}))
     finally:
         gc.freeze()  # the records live as long as the corpus: keep later collections off them
         if was_enabled:
             gc.enable()
 
 
-def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
+def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents) -> Corpus:
     schemas = SchemaSet(root / SCHEMAS_DIR)
     lifecycle = Lifecycle.load(root / SCHEMAS_DIR)
     weights, weight_problems = read_weights(root, SCHEMAS_DIR)
     names = find_names(root)
+    if contents:  # a file about to be created is one of the repository's in the check
+        names = sorted(set(names) | set(contents))
     jobs = jobs or min(2, os.cpu_count() or 1)
     max_bytes = max_bytes or MAX_BYTES
     only_set = {Path(p).as_posix() for p in only} if only is not None else None
+    if contents and (only_set is None or not set(contents) <= only_set):
+        raise ValueError("contents= replaces files named by only=")
     # the pull-request path reads a few hundred files: loading the whole cache would cost more
     cache = FileCache(root, schemas.digest, max_bytes, enabled=use_cache and only_set is None)
 
@@ -227,7 +247,7 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
         results = _read_with_cache(root, names, schemas, jobs, max_bytes, cache)
         cache.keep_only(set(names))
     else:
-        results = _read_subset(root, names, only_set, schemas, max_bytes, cache)
+        results = _read_subset(root, names, only_set, schemas, max_bytes, cache, contents)
     cache.save()
 
     records: dict[str, Record] = ById()
@@ -240,7 +260,7 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks) -> Corpus:
                 records[rid] = Record(kind, rid, Path(rel), data)
 
     corpus = Corpus(root, schemas, lifecycle, records, problems, names, index_mod.Index(records, schemas),
-                    frozenset(only_set) if only_set is not None else None, weights)
+                    frozenset(only_set) if only_set is not None else None, weights, _contents=contents)
     for check in checks:
         problems.extend(_located(corpus, check(corpus)))
     if only_set is not None:
@@ -254,7 +274,7 @@ def _stem(rel: str) -> str:
     return rel[rel.rfind("/") + 1:].rsplit(".", 1)[0]
 
 
-def _read_subset(root, files, only_set, schemas, max_bytes, cache):
+def _read_subset(root, files, only_set, schemas, max_bytes, cache, contents):
     """The pull-request path: the named files, what every check needs, and what they refer to."""
     by_id = {_stem(f): f for f in files}
     always = tuple(f"records/{kind}/" for kind in ALWAYS_READ)
@@ -265,7 +285,7 @@ def _read_subset(root, files, only_set, schemas, max_bytes, cache):
         if not batch:
             break
         done.update(batch)
-        found = _read_with_cache(root, batch, schemas, 1, max_bytes, cache)
+        found = _read_with_cache(root, batch, schemas, 1, max_bytes, cache, contents)
         results.extend(found)
         wanted = set()
         for _rel, _d, kind, data, _p in found:

@@ -15,11 +15,16 @@ Versions
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from servicebook.load.instants import format_instant, localize
+from servicebook.load.records import SCHEMAS_DIR, find_files, kind_of_path
 from servicebook.load.schemas import SchemaSet, values_at
+from servicebook.load.yamlload import YamlProblem, parse
+from servicebook.write.writer import WriteRefused, digest, dump, load_for_edit, replace
 
 CURRENT = 1
 _V0_INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$")
@@ -65,3 +70,49 @@ def upgrade(kind: str, data: Any, schemas: SchemaSet) -> int:
         version += 1
         data["schema_version"] = version
     return start
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What migrating one file came to: ``start`` the version it was written in; ``error`` why
+    it was not (or cannot be) upgraded; ``written`` whether the upgrade was written."""
+
+    rel: str
+    start: int | None = None
+    error: str | None = None
+    written: bool = False
+
+
+def migrate(root: Path, *, write: bool) -> Iterator[Outcome]:
+    """Every record file of ``root`` that is not at CURRENT, upgraded (``write``) or only found.
+    A file the records' reader refuses is skipped (validate explains it); a file changed while
+    it was being upgraded is never overwritten (``writer.replace``)."""
+    schemas = SchemaSet(root / SCHEMAS_DIR)
+    for rel in find_files(root):
+        kind = kind_of_path(rel)
+        if kind is None:
+            continue
+        raw = (root / rel).read_bytes()
+        try:
+            parse(raw)  # the one reader: what it refuses (encoding, syntax, tags...) validate explains
+            data, yaml = load_for_edit(raw.decode("utf-8"))
+        except (YamlProblem, WriteRefused) as err:
+            reason = err.rule if isinstance(err, YamlProblem) else str(err)
+            yield Outcome(rel.as_posix(), error=f"skipped, not readable as a record ({reason}); run servicebook validate")
+            continue
+        if not hasattr(data, "insert") or version_of(data) == CURRENT:
+            continue
+        try:
+            start = upgrade(kind, data, schemas)
+        except ValueError as err:
+            yield Outcome(rel.as_posix(), error=str(err))
+            continue
+        if not write:
+            yield Outcome(rel.as_posix(), start)
+            continue
+        try:
+            replace(root / rel, dump(data, yaml), digest(raw))
+        except WriteRefused as err:
+            yield Outcome(rel.as_posix(), start, error=str(err))
+            continue
+        yield Outcome(rel.as_posix(), start, written=True)

@@ -51,15 +51,24 @@ def dump(data: Any, yaml: YAML | None = None) -> str:
 
 def load_for_edit(text: str) -> tuple[Any, YAML]:
     """Load a record for editing with a YAML instance that writes back the file's own
-    indentation, so an edit changes only the lines it means to."""
+    indentation, so an edit changes only the lines it means to. The round-trip reader is stricter
+    than the records' reader in places (a tab where YAML allows one): what it cannot read is
+    refused, never guessed at."""
+    from ruamel.yaml.error import YAMLError
     from ruamel.yaml.util import load_yaml_guess_indent
 
-    _, indent, block_seq_indent = load_yaml_guess_indent(text)
-    y = yaml_rt()
-    indent = indent or 2
-    block_seq_indent = block_seq_indent or 0
-    y.indent(mapping=indent, sequence=indent + block_seq_indent, offset=block_seq_indent)
-    return y.load(text), y
+    try:
+        _, indent, block_seq_indent = load_yaml_guess_indent(text)
+        y = yaml_rt()
+        indent = indent or 2
+        block_seq_indent = block_seq_indent or 0
+        y.indent(mapping=indent, sequence=indent + block_seq_indent, offset=block_seq_indent)
+        return y.load(text), y
+    except YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+        raise WriteRefused(f"cannot edit this file without changing its layout{at}: "
+                           f"{getattr(err, 'problem', None) or err}; edit it by hand") from None
 
 
 def umask_mode(mode: int = 0o666) -> int:
