@@ -18,8 +18,7 @@ def configure(parser):
                         help="text: trails and findings; json: trails; github: annotations")
     parser.add_argument("--rev", default="HEAD", help="history to read (default: HEAD)")
     parser.add_argument("--deep", action="store_true",
-                        help="read every version of every record (default: only records with "
-                             "approval steps, and the IDs given)")
+                        help="kept for scripts: every version of every record is always read")
     parser.add_argument("--fields", action="store_true",
                         help="list the changed fields of every change (default with IDs)")
     parser.add_argument("--findings-only", action="store_true",
