@@ -50,7 +50,7 @@ SKIP_FORM_FIELDS = {"id", "schema_version", "history"}
 APPROVALS_PAGE = "approvals/pending.md"   # docs/approvals.md (the guide) is /approvals/ already
 KB_KINDS = ("repair", "complaint")
 KB_PAGE_STATUSES = ("draft", "published", "retired")  # the entries `aftersales` gives a page of their own
-AUDIT_ACTIONS = ("created", "changed", "deleted")
+AUDIT_ACTIONS = ("created", "changed", "deleted", "imported")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 DEFAULTS = {
@@ -426,7 +426,8 @@ class _Generator:
                 move = " → ".join(m.status_label(rec.kind, s, self.lang) if s else "—"
                                   for s in (ch.status_from, ch.status_to))
             changes.append([fmt_time(instant_or_none(ch.at)), self.who(ch.author, ch.email),
-                            self.t(f"audit.action.{ch.action}") if ch.action in AUDIT_ACTIONS else ch.action,
+                            self.t(f"audit.action.{'imported' if ch.imported else ch.action}")
+                            if ch.action in AUDIT_ACTIONS else ch.action,
                             move, self.changed_fields(tr.kind or rec.kind, ch.fields) if ch.action == "changed" else "",
                             Markup(f"`{ch.commit[:10]}`"), _short(self.m.text(ch.subject), 60)])
         block["changes"] = table([self.t("word.at"), self.t("audit.committer"), self.t("audit.action"),
