@@ -657,11 +657,16 @@ class Auditor:
             self._parsed.save(keep=self._blobs)
         else:
             self._parsed.save()
-        if ids is None and self.general:
-            rules = Trail("review-rules", "rules", RULES_PATH)
-            rules.findings.extend(self.general)
-            out.append(rules)
         return out
+
+    def rules_trail(self) -> Trail | None:
+        """The findings about the rules themselves (``audit.baseline``), as a trail of
+        ``.github/review-rules.yaml``; None when there are none."""
+        if not self.general:
+            return None
+        t = Trail("review-rules", "rules", RULES_PATH)
+        t.findings.extend(self.general)
+        return t
 
     def needs_contents(self, rid: str) -> bool:
         """Kept for callers of the former shallow mode: every record's versions are read now."""
