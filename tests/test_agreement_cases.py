@@ -338,3 +338,26 @@ def test_only_case_kinds_are_cases(repos):
     demo = repos["demo"].corpus
     open_kb = [r for r in demo.of_kind("kb") if cases.exists(r, at) and cases.is_open_status(demo.lifecycle, "kb", cases.status_at(r, at))]
     assert len(open_kb) >= 20, "the demo's knowledge base should show what is not counted"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_customer_pages_count_the_same_open_cases(repo, lang):
+    """The customers index and each customer page show, per customer, the open cases of the report's
+    list (pages generated in-process, as of the same moment)."""
+    import re
+
+    from servicebook.site import pages
+
+    out = pages.generate(repo.corpus, {"lang": lang, "root": str(repo.root), "as_of": parse_instant(AT)})
+    expected = Counter(case["customer"] for case in repo.report_data["cases"] if case["customer"])
+    rows = re.findall(r"^\| \[[^\]]*\((CU-[^)]+)\)\]\([^)]*\) \|[^|]*\| (\d+) \| (\d+) \|$", out["customers/index.md"], re.M)
+    assert rows and {cid: int(n) for cid, n, _ in rows if int(n)} == dict(expected)
+    heading = Translator(lang)("customer.open_cases")
+    for cid, n, _ in rows:
+        page = out[f"customers/{cid}.md"]
+        start = page.index(f"## {heading}\n")
+        end = page.find("\n## ", start + 3)
+        section = page[start:end if end >= 0 else None]
+        shown = re.findall(r"^\| \[?((?:SV|CP|RP|[A-Z]+)-[A-Za-z0-9-]+)", section, re.M)
+        listed = sorted(case["root"] for case in repo.report_data["cases"] if case["customer"] == cid)
+        assert sorted(shown) == listed, cid

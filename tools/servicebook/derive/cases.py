@@ -233,13 +233,25 @@ def open_cases(corpus, at, all_chains: list[Chain] | None = None) -> OpenCases:
     return OpenCases(at, len(found), by_kind, rows, sum(counts.values()), found)
 
 
-def open_by_customer(all_chains: list[Chain]) -> dict[str, list[Chain]]:
+def by_customer(all_chains: list[Chain]) -> dict[str, list[Chain]]:
     """Chains grouped by customer (open and closed), in the order given."""
     out: dict[str, list[Chain]] = {}
     for ch in all_chains:
         if ch.customer:
             out.setdefault(ch.customer, []).append(ch)
     return out
+
+
+@dataclass(frozen=True)
+class CustomerCases:
+    open: int
+    all: int
+
+
+def customer_counts(all_chains: list[Chain]) -> dict[str, CustomerCases]:
+    """Per customer: how many of its cases are open, and how many it has in all."""
+    return {cid: CustomerCases(sum(1 for ch in chains if ch.open), len(chains))
+            for cid, chains in by_customer(all_chains).items()}
 
 
 # --- approvals -----------------------------------------------------------------------------------
@@ -355,6 +367,6 @@ def _instant(at) -> datetime:
 __all__ = [
     "CASE_KINDS", "CHAIN_KINDS", "Chain", "DEAL_STAGES", "Entry", "OpenCases", "StatusCount", "Waiting",
     "activity", "chain_kind", "chains", "created", "customer_of", "deciding", "entered", "exists", "history",
-    "is_case_kind", "is_open_status", "last_change", "open_by_customer", "open_cases", "opened", "person_roles", "status_at",
+    "is_case_kind", "is_open_status", "last_change", "by_customer", "customer_counts", "CustomerCases", "open_cases", "opened", "person_roles", "status_at",
     "unresolved", "waiting_approval",
 ]

@@ -12,7 +12,6 @@ repair or complaint page.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from typing import Callable
 
@@ -180,15 +179,10 @@ def _kb_pages(p: _Page) -> dict[str, str]:
     blocks.append(link(p.t("aftersales.kb.cases"), relurl(here, "kb/cases.md")))
     out[here] = _lines(*blocks)
 
-    # which cases match which entries (computed once, used by the entry pages too)
-    matches_of_case: dict[str, list] = {}
-    cases_of_entry: dict[str, list] = defaultdict(list)
-    for kind in ("repair", "complaint"):
-        for rec in sorted(p.c.of_kind(kind), key=lambda r: r.id):
-            found = kb_mod.match(p.c, rec, limit=3)
-            matches_of_case[rec.id] = found
-            for m in found:
-                cases_of_entry[m.entry.id].append((rec, m))
+    # which cases match which entries (`kb.case_matches`, once; the entry pages use it too)
+    matches_of_case = kb_mod.case_matches(p.c, limit=3)
+    cases_of_entry = {eid: [(p.c.records[cid], m) for cid, m in found]
+                      for eid, found in kb_mod.cases_of_entries(matches_of_case).items()}
 
     here = "kb/cases.md"
     rows = []

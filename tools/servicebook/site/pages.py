@@ -31,6 +31,7 @@ from markupsafe import Markup
 from servicebook.derive import cases
 from servicebook.derive import names
 from servicebook.derive import pipeline
+from servicebook.derive.aftersales import feedback
 from servicebook.derive.aftersales import value_index
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
@@ -246,9 +247,9 @@ class _Generator:
 
     def home(self) -> None:
         m, here = self.m, "index.md"
-        today = m.as_of.astimezone(ZONE).date()
-        all_breaches, at_risk = self.breaches_and_risks()
-        breaches = [c for c in all_breaches if c.deadline and c.deadline.astimezone(ZONE).date() == today]
+        _, at_risk = self.breaches_and_risks()
+        by_src = {id(c.src): c for c in m.clocks}
+        breaches = [by_src[id(c)] for c in m.sla.missed_on(m.raw_clocks, m.as_of)]
         clock_head = self.clock_head()
         stats = [[self.t("home.open_chains"), m.open.total]]
         stats += [[self.t(f"home.open.{kind}"), m.open.by_kind[kind]] for kind in cases.CHAIN_KINDS]
@@ -636,20 +637,6 @@ class _Generator:
                     return path
         return None
 
-    def satisfaction(self, recs) -> tuple[int, int, float | None]:
-        """(callbacks saying solved, callbacks with an answer, mean satisfaction 1-5)."""
-        solved = answered = 0
-        scores = []
-        for r in recs:
-            v = get(r.data, "solved")
-            if isinstance(v, bool):
-                answered += 1
-                solved += v
-            s = get(r.data, "satisfaction")
-            if isinstance(s, (int, float)) and not isinstance(s, bool):
-                scores.append(float(s))
-        return solved, answered, (sum(scores) / len(scores) if scores else None)
-
     def devices(self, here: str, cid: str) -> list[Markup]:
         out = []
         for rec in self.by_customer("installation").get(cid, []):
@@ -667,15 +654,16 @@ class _Generator:
     def customers_index(self) -> None:
         here = "customers/index.md"
         m = self.m
-        by_customer = self.by_customer("chain")
+        counts = cases.customer_counts(m.chains)
+        none = cases.CustomerCases(0, 0)
         tier_field = "service_tier"
         rows = []
         for rec in sorted(m.by_kind.get("customer", []), key=lambda r: r.id):
-            chains = by_customer.get(rec.id, [])
+            n = counts.get(rec.id, none)
             tier_node = m.view.node("customer", tier_field) if tier_field else None
             rows.append([self.customer_cell(here, rec.id),
                          self.value(here, tier_node or {}, get(rec.data, tier_field)) if tier_field else "",
-                         sum(1 for ch in chains if ch.open), len(chains)])
+                         n.open, n.all])
         self.render(here, "customers.md.j2", rows=table(
             [self.t("word.customer"), self.t("word.tier"), self.t("customer.open_cases"), self.t("customer.all_cases")], rows))
 
@@ -685,9 +673,7 @@ class _Generator:
         if kind not in cache:
             groups: dict[str, list] = defaultdict(list)
             if kind == "chain":
-                for ch in self.m.chains:
-                    if ch.customer:
-                        groups[ch.customer].append(ch)
+                groups.update(cases.by_customer(self.m.chains))
             else:
                 for r in self.m.by_kind.get(kind, []):
                     groups[self.m.customer_id(r)].append(r)
@@ -699,19 +685,28 @@ class _Generator:
         here = f"customers/{rec.id}.md"
         chains = self.by_customer("chain").get(rec.id, [])
         callbacks = self.by_customer("callback").get(rec.id, [])
-        sat, total, score = self.satisfaction(callbacks)
+        said = self.satisfactions().get(rec.id)
         value = self.values().score(rec.id)
         self.render(here, "customer.md.j2", cid=rec.id, name=names.full_name(m.shown(rec.id), self.lang),
                     profile=self.form(here, rec),
                     devices=self.devices(here, rec.id),
                     open_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if ch.open]),
                     all_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if not ch.open]),
-                    sat=sat, sat_total=total, score=f"{score:.1f} / 5" if score is not None else None,
+                    sat=said.solved if said else 0, sat_total=said.answered if said else 0,
+                    score=f"{said.mean:.1f} / 5" if said and said.mean is not None else None,
                     callbacks=table([self.t("word.record"), self.t("word.status"), self.t("word.created")],
                                     [[self.record_link(here, r.id), self.status(r), fmt_time(m.created(r))]
                                      for r in sorted(callbacks, key=lambda r: r.id)]),
                     value_index=f"{value_index.shown(value.index)} / 100" if value else None,
                     value_coverage=f"{value.coverage:.0%}" if value else None)
+
+    def satisfactions(self):
+        """What each customer's callbacks said, as of the build's moment
+        (`servicebook.derive.aftersales.feedback.satisfaction`); computed once per generation."""
+        said = self.__dict__.get("_satisfactions")
+        if said is None:
+            said = self.__dict__["_satisfactions"] = feedback.satisfaction(self.m.c, self.m.as_of)
+        return said
 
     def values(self):
         """The customer value index (source 003) as of the build's moment, from the one module
@@ -723,8 +718,9 @@ class _Generator:
         return vi
 
     # --- SLA ---------------------------------------------------------------------------------------
-    def compliance(self, by: str) -> list[tuple[str, int, int]]:
-        """(label, met, breached) per group, by the SLA engine's own grouping (last cycles)."""
+    def compliance(self, by: str) -> list[tuple[str, int, int, float | None]]:
+        """(label, met, breached, compliance %) per group, by the SLA engine's own grouping and
+        figure (`reports.compliance`, last cycles)."""
         m = self.m
         rows = m.sla.compliance(m.raw_clocks, by)
         titles = {c.name: c.label(self.lang) for c in m.clocks}
@@ -745,7 +741,7 @@ class _Generator:
                 label = self.short(key)
             else:
                 label = str(key)
-            out.append((label, int(g.get("met", 0)), int(g.get("breached", 0))))
+            out.append((label, int(g.get("met", 0)), int(g.get("breached", 0)), g.get("compliance")))
         return out
 
     def sla_pages(self) -> None:
@@ -756,9 +752,9 @@ class _Generator:
         for key, heading in dims:
             rows = self.compliance(key)
             chart_path = f"sla/{key}.svg"
-            self.out[chart_path] = charts.compliance_bars(rows[:40], heading, self.t("chart.no_data"))
+            self.out[chart_path] = charts.compliance_bars([r[:3] for r in rows[:40]], heading, self.t("chart.no_data"))
             tbl = table([heading, self.t("word.met"), self.t("word.breached"), self.t("word.compliance")],
-                        [[k, a, b, f"{a / (a + b) * 100:.0f}%" if a + b else "—"] for k, a, b in rows])
+                        [[k, a, b, "—" if pct is None else f"{pct:g}%"] for k, a, b, pct in rows])
             img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from servicebook.derive.aftersales.common import as_datetime, as_start, get, get_list, region_of_customer, text
+from servicebook.derive.aftersales.common import as_datetime, as_start, get, get_list, history, region_of_customer, text
 from servicebook.load.instants import instant_or_none
 from servicebook.derive.aftersales.inspections import done_inspections, handed_over_on, status_as_of
 
@@ -114,3 +114,35 @@ def products(corpus, at, since=None, top: int = 3) -> list[ProductFeedback]:
                                    sorted(codes.items(), key=lambda x: (-x[1], x[0]))[:top], unsupported,
                                    suggestions.get(product, [])))
     return sorted(out, key=lambda p: (-p.failures, p.product))
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """What a customer's callbacks said: how many answered whether the problem was solved, how
+    many said it was, and the mean satisfaction (1-5) of those that gave one."""
+    solved: int
+    answered: int
+    mean: float | None
+    rated: int
+
+
+def satisfaction(corpus, at) -> dict[str, Satisfaction]:
+    """Per customer, from the callbacks done by ``at`` (as the value index reads callbacks): the
+    answers to "solved?" and the mean satisfaction -- the figures of the customer pages."""
+    end = as_datetime(at)
+    answers: dict[str, list[bool]] = defaultdict(list)
+    scores: dict[str, list[float]] = defaultdict(list)
+    for rec in corpus.of_kind("callback"):
+        cid = get(rec.data, "customer")
+        done = next((t for t, st, _ in history(rec) if st == "done"), None)
+        if not isinstance(cid, str) or done is None or done > end:
+            continue
+        solved = get(rec.data, "solved")
+        if isinstance(solved, bool):
+            answers[cid].append(solved)
+        score = get(rec.data, "satisfaction")
+        if isinstance(score, (int, float)) and not isinstance(score, bool):
+            scores[cid].append(float(score))
+    return {cid: Satisfaction(sum(answers[cid]), len(answers[cid]),
+                              sum(scores[cid]) / len(scores[cid]) if scores[cid] else None, len(scores[cid]))
+            for cid in sorted(set(answers) | set(scores))}

@@ -174,6 +174,25 @@ def match(corpus, record, **options) -> list[Match]:
     return match_facts(corpus, case_facts(rec), exclude=[rec.id], **options)
 
 
+CASE_KINDS = ("repair", "complaint")   # the records entries are matched to
+
+
+def case_matches(corpus, limit: int = 3) -> dict[str, list[Match]]:
+    """Every repair and complaint (by kind, then ID) -> its best ``limit`` entries (none: an empty
+    list): the knowledge base's "which cases match which entries" page."""
+    return {rec.id: match(corpus, rec, limit=limit)
+            for kind in CASE_KINDS for rec in sorted(corpus.of_kind(kind), key=lambda r: r.id)}
+
+
+def cases_of_entries(found: dict[str, list[Match]]) -> dict[str, list[tuple[str, Match]]]:
+    """entry ID -> (case ID, match) of the cases ``case_matches`` matched to it, in its order."""
+    out: dict[str, list[tuple[str, Match]]] = defaultdict(list)
+    for case_id, matches in found.items():
+        for m in matches:
+            out[m.entry.id].append((case_id, m))
+    return dict(out)
+
+
 def search(corpus, query: str, *, product: str | None = None, limit: int | None = 10,
            min_similarity: float = 0.05, include_drafts: bool = False) -> list[Match]:
     """KB entries whose text is like ``query`` (e.g. a Chinese symptom as a customer words it)."""

@@ -21,6 +21,7 @@ __all__ = [
     "select",
     "compliance",
     "breach_list",
+    "missed_on",
     "at_risk_queue",
     "report",
     "format_duration",
@@ -101,6 +102,15 @@ def breach_list(clocks: Iterable[Clock], cycles: str = "all") -> list[Clock]:
     """Breached clocks, most overdue first."""
     return sorted((c for c in select(clocks, cycles) if c.state == "breached"),
                   key=lambda c: (-c.overdue_seconds, c.case, c.clock))
+
+
+def missed_on(clocks: Iterable[Clock], at) -> list[Clock]:
+    """The deadlines missed on the day of ``at`` (in the company zone): breached clocks (the newest
+    cycle of each) whose deadline fell on that day, most overdue first -- the home page's "deadlines
+    missed today"."""
+    day = instants.local_date(instants.parse_instant(at))
+    return [c for c in breach_list(clocks, "last") if c.deadline is not None
+            and instants.local_date(_dt.datetime.fromtimestamp(c.deadline, instants.ZONE)) == day]
 
 
 def at_risk_queue(clocks: Iterable[Clock],
