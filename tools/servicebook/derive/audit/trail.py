@@ -646,11 +646,13 @@ class Auditor:
         if fields is None:
             fields = ids is not None
         commits = self.history.commits
+        # signatures are verified (by a forked worker on a long history) while versions are read
+        self.verdicts.start(sha for sha, c in commits.items()
+                            if any(k in EVIDENCE for k, _v in c.trailers))
         self.prefetch(b for rid in wanted for t in self.history.touches.get(rid, ())
                       for b in [t.new] + [f[k] for c in t.contributors for f in commits[c].files
                                           if _record_id(f[3]) == rid for k in (1, 2)])
-        self.verdicts.prefetch(sha for sha, c in commits.items()
-                               if any(k in EVIDENCE for k, _v in c.trailers))
+        self.verdicts.finish()
         out = [self.trail(rid, deep=True, fields=fields) for rid in wanted]
         self.verdicts.save()
         if ids is None:  # a whole run: keep what it read, drop versions no longer reachable
