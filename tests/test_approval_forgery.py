@@ -6,6 +6,8 @@ through the command line in-process (``sb``)."""
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -317,3 +319,37 @@ def test_a_baseline_not_in_the_history_imports_nothing(repo):
 
 def test_staff_keys_are_real_ssh_keys():
     assert public_key(GM).startswith("ssh-ed25519 ") and len(STAFF) == 7
+
+
+# -- the verifier ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key_type", ["ed25519", "ecdsa", "rsa"])
+def test_every_key_type_verifies_in_process_and_a_changed_byte_fails(repo, tmp_path, key_type):
+    from servicebook.derive.audit import sshsig
+
+    key = tmp_path / f"id_{key_type}"
+    subprocess.run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-f", str(key)], check=True)
+    (repo.path / "note.txt").write_text(key_type)
+    repo.git("add", "note.txt")
+    repo.git("-c", f"user.signingkey={key}", "commit", "-q", "-S", "-m", "signed", key=None)
+    raw = subprocess.run(["git", "cat-file", "commit", "HEAD"], cwd=repo.path, check=True,
+                         capture_output=True).stdout
+    v = sshsig.verify_commit(raw)
+    assert v.status == sshsig.GOOD
+    assert v.key == sshsig.key_blob(Path(f"{key}.pub").read_text())
+    assert sshsig.verify_commit(raw.replace(b"signed", b"Signed")).status == sshsig.BAD
+    assert sshsig.verify_commit(raw.split(b"gpgsig ")[0] + b"\nsigned\n").status == sshsig.UNSIGNED
+
+
+def test_signatures_verified_by_a_forked_worker_give_the_same_verdicts(repo, monkeypatch):
+    from servicebook.derive.audit import signatures
+
+    monkeypatch.setattr(signatures.Verdicts, "FORK_FROM", 1)
+    monkeypatch.setenv("SERVICEBOOK_NO_CACHE", "1")
+    repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    approve_as(repo, GM)
+    assert findings(repo) == []
+    repo.git("commit", "-q", "--allow-empty", "-m", "Also approved\n\n"
+             + trailer(GM, "general_manager", record=FS_ID), who="P-li-na")
+    assert rules(repo) == ["approval.signer"]
