@@ -297,6 +297,13 @@ def waiting_approval(corpus, at) -> list[Waiting]:
     return out
 
 
+def approvals_given(corpus, chain: Chain) -> list[tuple[Entry, str]]:
+    """The history entries of a chain that entered an approval status, with the role that status
+    needs, in time order (a case page's approval steps)."""
+    lifecycle = corpus.lifecycle
+    return [(e, role) for e in chain.entries if (role := lifecycle.approval_role(e.record.kind, e.status))]
+
+
 def person_roles(person) -> list[str]:
     """The roles a person record holds (``roles``, or the older single ``role``)."""
     roles = get(person.data, "roles")
@@ -366,7 +373,7 @@ def _instant(at) -> datetime:
 
 __all__ = [
     "CASE_KINDS", "CHAIN_KINDS", "Chain", "DEAL_STAGES", "Entry", "OpenCases", "StatusCount", "Waiting",
-    "activity", "chain_kind", "chains", "created", "customer_of", "deciding", "entered", "exists", "history",
+    "activity", "approvals_given", "chain_kind", "chains", "created", "customer_of", "deciding", "entered", "exists", "history",
     "is_case_kind", "is_open_status", "last_change", "by_customer", "customer_counts", "CustomerCases", "open_cases", "opened", "person_roles", "status_at",
     "unresolved", "waiting_approval",
 ]

@@ -312,13 +312,8 @@ class _Generator:
         timeline = [[fmt_time(e.at), self.record_link(here, e.record.id), m.kind_label(e.record.kind, self.lang),
                      m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), m.text(e.note)]
                     for e in ch.entries]
-        approvals = []
-        for e in ch.entries:
-            role = m.approval_role(e.record.kind, e.status)
-            if role:
-                approvals.append([fmt_time(e.at), self.record_link(here, e.record.id),
-                                  m.status_label(e.record.kind, e.status, self.lang), m.role_label(role, self.lang),
-                                  self.person(here, e.by)])
+        approvals = [[fmt_time(e.at), self.record_link(here, e.record.id), m.status_label(e.record.kind, e.status, self.lang),
+                      m.role_label(role, self.lang), self.person(here, e.by)] for e, role in cases.approvals_given(m.c, ch)]
         ids = {r.id for r in ch.records}
         clocks = [c for _, c in sorted(pair for rid in ids for pair in m.clocks_of.get(rid, ()))]
         linked = []
@@ -622,21 +617,6 @@ class _Generator:
         return label if label != sec.replace("-", "_") else sec.replace("-", " ").replace("_", " ").capitalize()
 
     # --- customers -----------------------------------------------------------------------------------
-    def find_field(self, kind: str, words: tuple[str, ...], types: tuple[str, ...] | None = None) -> str | None:
-        """Heuristic lookup of a field by name (used for satisfaction, opinion, tier, devices)."""
-        root, base = self.m.view.root(kind)
-        candidates = []
-        for name, node, nb in self.m.view.properties(root, base):
-            candidates.append((name, node))
-            if value_type(node) == "object":
-                for sname, snode, _ in self.m.view.properties(node, nb):
-                    candidates.append((f"{name}.{sname}", snode))
-        for word in words:
-            for path, node in candidates:
-                if word in path.rsplit(".", 1)[-1] and (types is None or value_type(node) in types):
-                    return path
-        return None
-
     def devices(self, here: str, cid: str) -> list[Markup]:
         out = []
         for rec in self.by_customer("installation").get(cid, []):
@@ -791,20 +771,10 @@ class _Generator:
         unresolved = [[self.record_link(here, rec.id), m.status_label("complaint", status, self.lang),
                        self.customer_cell(here, m.customer_id(rec)), fmt_time(created), "" if age is None else age]
                       for rec, status, created, age in cases.unresolved(m.c, "complaint", end, done=("resolved",))]
-        opinions = []
-        for kind in ("callback", "repair"):
-            field = self.find_field(kind, ("opinion", "feedback", "comment"), ("string",))
-            if not field:
-                continue
-            node = m.view.node(kind, field)
-            for rec in m.by_kind.get(kind, []):
-                when = m.last_change(rec)
-                if not (when and start <= when <= end):
-                    continue  # (before masking: only this week's records are shown)
-                text = get(m.masked(rec), field)
-                if isinstance(text, str) and text.strip():
-                    opinions.append([fmt_time(when), self.record_link(here, rec.id), self.customer_cell(here, m.customer_id(rec)),
-                                     self.value(here, node or {}, text)])
+        # the customers' words of the week (`feedback.opinions`), shown as their forms show them (masked)
+        opinions = [[fmt_time(o.at), self.record_link(here, o.record.id), self.customer_cell(here, m.customer_id(o.record)),
+                     self.value(here, m.view.node(o.record.kind, o.field) or {}, get(m.masked(o.record), o.field))]
+                    for o in feedback.opinions(m.c, start, end)]
         lost = [[fmt_time(e.at), self.record_link(here, e.record.id), self.customer_cell(here, m.customer_id(e.record)),
                  m.text(e.note)] for e in cases.entered(m.c, "solution", "lost", start, end)]
         new = [[m.kind_label(kind, self.lang), n] for kind, n in cases.opened(m.c, start, end).items()]
@@ -817,7 +787,7 @@ class _Generator:
                     unresolved=table([self.t("word.record"), self.t("word.status"), self.t("word.customer"),
                                       self.t("word.created"), self.t("word.age_days")], unresolved),
                     opinions=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.opinion")],
-                                   sorted(opinions, key=lambda r: r[0], reverse=True)),
+                                   opinions),
                     lost=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.note")], lost),
                     new=table([self.t("word.kind"), self.t("word.count")], new))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from servicebook.derive import cases
 from servicebook.derive.aftersales.common import as_datetime, as_start, get, get_list, history, region_of_customer, text
 from servicebook.load.instants import instant_or_none
 from servicebook.derive.aftersales.inspections import done_inspections, handed_over_on, status_as_of
@@ -146,3 +147,29 @@ def satisfaction(corpus, at) -> dict[str, Satisfaction]:
     return {cid: Satisfaction(sum(answers[cid]), len(answers[cid]),
                               sum(scores[cid]) / len(scores[cid]) if scores[cid] else None, len(scores[cid]))
             for cid in sorted(set(answers) | set(scores))}
+
+
+# The customer's own words on a form: a callback's ``opinion``, a repair's ``customer_opinion``.
+OPINION_FIELDS = {"callback": "opinion", "repair": "customer_opinion"}
+
+
+@dataclass(frozen=True)
+class Opinion:
+    at: object          # the record's last change, in the period
+    record: object
+    field: str          # where the words are (whoever shows them masks them)
+
+
+def opinions(corpus, start, end) -> list[Opinion]:
+    """Callbacks and repairs with the customer's words whose last change (as of ``end``) falls in
+    ``[start, end]``, the newest first: the weekly page's "customer opinions of the week"."""
+    start, end = as_start(start), as_datetime(end)
+    out = []
+    for kind, name in OPINION_FIELDS.items():
+        for rec in corpus.of_kind(kind):
+            said = get(rec.data, name)
+            when = cases.last_change(rec, end)
+            if isinstance(said, str) and said.strip() and when is not None and start <= when <= end:
+                out.append(Opinion(when, rec, name))
+    out.sort(key=lambda o: (o.at, o.record.id), reverse=True)
+    return out
