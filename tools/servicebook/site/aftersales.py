@@ -342,9 +342,10 @@ def _parts_page(p: _Page) -> str:
     else:
         blocks.append(md_escape(p.t("aftersales.parts.below_none")))
     cons = parts_mod.consumption(p.c, p.at)
+    totals = parts_mod.consumption_by_product(p.c, p.at)
     months = sorted({m for per in cons.values() for m in per})
     if cons:
-        rows = [[p.labelled(prod) if prod else "—", *[per.get(m, 0) or "" for m in months], sum(per.values())]
+        rows = [[p.labelled(prod) if prod else "—", *[per.get(m, 0) or "" for m in months], totals.get(prod, 0)]
                 for prod, per in cons.items()]
         blocks += [_heading(2, p.t("aftersales.parts.consumption")), table([p.t("aftersales.w.product"), *months, p.t("aftersales.w.total")], rows)]
     s = parts_mod.wait_summary(p.c, p.at)

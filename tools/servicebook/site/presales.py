@@ -178,7 +178,8 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
                                                   "presales.col.state", "presales.col.checklist", "presales.col.tasks_overdue")],
                                [[b["id"], d.survey, b["project_name"], x.status("bid", b["status"]), x.when(b["deadline"]),
                                  x.state(b["timing"]) if x.has(f"presales.state.{b['timing']}") else b["timing"],
-                                 f"{len(b['checklist_done'])}/7" + (f" ({len(b['defects'])} ✗)" if b["defects"] else ""),
+                                 f"{len(b['checklist_done'])}/{len(b['checklist_done']) + len(b['checklist_missing'])}"
+                                 + (f" ({len(b['defects'])} ✗)" if b["defects"] else ""),
                                  "; ".join(str(t) for t in b["tasks_overdue"]) or "—"] for d, b in bids])))
     comms = [(d, k, n) for d in deals for k, n in d.communications.items()]
     if comms:

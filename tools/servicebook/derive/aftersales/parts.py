@@ -149,6 +149,14 @@ def consumption(corpus, at, since=None) -> dict[str, dict[str, int]]:
     return {p: dict(sorted(m.items())) for p, m in sorted(out.items())}
 
 
+def consumption_by_product(corpus, at, since=None) -> dict[str, int]:
+    """product -> pieces used in all (the row totals of ``consumption``)."""
+    out: dict[str, int] = defaultdict(int)
+    for u in uses(corpus, at, since):
+        out[u.product or ""] += u.quantity
+    return dict(sorted(out.items()))
+
+
 def consumption_by_part(corpus, at, since=None) -> dict[str, int]:
     """part number -> pieces used."""
     out: dict[str, int] = defaultdict(int)
