@@ -91,38 +91,17 @@ class Verdicts(_Store):
 
         todo = sorted({s for s in shas if s not in self.entries})
         raws = dict(cat_file(self.repo, todo))
-        self._pending = getattr(self, "_pending", None)
-        if len(raws) >= self.FORK_FROM and hasattr(os, "fork"):
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the worker: verify, send, exit without running the parent's handlers
-                status = 1
-                try:
-                    os.close(read)
-                    out = marshal.dumps({sha: sshsig.verify_commit(raw).as_tuple()
-                                         for sha, raw in raws.items()})
-                    with os.fdopen(write, "wb") as f:
-                        f.write(out)
-                    status = 0
-                finally:
-                    os._exit(status)
-            os.close(write)
-            self._pending = (pid, read, raws)
+        if len(raws) >= self.FORK_FROM:
+            self._pending = (Forked(_verify_all, raws), raws)
         else:
             self._verify(raws)
 
     def finish(self) -> None:
         if not getattr(self, "_pending", None):
             return
-        pid, read, raws = self._pending
+        job, raws = self._pending
         self._pending = None
-        with os.fdopen(read, "rb") as f:
-            data = f.read()
-        os.waitpid(pid, 0)
-        try:
-            verdicts = marshal.loads(data)
-        except (ValueError, EOFError, TypeError):
-            verdicts = None
+        verdicts = job.collect()
         if isinstance(verdicts, dict) and set(verdicts) == set(raws):
             self.entries.update(verdicts)
             self.dirty = self.dirty or bool(verdicts)
@@ -147,3 +126,47 @@ class Verdicts(_Store):
         if not (isinstance(hit, tuple) and len(hit) == 3):
             return sshsig.Verdict(sshsig.BAD, "", "commit object not found")
         return sshsig.Verdict(*hit)
+
+
+def _verify_all(raws: dict[str, bytes]) -> dict[str, tuple[str, str, str]]:
+    return {sha: sshsig.verify_commit(raw).as_tuple() for sha, raw in raws.items()}
+
+
+class Forked:
+    """``fn(arg)`` computed by a forked worker (it shares the parent's memory, so ``arg`` is not
+    copied) while the caller goes on; ``collect()`` gives the result, sent back with marshal, or
+    None when the worker failed (the caller then computes it itself). Without ``os.fork`` the
+    work is done at once."""
+
+    def __init__(self, fn, arg):
+        self.pid = None
+        self.result = None
+        if not hasattr(os, "fork"):
+            self.result = fn(arg)
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: compute, send, exit without running the parent's handlers
+            status = 1
+            try:
+                os.close(read)
+                out = marshal.dumps(fn(arg))
+                with os.fdopen(write, "wb") as f:
+                    f.write(out)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write)
+        self.pid, self.read = pid, read
+
+    def collect(self):
+        if self.pid is None:
+            return self.result
+        with os.fdopen(self.read, "rb") as f:
+            data = f.read()
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        try:
+            return marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            return None

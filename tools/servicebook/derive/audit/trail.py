@@ -553,9 +553,20 @@ class Auditor:
                 self._blobs[b] = cached[b]
             else:
                 todo.append(b)
-        for sha, raw in cat_file(self.repo, sorted(todo)):
+        raws = list(cat_file(self.repo, sorted(todo)))
+        self._parsed.dirty = self._parsed.dirty or bool(raws)
+        job = None
+        if len(raws) >= PARSE_FORK_FROM:  # half of a long history is parsed on the other core
+            job = signatures.Forked(_parse_all, raws[len(raws) // 2:])
+            raws, rest = raws[:len(raws) // 2], raws[len(raws) // 2:]
+        for sha, raw in raws:
             self._blobs[sha] = cached[sha] = parse_record(raw)
-            self._parsed.dirty = True
+        if job is not None:
+            parsed = job.collect()
+            if not (isinstance(parsed, dict) and len(parsed) == len(rest)):
+                parsed = _parse_all(rest)  # the worker failed: parse here
+            self._blobs.update(parsed)
+            cached.update(parsed)
 
     def data_at(self, blob: str) -> Any:
         if blob not in self._blobs:
@@ -1000,6 +1011,14 @@ class Auditor:
                 f"evidence on {x.sha[:10]} is by {', '.join(p.id for p in persons)}", x.sha,
                 f"{where}.by"))
         return valid
+
+
+# from this many record versions to parse, half go to a forked worker
+PARSE_FORK_FROM = 20000
+
+
+def _parse_all(raws: list[tuple[str, bytes]]) -> dict[str, Any]:
+    return {sha: parse_record(raw) for sha, raw in raws}
 
 
 def cat_file(repo, shas: list[str]) -> Iterable[tuple[str, bytes]]:
