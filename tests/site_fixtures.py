@@ -151,6 +151,12 @@ def make_git_repo(root: Path, hostile: bool = True) -> Path:
         data["git"] = {"name": name, "email": email, "handle": data["id"][2:]}
         if data["id"] == APPROVER:
             data["roles"] = ["general_manager"]
+            # approval evidence counts only signed by a key of the approver (issue #15)
+            key = root.parent / "approver-signing-key"  # outside the repository
+            if not key.exists():
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                               check=True, capture_output=True)
+            data["signing_keys"] = [{"key": Path(f"{key}.pub").read_text(encoding="utf-8").strip()}]
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     cp_path = next((root / "records" / "complaint").rglob(f"{PENDING_ID}.yaml"))
     cp = _yaml(cp_path)
@@ -172,10 +178,12 @@ def make_git_repo(root: Path, hostile: bool = True) -> Path:
                    GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True)
 
-    def save(data: dict, who: str, message: str) -> None:
+    def save(data: dict, who: str, message: str, sign: bool = False) -> None:
         fs_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
         git("add", "--", str(fs_path.relative_to(root)), who=who)
-        git("commit", "-q", "-m", message, who=who)
+        signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={root.parent / 'approver-signing-key'}",
+                   "commit", "-S"] if sign else ["commit"]
+        git(*signing, "-q", "-m", message, who=who)
 
     git("init", "-q", "-b", "main")
     fs_path.write_text(yaml.safe_dump(submitted, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -183,6 +191,6 @@ def make_git_repo(root: Path, hostile: bool = True) -> Path:
     git("commit", "-q", "-m", "Fixture records")
     name, email = git_identity(APPROVER)
     save(approved, APPROVER, f"Approve {APPROVED_ID}\n\nApproved-by: {name} <{email}>\n"
-                             f"Approved-role: general_manager\nReviewed-on: {REVIEW_URL}\n")
+                             f"Approved-role: general_manager\nReviewed-on: {REVIEW_URL}\n", sign=True)
     save(dict(approved, remarks="回款节点改为验收后 30 天。"), approved["filled_by"], f"Edit {APPROVED_ID} after its approval")
     return root
