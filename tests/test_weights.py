@@ -1,6 +1,6 @@
-"""The value-index and appraisal weights are the repository's (schemas/*-weights.yaml), read once
-by load/ into corpus.weights (issue #14): a change by pull request changes the figures, and a
-mistyped weight is a located problem, never a silent 0."""
+"""The corpus is read-only, and the value-index and appraisal weights are the repository's
+(schemas/*-weights.yaml), read once by load/ into corpus.weights (issue #14): a change by pull
+request changes the figures, and a mistyped weight is a located problem, never a silent 0."""
 from __future__ import annotations
 
 import re
@@ -67,3 +67,20 @@ def test_a_missing_weights_file_is_a_problem(demo):
     proc = sb("validate", "--root", str(demo), cwd=demo)
     assert proc.returncode == 1
     assert "schemas/value-weights.yaml:1:1: error [weights.missing]" in proc.stdout
+
+
+def test_the_corpus_is_read_only(demo):
+    """Later stages derive new values; none can change what was loaded for the others."""
+    import dataclasses
+
+    corpus = corpus_mod.load(demo)
+    rid = next(iter(corpus.records))
+    for change in (lambda: corpus.records.__setitem__("X", None), lambda: corpus.records.pop(rid),
+                   lambda: corpus.records.update({}), lambda: corpus.records.setdefault("X"),
+                   lambda: corpus.records.clear(), lambda: corpus.records.__delitem__(rid)):
+        with pytest.raises(TypeError):
+            change()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        corpus.records = {}  # type: ignore[misc]
+    assert isinstance(corpus.problems, tuple) and isinstance(corpus.files, tuple)
+    assert rid in corpus.records and len(corpus.of_kind(corpus.records[rid].kind)) >= 1

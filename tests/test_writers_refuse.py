@@ -84,3 +84,15 @@ def test_a_record_the_round_trip_editor_cannot_keep_is_refused_not_rewritten(dem
     proc = refused(demo, "approved", "--by", "P-zhao-guoqiang")
     assert proc.returncode == 2, proc.stderr
     assert "(line 7, column 18)" in proc.stderr and "edit it by hand" in proc.stderr
+
+
+def test_a_record_already_wrong_elsewhere_can_still_move_but_not_get_worse(demo):
+    """What validate already reports in the file does not block a move; a new error does."""
+    path = fs_path(demo)
+    path.write_text(path.read_text(encoding="utf-8").replace("customer: CU-tianfu-software", "customer: CU-gone"),
+                    encoding="utf-8")
+    assert "[ref.missing] customer:" in sb("validate", "--root", str(demo), cwd=demo).stdout
+    assert refused(demo, "approved", "--by", "P-li-na").returncode == 1
+    proc = sb("status", FS, "approved", "--by", "P-zhao-guoqiang", "--at", AT, "--root", str(demo), cwd=demo)
+    assert proc.returncode == 0, proc.stderr
+    assert "status: approved" in path.read_text(encoding="utf-8")

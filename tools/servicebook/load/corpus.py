@@ -29,14 +29,18 @@ Check = Callable[["Corpus"], Iterable[Problem]]
 PARALLEL_THRESHOLD = 1500
 
 
-@dataclass
+@dataclass(frozen=True)
 class Corpus:
+    """Everything read from one repository, read-only: later stages derive new values from it and
+    never change it (the records are a read-only ``ById``, the problems a tuple). The lazily built
+    indexes below are caches of what it holds, not changes to it."""
+
     root: Path
     schemas: SchemaSet
     lifecycle: Lifecycle
-    records: dict[str, Record]
-    problems: list[Problem]
-    files: list[str]  # every record file, relative to the root ('records/...'), as text
+    records: ById
+    problems: tuple[Problem, ...]
+    files: tuple[str, ...]  # every record file, relative to the root ('records/...'), as text
     index: index_mod.Index = field(repr=False)
     only: frozenset[str] | None = None  # the files asked about (the pull-request path), else all
     weights: Weights = field(default_factory=Weights, repr=False)  # value index, technician appraisal
@@ -49,9 +53,10 @@ class Corpus:
     def known_ids(self) -> dict[str, list[str]]:
         """Every ID that names a record file (parsed or not) -> its files."""
         if self._known_ids is None:
-            self._known_ids = {}
+            known: dict[str, list[str]] = {}
             for name in self.files:  # text, not Path, in the loops: Path operations cost seconds at 100k
-                self._known_ids.setdefault(_stem(name), []).append(name)
+                known.setdefault(_stem(name), []).append(name)
+            object.__setattr__(self, "_known_ids", known)  # a cache (frozen dataclass)
         return self._known_ids
 
     def where(self, rel: Path | str) -> dict[tuple, Where]:
@@ -76,9 +81,10 @@ class Corpus:
         # Indexed once: reports ask per case (KB matching per repair), which scanning every
         # record each time made quadratic. Records are not changed after loading.
         if self._by_kind is None:
-            self._by_kind = {}
+            by_kind: dict[str, list[Record]] = {}
             for r in self.records.values():
-                self._by_kind.setdefault(r.kind, []).append(r)
+                by_kind.setdefault(r.kind, []).append(r)
+            object.__setattr__(self, "_by_kind", by_kind)  # a cache (frozen dataclass)
         return list(self._by_kind.get(kind, ()))
 
     def get(self, record_id: str) -> Record | None:
@@ -250,7 +256,7 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents) -> Cor
         results = _read_subset(root, names, only_set, schemas, max_bytes, cache, contents)
     cache.save()
 
-    records: dict[str, Record] = ById()
+    records: dict[str, Record] = {}
     problems: list[Problem] = list(weight_problems)
     for rel, _digest, kind, data, file_problems in results:
         problems.extend(Problem(*p) for p in file_problems)
@@ -259,14 +265,16 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents) -> Cor
             if rid not in records:
                 records[rid] = Record(kind, rid, Path(rel), data)
 
-    corpus = Corpus(root, schemas, lifecycle, records, problems, names, index_mod.Index(records, schemas),
+    records = ById(records)
+    corpus = Corpus(root, schemas, lifecycle, records, (), tuple(names), index_mod.Index(records, schemas),
                     frozenset(only_set) if only_set is not None else None, weights, _contents=contents)
     for check in checks:
         problems.extend(_located(corpus, check(corpus)))
     if only_set is not None:
         problems = [p for p in problems if p.file in only_set]
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
-    corpus.problems = problems
+    # the one assignment after construction: the checks needed the corpus before its problems were known
+    object.__setattr__(corpus, "problems", tuple(problems))
     return corpus
 
 

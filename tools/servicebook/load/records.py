@@ -79,11 +79,16 @@ class Record:
 
 
 class ById(dict):
-    """Records by ID (`Corpus.records`). A reference read from a broken record may be a list or a
+    """Records by ID (`Corpus.records`), read-only once built (``ById(mapping)``). A reference read from a broken record may be a list or a
     mapping (the schema check reports it, located): looking it up finds nothing, as for any
     unknown ID, where a plain dict raises TypeError (unhashable). Text keys only."""
 
     __slots__ = ()
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("the corpus's records are read-only: derive a new value instead")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only
 
     def get(self, key, default=None):
         return dict.get(self, key, default) if isinstance(key, str) else default
