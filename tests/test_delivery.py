@@ -189,6 +189,7 @@ def test_milestones_planned_vs_actual(repo):
     rep = delivery.report(corpus.load(repo.root), CT, at("12-08T09:00"))
     assert [(m["state"], m["delay_days"]) for m in rep["milestones"]] == [
         ("done", 0), ("done_late", 1), ("overdue", 3), ("planned", 0)]
+    assert rep["milestones_overdue"] == 1  # the delivery index shows this count, not its own
     assert rep["reports"][0]["id"] == "PG-20261204-2TVB6C"
     assert rep["team"]["shape"] == "1+2" and rep["team"]["owner"] == "P-he-fang"
 

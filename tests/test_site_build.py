@@ -484,3 +484,18 @@ def test_mkdocs_config_is_offline_and_pruned():
     assert "\\u200b" in config["plugins"]["search"]["separator"]
     assert not config.get("extra_javascript")
     assert "servicebook" in config["plugins"]
+
+
+def test_sla_charts_print_the_tables_compliance(built):
+    """The compliance a chart prints is the SLA report's figure, the one its table shows."""
+    root, _, _ = built
+    site = root / "site"
+    for lang_root in (site, site / "en"):
+        page = html.unescape(re.sub(r"<[^>]+>", " ", (lang_root / "sla/index.html").read_text(encoding="utf-8")))
+        for dim in ("clock", "tier", "department", "person"):
+            svg = (lang_root / f"sla/{dim}.svg").read_text(encoding="utf-8")
+            printed = re.findall(r">(\d+(?:\.\d)?)% \((\d+)/(\d+)\)<", svg)
+            assert printed or "—" in svg
+            for pct, met, total in printed:
+                assert f"{pct}%" in page  # the table beside the chart
+                assert abs(float(pct) - round(100 * int(met) / int(total), 1)) < 1e-9

@@ -11,7 +11,7 @@ JSON output is ``servicebook.derive.delivery.report()`` plus ``lang``, ``custome
 text output shows the same names beside the IDs): contract, customer, status, tier, signed_at,
 as_of, last_activity (the newest status change of the contract and its delivery records), team {owner, members, shape}, requirements {due, state (met | late | open | not_signed | no_policy: no requirements policy covers the tier),
 late_seconds, confirmed_at, records}, changes, milestones [{name, planned_on, actual_on, state
-(done | done_late | overdue | planned), delay_days, review_notes}], milestones_from, reports,
+(done | done_late | overdue | planned), delay_days, review_notes}], milestones_overdue (how many), milestones_from, reports,
 risks, problems [{id, status, open, level, title, owner, owner_fits, raised_at, answered_at,
 response_target, response (the SLA clock row, see ``servicebook sla``)}], open_problems_by_level,
 response_targets, levels.

@@ -275,6 +275,7 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
                          "confirmed_at": _fmt(first_confirmed), "records": reqs},
         "changes": changes,
         "milestones": milestones,
+        "milestones_overdue": sum(1 for m in milestones if m["state"] == "overdue"),
         "milestones_from": source_report.id if source_report else None,
         "reports": latest,
         "risks": risks,

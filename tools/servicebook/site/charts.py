@@ -25,8 +25,10 @@ def _text_width(text: str, size: float) -> float:
     return sum(size if ord(c) > 0x2E80 else size * 0.6 for c in text)
 
 
-def compliance_bars(rows: list[tuple[str, int, int]], title: str, no_data: str = "No data") -> str:
-    """Horizontal stacked bars: one row per (label, met, breached); the share met is printed."""
+def compliance_bars(rows: list[tuple[str, int, int, float | None]], title: str, no_data: str = "No data") -> str:
+    """Horizontal stacked bars: one row per (label, met, breached, compliance %), the figure
+    printed as the SLA report computed it (``derive.sla.reports.compliance``: the table beside
+    the chart shows the same); the bar's length is only drawing."""
     size = 13
     bar_h, gap = 18, 8
     label_w = min(260, max([_text_width(plain(r[0]), size) for r in rows] + [60]) + 12)
@@ -42,7 +44,7 @@ def compliance_bars(rows: list[tuple[str, int, int]], title: str, no_data: str =
     ]
     if not rows:
         out.append(f'<text x="4" y="48" fill="#616161">{_e(no_data)}</text>')
-    for i, (label, met, breached) in enumerate(rows):
+    for i, (label, met, breached, compliance) in enumerate(rows):
         y = 30 + i * (bar_h + gap)
         total = max(0, met) + max(0, breached)
         share = (met / total) if total else 0.0
@@ -51,7 +53,7 @@ def compliance_bars(rows: list[tuple[str, int, int]], title: str, no_data: str =
         out.append(f'<rect x="{label_w:.0f}" y="{y}" width="{bar_w}" height="{bar_h}" fill="{GREY if not total else RED}" opacity="{0.25 if not total else 0.85}"/>')
         if met_w:
             out.append(f'<rect x="{label_w:.0f}" y="{y}" width="{met_w:.1f}" height="{bar_h}" fill="{GREEN}"/>')
-        pct = f"{share * 100:.0f}% ({met}/{total})" if total else "—"
+        pct = f"{compliance:g}% ({met}/{total})" if compliance is not None else "—"
         out.append(f'<text x="{label_w + bar_w + 6:.0f}" y="{y + 13}" fill="#212121">{_e(pct)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

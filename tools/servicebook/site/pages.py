@@ -732,7 +732,7 @@ class _Generator:
         for key, heading in dims:
             rows = self.compliance(key)
             chart_path = f"sla/{key}.svg"
-            self.out[chart_path] = charts.compliance_bars([r[:3] for r in rows[:40]], heading, self.t("chart.no_data"))
+            self.out[chart_path] = charts.compliance_bars(rows[:40], heading, self.t("chart.no_data"))
             tbl = table([heading, self.t("word.met"), self.t("word.breached"), self.t("word.compliance")],
                         [[k, a, b, "—" if pct is None else f"{pct:g}%"] for k, a, b, pct in rows])
             img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")

@@ -252,7 +252,7 @@ def _delivery_index(x: _Ctx, reports: list[dict], paged: set[str], days: int) ->
                      x.status("contract", rep["status"]), x.when(rep["signed_at"], True),
                      f"{rep['team']['shape']}: {x.name(rep['team']['owner'])}" if rep["team"]["owner"] else rep["team"]["shape"],
                      x.state(rep["requirements"]["state"]), open_counts or "—",
-                     sum(1 for m in rep["milestones"] if m["state"] == "overdue") or "—"])
+                     rep["milestones_overdue"] or "—"])
     parts.append(str(table([x.t(k) for k in ("presales.col.contract", "presales.col.customer", "presales.col.status", "presales.col.signed", "presales.col.team",
                                               "presales.col.requirements", "presales.col.open_problems", "presales.col.milestones_late")], rows))
                  or md_escape(x.t("presales.none")) + "\n")
