@@ -137,6 +137,55 @@ def test_platform_key_not_named_in_the_rules_is_unknown(repo):
     assert rules(repo) == ["approval.signer"]
 
 
+@pytest.fixture
+def gnupg(tmp_path, monkeypatch):
+    """A platform's OpenPGP signing key, as GitHub's web-flow key is: made by gpg in a
+    temporary GNUPGHOME; returns (signing user id, armored public key)."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
+                    "Forge (web-flow commit signing) <noreply@forge.example>", "rsa2048", "sign",
+                    "never"], check=True, capture_output=True)
+    armored = subprocess.run(["gpg", "--armor", "--export", "noreply@forge.example"], check=True,
+                             capture_output=True, text=True).stdout
+    return "noreply@forge.example", armored
+
+
+def openpgp_merge(repo, user_id: str) -> str:
+    repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    repo.git("checkout", "-q", "-b", "pr-9")
+    repo.save("P-li-na", FS_PATH, approved(feasibility()), "Ask the GM")
+    blob = repo.blob(FS_PATH)
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "gpg.format=openpgp", "-c", f"user.signingkey={user_id}", "merge", "-q",
+             "--no-ff", "-S", "pr-9", "-m", "Merge pull request #9\n\n"
+             + trailer(GM, "general_manager", url="https://github.com/acme/sb/pull/9",
+                       record=FS_ID, blob=blob), who="P-chen-jing", key=None)
+    return repo.git("rev-parse", "HEAD")
+
+
+def test_genuine_openpgp_platform_signature_like_githubs_web_flow(repo, gnupg):
+    user_id, armored = gnupg
+    path = repo.path / ".github" / "review-rules.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["platforms"] = {"github": {"keys": [armored]}}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    repo.commit("P-he-fang", "GitHub signs approval merges", ".github/review-rules.yaml")
+    openpgp_merge(repo, user_id)
+    assert "BEGIN PGP SIGNATURE" in repo.git("cat-file", "commit", "HEAD")
+    assert findings(repo) == []
+    (t,) = json.loads(sb("audit", FS_ID, "--format", "json", cwd=repo.path).stdout)
+    assert t["approvals"][0]["signer"] == "platform github"
+
+
+def test_openpgp_signature_by_a_key_no_platform_names(repo, gnupg):
+    openpgp_merge(repo, gnupg[0])
+    found = [f for f in findings(repo) if f["severity"] == "error"]
+    assert [f["rule"] for f in found] == ["approval.signer"]
+    assert "OpenPGP key" in found[0]["message"]
+
+
 # -- forgeries -----------------------------------------------------------------------------------
 
 

@@ -16,9 +16,8 @@ Environment:
 
 Each block ends with ``Approved-blob``: the blob of the record at the head, the content approved
 (``servicebook audit`` compares every later version with it). The squash commit GitHub makes is
-signed with GitHub's OpenPGP web-flow key, which the audit does not verify (docs/approvals.md):
-on GitHub the approver's own SSH-signed commit (``servicebook approve`` on the branch) is the
-evidence the audit accepts.
+signed with GitHub's OpenPGP web-flow key: the audit accepts it as a platform signature only when
+that key is committed under ``platforms:`` in .github/review-rules.yaml (docs/approvals.md).
 Prints the trailer blocks for the squash commit's message (one per approval step and approving
 reviewer who may give it), nothing when the change has no approval step or nobody approved the
 head commit. Exit 1 with ``::error::`` lines when an approval step has no approving reviewer who

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from servicebook.derive.audit import sshsig
+from servicebook.derive.audit import openpgp, sshsig
 from servicebook.load.cache import CACHE_DIR
 
 
@@ -84,15 +84,18 @@ class Verdicts(_Store):
     # caller goes on (reading and parsing record versions) on the other core
     FORK_FROM = 2000
 
-    def start(self, shas: Iterable[str]) -> None:
+    def start(self, shas: Iterable[str], pgp_keys: list | None = None) -> None:
         """Begin verifying every commit of ``shas`` not yet known (read in one batch);
-        ``finish`` (or ``get``) collects the verdicts."""
+        ``finish`` (or ``get``) collects the verdicts. ``pgp_keys``: the OpenPGP platform keys
+        any version of the rules names (an OpenPGP signature by another key is not cached: a
+        key named later must be able to verify it)."""
         from servicebook.derive.audit.trail import cat_file
 
+        self.pgp_keys = list(pgp_keys or [])
         todo = sorted({s for s in shas if s not in self.entries})
         raws = dict(cat_file(self.repo, todo))
         if len(raws) >= self.FORK_FROM:
-            self._pending = (Forked(_verify_all, raws), raws)
+            self._pending = (Forked(_verify_all, (raws, self.pgp_keys)), raws)
         else:
             self._verify(raws)
 
@@ -109,9 +112,12 @@ class Verdicts(_Store):
             self._verify(raws)
 
     def _verify(self, raws: dict[str, bytes]) -> None:
-        for sha, raw in raws.items():
-            self.entries[sha] = sshsig.verify_commit(raw).as_tuple()
-            self.dirty = True
+        self.entries.update(_verify_all((raws, getattr(self, "pgp_keys", []))))
+        self.dirty = self.dirty or bool(raws)
+
+    def save(self, keep=None) -> None:
+        self.entries = {k: v for k, v in self.entries.items() if v[0] != UNKNOWN_KEY}
+        super().save(keep)
 
     def prefetch(self, shas: Iterable[str]) -> None:
         """Verify every commit of ``shas`` not yet known, reading them in one batch."""
@@ -128,8 +134,27 @@ class Verdicts(_Store):
         return sshsig.Verdict(*hit)
 
 
-def _verify_all(raws: dict[str, bytes]) -> dict[str, tuple[str, str, str]]:
-    return {sha: sshsig.verify_commit(raw).as_tuple() for sha, raw in raws.items()}
+UNKNOWN_KEY = "unknown-key"  # an OpenPGP signature by a key no version of the rules names
+
+
+def verify_commit(raw: bytes, pgp_keys: list) -> sshsig.Verdict:
+    """The verdict on one raw commit: an SSH signature by any key, or an OpenPGP signature by
+    one of ``pgp_keys`` (its key written ``pgp:FINGERPRINT``)."""
+    payload, armored = sshsig.split_commit(raw)
+    if armored is None:
+        return sshsig.Verdict(sshsig.UNSIGNED)
+    if armored.lstrip().startswith(openpgp.BEGIN_SIG):
+        status, fp, reason = openpgp.verify(payload, armored, pgp_keys)
+        key = f"pgp:{fp}" if fp else ""
+        if status == "good":
+            return sshsig.Verdict(sshsig.GOOD, key)
+        return sshsig.Verdict(UNKNOWN_KEY if status == "unknown" else sshsig.BAD, key, reason)
+    return sshsig.verify(payload, armored)
+
+
+def _verify_all(job: tuple[dict[str, bytes], list]) -> dict[str, tuple[str, str, str]]:
+    raws, pgp_keys = job
+    return {sha: verify_commit(raw, pgp_keys).as_tuple() for sha, raw in raws.items()}
 
 
 class Forked:

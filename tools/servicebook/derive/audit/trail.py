@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from servicebook.check import approvals as approval_rules
-from servicebook.derive.audit import signatures, sshsig
+from servicebook.derive.audit import openpgp, signatures, sshsig
 from servicebook.load import yamlload
 from servicebook.load.instants import instant_or_none
 from servicebook.load.lifecycle import Lifecycle
@@ -658,8 +658,8 @@ class Auditor:
             fields = ids is not None
         commits = self.history.commits
         # signatures are verified (by a forked worker on a long history) while versions are read
-        self.verdicts.start(sha for sha, c in commits.items()
-                            if any(k in EVIDENCE for k, _v in c.trailers))
+        self.verdicts.start((sha for sha, c in commits.items()
+                             if any(k in EVIDENCE for k, _v in c.trailers)), self._pgp_keys())
         self.prefetch(b for rid in wanted for t in self.history.touches.get(rid, ())
                       for b in [t.new] + [f[k] for c in t.contributors for f in commits[c].files
                                           if _record_id(f[3]) == rid for k in (1, 2)])
@@ -897,6 +897,11 @@ class Auditor:
                        f"commit {a.commit[:10]} carries an approval by {who} but is not signed; "
                        "evidence counts only in a commit signed with the approver's SSH key "
                        "(servicebook approve signs it)")
+        elif v.status == signatures.UNKNOWN_KEY:
+            problem = ("approval.signer",
+                       f"commit {a.commit[:10]} carries an approval by {who} but is signed by the "
+                       f"OpenPGP key {v.key[4:] or '?'}, which no platform of {RULES_PATH} names "
+                       "(people sign with SSH keys; a platform's key must be committed there)")
         elif v.status != sshsig.GOOD:
             problem = ("approval.signer", f"commit {a.commit[:10]}: the signature does not verify "
                                           f"({v.reason})")
@@ -921,21 +926,33 @@ class Auditor:
                              else "a key no person record held on main before the commit")
                     problem = ("approval.signer",
                                f"commit {a.commit[:10]} carries an approval by {who} but is signed "
-                               f"with {sshsig.fingerprint(v.key)}, {whose}"
+                               f"with {_key_name(v.key)}, {whose}"
                                + (f"; {why}" if why else ""))
         self._evidence[id(a)] = problem
         return problem
 
     def _platform(self, blob: str, pos: int) -> str | None:
+        """The platform of the rules (as of ``pos``) whose key made the signature: an SSH key
+        (its base64 blob) or an OpenPGP key (``pgp:FINGERPRINT``)."""
         platforms = self.rules_at(pos).get("platforms")
         if not isinstance(platforms, dict):
             return None
         for name, spec in platforms.items():
             keys = spec.get("keys") if isinstance(spec, dict) else None
-            if isinstance(keys, list) and any(isinstance(k, str) and sshsig.key_blob(k) == blob
-                                              for k in keys):
+            if isinstance(keys, list) and any(blob in _platform_key_ids(k) for k in keys):
                 return str(name)
         return None
+
+    def _pgp_keys(self) -> list:
+        """Every OpenPGP key any version of the rules names for a platform."""
+        out = []
+        for _pos, blob in self.history.config.get(RULES_PATH, []):
+            data = self.data_at(blob) if blob != _ZERO else None
+            platforms = data.get("platforms") if isinstance(data, dict) else None
+            for spec in platforms.values() if isinstance(platforms, dict) else ():
+                for k in spec.get("keys") or [] if isinstance(spec, dict) else ():
+                    out.extend(_pgp_public_keys(k))
+        return out
 
     def _valid_approvals(self, rid, x, role, approvals, fillers, authors, lc) -> list[Approval]:
         """The approvals that prove ``role``, quietly (for re-approval of an edit)."""
@@ -1011,6 +1028,31 @@ class Auditor:
                 f"evidence on {x.sha[:10]} is by {', '.join(p.id for p in persons)}", x.sha,
                 f"{where}.by"))
         return valid
+
+
+def _key_name(key: str) -> str:
+    if key.startswith("pgp:"):
+        return f"the OpenPGP key {key[4:]}"
+    return sshsig.fingerprint(key) if key else "an unreadable key"
+
+
+def _pgp_public_keys(text) -> list:
+    if not isinstance(text, str) or "BEGIN PGP PUBLIC KEY BLOCK" not in text:
+        return []
+    try:
+        return openpgp.public_keys(text)
+    except (openpgp.Malformed, IndexError):
+        return []
+
+
+def _platform_key_ids(text) -> set[str]:
+    """How verdicts name the key(s) of one ``keys:`` entry of a platform."""
+    if not isinstance(text, str):
+        return set()
+    if "BEGIN PGP PUBLIC KEY BLOCK" in text:
+        return {f"pgp:{k.fingerprint}" for k in _pgp_public_keys(text)}
+    blob = sshsig.key_blob(text)
+    return {blob} if blob else set()
 
 
 # from this many record versions to parse, half go to a forked worker
