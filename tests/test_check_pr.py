@@ -95,6 +95,15 @@ def test_approval_by_wrong_person_in_history(repo):
     assert rules(check(repo, base, "li.na@example.com")) == ["approval.role"]
 
 
+def test_handing_filled_by_to_someone_else_in_the_approving_change(repo):
+    form = feasibility(filled_by="P-chen-jing")
+    repo.save("P-chen-jing", FS_PATH, form, "GM fills the form")
+    base = branch(repo)
+    repo.save("P-chen-jing", FS_PATH,
+              approved(feasibility(filled_by="P-li-na", history=form["history"])), "Approve")
+    assert "approval.self" in rules(check(repo, base, "chen.jing@example.com"))
+
+
 def test_unknown_author(repo):
     base = branch(repo)
     repo.save("P-sun-li", CP_PATH, complaint(OPEN), "New complaint")

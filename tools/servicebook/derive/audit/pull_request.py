@@ -247,9 +247,11 @@ def check_changes(root: Path | str, changes: list[FileChange], author: str,
                        f"into '{status}'; that needs one of: {', '.join(allowed) or 'nobody'}")
             by = people.by_id.get(entry.get("by")) if isinstance(entry.get("by"), str) else None
             if role:
+                # the filler before the change counts too: handing filled_by to someone else in
+                # the approving change does not make the approval someone else's (issue #15)
                 wrong = approval_rules.judge(lifecycle, ch.kind, status, entry.get("by"),
                                              by.roles if by is not None else (),
-                                             [data.get("filled_by")])
+                                             [data.get("filled_by"), (old or {}).get("filled_by")])
                 if wrong:
                     report(ch, f"history[{j}].by", wrong[0].rule, wrong[0].message)
                 else:
