@@ -270,6 +270,14 @@ def test_empty_commit_on_main_with_trailers_after_the_fact(repo):
     assert rules(repo) == ["approval.unsigned"]
 
 
+def test_an_approved_blob_that_is_not_in_the_repository(repo):
+    repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    repo.write(FS_PATH, approved(feasibility()))
+    repo.commit(GM, "Approve\n\n" + trailer(GM, "general_manager", record=FS_ID, blob="ab" * 20),
+                FS_PATH)
+    assert rules(repo) == ["approval.changed-after"]
+
+
 def test_a_key_brought_by_the_change_itself_does_not_count(repo):
     # staff adds her key to the GM's person record in the very commit that approves
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")

@@ -863,7 +863,8 @@ class Auditor:
             blob = next((f[2] for f in commit.files if _record_id(f[3]) == rid and f[0] != "D"), None)
         if blob is None:
             return landed
-        data = self.data_at(blob)
+        self.prefetch([blob])  # a named blob may be missing from the repository: then {}
+        data = self._blobs.get(blob)
         return data if isinstance(data, dict) else {}
 
     def _named_approvals(self, rid: str, touch: Touch, nxt: Touch | None) -> list[Approval]:
