@@ -154,7 +154,9 @@ def _text(topic: str, data: dict, lang: str = "zh") -> str:
             lines.append(f"  used {product or '-'}: " + ", ".join(f"{m} {n}" for m, n in months.items()))
     elif topic == "technicians":
         lines.append(f"period {data['period'][0]} to {data['period'][1]}")
-        lines += [f"  {names.label(a.name, a.engineer):28} grade {a.grade or '-'} records {a.records:3} base {a.base:7.2f} "
+        lines += [f"  {names.label(a.name, a.engineer):28} grade {a.grade or '-'} repairs {a.records:3} "
+                  f"complaints {a.complaints:3} inspections {a.inspections:3} workload {a.workload:6.2f} "
+                  f"quality {a.quality:6.2f} customer {a.rating_points:+7.2f} base {a.base:7.2f} "
                   f"bonus {a.bonus_pct:4g}% score {a.score:7.2f}" for a in data["appraisal"]]
         lines += [f"  staffing {s['region'] or '-'}: {s['machines']} machines, {len(s['engineers'])} engineers, "
                   f"target {s['target']:g}/engineer, gap {s['gap']:+d}" for s in data["staffing"]]

@@ -385,14 +385,20 @@ def _technicians_page(p: _Page) -> str:
         for a in tech_mod.appraisal(p.c, start, p.day):
             rows.append([p.person(a.engineer), a.region, a.grade if a.grade is not None else "—", a.records,
                          a.by_grade["fixed"], a.by_grade["diagnosed_waiting_parts"], a.by_grade["not_fixed"],
+                         a.complaints, a.inspections,
                          f"{a.mean_rating:.2f} ({a.rated})" if a.mean_rating is not None else "—",
+                         f"{a.workload:.2f}", f"{a.quality:.2f}", f"{a.rating_points:+.2f}",
                          f"{a.base:.2f}", f"{a.bonus_pct:g}%", f"{a.score:.2f}"])
         return table([p.t("aftersales.w.engineer"), p.t("aftersales.w.region"), p.t("aftersales.tech.grade"), p.t("aftersales.tech.records"), p.t("aftersales.w.fixed"),
-                      p.t("aftersales.w.waiting"), p.t("aftersales.w.not_fixed"), p.t("aftersales.tech.rating"), p.t("aftersales.tech.base"), p.t("aftersales.tech.bonus"),
+                      p.t("aftersales.w.waiting"), p.t("aftersales.w.not_fixed"), p.t("aftersales.tech.complaints"),
+                      p.t("aftersales.tech.inspections"), p.t("aftersales.tech.rating"), p.t("aftersales.tech.workload_total"),
+                      p.t("aftersales.tech.quality"), p.t("aftersales.tech.customer"), p.t("aftersales.tech.base"), p.t("aftersales.tech.bonus"),
                       p.t("aftersales.tech.score")], rows)
 
     quality = w.get("quality") or {}
     rules = [[p.t("aftersales.tech.workload"), w.get("workload_per_record")],
+             [p.t("aftersales.tech.per_complaint"), w.get("workload_per_complaint")],
+             [p.t("aftersales.tech.per_inspection"), w.get("workload_per_inspection")],
              [p.t("aftersales.w.fixed"), quality.get("fixed")], [p.t("aftersales.w.waiting"), quality.get("diagnosed_waiting_parts")],
              [p.t("aftersales.w.not_fixed"), quality.get("not_fixed")],
              [p.t("aftersales.tech.rating_rule", neutral=(w.get("rating") or {}).get("neutral")), (w.get("rating") or {}).get("per_point")]]

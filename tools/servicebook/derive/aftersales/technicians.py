@@ -1,19 +1,37 @@
 """Technician appraisal and staffing (source 004).
 
-Appraisal, the source's transitional scheme, per engineer and period ``[start, end]`` (dates,
-both included), with the weights of ``schemas/appraisal-weights.yaml`` (``corpus.weights.appraisal``):
+Appraisal, the source's transitional scheme (过渡方案) with the customer as the chief examiner
+(客户是考评售后服务人员绩效的主考官,权重系数最大), per engineer and period ``[start, end]`` (dates,
+both included), with the weights of ``schemas/appraisal-weights.yaml`` (``corpus.weights.appraisal``).
+Three kinds of work count, each once, in the period its result was recorded:
 
-* a repair record counts for its ``engineer`` when it was *returned* in the period: its result
+* a **repair** record counts for its ``engineer`` when it was *returned* in the period: its result
   was recorded then -- the time it last entered ``fixed``, ``not_fixed`` or ``waiting_parts``
-  (for a fixed repair ``fixed_at`` when given);
-* its grade is the repair's ``outcome`` field, else the result its history reached:
-  ``fixed`` if it was fixed, else ``diagnosed_waiting_parts`` if it waited for parts, else
-  ``not_fixed``;
-* its rating is the mean of the repair's ``customer_rating`` and the ``satisfaction`` of done
-  callbacks about the repair or its complaint, recorded by the end of the period;
+  (for a fixed repair ``fixed_at`` when given). Its grade is the repair's ``outcome`` field, else
+  the result its history reached: ``fixed`` if it was fixed, else ``diagnosed_waiting_parts`` if
+  it waited for parts, else ``not_fixed`` (工作质量: 故障排除 / 故障判定但缺乏配件 / 未排除);
+* a **complaint** counts for its ``assigned_to`` when it was *handled* in the period: the time
+  it last entered ``resolved`` (else ``closed``) -- the technical department's answer (seed 001
+  K-L: the technical department solves what customer service records);
+* a routine **inspection** counts for its ``engineer`` when it was *finished* in the period: the
+  time it entered ``done`` (保健服务: the workload of the inspection procedure is the basis of
+  the appraisal).
 
-    base  = n x workload_per_record + sum quality[grade] + per_point x sum (rating - neutral)
-    score = base x (1 + bonus_pct_by_grade[technical grade] / 100)
+The customer's verdict on a piece of work (its rating, 1..5): a repair's ``customer_rating`` and
+the ``satisfaction`` of done callbacks about the repair or its complaint; a complaint's, the
+callbacks about it when no repair record comes from it (else the repair carries them: one
+verdict counts once); an inspection's own ``satisfaction``. Several are averaged. Recorded by the
+end of the period.
+
+    workload = repairs x workload_per_record + complaints x workload_per_complaint
+               + inspections x workload_per_inspection
+    quality  = sum quality[grade] over the repairs
+    customer = per_point x sum (rating - neutral) over the rated pieces of work
+    base     = workload + quality + customer
+    score    = base x (1 + bonus_pct_by_grade[technical grade] / 100)
+
+The shipped weights make the customer's part the largest: one top rating is worth more than the
+workload and quality of the best repair together (``customer_outweighs``).
 
 Staffing: installed machines (devices of installations handed over by the as-of date) per region,
 the active technical engineers of the region, machines per engineer against the region's target,
@@ -110,6 +128,10 @@ def rating_of(rec, callbacks: dict[str, list[int]]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _mean(values: list) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
 def returned(corpus, start, end) -> list[Returned]:
     """Repair records returned in ``[start, end]`` (dates or datetimes; a date ``end`` means the
     end of that day), with their grade and rating."""
@@ -131,6 +153,66 @@ def returned(corpus, start, end) -> list[Returned]:
     return sorted(out, key=lambda r: (r.engineer, r.at, r.repair))
 
 
+# --------------------------------------------------------------------------- complaints, inspections
+
+@dataclass
+class Work:
+    """A complaint handled or an inspection finished, for the engineer who did it."""
+    kind: str                     # complaint | inspection
+    record: str
+    engineer: str
+    at: datetime
+    rating: float | None
+
+
+def _last_entered(rec, statuses: tuple[str, ...], until: datetime) -> datetime | None:
+    """When the record last entered the first of ``statuses`` it ever entered by ``until``
+    (``("resolved", "closed")``: the last resolution, else the closing)."""
+    for wanted in statuses:
+        found = [at for at, status, _ in history(rec) if status == wanted and at <= until]
+        if found:
+            return found[-1]
+    return None
+
+
+def handled_complaints(corpus, start, end) -> list[Work]:
+    """Complaints whose ``assigned_to`` answered them in ``[start, end]``: the time the complaint
+    last entered ``resolved`` (else ``closed``) by the end of the period. Rated by the callbacks
+    about the complaint when no repair record comes from it."""
+    lo, hi = as_start(start), as_datetime(end)
+    callbacks = ratings_by_case(corpus, hi)
+    with_repair = {get(r.data, "complaint") for r in corpus.of_kind("repair")}
+    out = []
+    for rec in corpus.of_kind("complaint"):
+        engineer = get(rec.data, "assigned_to")
+        if not isinstance(engineer, str):
+            continue
+        at = _last_entered(rec, ("resolved", "closed"), hi)
+        if at is None or not (lo <= at <= hi):
+            continue
+        rating = None if rec.id in with_repair else _mean(callbacks.get(rec.id, []))
+        out.append(Work("complaint", rec.id, engineer, at, rating))
+    return sorted(out, key=lambda w: (w.engineer, w.at, w.record))
+
+
+def finished_inspections(corpus, start, end) -> list[Work]:
+    """Routine inspections their ``engineer`` finished in ``[start, end]`` (the history entry
+    entering ``done``), rated by the inspection's own ``satisfaction``."""
+    lo, hi = as_start(start), as_datetime(end)
+    out = []
+    for rec in corpus.of_kind("inspection"):
+        engineer = get(rec.data, "engineer")
+        if not isinstance(engineer, str):
+            continue
+        at = _last_entered(rec, ("done",), hi)
+        if at is None or not (lo <= at <= hi):
+            continue
+        sat = get(rec.data, "satisfaction")
+        rating = float(sat) if isinstance(sat, int) and not isinstance(sat, bool) else None
+        out.append(Work("inspection", rec.id, engineer, at, rating))
+    return sorted(out, key=lambda w: (w.engineer, w.at, w.record))
+
+
 # --------------------------------------------------------------------------- appraisal
 
 @dataclass
@@ -139,32 +221,57 @@ class Appraisal:
     name: str
     region: str
     grade: int | None               # technical grade 1..5
-    records: int
+    records: int                    # repair records returned
     by_grade: dict[str, int]
-    rated: int
+    rated: int                      # pieces of work with a customer rating
     mean_rating: float | None
     workload: float
     quality: float
-    rating_points: float
+    rating_points: float            # the customer's part
     base: float
     bonus_pct: float
     score: float
     repairs: list[str] = field(default_factory=list)
+    complaints: int = 0             # complaints handled
+    inspections: int = 0            # inspections finished
+    complaint_ids: list[str] = field(default_factory=list)
+    inspection_ids: list[str] = field(default_factory=list)
+
+
+def _number(value, default: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def customer_outweighs(w: dict) -> bool:
+    """Whether the customer is the chief examiner of these appraisal weights (source 004: the
+    largest weight): one top rating (5) earns more than the workload and quality of the best
+    repair together, and more than any other piece of work's workload."""
+    rating = w.get("rating") or {}
+    top = _number(rating.get("per_point"), 0.0) * (5 - _number(rating.get("neutral"), 3))
+    quality = max((_number(v, 0.0) for v in (w.get("quality") or {}).values()), default=0.0)
+    return top > _number(w.get("workload_per_record"), 1.0) + quality and top > max(
+        _number(w.get("workload_per_complaint"), 0.0), _number(w.get("workload_per_inspection"), 0.0))
 
 
 def appraisal(corpus, start, end, *, weights_override: dict | None = None,
               include_idle: bool = True) -> list[Appraisal]:
     """Score per engineer for the period, highest first. ``include_idle`` lists active
-    engineers without returned records too (score 0)."""
+    engineers without any counted work too (score 0)."""
     w = weights(corpus, weights_override).get("appraisal", {})
-    per_record = float(w.get("workload_per_record", 1.0))
-    quality = {g: float((w.get("quality") or {}).get(g, 0.0)) for g in GRADES}
-    neutral = float((w.get("rating") or {}).get("neutral", 3))
-    per_point = float((w.get("rating") or {}).get("per_point", 0.0))
-    bonus = {int(k): float(v) for k, v in (w.get("bonus_pct_by_grade") or {}).items()}
+    per_record = _number(w.get("workload_per_record"), 1.0)
+    per_complaint = _number(w.get("workload_per_complaint"), 0.0)
+    per_inspection = _number(w.get("workload_per_inspection"), 0.0)
+    quality = {g: _number((w.get("quality") or {}).get(g), 0.0) for g in GRADES}
+    neutral = _number((w.get("rating") or {}).get("neutral"), 3.0)
+    per_point = _number((w.get("rating") or {}).get("per_point"), 0.0)
+    bonus = {int(k): _number(v, 0.0) for k, v in (w.get("bonus_pct_by_grade") or {}).items()}
     rows: dict[str, list[Returned]] = defaultdict(list)
+    others: dict[str, list[Work]] = defaultdict(list)
     for r in returned(corpus, start, end):
         rows[r.engineer].append(r)
+    for work in handled_complaints(corpus, start, end) + finished_inspections(corpus, start, end):
+        others[work.engineer].append(work)
+        rows.setdefault(work.engineer, [])
     if include_idle:
         for p in engineers(corpus):
             rows.setdefault(p.id, [])
@@ -174,8 +281,10 @@ def appraisal(corpus, start, end, *, weights_override: dict | None = None,
         pdata = person.data if person is not None else {}
         tg = pdata.get("technical_grade") if isinstance(pdata.get("technical_grade"), int) else None
         counts = {g: sum(1 for r in recs if r.grade == g) for g in GRADES}
-        rated = [r.rating for r in recs if r.rating is not None]
-        workload = per_record * len(recs)
+        complaints = [x.record for x in others[pid] if x.kind == "complaint"]
+        inspections = [x.record for x in others[pid] if x.kind == "inspection"]
+        rated = [r.rating for r in recs if r.rating is not None] + [x.rating for x in others[pid] if x.rating is not None]
+        workload = per_record * len(recs) + per_complaint * len(complaints) + per_inspection * len(inspections)
         qual = sum(quality[r.grade] for r in recs)
         rating_points = per_point * sum(x - neutral for x in rated)
         base = workload + qual + rating_points
@@ -183,7 +292,7 @@ def appraisal(corpus, start, end, *, weights_override: dict | None = None,
         out.append(Appraisal(pid, text(pdata.get("name")), text(pdata.get("region")), tg, len(recs), counts,
                              len(rated), sum(rated) / len(rated) if rated else None, workload, qual,
                              rating_points, base, pct, round(base * (1 + pct / 100), 4),
-                             [r.repair for r in recs]))
+                             [r.repair for r in recs], len(complaints), len(inspections), complaints, inspections))
     return sorted(out, key=lambda a: (-a.score, a.engineer))
 
 
