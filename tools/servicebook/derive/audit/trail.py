@@ -1003,6 +1003,9 @@ class Auditor:
                     "git e-mail (as of main before the commit)", a.commit, where))
                 continue
             authored = authors.get(person.email.lower()) if person.email else None
+            approved = self._approved_data(a, t.id, x, None)  # the version it approves counts too
+            named = approved.get("filled_by") if isinstance(approved, dict) else None
+            fillers = fillers | ({named} if isinstance(named, str) else set())
             wrong = approval_rules.judge(lc, t.kind, status, person.id, person.roles,
                                          fillers | ({person.id} if authored else set()))
             if any(p.rule == approval_rules.ROLE for p in wrong):
