@@ -306,11 +306,16 @@ def test_person_record_edited_today_does_not_change_last_years_verdict(repo):
     repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
     approve_as(repo, GM)
     assert findings(repo) == []
-    # a year on: the GM retires her key and hands the role on
-    gm = person(GM, keys=[{"key": public_key(GM), "valid_until": "2026-12-31T23:59:59+08:00"}])
+    # a year on: the GM's key is removed and her role handed on; the working tree says she could
+    # not approve today, but the approval is judged by the records of its own time
+    gm = person(GM, keys=[])
     gm["roles"] = ["sales_manager"]
     repo.save("P-he-fang", f"records/person/{GM}.yaml", gm, "Chen Jing moves to sales")
     assert findings(repo) == []
+    # while evidence she signs now is judged by today's records: her key is gone
+    repo.git("commit", "-q", "--allow-empty", "-m", "Approved once more\n\n"
+             + trailer(GM, "general_manager", record=FS_ID), who=GM)
+    assert rules(repo) == ["approval.signer"]
 
 
 def test_a_key_outside_its_validity_is_refused(repo):
