@@ -506,10 +506,6 @@ def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [prefix or "(whole record)"]
 
 
-def _top(path: str) -> str:
-    return re.split(r"[.\[]", path, 1)[0]
-
-
 class Auditor:
     """Audits records of one repository. ``Auditor(root).run(ids)`` -> list of Trail."""
 
@@ -530,7 +526,6 @@ class Auditor:
         self.lifecycle = load_lifecycle(self.root)
         self._blobs: dict[str, Any] = {}
         self._approvals: dict[str, list[Approval]] = {}
-        self._needs: dict[str, bool] = {}
         self._people_at: dict[int, People] = {}
         self._lifecycles: dict[str, Lifecycle] = {}
         self._evidence: dict[int, tuple[str, str] | None] = {}  # id(approval) -> problem
@@ -1172,7 +1167,7 @@ def format_trail(t: Trail) -> str:
 
 __all__ = [
     "Approval", "Auditor", "Change", "Commit", "Finding", "History", "People", "Person", "Trail",
-    "approvals_of", "audit", "changed_fields", "findings", "format_trail", "git_log",
-    "load_records", "parse_log", "parse_trailers", "pending_approvals", "read_history",
-    "to_problems", "KINDS",
+    "approved_blobs", "approvals_of", "audit", "cat_file", "changed_fields", "findings",
+    "format_trail", "git_log", "load_records", "parse_log", "parse_trailers", "pending_approvals",
+    "person_of", "read_history", "to_problems", "KINDS",
 ]
