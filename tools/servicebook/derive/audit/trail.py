@@ -909,13 +909,13 @@ class Auditor:
                 a.signer = f"key of {person.id} ({sshsig.fingerprint(v.key)})"
             else:
                 platform = self._platform(v.key, pos)
-                if platform and a.reviewed_on:
+                if platform and re.fullmatch(r"https?://\S+", a.reviewed_on or ""):
                     a.signer = f"platform {platform}"
                 elif platform:
                     problem = ("approval.signer",
                                f"commit {a.commit[:10]} is signed by the {platform} platform key "
-                               "but names no review (Reviewed-on); a platform signature proves "
-                               "only a review the platform recorded")
+                               "but names no review (Reviewed-on: the review's address); a "
+                               "platform signature proves only a review the platform recorded")
                 else:
                     owners = [p.id for p in people.by_key(v.key)]
                     whose = (f"a key of {', '.join(owners)}" if owners
