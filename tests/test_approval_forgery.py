@@ -149,7 +149,9 @@ def gnupg(tmp_path, monkeypatch):
                     "never"], check=True, capture_output=True)
     armored = subprocess.run(["gpg", "--armor", "--export", "noreply@forge.example"], check=True,
                              capture_output=True, text=True).stdout
-    return "noreply@forge.example", armored
+    yield "noreply@forge.example", armored
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],  # the agent gpg started
+                   capture_output=True)
 
 
 def openpgp_merge(repo, user_id: str) -> str:
