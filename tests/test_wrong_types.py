@@ -91,7 +91,8 @@ def test_validate_reports_every_wrong_type_at_its_line(broken):
     assert proc.returncode == 1
     problems = json.loads(proc.stdout)
     assert {(p["line"], p["rule"]) for p in problems if p["file"] == TARGET} == {(n, "schema.type") for n in changed}
-    assert [p for p in problems if p["file"] != TARGET] == []
+    # the calendar warning (holiday data running out, issue #16) is no problem of the file
+    assert [p for p in problems if p["file"] != TARGET and p["severity"] == "error"] == []
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)

@@ -13,8 +13,8 @@ of each clock, ``all`` every cycle of reopened cases, ``ever`` the newest cycle 
 one was breached. Customers and owners are named by ``servicebook.derive.names.short_name`` in
 ``--lang`` (the site's rule), beside their IDs in the text output.
 
-Exit status: 0 done, 1 some clocks could not be computed (state ``error``, e.g. a deadline beyond
-the years the holiday data covers), 2 usage error.
+Exit status: 0 done, 1 some clocks could not be computed (state ``error``, e.g. a clock still
+open past the end of the holiday data before its deadline was reached), 2 usage error.
 
 JSON output (``--format json``), stable fields::
 
@@ -60,6 +60,15 @@ Each ROW:
     calendar           calendar ID the time was counted in
     month              YYYY-MM the clock counts in for reports (of its deadline)
     error              why the clock could not be computed (state "error"), else null
+    at_least           true when the clock runs past its calendar's holiday data (a year neither
+                       the chinese-calendar package nor the calendar record covers): time is
+                       counted up to where the data ends, so elapsed_seconds and overdue_seconds
+                       are lower bounds ("late at least ..."); when the target itself ends past
+                       the data, target_seconds and remaining_seconds too, and deadline is null.
+                       A deadline reached inside the data stays breached; only a clock whose
+                       deadline cannot be placed and that runs on past the data is an error
+
+In the text output a lower bound is written with "≥" ("late ≥3d04h").
 """
 
 from __future__ import annotations
@@ -151,14 +160,15 @@ def _text(rows, as_of, engine, counts, who) -> str:
         if c.state == "error":
             left = c.error or ""
         elif c.state == "breached":
-            left = "late " + reports.format_duration(c.overdue_seconds)
+            left = "late " + ("≥" if c.at_least else "") + reports.format_duration(c.overdue_seconds)
         elif c.state in ("met", "cancelled"):
             left = ""
         else:
             left = reports.format_duration(c.remaining_seconds)
         clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
         table.append((c.case, clock, who(c.customer), c.tier, who(c.owner), c.state, c.target,
-                      reports.format_duration(c.elapsed_seconds) if c.state != "error" else "", left))
+                      (("≥" if c.at_least else "") + reports.format_duration(c.elapsed_seconds))
+                      if c.state != "error" else "", left))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(head) - 1)]
     lines = [f"SLA clocks as of {as_of}; policies: "
              + (", ".join(f"{p.id} v{p.version}" for p in engine.policies) or "none")]

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from servicebook.derive import checked
-from servicebook.commands._common import UsageError, add_root, find_root
+from servicebook.commands._common import UsageError, add_root, at_or_now, find_root
+from servicebook.derive.checks import sla_policies
 from servicebook.load.problems import FORMATTERS
 from servicebook.load.records import RECORDS_DIR, find_files
 
@@ -22,22 +23,31 @@ def configure(parser):
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default 2)")
     parser.add_argument("--max-bytes", type=int, default=None,
                         help="refuse record files larger than this (default 1 MiB)")
+    parser.add_argument("--at", metavar="INSTANT",
+                        help="the day the calendar warnings are judged on (a calendar whose holiday "
+                             "data runs out within 60 days is warned about; default: now)")
     add_root(parser)
 
 
 def run(args) -> int:
     root = find_root(args.root)
     only = _selected(root, args.paths) if args.paths else None
+    at = at_or_now(args.at)  # the one reading of the clock: nothing below reads it
     result = checked.load(root, only=only, jobs=args.jobs, max_bytes=args.max_bytes)
-    out = FORMATTERS[args.format](result.problems)
+    problems = list(result.problems)
+    if only is None or any(Path(p).parts[:2] == ("records", "calendar") for p in only):
+        problems = sorted(problems + sla_policies.coverage(result, at),
+                          key=lambda p: (p.file, p.line, p.column, p.rule))
+    out = FORMATTERS[args.format](problems)
     if out:
         print(out)
     files = len(only) if only is not None else len(result.files)
-    errors = sum(1 for p in result.problems if p.severity == "error")
+    errors = sum(1 for p in problems if p.severity == "error")
     if args.format == "text":
         summary = (f"{files} record file(s) checked: "
-                   + (f"{errors} error(s) in {len({p.file for p in result.problems})} file(s)"
-                      if errors else "all valid"))
+                   + (f"{errors} error(s) in {len({p.file for p in problems if p.severity == 'error'})} file(s)"
+                      if errors else "all valid")
+                   + (f", {len(problems) - errors} warning(s)" if len(problems) > errors else ""))
         print(summary, file=sys.stderr)
     return 1 if errors else 0
 

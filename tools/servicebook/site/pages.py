@@ -240,8 +240,10 @@ class _Generator:
         for c in clocks:
             rec = self.m.records.get(c.record_id)
             target = target_text(getattr(c.src, "target", "") if c.src is not None else "", self.lang)
-            rows.append([self.record_link(here, c.record_id), c.label(self.lang), self.t(f"state.{c.state}")
-                         if f"state.{c.state}" in _STATE_KEYS else c.state, target, fmt_time(c.deadline),
+            state = self.t(f"state.{c.state}") if f"state.{c.state}" in _STATE_KEYS else c.state
+            if getattr(c.src, "at_least", False):  # ran past the calendar's holiday data: a lower bound
+                state = f"{state} ({self.t('sla.at_least')})"
+            rows.append([self.record_link(here, c.record_id), c.label(self.lang), state, target, fmt_time(c.deadline),
                          self.customer_cell(here, self.m.customer_id(rec)) if rec else "", self.person(here, c.person)])
         return rows
 

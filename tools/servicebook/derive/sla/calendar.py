@@ -73,6 +73,7 @@ DEFAULT_HOURS: dict[str, list[tuple[str, str]]] = {
 } | {d: [] for d in WEEKDAYS[5:]}
 
 _DAY = 86400
+_INF_TS = float("inf")
 
 
 class CalendarError(ValueError):
@@ -411,6 +412,26 @@ class BusinessCalendar:
     def day_of(self, ts: float) -> int:
         return self._day_index(ts)
 
+    def covered_until(self, ts: float) -> tuple[float, float, int] | None:
+        """Where the covered data holding ``ts`` ends: ``(instant, working coordinate there, index
+        of its last covered day)``, the instant being the start of the first day after ``ts`` whose
+        year is not covered (or the end of the tables). None when ``ts`` itself is not covered.
+        The SLA engine measures up to there what it cannot measure past it: working time
+        counted to that instant is a lower bound of the working time to any later instant."""
+        if not self._built:
+            self._build()
+        i = bisect.bisect_right(self._starts, ts) - 1
+        if i < 0 or i >= self._ndays or self._gap[i]:
+            return None
+        k = bisect.bisect_right(self._uncovered, self._uncovered[i]) - 1  # first uncovered day
+        k = min(k, self._ndays)
+        return self._starts[k], self._cum[k], k - 1
+
+    def data_ends(self) -> _dt.date | None:
+        """The last day of the last covered year (the day after which every computation is
+        refused), or None for a calendar whose statutory data is not used."""
+        return _dt.date(max(self.covered_years), 12, 31)
+
     # ---------------------------------------------------------------- public API
 
     def _ts(self, instant) -> float:
@@ -522,6 +543,12 @@ class AroundTheClockCalendar:
 
     def day_of(self, ts: float) -> int:
         return 0
+
+    def covered_until(self, ts: float) -> tuple[float, float, int] | None:
+        return (_INF_TS, _INF_TS, 0)
+
+    def data_ends(self) -> _dt.date | None:
+        return None
 
     def w_add_days(self, ts: float, days: float, known: tuple[float, int] | None = None) -> float:
         if days < 0:

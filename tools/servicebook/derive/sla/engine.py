@@ -94,6 +94,10 @@ class Clock:
     tz: Any = None
     occurrence: int | None = None
     error: str | None = None
+    # True when the clock ran past its calendar's covered data (a year without holiday data):
+    # elapsed_seconds and overdue_seconds are then lower bounds ("at least"), and target_seconds
+    # and remaining_seconds too when the target itself lies past the data (deadline null)
+    at_least: bool = False
 
     @property
     def open(self) -> bool:
@@ -134,7 +138,7 @@ class Clock:
                 self.policy, self.policy_version, self.clock, self.title, self.title_zh, self.cycle,
                 self.last_cycle, self.state, self.started_at, self.stopped_at, self.deadline,
                 self.target, self.target_seconds, self.elapsed_seconds, self.remaining_seconds,
-                self.calendar, self.tz, self.occurrence, self.error)
+                self.calendar, self.tz, self.occurrence, self.error, self.at_least)
 
     def to_dict(self) -> dict:
         """The stable JSON shape (documented in ``servicebook.commands.sla``)."""
@@ -168,6 +172,7 @@ class Clock:
             "calendar": self.calendar,
             "month": self.month(),
             "error": self.error,
+            "at_least": self.at_least,
         }
 
 
@@ -556,7 +561,11 @@ class Engine:
                 stop, stop_idx = self._find_first(rec, cd.stop, ts, st, sidx, i1, A, start, t_hi, tz)
                 cancel, _ = self._find_first(rec, cd.cancel, ts, st, sidx, i1, A, start, t_hi, tz) if cd.cancel else (None, None)
                 cycle += 1
-                out.append(self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A))
+                try:
+                    clock = self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+                except CalendarError as exc:  # past the calendar's data: what can still be told
+                    clock = self._measure_bounded(exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+                out.append(clock)
                 if not cd.repeat or stop is None or stop_idx is None:
                     break
                 start, sidx = self._find_start(rec, plan.restart, ts, st, stop_idx + 1, i1, A, t_lo, t_hi, tz, False)
@@ -668,6 +677,91 @@ class Engine:
         # than the rest of this method
         return Clock(*head, *who, *plan.ident, cycle, True, state, start, stopped, deadline,
                      plan.text, B, elapsed, remaining, wcal.id, wcal.tz)
+
+    def _measure_bounded(self, exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A) -> Clock:
+        """``_measure`` for a clock that runs past its calendar's covered data (a year whose
+        holidays neither the package nor the calendar record gives). Working time is counted up
+        to where the data ends: a lower bound of the real figure, since the days after it have
+        some working time or none. What that decides is given:
+
+        * a deadline reached inside the data stays breached, however long after it the clock
+          still runs or stopped: ``at_least``, the lateness shown is a lower bound;
+        * a clock that stopped (or stands, as of ``A``) inside the data is met, cancelled, running
+          or paused exactly; only its projected deadline, past the data, is unknown (None) --
+          and when the target itself ends past the data, its size is a lower bound too.
+
+        What it does not decide (the clock ran out of data before its deadline, or started
+        outside it) raises ``exc``, the calendar's own message naming the year to add."""
+        wcal = plan.wcal
+        cover = wcal.covered_until(start)
+        if cover is None:
+            raise exc
+        limit, w_limit, last_day = cover
+
+        def wd(t):
+            return (w_limit, last_day) if t >= limit else wcal.wd(t)
+
+        ws, ds = wd(start)
+        try:
+            B = plan.budget if plan.budget is not None else _budget(wcal, plan.target, start, ws, ds)
+        except CalendarError:
+            B = None  # the target ends past the data
+        ended_by, end = None, A
+        if stop is not None:
+            end, ended_by = stop, "stop"
+        if cancel is not None and cancel <= end:
+            end, ended_by = cancel, "cancel"
+        if t_hi <= end:
+            end, ended_by = t_hi, "cancel"
+        if end < start:
+            end = start
+        exact = end < limit  # measured to an instant inside the data
+        pause = plan.pause
+        paused_now = ended_by is None and n > 0 and st[n - 1] in pause
+        segs, cur = [], start
+        for i in range(n):
+            if st[i] in pause:
+                p0, p1 = ts[i], (ts[i + 1] if i + 1 < n else _INF)
+                if p1 <= cur or p0 >= end:
+                    continue
+                if p0 > cur:
+                    segs.append((cur, p0))
+                cur = max(cur, p1)
+        if cur < end:
+            segs.append((cur, end))
+        elapsed, deadline = 0.0, None
+        for a, b in segs:
+            wa, da = wd(a)
+            wb, _ = wd(b)
+            if B is not None and deadline is None and elapsed + (wb - wa) >= B:
+                deadline = wcal.instant_at_w(wa + (B - elapsed), da)
+            elapsed += wb - wa
+        known = B is not None
+        if not known:
+            if not exact:
+                raise exc
+            B = w_limit - ws  # at least the working time left before the data ends
+        if not exact and not elapsed > B:
+            raise exc  # out of data before the deadline: on time or late is not known
+        cd = plan.cd
+        if ended_by == "stop":
+            state = "met" if elapsed <= B else "breached"
+        elif ended_by == "cancel":
+            state = "breached" if elapsed > B else "cancelled"
+        elif elapsed > B:
+            state = "breached"
+        elif paused_now:
+            state = "paused"
+        elif known and (
+                (B - elapsed <= cd.at_risk_remaining) if cd.at_risk_remaining is not None
+                else (elapsed >= cd.at_risk * B)):
+            state = "at_risk"
+        else:
+            state = "running"
+        at_least = not exact or not known
+        return Clock(*head, *who, *plan.ident, cycle, True, state, start,
+                     end if ended_by else None, deadline, plan.text, B, elapsed, B - elapsed,
+                     wcal.id, wcal.tz, None, None, at_least)
 
     def _schedule(self, rec, policy, cd, tier, cal24, A, out) -> None:
         found = self._slots(rec, cd, cal24.tz, A)
