@@ -1,6 +1,6 @@
 """servicebook report — after-sales figures and open cases as of a date (售后报表与未结案件).
 
-    servicebook report inspections|parts|technicians|value|feedback|cases [--at DATE] [--since DATE]
+    servicebook report inspections|parts|technicians|value|feedback|cases|delays [--at DATE] [--since DATE]
                        [--format text|json] [--lang zh|en] [--root PATH]
 
 ``--at`` (date or instant, default now) is the moment the figures are computed for; records and
@@ -9,6 +9,9 @@ history after it are ignored. ``--since`` starts the period of technicians and f
 (``servicebook.derive.names.short_name``, the site's rule) and, for ``cases``, of the kind and status
 labels. ``cases``: the open cases (``servicebook.derive.cases``, the figures of the site's home page):
 the total, by kind of case, the open records by form and status, and the list of open cases.
+``delays``: the breached SLA clocks as of ``--at`` with and without a recorded reason
+(``servicebook.derive.delays``, the site's SLA page), per person and one by one (seed 001: delays
+without cause are pursued).
 Exit status: 0 done, 2 usage error.
 """
 
@@ -20,6 +23,7 @@ from datetime import date, datetime
 
 from servicebook.load import corpus as corpus_mod
 from servicebook.derive import cases
+from servicebook.derive import delays
 from servicebook.derive.aftersales import feedback
 from servicebook.derive.aftersales import inspections
 from servicebook.derive import names
@@ -28,13 +32,14 @@ from servicebook.derive.aftersales import technicians
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.aftersales.common import as_date, as_datetime
 from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, now_instant
+from servicebook.derive.sla.reports import format_duration
 from servicebook.load.instants import format_instant
 from servicebook.site import i18n
 
 NAME = "report"
-HELP = ("After-sales figures: inspections, parts, technicians, customer value, feedback; open cases "
-        "(售后报表与未结案件).")
-TOPICS = ("inspections", "parts", "technicians", "value", "feedback", "cases")
+HELP = ("After-sales figures: inspections, parts, technicians, customer value, feedback; open cases; "
+        "unexplained delays (售后报表、未结案件与无故超期).")
+TOPICS = ("inspections", "parts", "technicians", "value", "feedback", "cases", "delays")
 
 
 def configure(parser):
@@ -78,6 +83,8 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
                 "staffing": [{**_plain(s), "gap": s.gap} for s in technicians.staffing(c, at)]}
     if topic == "cases":
         return open_cases(c, as_datetime(at), lang)
+    if topic == "delays":
+        return delay_figures(c, at, lang)
     if topic == "value":
         return {"ranked": [{"customer": s.customer, "name": names.short_name(c.records.get(s.customer), lang),
                             "index": s.index, "coverage": s.coverage,
@@ -116,6 +123,44 @@ def open_cases(c, at, lang: str = "zh") -> dict:
     }
 
 
+def delay_figures(c, at, lang: str = "zh") -> dict:
+    """Breached clocks with and without a reason (``delays.delays``), per person and one by one."""
+    found = delays.delays(c, at)
+
+    def person_name(pid):
+        return names.short_name(c.records.get(pid), lang) if isinstance(pid, str) else None
+
+    return {
+        "at": at if isinstance(at, str) else format_instant(as_datetime(at)),
+        "breached": len(found), "explained": sum(1 for d in found if d.explained),
+        "unexplained": sum(1 for d in found if not d.explained),
+        "by_person": [{**_plain(r), "unexplained_overdue_seconds": round(r.unexplained_overdue_seconds, 3),
+                       "name": person_name(r.owner)} for r in delays.by_person(found)],
+        "delays": [{"case": d.case, "kind": d.kind, "clock": d.clock, "policy_clock": d.key,
+                    "title": d.title_zh if lang == "zh" else d.title, "owner": d.owner, "owner_name": person_name(d.owner),
+                    "customer": d.customer, "deadline": d.deadline, "stopped": d.stopped,
+                    "overdue_seconds": round(d.overdue_seconds, 3), "explained": d.explained,
+                    "reason": _plain(d.reason) if d.reason else None} for d in found],
+    }
+
+
+def _delays_text(data: dict, lang: str) -> list[str]:
+    t = i18n.t
+    lines = [t("report.delays.summary", lang, at=data["at"], n=data["breached"], explained=data["explained"],
+               unexplained=data["unexplained"]), t("report.delays.by_person", lang)]
+    for r in data["by_person"]:
+        who = names.label(r["name"], r["owner"]) if r["owner"] else t("word.unknown", lang)
+        lines.append(f"  {who:28} {t('report.delays.row', lang, n=r['breached'], explained=r['explained'], unexplained=r['unexplained'], overdue=format_duration(r['unexplained_overdue_seconds']))}")
+    lines.append(t("report.delays.list", lang))
+    for d in data["delays"]:
+        why = (f"{' '.join(d['reason']['reason'].split())} ({d['reason']['by']}, {d['reason']['at']})" if d["reason"]
+               else t("report.delays.no_reason", lang))
+        who = names.label(d["owner_name"], d["owner"]) if d["owner"] else "-"
+        lines.append(f"  {d['case']}  {d['clock']}  {who}  {d['deadline'] or '-'}  "
+                     f"+{format_duration(d['overdue_seconds'])}  {why}")
+    return lines
+
+
 def _cases_text(data: dict, lang: str) -> list[str]:
     lines = [i18n.t("report.cases.open", lang, at=data["at"], n=data["open"]),
              "  " + " · ".join(f"{k['label']} {k['open']}" for k in data["by_kind"]),
@@ -134,6 +179,8 @@ def _text(topic: str, data: dict, lang: str = "zh") -> str:
     lines = []
     if topic == "cases":
         lines += _cases_text(data, lang)
+    elif topic == "delays":
+        lines += _delays_text(data, lang)
     elif topic == "inspections":
         lines.append("station  overdue due upcoming done missed late")
         for r in data["by_station"]:

@@ -29,6 +29,7 @@ import yaml
 from markupsafe import Markup
 
 from servicebook.derive import cases
+from servicebook.derive import delays as delays_mod
 from servicebook.derive import names
 from servicebook.derive import pipeline
 from servicebook.derive.aftersales import feedback
@@ -740,9 +741,31 @@ class _Generator:
             img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()
+        delay_people, delay_rows = self.delays(here)
         self.render(here, "sla.md.j2", sections=sections,
                     breaches=table(self.clock_head(), self.clock_rows(here, breaches[:500])), n_breaches=len(breaches),
-                    at_risk=table(self.clock_head(), self.clock_rows(here, at_risk[:500])))
+                    at_risk=table(self.clock_head(), self.clock_rows(here, at_risk[:500])),
+                    delay_people=delay_people, delay_rows=delay_rows)
+
+    def delays(self, here: str):
+        """Why was it late (seed 001): breached clocks with and without a recorded reason, per
+        person and one by one (`servicebook.derive.delays`, as `servicebook report delays`)."""
+        m = self.m
+        found = delays_mod.delays(m.c, m.as_of, m.raw_clocks)
+        node, _ = m.view.resolve({"$ref": "common.schema.json#/definitions/delay_reason"}, "common.schema.json")
+        category = ((node or {}).get("properties") or {}).get("category") or {}
+        people = table([self.t("word.person"), self.t("delays.breached"), self.t("delays.explained"),
+                        self.t("delays.unexplained"), self.t("delays.unexplained_overdue")],
+                       [[self.person(here, r.owner), r.breached, r.explained, r.unexplained,
+                         m.sla.format_duration(r.unexplained_overdue_seconds)] for r in delays_mod.by_person(found)])
+        rows = [[self.record_link(here, d.case), f"{d.title_zh if self.lang == 'zh' else d.title} ({d.clock})", self.person(here, d.owner),
+                 fmt_time(instant_or_none(d.deadline)), m.sla.format_duration(d.overdue_seconds),
+                 enum_label(category, d.reason.category, self.lang) if d.reason and d.reason.category else "—",
+                 m.text(d.reason.reason) if d.reason else self.t("delays.none"),
+                 self.person(here, d.reason.by) if d.reason else "—"] for d in found[:500]]
+        return people, table([self.t("word.record"), self.t("word.clock"), self.t("word.person"), self.t("word.deadline"),
+                              self.t("delays.overdue"), self.t("delays.category"), self.t("delays.reason"),
+                              self.t("delays.by")], rows)
 
     def breaches_and_risks(self):
         """Breach list (most overdue first) and at-risk queue (earliest deadline, then the
