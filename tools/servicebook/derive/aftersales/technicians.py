@@ -181,7 +181,7 @@ def handled_complaints(corpus, start, end) -> list[Work]:
     about the complaint when no repair record comes from it."""
     lo, hi = as_start(start), as_datetime(end)
     callbacks = ratings_by_case(corpus, hi)
-    with_repair = {get(r.data, "complaint") for r in corpus.of_kind("repair")}
+    with_repair = {c for c in (get(r.data, "complaint") for r in corpus.of_kind("repair")) if isinstance(c, str)}
     out = []
     for rec in corpus.of_kind("complaint"):
         engineer = get(rec.data, "assigned_to")
