@@ -253,7 +253,8 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents) -> Cor
         results = _read_with_cache(root, names, schemas, jobs, max_bytes, cache)
         cache.keep_only(set(names))
     else:
-        results = _read_subset(root, names, only_set, schemas, max_bytes, cache, contents)
+        results = _read_subset(root, names, only_set, schemas, max_bytes, cache, contents,
+                               ALWAYS_READ + lifecycle.followed_by_naming())
     cache.save()
 
     records: dict[str, Record] = {}
@@ -282,10 +283,12 @@ def _stem(rel: str) -> str:
     return rel[rel.rfind("/") + 1:].rsplit(".", 1)[0]
 
 
-def _read_subset(root, files, only_set, schemas, max_bytes, cache, contents):
-    """The pull-request path: the named files, what every check needs, and what they refer to."""
+def _read_subset(root, files, only_set, schemas, max_bytes, cache, contents, always_kinds):
+    """The pull-request path: the named files, what every check needs (``always_kinds``: people,
+    policies, calendars, and the kinds the process rules look up by what names a record), and
+    what they refer to."""
     by_id = {_stem(f): f for f in files}
-    always = tuple(f"records/{kind}/" for kind in ALWAYS_READ)
+    always = tuple(f"records/{kind}/" for kind in always_kinds)
     wanted = set(only_set) | {f for f in files if f.startswith(always)}
     results, done = [], set()
     for _hop in range(REFERENCE_HOPS + 1):

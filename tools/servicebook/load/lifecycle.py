@@ -2,10 +2,58 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+
+@dataclass(frozen=True)
+class Follows:
+    """A record this one follows in the process, which must be in one of ``status`` when this one
+    enters the status that requires it. Found by ``field`` (this record's field naming it), else
+    as the records of ``kind`` whose field ``naming`` holds this record's ID -- or, with
+    ``through``, the value of this record's field ``through``. ``same``: fields both must agree on."""
+
+    kind: str
+    status: tuple[str, ...]
+    field: str | None = None
+    naming: str | None = None
+    through: str | None = None
+    same: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requires:
+    """What a status requires (``requires:`` in lifecycle.yaml): ``fields`` filled while the
+    record is in it (``issues[].cause``: in every item); ``follows``: records it follows, as they
+    stood when it entered; ``roles``: field -> roles the person it names must hold; ``when``:
+    field -> values, the records the requirements apply to (a quality complaint, not an enquiry)."""
+
+    fields: tuple[str, ...] = ()
+    follows: tuple[Follows, ...] = ()
+    roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def applies(self, data) -> bool:
+        return all(isinstance(data, dict) and data.get(f) in values for f, values in self.when)
+
+    @classmethod
+    def of(cls, spec: dict | None, where: str) -> "Requires":
+        if not spec:
+            return cls()
+        unknown = set(spec) - {"fields", "follows", "roles", "when"}
+        if unknown:
+            raise ValueError(f"{where}: requires: unknown keys {sorted(unknown)}")
+        follows = []
+        for f in spec.get("follows") or ():
+            if not isinstance(f, dict) or not f.get("kind") or not f.get("status") or not (f.get("field") or f.get("naming")):
+                raise ValueError(f"{where}: requires.follows needs kind, status and field or naming: {f!r}")
+            follows.append(Follows(f["kind"], tuple(f["status"]), f.get("field"), f.get("naming"), f.get("through"),
+                                   tuple(f.get("same") or ())))
+        roles = tuple((k, tuple(v)) for k, v in (spec.get("roles") or {}).items())
+        when = tuple((k, tuple(v)) for k, v in (spec.get("when") or {}).items())
+        return cls(tuple(spec.get("fields") or ()), tuple(follows), roles, when)
 
 
 @dataclass(frozen=True)
@@ -16,6 +64,7 @@ class Status:
     final: bool = False
     pause: bool = False
     approval: str | None = None  # role whose holder must enter this status
+    requires: Requires = field(default_factory=Requires)
 
 
 class Lifecycle:
@@ -25,7 +74,8 @@ class Lifecycle:
         self._next: dict[str, dict[str, tuple[str, ...]]] = {}
         for kind, body in spec.items():
             self._statuses[kind] = {
-                name: Status(name, **attrs) for name, attrs in body["statuses"].items()
+                name: Status(name, **{**attrs, "requires": Requires.of(attrs.get("requires"), f"{kind}.{name}")})
+                for name, attrs in body["statuses"].items()
             }
             self._initial[kind] = tuple(body["initial"])
             self._next[kind] = {k: tuple(v) for k, v in body.get("transitions", {}).items()}
@@ -34,6 +84,12 @@ class Lifecycle:
             named |= {s for v in self._next[kind].values() for s in v}
             if named - known:
                 raise ValueError(f"lifecycle of {kind} names unknown statuses {sorted(named - known)}")
+        for kind, statuses in self._statuses.items():  # what a status follows must be a real step
+            for st in statuses.values():
+                for f in st.requires.follows:
+                    unknown = set(f.status) - set(self._statuses.get(f.kind, {}))
+                    if unknown:
+                        raise ValueError(f"{kind}.{st.name} requires a {f.kind} in unknown statuses {sorted(unknown)}")
 
     @classmethod
     def load(cls, schemas_dir: Path) -> "Lifecycle":
@@ -69,6 +125,18 @@ class Lifecycle:
     def is_pause(self, kind: str, name: str) -> bool:
         s = self.status(kind, name)
         return bool(s and s.pause)
+
+    def followed_by_naming(self) -> tuple[str, ...]:
+        """Kinds a process rule finds by what names a record (a feasibility naming its solution):
+        the pull-request path reads them all, since a changed record cannot say who names it."""
+        return tuple(sorted({f.kind for sts in self._statuses.values() for st in sts.values()
+                             for f in st.requires.follows if f.naming}))
+
+    def requires(self, kind: str, name, data=None) -> Requires:
+        """What entering ``name`` requires of a ``kind`` record holding ``data`` (nothing when the
+        requirements' ``when`` does not match it)."""
+        s = self.status(kind, name) if isinstance(name, str) else None
+        return s.requires if s and s.requires.applies(data) else Requires()
 
     def approval_role(self, kind: str, name: str) -> str | None:
         s = self.status(kind, name)

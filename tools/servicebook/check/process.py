@@ -1,0 +1,168 @@
+"""The process rules that tie the forms together, as ``schemas/lifecycle.yaml`` declares them
+(``requires:`` on a status): what a record must hold while it is in a status, which records it
+follows and where they must have stood when it entered it, and who may fill a field.
+
+The rules are data; this module only applies them. Each finding is located: a missing field at
+the record's ``status`` (the step that needs it), a step taken too early at the history entry that
+took it, a person without the role at the field that names them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from servicebook.load.corpus import Corpus
+from servicebook.load.instants import instant_or_none
+from servicebook.load.lifecycle import Follows, Lifecycle
+from servicebook.load.problems import Problem
+from servicebook.load.records import Record, get_list
+from servicebook.load.yamlload import dump_path
+
+INCOMPLETE = "process.incomplete"
+STEP = "process.step"
+ROLE = "process.role"
+
+
+def check(corpus: Corpus) -> list[Problem]:
+    lifecycle = corpus.lifecycle
+    out: list[Problem] = []
+    for rec in corpus.records.values():
+        if not lifecycle.has(rec.kind) or (corpus.only is not None and rec.path.as_posix() not in corpus.only):
+            continue
+        status = rec.data.get("status")
+        out += _incomplete(rec, lifecycle, status)
+        out += _roles(rec, lifecycle, status, corpus)
+        out += _steps(rec, lifecycle, corpus)
+    return out
+
+
+def _problem(rec: Record, path: tuple, rule: str, message: str) -> Problem:
+    return Problem(rec.path.as_posix(), 0, 0, dump_path(path), rule, message)  # located by the loader
+
+
+# --- fields a status requires ----------------------------------------------------------------------
+
+def _incomplete(rec: Record, lifecycle: Lifecycle, status) -> list[Problem]:
+    missing = [shown for pattern in lifecycle.requires(rec.kind, status, rec.data).fields for shown in _missing(rec.data, pattern)]
+    if not missing:
+        return []
+    label = lifecycle.label(rec.kind, status, "en")
+    return [_problem(rec, ("status",), INCOMPLETE,
+                     f"a {rec.kind} in '{status}' ({label}) must have {', '.join(missing)} filled in")]
+
+
+def _missing(data: Any, pattern: str) -> list[str]:
+    """The places of ``pattern`` (``issues[].cause``) that are empty: ``issues[0].cause``..."""
+    head, _, rest = pattern.partition(".")
+    if head.endswith("[]"):
+        name = head[:-2]
+        items = get_list(data, name) if isinstance(data, dict) else []
+        out = []
+        for i, item in enumerate(items):
+            inner = _missing(item, rest) if rest else ([] if _filled(item) else [""])
+            out += [f"{name}[{i}]" + (f".{m}" if m else "") for m in inner]
+        return out
+    value = data.get(head) if isinstance(data, dict) else None
+    if rest:
+        return [f"{head}.{m}" for m in _missing(value, rest)] if isinstance(value, dict) else [pattern]
+    return [] if _filled(value) else [head]
+
+
+def _filled(value) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (list, dict)):
+        return bool(value)
+    return True  # a number, or a yes/no answered either way
+
+
+# --- people in a role ------------------------------------------------------------------------------
+
+def _roles(rec: Record, lifecycle: Lifecycle, status, corpus: Corpus) -> list[Problem]:
+    out = []
+    for field, roles in lifecycle.requires(rec.kind, status, rec.data).roles:
+        person_id = rec.data.get(field)
+        person = corpus.records.get(person_id)
+        if person is None or person.kind != "person":
+            continue  # absent: `fields` says so; unknown: the reference check does
+        held = [r for r in get_list(person.data, "roles") if isinstance(r, str)]
+        if not set(held) & set(roles):
+            out.append(_problem(rec, (field,), ROLE,
+                                f"{person_id} holds {', '.join(held) or 'no role'}; {field} must be a "
+                                f"{' or '.join(roles)}"))
+    return out
+
+
+# --- steps that must come first ---------------------------------------------------------------------
+
+def _steps(rec: Record, lifecycle: Lifecycle, corpus: Corpus) -> list[Problem]:
+    """The records the current status follows, as they stood when the record entered it (its
+    last history entry). Earlier steps are history: what they followed was checked when they
+    were the current one, and history is never rewritten to satisfy a rule made later."""
+    history = get_list(rec.data, "history")
+    if not history or not isinstance(history[-1], dict):
+        return []
+    i, entry = len(history) - 1, history[-1]
+    status = entry.get("status")
+    entered = instant_or_none(entry.get("at"))
+    if not isinstance(status, str) or entered is None:
+        return []
+    out = []
+    for f in lifecycle.requires(rec.kind, status, rec.data).follows:
+        message = _unmet(rec, f, entered, corpus, lifecycle)
+        if message:
+            out.append(_problem(rec, ("history", i, "status"), STEP, f"entered '{status}' at {entry.get('at')} {message}"))
+    return out
+
+
+def _unmet(rec: Record, f: Follows, entered: datetime, corpus: Corpus, lifecycle: Lifecycle) -> str | None:
+    """Why the records ``rec`` follows did not allow it to enter its status at ``entered``, or None."""
+    found = _followed(rec, f, corpus)
+    if found is None:
+        return None  # it names a record that does not exist: the reference check reports that
+    wanted = " or ".join(f"'{s}'" for s in f.status)
+    if not found:
+        return f"with no {f.kind} record; it needs one {wanted} first"
+    stood = []
+    for other in found:
+        status = status_at(other, entered)
+        if status in f.status:
+            differ = [name for name in f.same if rec.data.get(name) != other.data.get(name)]
+            if not differ:
+                return None
+            stood.append(f"{other.id} is for {', '.join(f'{n} {other.data.get(n)}' for n in differ)}")
+        else:
+            stood.append(f"{other.id} was {repr(status) if status else 'not yet filled'}")
+    return f"while {'; '.join(stood)}; it needs a {f.kind} {wanted} first" + \
+        (f" with the same {', '.join(f.same)}" if f.same else "")
+
+
+def _followed(rec: Record, f: Follows, corpus: Corpus) -> list[Record] | None:
+    if f.field:
+        target = rec.data.get(f.field)
+        if isinstance(target, str) and target:
+            other = corpus.records.get(target)
+            return [other] if other is not None and other.kind == f.kind else None
+    if not f.naming:
+        return []
+    key = rec.data.get(f.through) if f.through else rec.id
+    if not isinstance(key, str):
+        return []
+    return sorted((r for r in corpus.referrers(key) if r.kind == f.kind and r.data.get(f.naming) == key),
+                  key=lambda r: r.id)
+
+
+def status_at(rec: Record, at: datetime) -> str | None:
+    """The status a record stood in at ``at``: its last history entry by then (None before)."""
+    current = None
+    for entry in get_list(rec.data, "history"):
+        when = instant_or_none(entry.get("at")) if isinstance(entry, dict) else None
+        if when is not None and when <= at and isinstance(entry.get("status"), str):
+            current = entry["status"]
+    return current
+
+
+__all__ = ["INCOMPLETE", "ROLE", "STEP", "check", "status_at"]
