@@ -67,8 +67,13 @@ Each ROW:
                        the data, target_seconds and remaining_seconds too, and deadline is null.
                        A deadline reached inside the data stays breached; only a clock whose
                        deadline cannot be placed and that runs on past the data is an error
+    missing            the kind of the measured record when it does not exist yet, else null: a
+                       clock that another record started ("within N of X") runs on that record
+                       (case: the handed-over survey, kind: "appraisal") until the record is
+                       filed, so a form never filed is late too
 
-In the text output a lower bound is written with "≥" ("late ≥3d04h").
+In the text output a lower bound is written with "≥" ("late ≥3d04h"), and a clock waiting for a
+record not yet filed is named with that kind ("appraisal (no appraisal yet)").
 """
 
 from __future__ import annotations
@@ -166,6 +171,8 @@ def _text(rows, as_of, engine, counts, who) -> str:
         else:
             left = reports.format_duration(c.remaining_seconds)
         clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
+        if c.missing:
+            clock += f" (no {c.missing} yet)"
         table.append((c.case, clock, who(c.customer), c.tier, who(c.owner), c.state, c.target,
                       (("≥" if c.at_least else "") + reports.format_duration(c.elapsed_seconds))
                       if c.state != "error" else "", left))

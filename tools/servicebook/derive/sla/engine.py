@@ -98,6 +98,9 @@ class Clock:
     # elapsed_seconds and overdue_seconds are then lower bounds ("at least"), and target_seconds
     # and remaining_seconds too when the target itself lies past the data (deadline null)
     at_least: bool = False
+    # the kind of the measured record when it does not exist yet (issue #16: missing records are
+    # late too): the clock runs on the record that started it (``case``: the handed-over survey)
+    missing: str | None = None
 
     @property
     def open(self) -> bool:
@@ -138,7 +141,8 @@ class Clock:
                 self.policy, self.policy_version, self.clock, self.title, self.title_zh, self.cycle,
                 self.last_cycle, self.state, self.started_at, self.stopped_at, self.deadline,
                 self.target, self.target_seconds, self.elapsed_seconds, self.remaining_seconds,
-                self.calendar, self.tz, self.occurrence, self.error, self.at_least)
+                self.calendar, self.tz, self.occurrence, self.error, self.at_least,
+                self.missing)
 
     def to_dict(self) -> dict:
         """The stable JSON shape (documented in ``servicebook.commands.sla``)."""
@@ -173,6 +177,7 @@ class Clock:
             "month": self.month(),
             "error": self.error,
             "at_least": self.at_least,
+            "missing": self.missing,
         }
 
 
@@ -233,6 +238,17 @@ class Engine:
         self.lifecycle = StatusSets(lifecycle)
         self.matcher = PolicyMatcher(self.records, self.policies)  # tier and policy of a record
         self._by_kind = self.matcher.by_kind  # kinds some policy measures (the same dict)
+        # clocks that run before their record exists, by the kind of the record starting them:
+        # {starting kind: [(measured kind, clock name, Unrecorded), ...]}
+        self._unrecorded: dict[str, list[tuple[str, str, Any]]] = {}
+        self._role_holder: dict[str, str | None] = {}
+        for p in self.policies:
+            for cd in p.clocks:
+                u = cd.unrecorded
+                if u is not None and cd.schedule_months is None:
+                    entry = (p.kind, cd.name, u)
+                    if entry not in self._unrecorded.setdefault(u.kind, []):
+                        self._unrecorded[u.kind].append(entry)
         self._hist: dict[str, tuple] = {}
         self._fields: dict[tuple, float | None] = {}
         self._refidx: dict[tuple[str, str], dict[str, list]] = {}
@@ -451,9 +467,11 @@ class Engine:
         core, as long as each gets at least ``parallel.PARALLEL_MIN_RECORDS`` records to measure."""
         A = bc.to_timestamp(at)
         kinds = set(kinds) if kinds else None
+        starting = {k for k, entries in self._unrecorded.items()
+                    if kinds is None or any(e[0] in kinds for e in entries)}
         recs = [r for r in self.records.values()
-                if r.kind not in REFERENCE_KINDS and r.kind in self._by_kind
-                and (kinds is None or r.kind in kinds)]
+                if r.kind not in REFERENCE_KINDS and (r.kind in self._by_kind or r.kind in starting)
+                and (kinds is None or r.kind in kinds or r.kind in starting)]
         if workers is None:
             workers = parallel.workers_for(len(recs))
         workers = min(workers, len(recs))
@@ -463,17 +481,19 @@ class Engine:
         gc.disable()
         try:
             if workers > 1 and parallel.can_fork() and self._prepare_fork():
-                return parallel.run(lambda chunk: self._clocks_of(chunk, A), recs, workers,
+                return parallel.run(lambda chunk: self._clocks_of(chunk, A, kinds), recs, workers,
                                     encode=Clock.values, decode=Clock)
-            return self._clocks_of(recs, A)
+            return self._clocks_of(recs, A, kinds)
         finally:
             if gc_was:
                 gc.enable()
 
-    def _clocks_of(self, recs, A: float) -> list[Clock]:
+    def _clocks_of(self, recs, A: float, kinds=None) -> list[Clock]:
         out: list[Clock] = []
         for rec in recs:
             out.extend(self.clocks_for(rec, A))
+        if kinds is not None:  # a record of another kind was read for the clocks it starts
+            out = [c for c in out if c.kind in kinds]
         return out
 
     def _prepare_fork(self) -> bool:
@@ -497,8 +517,89 @@ class Engine:
         return len(zones) <= 1
 
     def clocks_for(self, rec, at) -> list[Clock]:
-        """The clocks of one record as of ``at``."""
+        """The clocks of one record as of ``at``: its own, then those it started for a record
+        that does not exist yet (``Clock.missing``)."""
         A = at if isinstance(at, float) else bc.to_timestamp(at)
+        own = self._own_clocks(rec, A)
+        if rec.kind in self._unrecorded:
+            own += self._unrecorded_clocks(rec, A)
+        return own
+
+    def _unrecorded_clocks(self, rec, A: float) -> list[Clock]:
+        """Clocks that ``rec`` started for a record of another kind that nobody has filed yet:
+        a survey handed over with no appraisal naming it runs the appraisal clock, on the survey,
+        until the appraisal is recorded (then the appraisal's own clock, from the same start,
+        measures it) or the survey is dropped. The policy is the one the measured kind would
+        have for this record's tier on the start day (one whose ``match`` needs the record's own
+        fields cannot apply)."""
+        out: list[Clock] = []
+        tier = None
+        for kind, name, u in self._unrecorded[rec.kind]:
+            if any(self._history(o, ZONE)[2] is not None and self._history(o, ZONE)[2] <= A
+                   for o in self._referrers(kind, u.ref).get(rec.id, ())):
+                continue  # the record is there: its own clock measures it
+            tier = tier or self.matcher.tier_of(rec)
+            for policy in self._by_kind.get(kind, ()):
+                cd = next((c for c in policy.clocks if c.name == name and c.unrecorded == u), None)
+                if cd is None or tier not in policy.tiers:
+                    continue
+                setup = self._setup(policy, tier)
+                if isinstance(setup, str):
+                    continue
+                cal, _, plans = setup
+                plan = plans[policy.clocks.index(cd)]
+                tz = cal.tz
+                try:
+                    start = None
+                    for ev in cd.start:
+                        if ev.ref == u.ref and ev.referrer is None:
+                            start = self._event_on(rec, ev, A, -_INF, _INF, tz)
+                            if start is not None:
+                                break
+                    if start is None:
+                        continue
+                    day = _dt.datetime.fromtimestamp(start, tz).date().isoformat()
+                    if not policy.applies(kind, tier, day):
+                        continue
+                    ts, st, _ = self._history(rec, tz)
+                    cancel = next((t for t, s in zip(ts, st) if s in u.cancel and start <= t <= A), None)
+                    owner = self._unrecorded_owner(rec, u)
+                    head = (rec.id, kind, rec.data.get("customer"), tier)
+                    args = (plan, head, (owner, self._department(owner)), 1, start, None, cancel, _INF, (), (), 0, A)
+                    try:
+                        clock = self._measure(*args)
+                    except CalendarError as exc:
+                        clock = self._measure_bounded(exc, *args)
+                except CalendarError as exc:
+                    clock = self._error(rec, tier, policy, cd, str(exc))
+                    clock.kind = kind
+                clock.missing = kind
+                out.append(clock)
+                break
+        return out
+
+    def _unrecorded_owner(self, rec, u) -> str | None:
+        for spec in u.owner:
+            if spec.startswith("role:"):
+                role = spec[5:]
+                if role not in self._role_holder:
+                    self._role_holder[role] = min(
+                        (r.id for r in self.records.values() if r.kind == "person"
+                         and isinstance(r.data.get("roles"), list) and role in r.data["roles"]), default=None)
+                if self._role_holder[role]:
+                    return self._role_holder[role]
+                continue
+            if "/" in spec:
+                ref, _, fld = spec.partition("/")
+                other = self.records.get(field_of(rec.data, ref))
+                v = field_of(other.data, fld) if other is not None else None
+            else:
+                v = field_of(rec.data, spec)
+            if isinstance(v, str) and v:
+                return v
+        return None
+
+    def _own_clocks(self, rec, A: float) -> list[Clock]:
         if rec.kind not in self._by_kind:
             return []
         tier = self.matcher.tier_of(rec)

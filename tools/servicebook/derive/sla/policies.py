@@ -57,6 +57,7 @@ __all__ = [
     "Event",
     "Target",
     "ClockDef",
+    "Unrecorded",
     "Policy",
     "StatusSets",
     "PolicyMatcher",
@@ -130,6 +131,20 @@ class ClockDef:
     schedule_products: str | None = None
     schedule_occurrence: str | None = None  # field of a stop event's record naming its due month
     step: str | None = None
+    unrecorded: "Unrecorded | None" = None
+
+
+@dataclass(frozen=True)
+class Unrecorded:
+    """A clock that starts on another record (``ref``) runs before the measured record exists:
+    on the starting record, of kind ``kind`` (``survey``), named by the measured kind's field
+    ``ref`` (an appraisal's ``survey``). ``owner``: who answers for it there (field specs of the
+    starting record, or ``role:<role>``: the first person holding it); ``cancel``: statuses of the
+    starting record that make it moot (a dropped survey)."""
+    kind: str
+    ref: str
+    owner: tuple[str, ...] = ()
+    cancel: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -214,6 +229,20 @@ def _target(spec, where: str) -> Target:
     return Target(float(amount), unit)
 
 
+def _unrecorded(clock: Mapping, where: str) -> Unrecorded | None:
+    spec = clock.get("unrecorded")
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping) or not spec.get("kind"):
+        raise PolicyError(f"{where}: needs the `kind` of the starting record")
+    refs = [e.get("ref") for e in (clock.get("start") or []) if isinstance(e, Mapping) and e.get("ref")
+            and not e.get("referrer")]
+    if not refs or len(set(refs)) != 1:
+        raise PolicyError(f"{where}: the clock must start on the record one field names (`ref`)")
+    return Unrecorded(str(spec["kind"]), refs[0], _strs(spec.get("owner"), f"{where}.owner"),
+                      frozenset(_strs(spec.get("cancel"), f"{where}.cancel")))
+
+
 def parse_policy(data: Mapping, path: str | None = None) -> Policy:
     """A :class:`Policy` from a policy record's data; raises :class:`PolicyError`."""
     pid = str(data.get("id", "SLA-?"))
@@ -245,6 +274,7 @@ def parse_policy(data: Mapping, path: str | None = None) -> Policy:
             r = c["at_risk_remaining"]
             remaining = float(r["amount"]) * (86400 if r.get("unit") == "days" else 3600)
         pause = c.get("pause")
+        unrecorded = _unrecorded(c, f"{where}.unrecorded")
         clocks.append(ClockDef(
             name=name,
             title=c.get("title", name),
@@ -262,6 +292,7 @@ def parse_policy(data: Mapping, path: str | None = None) -> Policy:
             schedule_products=schedule.get("from_products") if schedule else None,
             schedule_occurrence=schedule.get("occurrence_field") if schedule else None,
             step=c.get("step"),
+            unrecorded=unrecorded,
         ))
         if not clocks[-1].start or not clocks[-1].stop:
             raise PolicyError(f"{where}: start and stop need at least one event")
