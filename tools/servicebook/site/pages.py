@@ -677,8 +677,11 @@ class _Generator:
                     all_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if not ch.open]),
                     sat=said.solved if said else 0, sat_total=said.answered if said else 0,
                     score=f"{said.mean:.1f} / 5" if said and said.mean is not None else None,
-                    callbacks=table([self.t("word.record"), self.t("word.status"), self.t("word.created")],
-                                    [[self.record_link(here, r.id), self.status(r), fmt_time(m.created(r))]
+                    visits=said.visits if said else 0, visit_problems=said.problems_reported if said else 0,
+                    callbacks=table([self.t("word.record"), self.t("customer.purpose"), self.t("word.status"), self.t("word.created")],
+                                    [[self.record_link(here, r.id), enum_label(m.view.node("callback", "purpose") or {},
+                                                                              feedback.purpose(r), self.lang),
+                                      self.status(r), fmt_time(m.created(r))]
                                      for r in sorted(callbacks, key=lambda r: r.id)]),
                     value_index=f"{value_index.shown(value.index)} / 100" if value else None,
                     value_coverage=f"{value.coverage:.0%}" if value else None)

@@ -117,36 +117,57 @@ def products(corpus, at, since=None, top: int = 3) -> list[ProductFeedback]:
     return sorted(out, key=lambda p: (-p.failures, p.product))
 
 
+# A callback is a follow-up of a case (a complaint or repair, seed 001 M) unless it says it is a
+# periodic visit of a customer in stable use (seed 001 N), which names the customer and no case.
+PERIODIC_VISIT = "periodic_visit"
+
+
+def purpose(rec) -> str:
+    """``periodic_visit`` or ``follow_up`` (also when absent, or not one of the two: the schema
+    check reports that, located)."""
+    return PERIODIC_VISIT if get(rec.data, "purpose") == PERIODIC_VISIT else "follow_up"
+
+
 @dataclass(frozen=True)
 class Satisfaction:
     """What a customer's callbacks said: how many answered whether the problem was solved, how
-    many said it was, and the mean satisfaction (1-5) of those that gave one."""
+    many said it was, and the mean satisfaction (1-5) of those that gave one (follow-ups and
+    periodic visits alike: both are the customer's verdict); how many periodic visits were done
+    and in how many the customer reported a problem."""
     solved: int
     answered: int
     mean: float | None
     rated: int
+    visits: int = 0
+    problems_reported: int = 0
 
 
 def satisfaction(corpus, at) -> dict[str, Satisfaction]:
     """Per customer, from the callbacks done by ``at`` (as the value index reads callbacks): the
-    answers to "solved?" and the mean satisfaction -- the figures of the customer pages."""
+    answers to "solved?", the mean satisfaction and the periodic visits -- the figures of the
+    customer pages."""
     end = as_datetime(at)
     answers: dict[str, list[bool]] = defaultdict(list)
     scores: dict[str, list[float]] = defaultdict(list)
+    visits: dict[str, list[bool]] = defaultdict(list)
     for rec in corpus.of_kind("callback"):
         cid = get(rec.data, "customer")
         done = next((t for t, st, _ in history(rec) if st == "done"), None)
         if not isinstance(cid, str) or done is None or done > end:
             continue
-        solved = get(rec.data, "solved")
-        if isinstance(solved, bool):
-            answers[cid].append(solved)
+        if purpose(rec) == PERIODIC_VISIT:
+            visits[cid].append(get(rec.data, "problem_reported") is True)
+        else:
+            solved = get(rec.data, "solved")
+            if isinstance(solved, bool):
+                answers[cid].append(solved)
         score = get(rec.data, "satisfaction")
         if isinstance(score, (int, float)) and not isinstance(score, bool):
             scores[cid].append(float(score))
     return {cid: Satisfaction(sum(answers[cid]), len(answers[cid]),
-                              sum(scores[cid]) / len(scores[cid]) if scores[cid] else None, len(scores[cid]))
-            for cid in sorted(set(answers) | set(scores))}
+                              sum(scores[cid]) / len(scores[cid]) if scores[cid] else None, len(scores[cid]),
+                              len(visits[cid]), sum(visits[cid]))
+            for cid in sorted(set(answers) | set(scores) | set(visits))}
 
 
 # The customer's own words on a form: a callback's ``opinion``, a repair's ``customer_opinion``.
