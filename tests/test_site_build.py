@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from site_fixtures import (AS_OF, APPROVED_ID, APPROVER, EMAIL, HOSTILE_ID, PENDING_ID, PHONE,  # noqa: E402
                            REPO, REVIEW_URL, STAFF_DOMAIN, make_git_repo, make_repo)
 
+from conftest import sb  # noqa: E402
 from servicebook.load import corpus as corpus_mod
 from servicebook.load.schemas import values_at  # noqa: E402
 from servicebook.site import i18n, pages  # noqa: E402
@@ -499,3 +500,17 @@ def test_sla_charts_print_the_tables_compliance(built):
             for pct, met, total in printed:
                 assert f"{pct}%" in page  # the table beside the chart
                 assert abs(float(pct) - round(100 * int(met) / int(total), 1)) < 1e-9
+
+
+def test_the_audit_violations_on_the_pages_are_the_audit_commands(git_built):
+    """One count, one function (derive.audit.trail.violations): the home page, the approvals page
+    and `servicebook audit` agree."""
+    proc = sb("audit", "--root", str(git_built), cwd=git_built)
+    (n,) = re.findall(r"record\(s\) audited, (\d+) violation\(s\)", proc.stderr)
+    assert int(n) > 0 and proc.returncode == 1
+    site = git_built / "site"
+    assert f"{n} 项审计违规" in page_text(site / "index.html")
+    assert f"{n} audit violations" in page_text(site / "en/index.html")
+    listed = page_text(site / "en/approvals/pending/index.html")
+    (shown,) = re.findall(r"Audit findings \((\d+)\)", listed)
+    assert int(shown) >= int(n)  # the findings list also shows warnings

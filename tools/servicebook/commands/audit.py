@@ -41,11 +41,8 @@ def run(args) -> int:
     unknown = [i for i in args.ids if i not in auditor.history.touches and i not in auditor.records]
     if unknown:
         return fail(f"no record with ID {', '.join(unknown)}")
-    trails = auditor.run(args.ids or None, deep=args.deep, fields=args.fields or bool(args.ids))
-    rules = auditor.rules_trail()  # the baseline's findings concern every record
-    if rules is not None:
-        trails.append(rules)
-    errors = [f for t in trails for f in t.findings if f.severity == "error"]
+    trails = auditor.report(args.ids or None, deep=args.deep, fields=args.fields or bool(args.ids))
+    errors = audit.violations(trails)
     if args.format == "json":
         print(json.dumps([t.as_dict() for t in trails], ensure_ascii=False, indent=2))
     elif args.format == "github":

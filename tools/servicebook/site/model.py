@@ -237,15 +237,15 @@ class SiteModel:
 
         One `Auditor` per build: it reads the whole history with one `git log` call and reuses the
         records already loaded; `run(None, fields=True)` gives one `Trail` per record (every record
-        of the tree and every record the history knows). The checks are those of `servicebook audit`
-        without arguments (old versions are read for the records with approval steps). A root
+        of the tree and every record the history knows), plus the review rules' own findings: what
+        `servicebook audit` without arguments reports. A root
         without git history (copied without `.git`, or no commit yet) has no audit: the pages say
         so. Any other failure fails the build."""
         if not has_git_history(self.root):
             log.info("servicebook: %s has no git history (no .git or no commit); no audit trail", self.root)
             return {}, False
         auditor = audit.Auditor(self.root, "HEAD", records=self.records)
-        trails = auditor.run(None, deep=False, fields=True)
+        trails = auditor.report(None, fields=True)
         self.audit_people = auditor.people
         return {t.id: t for t in trails}, True
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -34,6 +34,7 @@ from servicebook.derive import names
 from servicebook.derive import pipeline
 from servicebook.derive.aftersales import feedback
 from servicebook.derive.aftersales import value_index
+from servicebook.derive.audit import trail as audit_trail
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 from . import charts
@@ -273,7 +274,7 @@ class _Generator:
                     n_problems=len(getattr(m.c, "problems", []) or []),
                     approvals_link=self.link_to(here, self.t("approvals.title"), APPROVALS_PAGE),
                     n_pending=len(m.pending), audit_available=m.audit_available,
-                    n_findings=sum(1 for f in self.audit_findings() if f[1].severity == "error"))
+                    n_findings=len(audit_trail.violations(m.trails.values())))
 
     # --- cases ---------------------------------------------------------------------------------------
     def chain_row(self, here: str, ch: Chain):
@@ -478,14 +479,13 @@ class _Generator:
                          self.rule_label(f.rule), f.rule,
                          self.t(f"audit.severity.{f.severity}") if f.severity in ("error", "warning") else f.severity,
                          self.audit_message(f.message), Markup(f"`{f.commit[:10]}`") if f.commit else "—"])
-        by_rule = Counter(f.rule for _, f in found)
         self.render(here, "approvals.md.j2",
                     pending=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"),
                                    self.t("approvals.step"), self.t("word.role"), self.t("approvals.who"),
                                    self.t("approvals.filled_by"), self.t("word.updated")], pending),
                     n_pending=len(pending), audit_available=m.audit_available,
                     summary=table([self.t("audit.rule"), self.t("word.count")],
-                                  [[self.rule_label(r), n] for r, n in sorted(by_rule.items(), key=lambda x: (-x[1], x[0]))]),
+                                  [[self.rule_label(r), n] for r, n in audit_trail.by_rule(f for _, f in found)]),
                     findings=table([self.t("word.record"), self.t("word.kind"), self.t("audit.rule"), self.t("audit.rule_id"),
                                     self.t("word.severity"), self.t("word.message"), self.t("audit.commit")], rows),
                     n_findings=len(found), limit=limit,

@@ -667,6 +667,16 @@ class Auditor:
             self._parsed.save()
         return out
 
+    def report(self, ids: Iterable[str] | None = None, *, deep: bool = False, fields: bool = False) -> list[Trail]:
+        """What `servicebook audit` reports and the site shows: the trail of each record (every
+        one when ``ids`` is None) and, when the review rules have findings of their own (a moved
+        baseline), their trail -- those concern every record."""
+        trails = self.run(ids, deep=deep, fields=fields)
+        rules = self.rules_trail()
+        if rules is not None:
+            trails.append(rules)
+        return trails
+
     def rules_trail(self) -> Trail | None:
         """The findings about the rules themselves (``audit.baseline``), as a trail of
         ``.github/review-rules.yaml``; None when there are none."""
@@ -1130,6 +1140,20 @@ def pending_approvals(records: dict[str, Any], lifecycle: Lifecycle) -> list[tup
 
 def findings(trails: Iterable[Trail]) -> list[Finding]:
     return [f for t in trails for f in t.findings]
+
+
+def violations(trails: Iterable[Trail]) -> list[Finding]:
+    """The findings that are violations (errors): what `servicebook audit` counts and fails on,
+    and what the site's home and approvals pages count."""
+    return [f for f in findings(trails) if f.severity == "error"]
+
+
+def by_rule(found: Iterable[Finding]) -> list[tuple[str, int]]:
+    """How many findings of each rule, the most frequent first."""
+    counts: dict[str, int] = {}
+    for f in found:
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    return sorted(counts.items(), key=lambda x: (-x[1], x[0]))
 
 
 def to_problems(trails: Iterable[Trail]):
