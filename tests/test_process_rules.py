@@ -77,7 +77,7 @@ def test_after_the_gm_approves_the_proposal_may_go_out(demo):
 
 @pytest.mark.parametrize("change, expected", [
     # no feasibility appraisal at all: neither named nor naming the contract's solution
-    (lambda d: d.pop("feasibility"), "with no feasibility record"),
+    (lambda d: d.pop("feasibility"), "with no feasibility;"),
     # one the general manager never approved (not even filled yet when the contract was signed)
     (lambda d: d.update(feasibility="FS-20261116-Y6Q2H9"), "FS-20261116-Y6Q2H9 was not yet filled"),
 ])
@@ -175,3 +175,51 @@ def test_the_lifecycle_refuses_a_rule_naming_an_unknown_status(tmp_path):
                                                                         "status": ["blessed"]}]}
     with pytest.raises(ValueError, match="blessed"):
         Lifecycle(spec)
+
+
+# --- pre-sales zero defect (seed 000) ------------------------------------------------------------
+
+BID = "BD-20261119-Q3D25V"  # preparing, one checkpoint checked, no communications
+CHECKPOINTS = ("requirement_analysis", "technical_solution", "solution_review", "bid_document", "binding",
+               "sealing", "submission")
+
+
+def submit(d, checked=CHECKPOINTS):
+    d["checklist"] = [{"item": i, "checked_by": "P-sun-jianjun", "checked_at": "2026-11-28T17:00:00+08:00", "ok": True}
+                      for i in checked]
+    d["history"].append({"at": "2026-11-29T09:00:00+08:00", "by": "P-sun-jianjun", "status": "reviewed"})
+    enter(d, "submitted", "P-zheng-lei", submitted_at=AT)
+
+
+def communication(root, rid, kind, day):
+    path = root / "records" / "communication" / "2026" / f"{rid}.yaml"
+    path.write_text(yaml.safe_dump({
+        "id": rid, "schema_version": 1, "customer": "CU-haixia-port", "filled_by": "P-zheng-lei",
+        "created_at": f"{day}T10:00:00+08:00", "deal": "SV-20261116-35VF29", "bid": BID, "kind": kind,
+        "date": day, "parties": [{"name": "郑海波", "side": "customer"}], "summary": "书面确认"},
+        allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_a_bid_is_submitted_only_with_every_checkpoint_and_its_key_communications(demo):
+    edit(demo, BID, lambda d: submit(d, CHECKPOINTS[:-2]))
+    code, found = problems(demo)
+    assert code == 1
+    mine = sorted((f[1], f[2], f[3]) for f in found if f[0] == BID)
+    assert [m[:2] for m in mine] == [("process.incomplete", "status"), ("process.step", "history[2].status"),
+                                     ("process.step", "history[2].status")]
+    assert "no item sealing, submission" in mine[0][2]
+    assert "no communication of kind quotation" in mine[1][2] + mine[2][2]
+    assert "no communication of kind vendor_authorisation" in mine[1][2] + mine[2][2]
+
+    edit(demo, BID, lambda d: d.update(checklist=[{"item": i, "checked_by": "P-sun-jianjun",
+                                                   "checked_at": "2026-11-28T17:00:00+08:00", "ok": True}
+                                                  for i in CHECKPOINTS]))
+    communication(demo, "CM-20261127-QT0001", "quotation", "2026-11-27")
+    communication(demo, "CM-20261201-VA0001", "vendor_authorisation", "2026-12-01")  # after the submission
+    code, found = problems(demo)
+    mine = [f for f in found if f[0] == BID]
+    assert [(f[1], f[2]) for f in mine] == [("process.step", "history[2].status")]
+    assert "CM-20261201-VA0001 was not yet filled" in mine[0][3]
+    path = demo / "records" / "communication" / "2026" / "CM-20261201-VA0001.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("2026-12-01", "2026-11-26"), encoding="utf-8")
+    assert problems(demo) == (0, [])

@@ -32,6 +32,7 @@ def check(corpus: Corpus) -> list[Problem]:
             continue
         status = rec.data.get("status")
         out += _incomplete(rec, lifecycle, status)
+        out += _unchecked(rec, lifecycle, status, corpus)
         out += _roles(rec, lifecycle, status, corpus)
         out += _steps(rec, lifecycle, corpus)
     return out
@@ -79,6 +80,21 @@ def _filled(value) -> bool:
     return True  # a number, or a yes/no answered either way
 
 
+def _unchecked(rec: Record, lifecycle: Lifecycle, status, corpus: Corpus) -> list[Problem]:
+    """Every value the schema allows for ``field[].key`` must have its item (the zero-defect
+    checklist: each checkpoint checked by a named person)."""
+    out = []
+    for field, key in lifecycle.requires(rec.kind, status, rec.data).every:
+        allowed = corpus.schemas.annotation(rec.kind, (field, 0, key), "enum") or []
+        present = {item.get(key) for item in get_list(rec.data, field) if isinstance(item, dict)}
+        absent = [v for v in allowed if v not in present]
+        if absent:
+            out.append(_problem(rec, ("status",), INCOMPLETE,
+                                f"a {rec.kind} in '{status}' needs every {field} item checked; "
+                                f"no {key} {', '.join(absent)}"))
+    return out
+
+
 # --- people in a role ------------------------------------------------------------------------------
 
 def _roles(rec: Record, lifecycle: Lifecycle, status, corpus: Corpus) -> list[Problem]:
@@ -123,20 +139,22 @@ def _unmet(rec: Record, f: Follows, entered: datetime, corpus: Corpus, lifecycle
     found = _followed(rec, f, corpus)
     if found is None:
         return None  # it names a record that does not exist: the reference check reports that
-    wanted = " or ".join(f"'{s}'" for s in f.status)
+    found = [r for r in found if all(r.data.get(k) in values for k, values in f.where)]
+    what = f.kind + "".join(f" of {k} {'/'.join(map(str, v))}" for k, v in f.where)
+    wanted = " or ".join(f"'{s}'" for s in f.status) or "on record"
     if not found:
-        return f"with no {f.kind} record; it needs one {wanted} first"
+        return f"with no {what}; it needs one {wanted} first"
     stood = []
     for other in found:
-        status = status_at(other, entered)
-        if status in f.status:
+        status = status_at(other, entered) if f.status else _filled_by(other, entered)
+        if status in f.status or (not f.status and status):
             differ = [name for name in f.same if rec.data.get(name) != other.data.get(name)]
             if not differ:
                 return None
             stood.append(f"{other.id} is for {', '.join(f'{n} {other.data.get(n)}' for n in differ)}")
         else:
             stood.append(f"{other.id} was {repr(status) if status else 'not yet filled'}")
-    return f"while {'; '.join(stood)}; it needs a {f.kind} {wanted} first" + \
+    return f"while {'; '.join(stood)}; it needs a {what} {wanted} first" + \
         (f" with the same {', '.join(f.same)}" if f.same else "")
 
 
@@ -153,6 +171,12 @@ def _followed(rec: Record, f: Follows, corpus: Corpus) -> list[Record] | None:
         return []
     return sorted((r for r in corpus.referrers(key) if r.kind == f.kind and r.data.get(f.naming) == key),
                   key=lambda r: r.id)
+
+
+def _filled_by(rec: Record, at: datetime) -> str | None:
+    """'filled' when a record without a lifecycle existed at ``at`` (its created_at), else None."""
+    created = instant_or_none(rec.data.get("created_at"))
+    return "filled" if created is not None and created <= at else None
 
 
 def status_at(rec: Record, at: datetime) -> str | None:

@@ -10,17 +10,20 @@ import yaml
 
 @dataclass(frozen=True)
 class Follows:
-    """A record this one follows in the process, which must be in one of ``status`` when this one
-    enters the status that requires it. Found by ``field`` (this record's field naming it), else
-    as the records of ``kind`` whose field ``naming`` holds this record's ID -- or, with
-    ``through``, the value of this record's field ``through``. ``same``: fields both must agree on."""
+    """A record this one follows in the process, which must be in one of ``status`` (no status:
+    filled by then) when this one enters the status that requires it. Found by ``field`` (this
+    record's field naming it), else as the records of ``kind`` whose field ``naming`` holds this
+    record's ID -- or, with ``through``, the value of this record's field ``through``; ``where``:
+    field -> values they must have (a communication of kind quotation). ``same``: fields both must
+    agree on."""
 
     kind: str
-    status: tuple[str, ...]
+    status: tuple[str, ...] = ()
     field: str | None = None
     naming: str | None = None
     through: str | None = None
     same: tuple[str, ...] = ()
+    where: tuple[tuple[str, tuple], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Requires:
     follows: tuple[Follows, ...] = ()
     roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    every: tuple[tuple[str, str], ...] = ()  # (list field, key): an item for every value the schema allows
 
     def applies(self, data) -> bool:
         return all(isinstance(data, dict) and data.get(f) in values for f, values in self.when)
@@ -42,18 +46,20 @@ class Requires:
     def of(cls, spec: dict | None, where: str) -> "Requires":
         if not spec:
             return cls()
-        unknown = set(spec) - {"fields", "follows", "roles", "when"}
+        unknown = set(spec) - {"fields", "follows", "roles", "when", "every"}
         if unknown:
             raise ValueError(f"{where}: requires: unknown keys {sorted(unknown)}")
         follows = []
         for f in spec.get("follows") or ():
-            if not isinstance(f, dict) or not f.get("kind") or not f.get("status") or not (f.get("field") or f.get("naming")):
-                raise ValueError(f"{where}: requires.follows needs kind, status and field or naming: {f!r}")
-            follows.append(Follows(f["kind"], tuple(f["status"]), f.get("field"), f.get("naming"), f.get("through"),
-                                   tuple(f.get("same") or ())))
+            if not isinstance(f, dict) or not f.get("kind") or not (f.get("field") or f.get("naming")):
+                raise ValueError(f"{where}: requires.follows needs kind and field or naming: {f!r}")
+            follows.append(Follows(f["kind"], tuple(f.get("status") or ()), f.get("field"), f.get("naming"),
+                                   f.get("through"), tuple(f.get("same") or ()),
+                                   tuple((k, tuple(v)) for k, v in (f.get("where") or {}).items())))
         roles = tuple((k, tuple(v)) for k, v in (spec.get("roles") or {}).items())
         when = tuple((k, tuple(v)) for k, v in (spec.get("when") or {}).items())
-        return cls(tuple(spec.get("fields") or ()), tuple(follows), roles, when)
+        every = tuple((e["field"], e["key"]) for e in spec.get("every") or ())
+        return cls(tuple(spec.get("fields") or ()), tuple(follows), roles, when, every)
 
 
 @dataclass(frozen=True)
