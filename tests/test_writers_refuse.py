@@ -96,3 +96,21 @@ def test_a_record_already_wrong_elsewhere_can_still_move_but_not_get_worse(demo)
     proc = sb("status", FS, "approved", "--by", "P-zhao-guoqiang", "--at", AT, "--root", str(demo), cwd=demo)
     assert proc.returncode == 0, proc.stderr
     assert "status: approved" in path.read_text(encoding="utf-8")
+
+
+def test_new_leaves_blanks_to_fill_but_refuses_what_was_given_wrong(demo):
+    """`new` writes a form with its required fields blank (validate's prompts to fill them in);
+    what the command was given must be right: an unknown person, a value the schema refuses."""
+    folder = demo / "records" / "complaint" / "2026"
+    before = sorted(p.name for p in folder.iterdir())
+    proc = sb("new", "complaint", "--by", "P-nobody", "--at", AT, "--root", str(demo), cwd=demo)
+    assert proc.returncode == 1 and "[ref.missing] filled_by:" in proc.stderr
+    proc = sb("new", "complaint", "--by", "P-shen-yue", "--set", "channel=carrier-pigeon", "--at", AT,
+              "--root", str(demo), cwd=demo)
+    assert proc.returncode == 1 and "[schema.enum] channel:" in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+    proc = sb("new", "complaint", "--by", "P-shen-yue", "--set", "channel=phone", "--at", AT, "--root", str(demo), cwd=demo)
+    assert proc.returncode == 0, proc.stderr
+    (created,) = set(p.name for p in folder.iterdir()) - set(before)
+    errors = sb("validate", "--root", str(demo), cwd=demo).stdout
+    assert f"{created}:" in errors and "is empty; fill in" in errors  # the prompts, nothing else given wrong

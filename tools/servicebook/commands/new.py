@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
@@ -11,6 +12,7 @@ from servicebook.load.instants import format_instant, local_date
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.records import KINDS, find_files, is_id_of, new_id, path_for
 from servicebook.load.schemas import SchemaSet
+from servicebook.write import guard
 from servicebook.write.writer import WriteRefused, create, dump
 from servicebook.load.yamlload import YamlProblem, parse
 
@@ -33,8 +35,14 @@ def configure(parser):
 def run(args) -> int:
     root = find_root(args.root)
     path, text = build(root, args.kind, args.sets, args.id, args.by, args.at)
+    blanks = frozenset(k for k, v in parse(text.encode("utf-8")).items() if v is None)
     try:
+        guard.require_text(path.as_posix(), **{f"--set {s}": s for s in args.sets}, by=args.by)
+        guard.require_valid(root, path.as_posix(), text, blanks)  # what was given must be right
         create(root / path, text)
+    except guard.Invalid as err:
+        print(f"servicebook: {err}", file=sys.stderr)
+        return 1
     except WriteRefused as err:
         return fail(str(err))
     print(path if args.print else f"created {path}")
