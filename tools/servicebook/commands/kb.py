@@ -17,6 +17,7 @@ Exit status: 0 done (match: at least one entry found), 1 match found nothing, 2 
 from __future__ import annotations
 
 import json
+import sys
 
 from servicebook.load import corpus as corpus_mod
 from servicebook.derive.aftersales import kb as kb_mod
@@ -24,6 +25,7 @@ from servicebook.derive import names
 from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
 from servicebook.load.instants import format_instant, local_date
 from servicebook.load.records import find_files, new_id, path_for
+from servicebook.write import guard
 from servicebook.write.writer import WriteRefused, create, dump
 
 NAME = "kb"
@@ -85,7 +87,13 @@ def _promote(root, args) -> int:
     header = (f"# yaml-language-server: $schema={depth}schemas/kb.schema.json\n"
               f"# Draft learned from {rec.id}: edit the causes, diagnosis order and procedure into a\n"
               f"# general guide, then open a pull request; the technical manager publishes it.\n")
-    create(root / path, header + dump(data))
+    text = header + dump(data)
+    try:
+        guard.require_valid(root, path.as_posix(), text)  # a draft, but a valid record
+    except guard.Invalid as err:
+        print(f"servicebook: {err}", file=sys.stderr)
+        return 1
+    create(root / path, text)
     print(path if args.print else f"created {path} (draft from {rec.id})")
     return 0
 
