@@ -72,6 +72,7 @@ def synthetic(n: int, seed: int = 1) -> list[Record]:
         recs.append(Record("complaint", rid, Path("x"), {
             "customer": "CU-v" if i % 5 == 0 else "CU-s",
             "filled_by": "P-x",
+            "kind": "quality_complaint",  # SLA-complaint v2 measures quality complaints
             "created_at": t0.isoformat(),
             "received_at": t0.isoformat(),
             "status": hist[-1][1],

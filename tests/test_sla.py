@@ -47,7 +47,12 @@ class Repo:
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
         return path
 
-    def case(self, kind: str, rid: str, history: list[tuple[str, str]], customer="CU-std", by="P-cs", **fields):
+    def case(self, kind: str, rid: str, history: list[tuple[str, str]], customer="CU-std", by="P-cs",
+             form_kind: str | None = None, **fields):
+        """A case record; a complaint is a quality complaint unless ``form_kind`` says otherwise
+        (its field ``kind``: the policies differ, SLA-complaint and SLA-enquiry)."""
+        if kind == "complaint":
+            fields = {"kind": form_kind or "quality_complaint", **fields}
         hist = [{"at": at, "by": by, "status": st} for at, st in history]
         return self.add(kind, rid, {"customer": customer, "filled_by": by, "created_at": history[0][0],
                                     "status": history[-1][1], "history": hist, **fields})
@@ -101,7 +106,7 @@ def test_complaint_friday_evening_fixed_monday(repo):
     assert iso(fix, "deadline") == "2026-11-23T17:30:00+08:00"
     assert iso(fix, "stopped_at") == "2026-11-23T10:00:00+08:00"
     assert fix.owner == "P-eng" and fix.department == "technical"
-    assert fix.policy == "SLA-complaint" and fix.policy_version == 1
+    assert fix.policy == "SLA-complaint" and fix.policy_version == 2
     # as of Monday 09:30 the same clock was running with 1 h used
     early = repo.one("2026-11-23T09:30:00+08:00", "CP-1", "fix")
     assert (early.state, early.elapsed_seconds, early.stopped_at) == ("running", 1 * H, None)
@@ -476,7 +481,8 @@ def test_check_policies_reports_unknown_statuses(repo):
 
 def test_effective_window_selects_the_policy_version(repo):
     data = yaml.safe_load((ROOT / "records/policy/SLA-complaint.yaml").read_text(encoding="utf-8"))
-    data["version"] = 2
+    shipped = data["version"]
+    data["version"] = shipped + 1
     data["applies_to"]["effective_from"] = "2026-12-01"
     data["clocks"][0]["target"]["standard"] = {"amount": 4, "unit": "working_hours"}
     repo.add("policy", "SLA-complaint-v2", {k: v for k, v in data.items() if k not in ("id", "schema_version")})
@@ -487,8 +493,8 @@ def test_effective_window_selects_the_policy_version(repo):
     repo.case("complaint", "CP-new", [("2026-12-01T09:00:00+08:00", "open")], received_at="2026-12-01T09:00:00+08:00")
     a = repo.one("2026-12-01T10:00:00+08:00", "CP-old", "fix")
     b = repo.one("2026-12-01T10:00:00+08:00", "CP-new", "fix")
-    assert (a.policy, a.policy_version, a.target_seconds) == ("SLA-complaint", 1, 8 * H)
-    assert (b.policy, b.policy_version, b.target_seconds) == ("SLA-complaint-v2", 2, 4 * H)
+    assert (a.policy, a.policy_version, a.target_seconds) == ("SLA-complaint", shipped, 8 * H)
+    assert (b.policy, b.policy_version, b.target_seconds) == ("SLA-complaint-v2", shipped + 1, 4 * H)
     assert not [p for p in check_policies(repo.records(), LIFECYCLE) if "CP-" in p.file]
 
 
@@ -544,7 +550,8 @@ def test_many_clocks_compute_fast_enough_in_a_smoke_run(repo):
     for i in range(1000):
         day = 2 + i % 26
         recs.append(Record("complaint", f"CP-{i}", Path("x"), {
-            "customer": "CU-std", "filled_by": "P-cs", "received_at": f"2026-11-{day:02d}T10:00:00+08:00",
+            "customer": "CU-std", "filled_by": "P-cs", "kind": "quality_complaint",
+            "received_at": f"2026-11-{day:02d}T10:00:00+08:00",
             "created_at": f"2026-11-{day:02d}T10:00:00+08:00", "status": "resolved",
             "history": [{"at": f"2026-11-{day:02d}T10:00:00+08:00", "by": "P-cs", "status": "open"},
                         {"at": f"2026-11-{day:02d}T15:00:00+08:00", "by": "P-cs", "status": "resolved"}]}))
