@@ -231,3 +231,22 @@ def test_quiet_contracts_are_listed_without_a_page_of_their_own(repo):
     critical(repo.root, None)
     later = presales.pages(corpus.load(repo.root), "en", "2027-12-09T00:00:00+08:00")
     assert f"delivery/{CT}.md" in later and f"({CT}.md)" in later["delivery/index.md"]
+
+
+def test_the_daily_and_weekly_reports_seed_002_promises_are_counted(repo):
+    """Signed Wednesday 2026-11-18, handed over Thursday 11-26 10:00 (IN-20261119-3PZK7M): the
+    days of delivery that are over are 11-19 to 11-25: working days Thu 19, Fri 20, Mon 23, Tue 24,
+    Wed 25 = 5 daily notes due; Friday 20 closes the week of Monday 16 = 1 weekly report due
+    (Friday 27 comes after the hand-over)."""
+    for rid, day in (("PG-20261119-D1AAAA", "2026-11-19"), ("PG-20261120-D2AAAA", "2026-11-20")):
+        put(repo.root, "progress", rid, {"filled_by": "P-he-fang", "created_at": f"{day}T18:00:00+08:00", "contract": CT,
+                                         "type": "daily", "date": day, "progress": "进展"})
+    rep = delivery.report(corpus.load(repo.root), CT, at("12-01T10:00"))
+    daily, weekly = rep["reporting"]["daily"], rep["reporting"]["weekly"]
+    assert (daily["expected"], daily["received"], daily["missing"]) == (5, 2, ["2026-11-23", "2026-11-24", "2026-11-25"])
+    assert (weekly["expected"], weekly["received"], weekly["missing"]) == (1, 0, ["2026-11-16"])
+    # before the hand-over, as of Monday 11-23 09:00: Thu 19 and Fri 20 are over, both noted
+    early = delivery.report(corpus.load(repo.root), CT, at("11-23T09:00"))["reporting"]
+    assert (early["daily"]["expected"], early["daily"]["received"], early["weekly"]["expected"]) == (2, 2, 1)
+    text = sb("delivery", CT, "--at", at("12-01T10:00"), "--root", str(repo.root), cwd=repo.root).stdout
+    assert "Reports received: daily 2/5 working days, weekly 0/1 weeks; no weekly report for the weeks of 2026-11-16" in text

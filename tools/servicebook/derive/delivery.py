@@ -28,7 +28,8 @@ import datetime as _dt
 from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
-from servicebook.derive.pipeline import _fmt, status_at
+from servicebook.derive.pipeline import _fmt, calendar_of, status_at
+from servicebook.derive.sla.calendar import CalendarError
 from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_instant, start_of_day
 from servicebook.load.records import get_dict, get_list
 
@@ -88,6 +89,53 @@ def contracts_in_delivery(source, at) -> list:
     return out
 
 
+def _delivery_end(ct, shared: _Shared, at: _dt.datetime) -> _dt.datetime:
+    """When delivery ended as of ``at``: the hand-over (the contract's first installation handed
+    over, else the contract completed), or ``at`` while it runs."""
+    st = status_at(ct, at)
+    ends = [t for t in (shared.handed_over.get(ct.id), st[1] if st and st[0] == "completed" else None) if t]
+    return min([at, *ends])
+
+
+def _reporting(progress, signed: _dt.datetime | None, end: _dt.datetime, calendar) -> dict:
+    """Whether the reports seed 002 promises arrived, from the day after signing to the end of
+    delivery: a daily note (当日进展) for every working day that is over, a weekly report (周报)
+    for every week whose Friday is over. Each counts when a progress record of that type is dated
+    in its day / week (Monday to Sunday)."""
+    dated: dict[str, set[_dt.date]] = {"daily": set(), "weekly": set()}
+    for r in progress:
+        day = _date(r.data.get("date"))
+        if day is not None and r.data.get("type") in dated:
+            dated[r.data["type"]].add(day)
+    out = {"daily": {"expected": 0, "received": 0, "missing": []},
+           "weekly": {"expected": 0, "received": 0, "missing": []}, "unknown_days": 0}
+    if signed is None:
+        return out
+    first, last = signed.astimezone(ZONE).date() + _dt.timedelta(days=1), end.astimezone(ZONE).date()
+    day = first
+    while day < last:  # a day counts once it is over
+        try:
+            working = calendar.is_working_day(day)
+        except CalendarError:  # beyond the calendar's holiday data: not counted either way
+            out["unknown_days"] += 1
+            working = False
+        if working:
+            _tally(out["daily"], day, day in dated["daily"])
+        if day.weekday() == 4:  # Friday: the week's report was due
+            monday = day - _dt.timedelta(days=4)
+            _tally(out["weekly"], monday, any(monday <= d <= monday + _dt.timedelta(days=6) for d in dated["weekly"]))
+        day += _dt.timedelta(days=1)
+    return out
+
+
+def _tally(row: dict, day: _dt.date, arrived: bool) -> None:
+    row["expected"] += 1
+    if arrived:
+        row["received"] += 1
+    else:
+        row["missing"].append(day.isoformat())
+
+
 def response_targets(source, tier: str, policies=None) -> dict[str, str | None]:
     """level -> the response target text of its SLA policy for this tier ("2 hours"), or None."""
     if policies is None:
@@ -130,6 +178,14 @@ class _Shared:
 
         self.records = _records(source)
         self.engine = Engine(source)
+        self.calendar = calendar_of(self.records)  # the working days a daily note is due on
+        self.handed_over: dict[str, _dt.datetime] = {}  # contract -> its first installation handed over
+        for r in self.records.values():
+            st = status_at(r, at) if r.kind == "installation" else None
+            contract = r.data.get("contract")
+            if st and st[0] == "handed_over" and isinstance(contract, str):
+                first = self.handed_over.get(contract)
+                self.handed_over[contract] = st[1] if first is None else min(first, st[1])
         self.by_contract: dict[Any, list] = defaultdict(list)
         for r in self.records.values():
             if r.kind in DELIVERY_KINDS and isinstance(r.data.get("contract"), str) and status_at(r, at) is not None:
@@ -265,6 +321,8 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
                                  p["raised_at"] or "", p["id"]))
     open_by_level = {lv: [p for p in problems if p["open"] and p["level"] == lv] for lv in LEVEL_ORDER}
 
+    reporting = _reporting(by_kind["progress"], signed, _delivery_end(ct, shared, at), shared.calendar)
+
     entered = [st[1] for st in (status_at(r, at) for r in (ct, *mine)) if st and st[1]]
     return {
         "contract": ct.id, "customer": ct.data.get("customer"), "status": status_at(ct, at)[0], "tier": tier,
@@ -278,6 +336,7 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
         "milestones_overdue": sum(1 for m in milestones if m["state"] == "overdue"),
         "milestones_from": source_report.id if source_report else None,
         "reports": latest,
+        "reporting": reporting,
         "risks": risks,
         "problems": problems,
         "open_problems_by_level": {lv: [p["id"] for p in v] for lv, v in open_by_level.items()},

@@ -315,6 +315,12 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
                  or md_escape(x.t("presales.none")) + "\n")
     # reports
     parts.append(f"\n## {md_escape(x.t('presales.h.reports'))}\n")
+    arrived = rep["reporting"]
+    parts.append(md_escape(x.t("presales.reports.arrived", daily=arrived["daily"]["received"], daily_due=arrived["daily"]["expected"],
+                                weekly=arrived["weekly"]["received"], weekly_due=arrived["weekly"]["expected"])) + "\n\n")
+    missing = arrived["weekly"]["missing"][-8:]
+    if missing:
+        parts.append(md_escape(x.t("presales.reports.missing_weeks", weeks=", ".join(missing))) + "\n\n")
     parts.append(str(table([x.t(k) for k in ("presales.col.report", "presales.col.date", "presales.col.progress", "presales.col.problems", "presales.col.plan")],
                            [[x.t(f"presales.rtype.{r['type']}") if x.has(f"presales.rtype.{r['type']}") else r["type"], r["date"],
                              r["progress"], r["problems"], r["next_week_plan"]] for r in rep["reports"]]))
