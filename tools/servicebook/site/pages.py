@@ -245,7 +245,10 @@ class _Generator:
             state = self.t(f"state.{c.state}") if f"state.{c.state}" in _STATE_KEYS else c.state
             if getattr(c.src, "at_least", False):  # ran past the calendar's holiday data: a lower bound
                 state = f"{state} ({self.t('sla.at_least')})"
-            rows.append([self.record_link(here, c.record_id), c.label(self.lang), state, target, fmt_time(c.deadline),
+            label = c.label(self.lang)
+            if getattr(c.src, "missing", None):  # started here for a record not filed yet
+                label = f"{label} ({self.t('sla.missing', kind=self.m.kind_label(c.src.missing, self.lang))})"
+            rows.append([self.record_link(here, c.record_id), label, state, target, fmt_time(c.deadline),
                          self.customer_cell(here, self.m.customer_id(rec)) if rec else "", self.person(here, c.person)])
         return rows
 
