@@ -124,6 +124,9 @@ class Poisoner:
                     out[key] = self.next(kind, here, sub)
                 elif key == "attachments" and not out.get(key):  # the one optional list of objects every case kind has
                     out[key] = [{"title": self.next(kind, f"{here}[].title", {}), "path": "docs/attachment.pdf"}]
+                elif key == "delay_reasons" and not out.get(key) and not path:  # why a case ran late
+                    out[key] = [{"clock": "fix", "reason": self.next(kind, f"{here}[].reason", {}),
+                                 "by": value.get("filled_by"), "at": value.get("created_at")}]
             return out
         if isinstance(value, list):
             item, ibase = self.view.items(node, base)
