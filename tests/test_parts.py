@@ -63,7 +63,7 @@ def repo(tmp_path):
 
 
 def test_below_plan_order_and_shortfall(repo):
-    rows = parts.below_plan(repo)
+    rows = parts.below_plan(repo, T("06-30 12:00"))
     # PD-a has parts priority: PT-a first although non-core; then core PT-c, emergency PT-d
     assert [(s.part, s.shortfall, s.shortfall_value, s.priority) for s in rows] == [
         ("PT-a", 3, 300.0, True), ("PT-c", 3, 150.0, False), ("PT-d", 2, 200.0, False)]
@@ -93,3 +93,45 @@ def test_consumption(repo):
     # as of 6 July the D-1 request is not issued yet and the August repair did not exist
     assert parts.consumption(repo, "2026-07-06") == {"PD-a": {"2026-07": 3}}
     assert parts.consumption(repo, "2026-08-31", since="2026-08-01") == {"PD-a": {"2026-08": 1}}
+
+
+def test_requests_issues_and_loans_move_the_stock(tmp_path):
+    """PT-s counted 10 pieces at the end of 1 July. As of 5 July 12:00: issued 3 on 2 July and 1
+    lent on 3 July (borrowed, old part not returned yet) -> on hand 10 - 3 - 1 = 6, on loan 1;
+    2 approved but not issued -> reserved 2, available 4. The piece issued on 1 July (before the
+    count closed the day) and the cancelled request move nothing. The loan is settled when the old
+    part comes back on 10 July."""
+    def req(qid, issued_at=None, qty=1, borrowed=False, returned_at=None, cancelled=False, status=None):
+        entries = [("07-01 08:00", "P-eng", "requested"), ("07-01 08:30", "P-plan", "approved")]
+        if issued_at:
+            entries.append((issued_at, "P-plan", "issued"))
+        if returned_at:
+            entries.append((returned_at, "P-eng", "returned"))
+        if cancelled:
+            entries.append(("07-02 09:00", "P-plan", "cancelled"))
+        d = {"id": qid, "schema_version": 1, "customer": "CU-a", "filled_by": "P-eng", "created_at": T("07-01 08:00"),
+             "status": entries[-1][2], "history": hist(*entries), "part": "PT-s", "quantity": qty}
+        if issued_at:
+            d["issued"] = {"by": "P-plan", "at": T(issued_at), "quantity": qty}
+        if borrowed:
+            d["borrowed"] = True
+        if returned_at:
+            d["returned"] = {"by": "P-eng", "at": T(returned_at)}
+        return d
+
+    counted = {**part("PT-s", "S-1", planned=8, actual=10), "stock_counted_on": "2026-07-01"}
+    corpus = build(tmp_path, [
+        person("P-eng"), person("P-plan", roles=("parts_planner",)), customer("CU-a", region="华东"), product("PD-a"),
+        counted,
+        req("PQ-20260701-AAAAAA", issued_at="07-01 15:00"),
+        req("PQ-20260702-BBBBBB", issued_at="07-02 10:00", qty=3),
+        req("PQ-20260703-CCCCCC", issued_at="07-03 10:00", borrowed=True, returned_at="07-10 10:00"),
+        req("PQ-20260704-DDDDDD", qty=2),
+        req("PQ-20260701-EEEEEE", qty=5, cancelled=True),
+    ])
+    (s,) = parts.stock(corpus, T("07-05 12:00"))
+    assert (s.counted, s.issued_since, s.actual, s.on_loan, s.reserved, s.available) == (10, 4, 6, 1, 2, 4)
+    assert parts.below_plan(corpus, T("07-05 12:00")) == [s]  # 6 on hand, 8 planned
+    (later,) = parts.stock(corpus, T("07-11 12:00"))
+    assert (later.actual, later.on_loan) == (6, 0)
+    assert parts.below_plan(corpus, T("07-01 20:00")) == []  # the count itself: 10 on hand

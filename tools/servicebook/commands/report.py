@@ -74,7 +74,7 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
                 "findings": inspections.findings_feed(c, at)}
     if topic == "parts":
         s = parts.wait_summary(c, at)
-        return {"below_plan": parts.below_plan(c), "consumption": parts.consumption(c, at),
+        return {"below_plan": parts.below_plan(c, at), "consumption": parts.consumption(c, at),
                 "waits": parts.waits(c, at), "wait_summary": {**_plain(s), "share": s.share}}
     if topic == "technicians":
         return {"period": [as_date(since).isoformat(), as_date(at).isoformat()],

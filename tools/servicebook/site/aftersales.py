@@ -327,7 +327,7 @@ def _parts_page(p: _Page) -> str:
     here = "parts/index.md"
     used = parts_mod.consumption_by_part(p.c, p.at)
     needed = {n.part_number: n.quantity for n in insp_mod.findings_feed(p.c, p.at)["parts"]}
-    below = parts_mod.below_plan(p.c)
+    below = parts_mod.below_plan(p.c, p.at)
     blocks = [_heading(1, p.t("aftersales.parts.title")), md_escape(p.t("aftersales.parts.intro", at=p.day.isoformat())),
               _heading(2, p.t("aftersales.parts.below"))]
     if below:
@@ -362,13 +362,16 @@ def _parts_page(p: _Page) -> str:
     if s.by_product:
         blocks.append(table([p.t("aftersales.w.product"), p.t("aftersales.tech.records"), p.t("aftersales.w.days")],
                             [[p.labelled(k) if k else "—", v["waited"], f"{v['days']:.1f}"] for k, v in s.by_product.items()]))
-    ledger = sorted(parts_mod.stock(p.c), key=lambda x: (x.products[:1], x.part_number))
+    ledger = sorted(parts_mod.stock(p.c, p.at), key=lambda x: (x.products[:1], x.part_number))
     blocks += [_heading(2, p.t("aftersales.parts.ledger")),
                table([p.t("aftersales.w.part_number"), p.t("aftersales.w.part"), p.t("aftersales.w.product"), p.t("aftersales.w.grade"), p.t("aftersales.w.planned"),
-                      p.t("aftersales.w.actual"), p.t("aftersales.parts.used"), p.t("aftersales.w.location")],
+                      p.t("aftersales.parts.counted"), p.t("aftersales.w.actual"), p.t("aftersales.parts.reserved"),
+                      p.t("aftersales.parts.on_loan"), p.t("aftersales.parts.used"), p.t("aftersales.w.location")],
                      [[Markup(f'<span id="part-{s.part}"></span>') + md_escape(s.part_number) if is_safe_id(s.part)
                        else s.part_number, s.name, ", ".join(p.name(x) for x in s.products),
-                       p.enum("part", ("grade",), s.grade), s.planned, s.actual, used.get(s.part_number, 0), s.location]
+                       p.enum("part", ("grade",), s.grade), s.planned,
+                       f"{s.counted} ({s.counted_on})" if s.counted_on else s.counted, s.actual, s.reserved, s.on_loan,
+                       used.get(s.part_number, 0), s.location]
                       for s in ledger])]
     return _lines(*blocks)
 

@@ -1,7 +1,13 @@
 """Spare parts (配件, source 004): the sources say about half of after-sales problems come from
 parts supply. Three figures, all as of a date:
 
-``below_plan``   ledger lines whose actual stock is below the planned stock, the shortfall and
+``stock``        every ledger line as of a moment: the pieces on hand are the last count
+                 (``actual_stock`` at the end of ``stock_counted_on``) less every piece issued
+                 after it (``issued.quantity`` at ``issued.at``); ``reserved`` are approved requests
+                 not issued yet, ``on_loan`` pieces lent because the customer had none (``borrowed``)
+                 whose loan is not settled by the old part's return. A line without a count date
+                 is taken as typed (no movement can be placed before or after it).
+``below_plan``   ledger lines whose stock on hand is below the planned stock, the shortfall and
                  its value; parts of priority products (``service_plan.parts_priority``) and core
                  parts first.
 ``consumption``  pieces used per product and month: issued part requests (``issued.quantity`` in
@@ -17,11 +23,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from servicebook.derive.aftersales.common import (as_datetime, as_start, get, get_list, history, month_key,
                                 region_of_customer, text)
-from servicebook.load.instants import instant_or_none
+from servicebook.load.instants import date_or_none, instant_or_none
 
 GRADE_ORDER = {"core": 0, "emergency": 1, "non_core": 2}
 
@@ -41,6 +47,16 @@ class Stock:
     location: str
     lead_time_days: int | None
     priority: bool
+    counted: int = 0                 # at the last count
+    counted_on: str | None = None
+    issued_since: int = 0            # pieces issued after the count, up to the moment
+    reserved: int = 0                # approved requests not issued yet
+    on_loan: int = 0                 # lent, the old part not returned yet
+
+    @property
+    def available(self) -> int:
+        """On hand and not promised to an approved request."""
+        return max(0, self.actual - self.reserved)
 
 
 def _priority(corpus, products) -> bool:
@@ -51,13 +67,42 @@ def _priority(corpus, products) -> bool:
     return False
 
 
-def stock(corpus) -> list[Stock]:
+def _movements(corpus, at: datetime) -> dict[str, list[tuple[datetime | None, int, str]]]:
+    """part ID -> [(issued at, pieces, state)] of its requests as of ``at``: state ``issued``,
+    ``lent`` (issued, borrowed, old part not returned), or ``reserved`` (approved, not issued)."""
+    out: dict[str, list] = defaultdict(list)
+    for rec in corpus.of_kind("part-request"):
+        d = rec.data
+        part_id = get(d, "part")
+        entries = [e for e in history(rec) if e[0] <= at]
+        if not isinstance(part_id, str) or not entries or entries[-1][1] == "cancelled":
+            continue
+        issued_at, qty = instant_or_none(get(d, "issued.at")), get(d, "issued.quantity")
+        if issued_at is not None and issued_at <= at and isinstance(qty, int):
+            returned_at = instant_or_none(get(d, "returned.at"))
+            lent = get(d, "borrowed") is True and (returned_at is None or returned_at > at)
+            out[part_id].append((issued_at, qty, "lent" if lent else "issued"))
+        elif entries[-1][1] == "approved" and isinstance(get(d, "quantity"), int):
+            out[part_id].append((None, d["quantity"], "reserved"))
+    return out
+
+
+def stock(corpus, at) -> list[Stock]:
+    """Every ledger line as of ``at`` (see the module text)."""
+    at = as_datetime(at)
+    moves = _movements(corpus, at)
     out = []
     for rec in corpus.of_kind("part"):
         d = rec.data
-        planned, actual = get(d, "planned_stock"), get(d, "actual_stock")
-        if not isinstance(planned, int) or not isinstance(actual, int):
+        planned, counted = get(d, "planned_stock"), get(d, "actual_stock")
+        if not isinstance(planned, int) or not isinstance(counted, int):
             continue
+        counted_on = date_or_none(get(d, "stock_counted_on"))
+        after = as_start(counted_on + timedelta(days=1)) if counted_on else None  # a count closes its day
+        issued = sum(q for t, q, state in moves.get(rec.id, ()) if state != "reserved" and after and after <= t)
+        reserved = sum(q for _t, q, state in moves.get(rec.id, ()) if state == "reserved")
+        on_loan = sum(q for _t, q, state in moves.get(rec.id, ()) if state == "lent")
+        actual = max(0, counted - issued)
         products = [p for p in get_list(d, "products") if isinstance(p, str)]
         short = max(0, planned - actual)
         unit = get(d, "unit_value.amount")
@@ -66,14 +111,15 @@ def stock(corpus) -> list[Stock]:
                          round(short * float(unit), 2) if isinstance(unit, (int, float)) else None,
                          products, text(get(d, "planned_by")), text(get(d, "warehouse_location")),
                          get(d, "lead_time_days") if isinstance(get(d, "lead_time_days"), int) else None,
-                         _priority(corpus, products)))
+                         _priority(corpus, products), counted, counted_on.isoformat() if counted_on else None,
+                         issued, reserved, on_loan))
     return out
 
 
-def below_plan(corpus) -> list[Stock]:
-    """Ledger lines with actual stock below plan: priority products first, then core, emergency,
-    non-core parts, then the largest shortfall."""
-    rows = [s for s in stock(corpus) if s.actual < s.planned]
+def below_plan(corpus, at) -> list[Stock]:
+    """Ledger lines with stock on hand below plan as of ``at``: priority products first, then
+    core, emergency, non-core parts, then the largest shortfall."""
+    rows = [s for s in stock(corpus, at) if s.actual < s.planned]
     return sorted(rows, key=lambda s: (not s.priority, GRADE_ORDER.get(s.grade, 9), -s.shortfall, s.part))
 
 
