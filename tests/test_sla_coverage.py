@@ -143,3 +143,15 @@ def test_validate_warns_60_days_before_the_data_runs_out(repo):
     repo.add("calendar", "CAL-cn-standard", {k: v for k, v in HANDMADE_2027.items() if k not in ("id", "schema_version")})
     assert _validate(repo.root, "--at", "2026-12-01") == (0, [])
     assert [p["rule"] for p in _validate(repo.root, "--at", "2027-11-02")[1]] == ["calendar.coverage"]
+
+
+def test_working_seconds_at_least_past_the_data():
+    """Standard calendar, data to 31 Dec 2026. Tue 29 Dec 10:00 -> Thu 31 Dec 12:00: 7 + 8 + 3 =
+    18 h, exact. -> Tue 5 Jan 2027: 7 + 8 + 8 = 23 h, at least. 7x24: plain seconds, exact."""
+    cal = bc.china_standard()
+    assert cal.working_seconds_at_least("2026-12-29T10:00:00+08:00", "2026-12-31T12:00:00+08:00") == (18 * H, True)
+    assert cal.working_seconds_at_least("2026-12-29T10:00:00+08:00", "2027-01-05T12:00:00+08:00") == (23 * H, False)
+    with pytest.raises(bc.CalendarError, match="covered_years"):
+        cal.working_seconds_at_least("2027-01-05T10:00:00+08:00", "2027-01-06T10:00:00+08:00")
+    assert bc.around_the_clock().working_seconds_at_least("2026-12-31T12:00:00+08:00",
+                                                          "2027-01-01T12:00:00+08:00") == (24 * H, True)

@@ -471,6 +471,23 @@ class BusinessCalendar:
         """Working time between two instants as a timedelta."""
         return _dt.timedelta(seconds=self.working_seconds(start, end))
 
+    def working_seconds_at_least(self, start, end) -> tuple[float, bool]:
+        """``(seconds, exact)``: the working seconds between two instants when the calendar covers
+        them (``exact`` True), else those up to where its data ends after ``start``, a lower bound
+        of the real figure (``exact`` False): what a report past the end of the holiday data can
+        still say ("at least 12 working days in this stage"). Raises :class:`CalendarError` only
+        when ``start`` itself is not covered."""
+        a, b = self._ts(start), self._ts(end)
+        if b < a:
+            raise CalendarError("working_seconds_at_least: end before start")
+        cover = self.covered_until(a)
+        if cover is None:
+            raise self._coverage_error(self._dt(a).date().isoformat())
+        limit, w_limit, _ = cover
+        if b < limit:
+            return self.w(b) - self.w(a), True
+        return w_limit - self.w(a), False
+
     def add_working_time(self, start, amount: _dt.timedelta | float) -> _dt.datetime:
         """Earliest instant at which ``amount`` (timedelta or seconds) of working time has passed."""
         secs = amount.total_seconds() if isinstance(amount, _dt.timedelta) else float(amount)
@@ -585,6 +602,9 @@ class AroundTheClockCalendar:
 
     def working_time(self, start, end) -> _dt.timedelta:
         return _dt.timedelta(seconds=self.working_seconds(start, end))
+
+    def working_seconds_at_least(self, start, end) -> tuple[float, bool]:
+        return self.working_seconds(start, end), True
 
     def add_working_time(self, start, amount) -> _dt.datetime:
         secs = amount.total_seconds() if isinstance(amount, _dt.timedelta) else float(amount)
