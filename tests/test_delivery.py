@@ -250,3 +250,17 @@ def test_the_daily_and_weekly_reports_seed_002_promises_are_counted(repo):
     assert (early["daily"]["expected"], early["daily"]["received"], early["weekly"]["expected"]) == (2, 2, 1)
     text = sb("delivery", CT, "--at", at("12-01T10:00"), "--root", str(repo.root), cwd=repo.root).stdout
     assert "Reports received: daily 2/5 working days, weekly 0/1 weeks; no weekly report for the weeks of 2026-11-16" in text
+
+
+def test_kick_off_and_co_design_rounds_are_on_record_or_said_missing(repo):
+    """Seed 002: the 1+N team's kick-off, then the outline, demo and final rounds with the customer."""
+    for rid, kind, day in (("PG-20261118-K1AAAA", "kickoff", "2026-11-18"), ("PG-20261120-O1AAAA", "design_outline", "2026-11-20")):
+        put(repo.root, "progress", rid, {"filled_by": "P-he-fang", "created_at": f"{day}T18:00:00+08:00", "contract": CT,
+                                         "type": kind, "date": day, "progress": "与客户确认"})
+    c = corpus.load(repo.root)
+    assert [p for p in c.problems if "PG-2026" in p.file] == []  # the new report types are valid
+    rep = delivery.report(c, CT, at("12-01T10:00"))
+    assert [(s["step"], s["on"]) for s in rep["steps"]] == [
+        ("kickoff", "2026-11-18"), ("design_outline", "2026-11-20"), ("design_demo", None), ("design_final", None)]
+    text = sb("delivery", CT, "--at", at("12-01T10:00"), "--root", str(repo.root), cwd=repo.root).stdout
+    assert "Steps: kickoff 2026-11-18, design_outline 2026-11-20, design_demo NOT ON RECORD, design_final NOT ON RECORD" in text

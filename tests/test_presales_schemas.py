@@ -31,6 +31,7 @@ def test_bid_checklist_items_and_problem_levels():
     assert items == ["requirement_analysis", "technical_solution", "solution_review", "bid_document",
                      "binding", "sealing", "submission"]
     assert ts.prop("problem", "level")["enum"] == ["minor", "major", "critical"]
-    assert ts.prop("progress", "type")["enum"] == ["daily", "weekly", "milestone"]
+    assert ts.prop("progress", "type")["enum"] == ["daily", "weekly", "milestone", "kickoff", "design_outline",
+                                                   "design_demo", "design_final"]  # seed 002 steps too
     milestone = ts.prop("progress", "milestones")["items"]["properties"]
     assert {"name", "planned_on", "actual_on", "review_notes"} <= set(milestone)

@@ -11,7 +11,7 @@ JSON output is ``servicebook.derive.delivery.report()`` plus ``lang``, ``custome
 text output shows the same names beside the IDs): contract, customer, status, tier, signed_at,
 as_of, last_activity (the newest status change of the contract and its delivery records), team {owner, members, shape}, requirements {due, state (met | late | open | not_signed | no_policy: no requirements policy covers the tier),
 late_seconds, confirmed_at, records}, changes, milestones [{name, planned_on, actual_on, state
-(done | done_late | overdue | planned), delay_days, review_notes}], milestones_overdue (how many), milestones_from, reporting {daily, weekly: {expected, received, missing}, unknown_days} (the daily notes and weekly reports due since signing, seed 002), reports,
+(done | done_late | overdue | planned), delay_days, review_notes}], milestones_overdue (how many), milestones_from, reporting {daily, weekly: {expected, received, missing}, unknown_days} (the daily notes and weekly reports due since signing, seed 002), steps [{step (kickoff | design_outline | design_demo | design_final), on, record}], reports,
 risks, problems [{id, status, open, level, title, owner, owner_fits, raised_at, answered_at,
 response_target, response (the SLA clock row, see ``servicebook sla``)}], open_problems_by_level,
 response_targets, levels.
@@ -91,6 +91,7 @@ def _text(rep, who) -> str:
         out.append(f"Problem {p['id']} [{p['level']}] {p['status']}: {p['title']} (owner {who(p['owner']) or '-'}"
                    f"{'' if p['owner_fits'] else ', OWNER DOES NOT FIT THE LEVEL'}; answer within "
                    f"{p['response_target'] or '-'}: {clock['state'] if clock else 'no clock'})")
+    out.append("Steps: " + ", ".join(f"{st['step']} {st['on'] or 'NOT ON RECORD'}" for st in rep["steps"]))
     arrived = rep["reporting"]
     out.append(f"Reports received: daily {arrived['daily']['received']}/{arrived['daily']['expected']} working days, "
                f"weekly {arrived['weekly']['received']}/{arrived['weekly']['expected']} weeks"

@@ -49,6 +49,9 @@ LEVELS: dict[str, dict] = {
 }
 MANAGEMENT_ROLES = ("technical_manager", "general_manager")
 DELIVERY_KINDS = ("requirements", "change", "progress", "risk", "problem")
+# seed 002's steps recorded as progress records of these types: the 1+N team's kick-off meeting,
+# then the solution co-designed with the customer in three rounds
+DELIVERY_STEPS = ("kickoff", "design_outline", "design_demo", "design_final")
 
 
 def _records(source) -> Mapping[str, Any]:
@@ -126,6 +129,12 @@ def _reporting(progress, signed: _dt.datetime | None, end: _dt.datetime, calenda
             _tally(out["weekly"], monday, any(monday <= d <= monday + _dt.timedelta(days=6) for d in dated["weekly"]))
         day += _dt.timedelta(days=1)
     return out
+
+
+def _held(progress, step: str) -> dict:
+    """When a delivery step was held: the earliest progress record of that type (its date)."""
+    held = sorted((str(r.data.get("date")), r.id) for r in progress if r.data.get("type") == step and _date(r.data.get("date")))
+    return {"on": held[0][0], "record": held[0][1]} if held else {"on": None, "record": None}
 
 
 def _tally(row: dict, day: _dt.date, arrived: bool) -> None:
@@ -322,6 +331,7 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     open_by_level = {lv: [p for p in problems if p["open"] and p["level"] == lv] for lv in LEVEL_ORDER}
 
     reporting = _reporting(by_kind["progress"], signed, _delivery_end(ct, shared, at), shared.calendar)
+    steps = [{"step": step, **_held(by_kind["progress"], step)} for step in DELIVERY_STEPS]
 
     entered = [st[1] for st in (status_at(r, at) for r in (ct, *mine)) if st and st[1]]
     return {
@@ -337,6 +347,7 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
         "milestones_from": source_report.id if source_report else None,
         "reports": latest,
         "reporting": reporting,
+        "steps": steps,
         "risks": risks,
         "problems": problems,
         "open_problems_by_level": {lv: [p["id"] for p in v] for lv, v in open_by_level.items()},

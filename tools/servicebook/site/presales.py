@@ -281,6 +281,11 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
     oos = [o for r in req["records"] for o in r["out_of_scope"]]
     if oos:
         parts.append("\n" + "".join(f"- {md_escape(o)}\n" for o in oos))
+    # kick-off and co-design rounds (seed 002)
+    parts.append(f"\n## {md_escape(x.t('presales.h.steps'))}\n")
+    parts.append(str(table([x.t("presales.col.step"), x.t("presales.col.date")],
+                           [[x.enum("progress", ("type",), st["step"]), st["on"] or "— " + x.t("presales.steps.not_held")]
+                            for st in rep["steps"]])))
     # changes
     if rep["changes"]:
         parts.append(f"\n## {md_escape(x.t('presales.h.changes'))}\n")
