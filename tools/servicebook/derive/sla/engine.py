@@ -512,8 +512,10 @@ class Engine:
                 for cal in cals:
                     cal.prepare()
                     zones.add(cal.timezone)
-        self._index_referrers(ev.referrer for p in self.policies for cd in p.clocks
-                              for ev in cd.start + cd.stop + cd.cancel if ev.referrer is not None)
+        self._index_referrers([ev.referrer for p in self.policies for cd in p.clocks
+                               for ev in cd.start + cd.stop + cd.cancel if ev.referrer is not None]
+                              + [(kind, u.ref) for entries in self._unrecorded.values()
+                                 for kind, _, u in entries])
         return len(zones) <= 1
 
     def clocks_for(self, rec, at) -> list[Clock]:
