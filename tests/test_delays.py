@@ -115,3 +115,18 @@ def test_site_sla_page_shows_the_delays(repo):
         assert word in section and "配件未到" in section
         # per person: P-e 2 breached, 1 with a reason, 1 without, 100 h overdue without a reason
         assert "| 2 | 1 | 1 | 4d04h |" in section
+
+
+def test_validate_warns_about_a_reason_naming_no_clock(tmp_path):
+    from servicebook.derive import checked
+
+    bad = repair("RP-20260601-AAAAAA", [("06-01 09:00", "P-cs", "open")], "P-e",
+                 [reason("06-02 10:00", "配件未到"), reason("06-02 11:00", "笔误", clock="fixing")])
+    build(tmp_path, [person("P-e"), person("P-m", roles=("technical_manager",)),
+                     person("P-cs", roles=("customer_service",), region="总部"), customer("CU-a"), product("PD-a"),
+                     POLICY, bad], shipped=("calendar",))
+    c = checked.load(tmp_path / "repo")
+    got = [(p.path, p.rule, p.severity, p.line > 0) for p in c.problems if p.rule == "delay.clock"]
+    assert got == [("delay_reasons[1].clock", "delay.clock", "warning", True)]
+    msg = next(p.message for p in c.problems if p.rule == "delay.clock")
+    assert "'fixing' is no clock" in msg and "SLA-test-repair: fix" in msg

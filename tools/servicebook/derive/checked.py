@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from servicebook.check import cross, process
+from servicebook.derive import delays
 from servicebook.derive.checks import feasibility_figures, sla_policies
 from servicebook.load import corpus as corpus_mod
 from servicebook.load.corpus import Corpus
 
-CHECKS = (cross.check, process.check, sla_policies.check, feasibility_figures.check)
+CHECKS = (cross.check, process.check, sla_policies.check, feasibility_figures.check, delays.check)
 
 
 def load(root: Path | str, **options) -> Corpus:

@@ -18,6 +18,10 @@ A case record says why one of its deadlines was missed in its optional ``delay_r
 
 ``delays(corpus, at, clocks=None)``: pass the engine's clocks when already computed (the site
 does), else they are computed here.
+
+``check(corpus)`` (run by ``servicebook validate`` through ``derive.checked``): a reason must name
+a clock of the SLA policy that measures its record (rule ``delay.clock``, a warning: the record is
+valid, the reason explains nothing; a schedule clock by its month, ``inspection_3m``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from servicebook.derive.aftersales.common import as_datetime, get, text
 from servicebook.derive.sla import reports
 from servicebook.derive.sla.engine import Engine
 from servicebook.load.instants import instant_or_none
+from servicebook.load.problems import Problem
+
+RULE = "delay.clock"
 
 
 @dataclass(frozen=True)
@@ -130,3 +137,56 @@ def by_person(found: list[Delay]) -> list[PersonDelays]:
                 row.cases.append(d.case)
     return sorted(rows.values(), key=lambda r: (-r.unexplained, -r.unexplained_overdue_seconds,
                                                 r.owner is None, r.owner or ""))
+
+
+def _clock_names(policy) -> tuple[set[str], list[str]]:
+    """The names a reason may give for a policy's clocks: plain names, and for a schedule clock
+    its prefix (``inspection`` -> ``inspection_<month>m``); and the names shown in a message."""
+    plain, prefixes, shown = set(), [], []
+    for cd in policy.clocks:
+        if cd.schedule_months is not None or cd.schedule_products is not None:
+            prefixes.append(cd.name)
+            shown.append(f"{cd.name}_<month>m")
+        else:
+            plain.add(cd.name)
+            shown.append(cd.name)
+    return plain | {f"{p}_" for p in prefixes}, shown
+
+
+def check(corpus) -> list[Problem]:
+    """A ``delay_reasons`` entry whose ``clock`` is no clock of its record's SLA policy (or whose
+    record no policy measures) explains nothing: a warning at the entry's ``clock``."""
+    from servicebook.derive.sla.policies import PolicyMatcher, load_policies
+
+    with_reasons = [r for r in corpus.records.values()
+                    if isinstance(r.data, dict) and isinstance(r.data.get("delay_reasons"), list) and r.data["delay_reasons"]]
+    if not with_reasons:
+        return []
+    policies, _ = load_policies(list(corpus.of_kind("policy")))  # unusable ones: sla.policy says so
+    matcher = PolicyMatcher(corpus.records, policies)
+    out = []
+    for rec in with_reasons:
+        pols = matcher.policies_for(rec)
+        names: set[str] = set()
+        shown: list[str] = []
+        for pol in pols:
+            n, s = _clock_names(pol)
+            names |= n
+            shown += s
+        for i, item in enumerate(rec.data["delay_reasons"]):
+            clock = item.get("clock") if isinstance(item, dict) else None
+            if not isinstance(clock, str):
+                continue  # the schema check reports it
+            if clock in names or any(clock.startswith(p) and clock[len(p):-1].isdigit() and clock.endswith("m")
+                                     for p in names if p.endswith("_")):
+                continue
+            where = f"delay_reasons[{i}].clock"
+            if not pols:
+                message = (f"{clock!r}: no SLA policy measures this {rec.kind}, so no deadline of it can be "
+                           f"late; remove the reason")
+            else:
+                message = (f"{clock!r} is no clock of this {rec.kind}'s SLA policy "
+                           f"({', '.join(p.id for p in pols)}: {', '.join(dict.fromkeys(shown)) or 'no clocks'}); "
+                           f"the reason explains nothing until it names one")
+            out.append(Problem(str(rec.path), 0, 0, where, RULE, message, severity="warning"))
+    return out
