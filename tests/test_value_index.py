@@ -95,3 +95,13 @@ def test_orders_equally_urgent_at_risk_clocks(repo):
     queue = at_risk_queue(clocks, value_index=vi.scorer(repo, "2026-06-30", W))
     # earliest deadline first; at the same deadline the higher-value customer (CU-a) first
     assert [c.case for c in queue] == ["RP-3", "RP-2", "RP-1"]
+
+
+def test_customer_classes_by_the_repositorys_thresholds(repo):
+    """Source 003: the index classifies customers. With A from 75, B from 45, C from 0 (the
+    shipped thresholds), every score falls in the highest class its index reaches."""
+    for s in vi.ranked(repo, "2026-06-30"):
+        expected = "A" if s.index >= 75 else "B" if s.index >= 45 else "C"
+        assert s.customer_class == expected
+    moved = vi.ranked(repo, "2026-06-30", {"classes": {"A": 0, "B": 101, "C": 101}})  # nobody reaches B or C
+    assert {s.customer_class for s in moved} == {"A"}

@@ -87,7 +87,7 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
         return delay_figures(c, at, lang)
     if topic == "value":
         return {"ranked": [{"customer": s.customer, "name": names.short_name(c.records.get(s.customer), lang),
-                            "index": s.index, "coverage": s.coverage,
+                            "index": s.index, "class": s.customer_class, "coverage": s.coverage,
                             "factors": {k: {"value": f.value, "source": f.source} for k, f in s.factors.items()}}
                            for s in value_index.ranked(c, at)]}
     return {"products": [{**_plain(p), "per_100_installed": p.per_100_installed} for p in feedback.products(c, at, since)],
@@ -208,7 +208,7 @@ def _text(topic: str, data: dict, lang: str = "zh") -> str:
         lines += [f"  staffing {s['region'] or '-'}: {s['machines']} machines, {len(s['engineers'])} engineers, "
                   f"target {s['target']:g}/engineer, gap {s['gap']:+d}" for s in data["staffing"]]
     elif topic == "value":
-        lines += [f"{i:3}. {value_index.shown(s['index']):>6} {s['customer']} {s['name']}"
+        lines += [f"{i:3}. {value_index.shown(s['index']):>6} {s['class'] or '-'} {s['customer']} {s['name']}"
                   for i, s in enumerate(data["ranked"], 1)]
     else:
         lines += [f"{p['product'] or '-':24} failures {p['failures']:3} installed {p['installed']:3} "

@@ -433,15 +433,19 @@ def _value_page(p: _Page) -> str:
     rows = []
     for rank, s in enumerate(vi.ranked(), 1):
         from_records = [p.t(f"aftersales.factor.{f.name}") for f in s.factors.values() if f.source == "records"]
-        rows.append([rank, p.customer(here, s.customer), value_mod.shown(s.index),
+        rows.append([rank, p.customer(here, s.customer), value_mod.shown(s.index), s.customer_class or "—",
                      *[f"{s.dimension(d, vi.weights):.1f}" for d in dims], f"{s.coverage:.0%}",
                      ", ".join(from_records) or "—"])
     weights = [[p.t(f"aftersales.dim.{d}"), p.t(f"aftersales.factor.{f}"), f"{vi.weights[f]:g}"] for d in dims for f in value_mod.DIMENSIONS[d]]
     return _lines(_heading(1, p.t("aftersales.value.title")), md_escape(p.t("aftersales.value.intro", at=p.day.isoformat())),
-                  table([p.t("aftersales.value.rank"), p.t("aftersales.w.customer"), p.t("aftersales.value.index"), *[p.t(f"aftersales.dim.{d}") for d in dims],
+                  table([p.t("aftersales.value.rank"), p.t("aftersales.w.customer"), p.t("aftersales.value.index"), p.t("aftersales.value.class"),
+                         *[p.t(f"aftersales.dim.{d}") for d in dims],
                          p.t("aftersales.value.coverage"), p.t("aftersales.value.from_records")], rows),
+                  _heading(2, p.t("aftersales.value.classes")),
+                  table([p.t("aftersales.value.class"), p.t("aftersales.value.lowest")],
+                        [[name, f"{lowest:g}"] for lowest, name in vi.classes]),
                   _heading(2, p.t("aftersales.value.weights")),
-                  table([p.t("aftersales.value.factor"), p.t("aftersales.value.factor"), p.t("aftersales.value.weight")], weights))
+                  table([p.t("aftersales.value.dimension"), p.t("aftersales.value.factor"), p.t("aftersales.value.weight")], weights))
 
 
 # ========================================================================================= feedback

@@ -76,6 +76,7 @@ class Score:
     index: float                 # 0..100
     coverage: float              # share of the weight that had data, 0..1
     factors: dict[str, Factor] = field(default_factory=dict)
+    customer_class: str | None = None  # A, B, C... by the thresholds of value-weights.yaml
 
     def dimension(self, dim: str, weights: dict[str, float]) -> float:
         """A dimension's share of the index points (0..100 scale)."""
@@ -108,6 +109,8 @@ class ValueIndex:
         self.cfg = config(corpus, weights_override)
         self.weights = {f: float((self.cfg.get("weights") or {}).get(f, 0.0)) for f in FACTORS}
         self.scales = self.cfg.get("scales") or {}
+        # highest threshold first: a customer is in the highest class its index reaches
+        self.classes = sorted(((float(v), str(k)) for k, v in (self.cfg.get("classes") or {}).items()), reverse=True)
         self._scores: dict[str, Score] = {}
         self._evidence = self._collect()
 
@@ -233,9 +236,13 @@ class ValueIndex:
         points = sum(self.weights[f] * (factors[f].value or 0.0) for f in FACTORS)
         covered = sum(self.weights[f] for f in FACTORS if factors[f].value is not None)
         name = get(cust.data, "short_name") or get(cust.data, "name") or cust.id
-        sc = Score(cust.id, name, round(100 * points / total, 2), round(covered / total, 4), factors)
+        index = round(100 * points / total, 2)
+        sc = Score(cust.id, name, index, round(covered / total, 4), factors, self.class_of(index))
         self._scores[customer_id] = sc
         return sc
+
+    def class_of(self, index: float) -> str | None:
+        return next((name for lowest, name in self.classes if index >= lowest), None)
 
     def value_of(self, customer_id: str | None) -> float | None:
         """The index of a customer (0..100), None for an unknown one."""
