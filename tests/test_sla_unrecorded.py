@@ -93,3 +93,24 @@ def test_a_signed_contract_without_requirements_confirmation_is_late(repo):
     assert [x for x in repo.clocks("2026-11-23T18:00:00+08:00", "CT-1") if x.clock == "confirmation"] == []
     rq = repo.one("2026-11-23T18:00:00+08:00", "RQ-1", "confirmation")
     assert (rq.state, rq.elapsed_seconds) == ("met", 71 * H)
+
+
+def test_a_wrong_unrecorded_setting_is_a_policy_problem(repo):
+    """A starting kind that does not exist, or a cancel status its kind does not have, is a
+    located sla.policy problem of the policy record."""
+    import yaml
+
+    from test_sla import LIFECYCLE, ROOT
+    from servicebook.derive.sla.policies import check_policies
+
+    data = yaml.safe_load((ROOT / "records/policy/SLA-appraisal.yaml").read_text(encoding="utf-8"))
+    data["clocks"][0]["unrecorded"]["cancel"] = ["dropped", "vanished"]
+    repo.add("policy", "SLA-appraisal", {k: v for k, v in data.items() if k not in ("id", "schema_version")})
+    problems = check_policies(repo.records(), LIFECYCLE)
+    assert [(p.path, p.message) for p in problems if "SLA-appraisal" in p.file] == \
+        [("clocks[0].unrecorded.cancel", "survey has no status 'vanished'")]
+    data["clocks"][0]["unrecorded"] = {"kind": "questionnaire"}
+    repo.add("policy", "SLA-appraisal", {k: v for k, v in data.items() if k not in ("id", "schema_version")})
+    problems = check_policies(repo.records(), LIFECYCLE)
+    assert [(p.path, p.message) for p in problems if "SLA-appraisal" in p.file] == \
+        [("clocks[0].unrecorded.kind", "no record kind 'questionnaire'")]

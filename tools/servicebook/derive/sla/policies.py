@@ -500,6 +500,16 @@ def check_policies(records, lifecycle) -> list:
                                                          f"{ev.referrer[0]} has no status {s!r}"))
                 for s in sorted((cd.pause or frozenset()) - known):
                     problems.append(_problem(p.path, f"clocks[{i}].pause", f"{p.kind} has no status {s!r}"))
+        for i, cd in enumerate(p.clocks):
+            u = cd.unrecorded
+            if u is None:
+                continue
+            if u.kind not in KINDS:
+                problems.append(_problem(p.path, f"clocks[{i}].unrecorded.kind", f"no record kind {u.kind!r}"))
+            elif life.known and u.kind in life.statuses:
+                for s in sorted(u.cancel - life.statuses[u.kind]):
+                    problems.append(_problem(p.path, f"clocks[{i}].unrecorded.cancel",
+                                             f"{u.kind} has no status {s!r}"))
     for r in recs:
         if r.kind in REFERENCE_KINDS or not isinstance(r.data, Mapping) or "history" not in r.data:
             continue
