@@ -220,3 +220,31 @@ def test_due_months():
     assert sched.due_months([{}], (12, 1)) == (1, 12)          # a plan naming no months: the policy's
     assert sched.due_months([], (6, 1)) == (1, 6)              # no product known: the policy's
     assert sched.due_months([{"inspection_months": ["x", True, 3]}], (1,)) == (3,)  # bad values skipped
+
+
+def test_the_round_also_takes_in_key_near_retirement_and_nearby_customers(tmp_path):
+    """As of 2026-04-15 the coming month is May. CU-plan has its month-3 inspection due 31 May
+    (handed over 28 February), in 福州市. CU-key is a key account (no inspection in May),
+    CU-old's machine of a 3-year product was handed over 2023-06-10: its life ends 2026-06-09, within
+    a year by 31 May; CU-near is in 福州市 too; CU-far (Xiamen, medium, young machine) is not
+    suggested, and CU-plan itself, already planned, neither."""
+    old = installation("IN-20230601-EEEEEE", "CU-old", "06-10", ["PD-short"])
+    old["handed_over_on"] = "2023-06-10"
+    repo = build(tmp_path, shipped=SHIPPED, records=[
+        person("P-eng", region="华东"), person("P-admin", roles=("administration",)),
+        customer("CU-plan", address="福建省福州市马尾区江滨东大道 1 号"),
+        customer("CU-key", size="key_account", address="上海市浦东新区 2 号"),
+        customer("CU-old", address="浙江省杭州市西湖区 3 号"),
+        customer("CU-near", address="福建省福州市鼓楼区 4 号"),
+        customer("CU-far", address="福建省厦门市思明区 5 号"),
+        product("PD-a", months=(3,)), {**product("PD-short", months=(120,)), "service_life_years": 3},
+        installation("IN-20260105-AAAAAA", "CU-plan", "02-28", ["PD-a"]),
+        installation("IN-20260105-BBBBBB", "CU-key", "04-01", ["PD-a"]),
+        old,
+        installation("IN-20260105-DDDDDD", "CU-near", "04-02", ["PD-a"]),
+        installation("IN-20260105-FFFFFF", "CU-far", "04-03", ["PD-a"]),
+    ])
+    found = {(s.customer, tuple(s.reasons), s.near) for s in ins.also_visit(repo, "2026-04-15")}
+    assert found == {("CU-key", ("key_customer",), None), ("CU-old", ("near_retirement",), None),
+                     ("CU-near", ("nearby",), "IN-20260105-AAAAAA")}
+    assert ins.city_of("新疆维吾尔自治区乌鲁木齐市天山区") == "乌鲁木齐市" and ins.city_of("no city") is None

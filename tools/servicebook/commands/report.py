@@ -71,6 +71,7 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
                 "by_engineer": inspections.summary(c, at, "engineer", items=items),
                 "plan": inspections.station_plan(c, at, items), "schedule": items,
                 "unscheduled": inspections.unscheduled(computed),
+                "also_visit": inspections.also_visit(c, at, items),
                 "findings": inspections.findings_feed(c, at)}
     if topic == "parts":
         s = parts.wait_summary(c, at)
@@ -190,6 +191,8 @@ def _text(topic: str, data: dict, lang: str = "zh") -> str:
             lines.append(f"plan {station}:")
             lines += [f"  {i.due_on} {i.installation} m{i.month} {i.engineer or '-'} {i.state}" for i in items]
         lines += [f"no schedule for {u['installation']}: {u['error']}" for u in data["unscheduled"]]
+        lines += [f"also visit {sg.customer}: {', '.join(sg.reasons)}" + (f" (near {sg.near})" if sg.near else "")
+                  for sg in data["also_visit"]]
     elif topic == "parts":
         lines.append("below plan:")
         lines += [f"  {s.part_number:14} {s.grade:9} planned {s.planned:3} actual {s.actual:3} short {s.shortfall}"

@@ -314,6 +314,13 @@ def _inspections_page(p: _Page) -> str:
     blocks += [_heading(2, p.t("aftersales.insp.schedule")),
                table([p.t("aftersales.w.station"), *item_head, p.t("aftersales.w.done")],
                      [item_row(i, True) + [p.fmt_day(i.done_on) + (" ⚠" if i.late else "")] for i in items])]
+    also = insp_mod.also_visit(raw, p.at, items)
+    if also:  # source 004: the round also takes in key, near-retirement and nearby customers
+        blocks += [_heading(2, p.t("aftersales.insp.also_visit")), md_escape(p.t("aftersales.insp.also_visit_intro")),
+                   table([p.t("aftersales.w.customer"), p.t("aftersales.insp.why"), p.t("aftersales.w.installation"), p.t("aftersales.insp.near")],
+                         [[p.customer(here, sg.customer), ", ".join(p.t(f"aftersales.insp.reason.{r}") for r in sg.reasons),
+                           Markup(", ").join(p.ref(here, x) for x in sg.installations), p.ref(here, sg.near) if sg.near else "—"]
+                          for sg in also])]
     unscheduled = insp_mod.unscheduled(computed)
     if unscheduled:   # a date in their records is none: the problems page says where
         blocks += [_heading(2, p.t("aftersales.insp.unscheduled")),

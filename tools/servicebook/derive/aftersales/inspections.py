@@ -20,6 +20,7 @@ statuses and history after it are ignored.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -192,6 +193,75 @@ def station_plan(corpus, at, items: list[Item] | None = None) -> dict[str, list[
             plan[item.station].append(item)
     return {k: sorted(v, key=lambda i: (i.engineer or "", i.due_on, i.installation))
             for k, v in sorted(plan.items())}
+
+
+# --------------------------------------------------------------------------- the wider scope
+
+KEY_SIZES = frozenset({"large", "key_account"})
+_CITY = re.compile(r"^(?:.{2,8}?(?:省|自治区))?(.{2,8}?市)")
+
+
+@dataclass
+class Suggestion:
+    """A customer worth visiting in the coming month besides the scheduled inspections (source
+    004: besides the customers under warranty, the strong key customers, the old customers whose
+    machines near the end of their life -- buyers of new ones -- and the customers near an
+    inspection already on the way)."""
+    customer: str
+    reasons: list[str] = field(default_factory=list)   # key_customer | near_retirement | nearby
+    installations: list[str] = field(default_factory=list)
+    near: str | None = None                             # the planned inspection it can join
+
+
+def city_of(address) -> str | None:
+    """The city of a Chinese address (``福建省福州市马尾区...`` -> ``福州市``); None without one."""
+    m = _CITY.match(address.strip()) if isinstance(address, str) else None
+    return m.group(1) if m else None
+
+
+def also_visit(corpus, at, items: list[Item] | None = None) -> list[Suggestion]:
+    """The customers to add to the coming month's round (``coming_month(at)``) and why, those with
+    most reasons first; customers with an inspection planned then are left out."""
+    on = as_date(at)
+    _first, last = coming_month(at)
+    plan = [i for station in station_plan(corpus, at, items).values() for i in station]
+    planned = {i.customer for i in plan if i.customer}
+    planned_city = {}
+    for i in plan:
+        cust = corpus.records.get(i.customer) if i.customer else None
+        city = city_of(get(cust.data, "address")) if cust is not None else None
+        if city:
+            planned_city.setdefault(city, i.installation)
+    found: dict[str, Suggestion] = {}
+
+    def suggest(customer, reason, installation, near=None):
+        sg = found.setdefault(customer, Suggestion(customer))
+        if reason not in sg.reasons:
+            sg.reasons.append(reason)
+        if installation not in sg.installations:
+            sg.installations.append(installation)
+        sg.near = sg.near or near
+
+    for inst in sorted(corpus.of_kind("installation"), key=lambda r: r.id):
+        customer = get(inst.data, "customer")
+        handed = handed_over_on(inst, on)
+        if not isinstance(customer, str) or customer in planned or handed is None:
+            continue
+        cust = corpus.records.get(customer)
+        if cust is None:
+            continue
+        if get(cust.data, "size") in KEY_SIZES:
+            suggest(customer, "key_customer", inst.id)
+        product = corpus.records.get(_main_product(inst) or "")
+        life = get(product.data, "service_life_years") if product is not None else None
+        if isinstance(life, (int, float)) and not isinstance(life, bool) and life > 0:
+            end_of_life = handed + timedelta(days=round(365.25 * life))
+            if end_of_life - timedelta(days=365) <= last:  # within a year of it by the round's end
+                suggest(customer, "near_retirement", inst.id)
+        near = planned_city.get(city_of(get(cust.data, "address")) or "")
+        if near:
+            suggest(customer, "nearby", inst.id, near)
+    return sorted(found.values(), key=lambda sg: (-len(sg.reasons), sg.customer))
 
 
 # --------------------------------------------------------------------------- findings
