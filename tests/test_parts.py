@@ -2,6 +2,8 @@
 hand-computed figures on a small repository."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from aftersales_fixture import T, build, customer, hist, person, product
@@ -135,3 +137,19 @@ def test_requests_issues_and_loans_move_the_stock(tmp_path):
     (later,) = parts.stock(corpus, T("07-11 12:00"))
     assert (later.actual, later.on_loan) == (6, 0)
     assert parts.below_plan(corpus, T("07-01 20:00")) == []  # the count itself: 10 on hand
+
+
+def test_month_end_stock_counts_back_from_the_count(tmp_path):
+    """PT-m counted 5 at the end of 15 July; 2 issued on 10 July, 1 on 20 July. End of June: 5 + 2
+    = 7 (the 10 July issue comes back); end of July: 5 - 1 = 4; as of 5 August both month ends."""
+    def issued(qid, when, qty):
+        return {"id": qid, "schema_version": 1, "customer": "CU-a", "filled_by": "P-eng", "created_at": T(when),
+                "status": "issued", "history": hist((when, "P-eng", "requested"), (when, "P-plan", "approved"),
+                                                    (when, "P-plan", "issued")),
+                "part": "PT-m", "quantity": qty, "issued": {"by": "P-plan", "at": T(when), "quantity": qty}}
+    corpus = build(tmp_path, [
+        person("P-eng"), person("P-plan", roles=("parts_planner",)), customer("CU-a"), product("PD-a"),
+        {**part("PT-m", "M-1", planned=6, actual=5), "stock_counted_on": "2026-07-15"},
+        issued("PQ-20260710-AAAAAA", "07-10 10:00", 2), issued("PQ-20260720-BBBBBB", "07-20 10:00", 1)])
+    assert parts.month_ends(T("08-05 12:00"), 2) == [date(2026, 6, 30), date(2026, 7, 31)]
+    assert parts.month_end_stock(corpus, T("08-05 12:00"), 2) == {"PT-m": [7, 4]}

@@ -75,7 +75,8 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
                 "findings": inspections.findings_feed(c, at)}
     if topic == "parts":
         s = parts.wait_summary(c, at)
-        return {"below_plan": parts.below_plan(c, at), "consumption": parts.consumption(c, at),
+        return {"month_ends": [d.isoformat() for d in parts.month_ends(at)], "month_end_stock": parts.month_end_stock(c, at),
+                "below_plan": parts.below_plan(c, at), "consumption": parts.consumption(c, at),
                 "waits": parts.waits(c, at), "wait_summary": {**_plain(s), "share": s.share}}
     if topic == "technicians":
         return {"period": [as_date(since).isoformat(), as_date(at).isoformat()],

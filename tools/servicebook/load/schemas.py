@@ -154,7 +154,7 @@ class SchemaSet:
             hint = ("; this record predates versioned records: run servicebook migrate"
                     if name == "schema_version" and not path else "")
             yield Problem(file, line, col, dump_path(path + (name,)), rule,
-                          f"required field '{name}'{label} is missing{hint}")
+                          f"required field '{name}'{label} is missing{hint}{self._why(kind, error)}")
             return
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
@@ -166,7 +166,20 @@ class SchemaSet:
             return
         line, col = at(path, use_key=False)
         field = dump_path(path)
-        yield Problem(file, line, col, field, rule, self._message(kind, error, here))
+        yield Problem(file, line, col, field, rule, self._message(kind, error, here) + self._why(kind, error))
+
+    def _why(self, kind: str, error) -> str:
+        """A conditional rule's reason (the ``$comment`` of the ``if``/``then`` branch that failed),
+        for a message that says why a value that is fine elsewhere is wrong here."""
+        node, why = self.raw.get(kind), None
+        for step in error.schema_path:
+            if not isinstance(node, (dict, list)):
+                break
+            if step == "then" and isinstance(node, dict):
+                why = node.get("$comment") or why
+            node = node[step] if isinstance(node, list) and isinstance(step, int) and step < len(node) \
+                else node.get(step) if isinstance(node, dict) else None
+        return f" ({why})" if why else ""
 
     def _message(self, kind, error, here: Where | None) -> str:
         """What is wrong with the value, quoting it as written.

@@ -380,6 +380,10 @@ def _parts_page(p: _Page) -> str:
                        f"{s.counted} ({s.counted_on})" if s.counted_on else s.counted, s.actual, s.reserved, s.on_loan,
                        used.get(s.part_number, 0), s.location]
                       for s in ledger])]
+    ends, month_end = parts_mod.month_ends(p.at), parts_mod.month_end_stock(p.c, p.at)
+    blocks += [_heading(2, p.t("aftersales.parts.month_end")),
+               table([p.t("aftersales.w.part_number"), p.t("aftersales.w.planned"), *[e.isoformat() for e in ends]],
+                     [[s.part_number, s.planned, *month_end.get(s.part, [])] for s in ledger])]
     return _lines(*blocks)
 
 

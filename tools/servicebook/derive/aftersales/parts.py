@@ -3,7 +3,8 @@ parts supply. Three figures, all as of a date:
 
 ``stock``        every ledger line as of a moment: the pieces on hand are the last count
                  (``actual_stock`` at the end of ``stock_counted_on``) less every piece issued
-                 after it (``issued.quantity`` at ``issued.at``); ``reserved`` are approved requests
+                 after it (``issued.quantity`` at ``issued.at``) -- or, before the count, plus
+                 every piece issued between then and the count; ``reserved`` are approved requests
                  not issued yet, ``on_loan`` pieces lent because the customer had none (``borrowed``)
                  whose loan is not settled by the old part's return. A line without a count date
                  is taken as typed (no movement can be placed before or after it).
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from servicebook.derive.aftersales.common import (as_datetime, as_start, get, get_list, history, month_key,
+from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, get_list, history, month_key,
                                 region_of_customer, text)
 from servicebook.load.instants import date_or_none, instant_or_none
 
@@ -87,10 +88,23 @@ def _movements(corpus, at: datetime) -> dict[str, list[tuple[datetime | None, in
     return out
 
 
+def _issues(corpus) -> dict[str, list[tuple[datetime, int]]]:
+    """part ID -> every (issued at, pieces) of its requests that were not cancelled."""
+    out: dict[str, list] = defaultdict(list)
+    for rec in corpus.of_kind("part-request"):
+        d = rec.data
+        issued_at, qty = instant_or_none(get(d, "issued.at")), get(d, "issued.quantity")
+        if isinstance(get(d, "part"), str) and issued_at is not None and isinstance(qty, int) \
+                and get(d, "status") != "cancelled":
+            out[d["part"]].append((issued_at, qty))
+    return out
+
+
 def stock(corpus, at) -> list[Stock]:
     """Every ledger line as of ``at`` (see the module text)."""
     at = as_datetime(at)
     moves = _movements(corpus, at)
+    issues = _issues(corpus)
     out = []
     for rec in corpus.of_kind("part"):
         d = rec.data
@@ -99,10 +113,14 @@ def stock(corpus, at) -> list[Stock]:
             continue
         counted_on = date_or_none(get(d, "stock_counted_on"))
         after = as_start(counted_on + timedelta(days=1)) if counted_on else None  # a count closes its day
-        issued = sum(q for t, q, state in moves.get(rec.id, ()) if state != "reserved" and after and after <= t)
-        reserved = sum(q for _t, q, state in moves.get(rec.id, ()) if state == "reserved")
-        on_loan = sum(q for _t, q, state in moves.get(rec.id, ()) if state == "lent")
-        actual = max(0, counted - issued)
+        mine = moves.get(rec.id, ())
+        issued = sum(q for t, q, state in mine if state != "reserved" and after and after <= t)
+        if after is not None and at < after:  # before the count: what was issued since comes back
+            actual = counted + sum(q for t, q in issues.get(rec.id, ()) if at < t < after)
+        else:
+            actual = max(0, counted - issued)
+        reserved = sum(q for _t, q, state in mine if state == "reserved")
+        on_loan = sum(q for _t, q, state in mine if state == "lent")
         products = [p for p in get_list(d, "products") if isinstance(p, str)]
         short = max(0, planned - actual)
         unit = get(d, "unit_value.amount")
@@ -114,6 +132,26 @@ def stock(corpus, at) -> list[Stock]:
                          _priority(corpus, products), counted, counted_on.isoformat() if counted_on else None,
                          issued, reserved, on_loan))
     return out
+
+
+def month_ends(at, months: int = 6) -> list[date]:
+    """The last ``months`` month ends that are over by ``at``, oldest first."""
+    first_of_month = as_date(at).replace(day=1)
+    ends = []
+    for _ in range(months):
+        ends.append(first_of_month - timedelta(days=1))
+        first_of_month = ends[-1].replace(day=1)
+    return ends[::-1]
+
+
+def month_end_stock(corpus, at, months: int = 6) -> dict[str, list[int]]:
+    """part ID -> pieces on hand at the end of each of ``month_ends(at, months)`` (the month-end
+    stock seed 004's monthly parts plan starts from)."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for end in month_ends(at, months):
+        for s in stock(corpus, as_start(end + timedelta(days=1)) - timedelta(microseconds=1)):
+            out[s.part].append(s.actual)
+    return dict(out)
 
 
 def below_plan(corpus, at) -> list[Stock]:
