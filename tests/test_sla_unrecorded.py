@@ -114,3 +114,16 @@ def test_a_wrong_unrecorded_setting_is_a_policy_problem(repo):
     problems = check_policies(repo.records(), LIFECYCLE)
     assert [(p.path, p.message) for p in problems if "SLA-appraisal" in p.file] == \
         [("clocks[0].unrecorded.kind", "no record kind 'questionnaire'")]
+
+
+def test_a_contract_completed_without_confirmation_is_breached_and_closed(repo):
+    """Signed Fri 20 Nov 2026 17:00, completed Fri 27 Nov 10:00 with no requirements confirmation
+    ever filed: the 72-hour clock (due Mon 23 Nov 17:00) ends at completion, breached by
+    7 days - 7 h - 72 h = 161 h - 72 h = 89 h, and no longer open."""
+    repo.case("contract", "CT-2", [("2026-11-18T10:00:00+08:00", "draft"),
+                                   ("2026-11-20T17:00:00+08:00", "signed"),
+                                   ("2026-11-27T10:00:00+08:00", "completed")],
+              by="P-sales", service_tier="standard", delivery_team={"owner": "P-owner"})
+    c = repo.one("2026-12-01T10:00:00+08:00", "CT-2", "confirmation")
+    assert (c.state, c.open, c.overdue_seconds) == ("breached", False, 89 * H)
+    assert iso(c, "stopped_at") == "2026-11-27T10:00:00+08:00"

@@ -531,7 +531,9 @@ class Engine:
         """Clocks that ``rec`` started for a record of another kind that nobody has filed yet:
         a survey handed over with no appraisal naming it runs the appraisal clock, on the survey,
         until the appraisal is recorded (then the appraisal's own clock, from the same start,
-        measures it) or the survey is dropped. The policy is the one the measured kind would
+        measures it), the survey is dropped (``cancel``) or the starting record reaches a final
+        status (a completed contract never had its confirmation: breached, and closed then).
+        The policy is the one the measured kind would
         have for this record's tier on the start day (one whose ``match`` needs the record's own
         fields cannot apply)."""
         out: list[Clock] = []
@@ -563,8 +565,12 @@ class Engine:
                     day = _dt.datetime.fromtimestamp(start, tz).date().isoformat()
                     if not policy.applies(kind, tier, day):
                         continue
+                    # the wait ends when the starting record is dropped (``cancel``) or reaches a
+                    # final status of its kind (a completed contract): moot if before the
+                    # deadline, else breached and closed, no longer open
+                    ending = u.cancel | self.lifecycle.final.get(rec.kind, frozenset())
                     ts, st, _ = self._history(rec, tz)
-                    cancel = next((t for t, s in zip(ts, st) if s in u.cancel and start <= t <= A), None)
+                    cancel = next((t for t, s in zip(ts, st) if s in ending and start <= t <= A), None)
                     owner = self._unrecorded_owner(rec, u)
                     head = (rec.id, kind, rec.data.get("customer"), tier)
                     args = (plan, head, (owner, self._department(owner)), 1, start, None, cancel, _INF, (), (), 0, A)
