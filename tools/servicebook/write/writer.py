@@ -37,7 +37,7 @@ def yaml_rt() -> YAML:
     y = YAML(typ="rt")
     y.representer.add_representer(str, _represent_str)
     y.indent(mapping=2, sequence=4, offset=2)
-    y.width = 100
+    y.width = 1 << 16  # never fold a long line that was written on one
     y.preserve_quotes = True
     y.allow_unicode = True
     return y
@@ -46,7 +46,8 @@ def yaml_rt() -> YAML:
 def dump(data: Any, yaml: YAML | None = None) -> str:
     buf = io.StringIO()
     (yaml or yaml_rt()).dump(data, buf)
-    return buf.getvalue()
+    text = buf.getvalue()
+    return text.replace("\n", "\r\n") if getattr(yaml, "crlf", False) else text
 
 
 def load_for_edit(text: str) -> tuple[Any, YAML]:
@@ -58,17 +59,33 @@ def load_for_edit(text: str) -> tuple[Any, YAML]:
     from ruamel.yaml.util import load_yaml_guess_indent
 
     try:
-        _, indent, block_seq_indent = load_yaml_guess_indent(text)
+        # ruamel's guess: where a sequence item's content starts under its key (``sequence``) and
+        # where its dash is (``offset``); the mapping indentation is read from the file itself
+        _, sequence, offset = load_yaml_guess_indent(text)
         y = yaml_rt()
-        indent = indent or 2
-        block_seq_indent = block_seq_indent or 0
-        y.indent(mapping=indent, sequence=indent + block_seq_indent, offset=block_seq_indent)
-        return y.load(text), y
+        offset = offset or 0
+        sequence = sequence or 2
+        y.indent(mapping=_mapping_indent(text) or max(2, sequence - offset), sequence=sequence, offset=offset)
+        y.crlf = "\r\n" in text  # written back with the file's own line ends
+        return y.load(text.replace("\r\n", "\n")), y
     except YAMLError as err:
         where = getattr(err, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
         raise WriteRefused(f"cannot edit this file without changing its layout{at}: "
                            f"{getattr(err, 'problem', None) or err}; edit it by hand") from None
+
+
+def _mapping_indent(text: str) -> int | None:
+    """How far a nested mapping is indented in ``text`` (the first key under a key that opens a
+    mapping), or None when the file has none."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    for above, line in zip(lines, lines[1:]):
+        head = len(above) - len(above.lstrip())
+        if above.rstrip().endswith(":") and not above.lstrip().startswith("- "):
+            stripped = line.lstrip()
+            if not stripped.startswith("-") and len(line) - len(stripped) > head:
+                return len(line) - len(stripped) - head
+    return None
 
 
 def umask_mode(mode: int = 0o666) -> int:
