@@ -248,8 +248,15 @@ _BLOCK_HEADER_AT_END = re.compile(r"[|>][-+1-9]*[ \t]*(?:#.*)?$")
 _LONG_DIGITS = re.compile(r"[0-9]{%d}" % (_MAX_INT_DIGITS + 1))
 
 
+# `?` as YAML's explicit-key indicator (a key that may itself be a mapping, which yaml-rs cannot
+# hash): at a line's start, after a flow opener or separator, followed by a space or the end
+_EXPLICIT_KEY = re.compile(r"(?:^|[\[{,])[ \t]*\?(?:[ \t]|$)", re.M)
+
+
 def _needs_strict_path(text: str) -> bool:
     if "!" in text or "&" in text or "*" in text or "<<" in text:
+        return True
+    if "?" in text and _EXPLICIT_KEY.search(text):
         return True
     if text.startswith(("---", "...")) or "\n---" in text or "\n..." in text:
         return True
