@@ -181,3 +181,22 @@ def test_command_json(tmp_path):
     assert out["managers"]["P-li-na"]["open"] == [SV]
     text = sb("pipeline", "--root", str(repo.root), "--at", at("11-12T09:00"), "--lang", "en", cwd=repo.root)
     assert "Negotiation (1)" in text.stdout
+
+
+def test_past_the_holiday_data_days_in_stage_are_a_lower_bound_not_an_error(tmp_path):
+    """The shipped calendar's holiday data ends with 2026 (until the 2027 schedule is entered). A
+    survey opened Wednesday 30 December 2026 09:00 and still open on 5 January 2027 has been in its
+    stage at least the rest of 30 December and all of 31 December: 8 + 8 working hours = 2 working
+    days; its half-day hand-over deadline (4 working hours: 09:00-12:00 and 13:00-14:00, so 30
+    December 14:00) fell in 2026: late, no error."""
+    repo = with_sales_policies(make_repo(tmp_path / "repo"))
+    src = repo.path(SV).read_text(encoding="utf-8")
+    head = src[:src.index("history:")].replace(SV, "SV-20261230-NEWDEAL").replace("status: handed_over", "status: open") \
+        .replace("2026-11-03T15:20:00+08:00", "2026-12-30T09:00:00+08:00")
+    rest = src[src.index("survey_date:"):].replace("survey_date: '2026-11-03'", "survey_date: '2026-12-30'")
+    history = "history:\n- at: '2026-12-30T09:00:00+08:00'\n  by: P-zhang-wei\n  status: open\n"
+    (repo.root / "records" / "survey" / "2026" / "SV-20261230-NEWDEAL.yaml").write_text(head + history + rest, encoding="utf-8")
+    d = pipeline.deal(corpus.load(repo.root), "SV-20261230-NEWDEAL", "2027-01-05T10:00:00+08:00")
+    assert (d.stage, d.state, d.error) == ("survey", "late", None)
+    assert d.days_at_least and d.days_in_stage == 2.0
+    assert d.deadline.isoformat() == "2026-12-30T14:00:00+08:00"

@@ -15,7 +15,7 @@ JSON output: ``{"as_of", "lang", "commission_rate", "long_negotiation", "deals":
 where ``long_negotiation`` is ``{policy, version, clock, targets: {tier: target}}`` (null without
 such a clock) and DEAL is ``Deal.to_dict()`` plus ``customer_name``, ``salesperson_name`` and
 ``manager_name`` (``servicebook.derive.names.short_name`` in ``--lang``): survey, customer, salesperson, manager, stage, stage_since,
-days_in_stage, deadline, state (on_time | late | long | no_deadline | closed | error),
+days_in_stage (days_at_least: a lower bound past the calendar's holiday data), deadline, state (on_time | late | long | no_deadline | closed | error),
 first_contact, lost_stage, lost_reason, lost_at, records (kind -> latest ID), solution_status,
 negotiation {rounds, price_cuts, contract_changes, manager_not_informed, detail, days}, bids,
 communications (kind -> count), referral {person, class, share, commission_rate, commission,
@@ -91,7 +91,7 @@ def _text(deals, view, at, lang, who) -> str:
         for d in group:
             parts = [f"  {d.survey}", who(d.customer) or "-", f"sales {who(d.salesperson) or '-'}"]
             if d.days_in_stage is not None:
-                parts.append(f"{d.days_in_stage:g} wd")
+                parts.append(f"{'>=' if d.days_at_least else ''}{d.days_in_stage:g} wd")
             if d.deadline is not None:
                 parts.append(f"due {d.deadline.isoformat(timespec='minutes')}")
             if d.state in ("late", "long", "error"):
@@ -114,7 +114,7 @@ def _text(deals, view, at, lang, who) -> str:
         counts = ", ".join(f"{k} {len(v)}" for k, v in groups.items())
         out.append(f"  {who(manager) or '(none)'}: {counts}")
         for d in groups["long_negotiations"]:
-            out.append(f"    long negotiation {d.survey} {d.days_in_stage:g} wd")
+            out.append(f"    long negotiation {d.survey} {'>=' if d.days_at_least else ''}{d.days_in_stage:g} wd")
         for d in groups["lost"]:
             out.append(f"    lost {d.survey}: {d.lost_reason or '-'}")
     return "\n".join(out)

@@ -215,6 +215,7 @@ class Deal:
     referral: dict | None = None
     contract_amount: tuple[float, str] | None = None
     error: str | None = None
+    days_at_least: bool = False  # days_in_stage runs past the calendar's holiday data: a lower bound
 
     @property
     def open(self) -> bool:
@@ -228,7 +229,8 @@ class Deal:
         return {
             "survey": self.survey, "customer": self.customer, "salesperson": self.salesperson,
             "manager": self.manager, "stage": self.stage, "stage_since": _fmt(self.stage_since),
-            "days_in_stage": self.days_in_stage, "deadline": _fmt(self.deadline), "state": self.state,
+            "days_in_stage": self.days_in_stage, "days_at_least": self.days_at_least,
+            "deadline": _fmt(self.deadline), "state": self.state,
             "first_contact": _fmt(self.first_contact), "lost_stage": self.lost_stage,
             "lost_reason": self.lost_reason, "lost_at": _fmt(self.lost_at), "records": dict(self.records),
             "solution_status": self.solution_status, "negotiation": self.negotiation, "bids": self.bids,
@@ -353,7 +355,8 @@ def deal(source, survey_id: str, at, *, commission_rate: float = DEFAULT_COMMISS
     # days in stage and the deadline
     try:
         if d.open and since is not None:
-            d.days_in_stage = round(cal.working_seconds(since, at) / WORKING_DAY_SECONDS, 2)
+            worked, exact = cal.working_seconds_at_least(since, at)  # past the holiday data: at least
+            d.days_in_stage, d.days_at_least = round(worked / WORKING_DAY_SECONDS, 2), not exact
             engine = _engine or Engine(source)
             clock = STAGE_CLOCKS.get(d.stage)
             start = first_contact if d.stage in FROM_FIRST_CONTACT else since

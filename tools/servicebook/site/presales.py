@@ -144,7 +144,7 @@ def _deal_row(x: _Ctx, d: pl.Deal, here: str):
             rounds += " ⚠"
     return [d.survey, x.customer(here, d.customer), x.name(d.salesperson),
             link(x.name(d.manager), relurl(here, f"pipeline/managers/{_manager_slug(d.manager)}.md")) if d.manager else "—",
-            x.when(d.stage_since), "—" if d.days_in_stage is None else f"{d.days_in_stage:g}",
+            x.when(d.stage_since), "—" if d.days_in_stage is None else ("≥ " if d.days_at_least else "") + f"{d.days_in_stage:g}",
             x.when(d.deadline), x.state(d.state), rounds]
 
 
