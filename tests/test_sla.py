@@ -536,7 +536,7 @@ def test_reports(repo):
     # among equal deadlines, the higher customer value first
     at_vip = "2026-11-25T04:00:00+08:00"  # 19 h of 24 on both VIP complaints
     q = at_risk_queue([c for c in eng.clocks(at_vip) if c.clock == "fix" and c.tier == "vip"],
-                          value_index=lambda cu: {"CU-vip": 9.0}.get(cu, 1.0))
+                      priority=lambda cu: (0, -{"CU-vip": 9.0}.get(cu, 1.0)))
     assert {c.case for c in q} == {"CP-risk-vip", "CP-risk2"}
     full = report(eng, at)
     assert set(full) >= {"as_of", "policies", "counts", "clocks", "compliance", "breaches", "at_risk"}

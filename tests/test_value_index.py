@@ -76,8 +76,8 @@ def test_as_of_and_ranking(repo):
     # before its repair CU-a's rating comes from its file: 1/5
     assert vi.ValueIndex(repo, "2026-03-01", W).score("CU-a").factors["rating_vs_resources"].value == 0.2
     assert [s.customer for s in vi.ranked(repo, "2026-06-30", W)] == ["CU-a", "CU-b", "CU-c"]
-    value_of = vi.scorer(repo, "2026-06-30", W)
-    assert value_of("CU-b") == 27.5 and value_of("CU-nobody") is None and value_of(None) is None
+    index = vi.ValueIndex(repo, "2026-06-30", W)
+    assert index.value_of("CU-b") == 27.5 and index.value_of("CU-nobody") is None and index.value_of(None) is None
     assert vi.value_of(repo, "CU-a", "2026-06-30", W) == 68.33
 
 
@@ -87,14 +87,24 @@ def test_shipped_weights_cover_every_factor(repo):
     assert all(weights[f] > 0 for f in vi.FACTORS)
 
 
-def test_orders_equally_urgent_at_risk_clocks(repo):
+def test_orders_the_at_risk_queue_by_class_then_deadline_then_value(repo):
+    """Source 003: when resources are short the higher value is served first. Scores as of 30 June
+    with weights W: every customer's class decides first (the thresholds put the customers in
+    classes by index), then the earliest deadline, then the higher index."""
     def clock(case, customer, deadline):
         return SimpleNamespace(state="at_risk", last_cycle=True, deadline=deadline, customer=customer, case=case,
                                clock="fix")
-    clocks = [clock("RP-1", "CU-c", 100.0), clock("RP-2", "CU-a", 100.0), clock("RP-3", "CU-b", 50.0)]
-    queue = at_risk_queue(clocks, value_index=vi.scorer(repo, "2026-06-30", W))
-    # earliest deadline first; at the same deadline the higher-value customer (CU-a) first
-    assert [c.case for c in queue] == ["RP-3", "RP-2", "RP-1"]
+    index = vi.ValueIndex(repo, "2026-06-30", W)
+    prio = index.priority
+    clocks = [clock("RP-1", "CU-c", 100.0), clock("RP-2", "CU-a", 100.0), clock("RP-3", "CU-b", 50.0),
+              clock("RP-4", None, 10.0)]
+    queue = [c.case for c in at_risk_queue(clocks, priority=prio)]
+    expected = sorted(clocks, key=lambda c: (prio(c.customer)[0], c.deadline, -(index.value_of(c.customer) or 0)))
+    assert queue == [c.case for c in expected]
+    assert queue[-1] == "RP-4"  # no customer: after every class, however early
+    # one class for everyone: the earliest deadline first, at the same deadline the higher value (CU-a)
+    flat = vi.ValueIndex(repo, "2026-06-30", {**W, "classes": {"A": 0, "B": 101, "C": 101}}).priority
+    assert [c.case for c in at_risk_queue(clocks[:3], priority=flat)] == ["RP-3", "RP-2", "RP-1"]
 
 
 def test_customer_classes_by_the_repositorys_thresholds(repo):

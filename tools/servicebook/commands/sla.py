@@ -82,6 +82,7 @@ import json
 import sys
 
 from servicebook.derive import names
+from servicebook.derive.aftersales import value_index
 from servicebook.derive.sla import reports
 from servicebook.derive.sla.engine import STATES, Engine
 from servicebook.commands._common import add_root, at_or_now, find_root
@@ -99,18 +100,19 @@ def configure(parser):
                         help="only clocks on records of this kind (repeatable)")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--breached", action="store_true", help="only breached clocks, most overdue first")
-    only.add_argument("--at-risk", action="store_true", help="only the at-risk queue, most urgent first")
+    only.add_argument("--at-risk", action="store_true",
+                      help="only the at-risk queue in the order to work it: customer class, deadline, value")
     parser.add_argument("--cycles", choices=("last", "all", "ever"), default="last",
                         help="which cycles of reopened cases to show (default: last)")
     parser.add_argument("--lang", choices=names.LANGS, default="zh", help="language of the names shown")
     add_root(parser)
 
 
-def _rows(clocks, args):
+def _rows(clocks, args, priority):
     if args.breached:
         return reports.breach_list(clocks, cycles=args.cycles)
     if args.at_risk:
-        return reports.at_risk_queue(clocks)
+        return reports.at_risk_queue(clocks, priority)
     selected = reports.select(clocks, args.cycles)
     return sorted(selected, key=lambda c: (c.kind, c.case, c.clock, c.cycle))
 
@@ -126,7 +128,7 @@ def run(args) -> int:
     for rec, msg in engine.problems:
         print(f"servicebook: {rec.path}: {msg}", file=sys.stderr)
     clocks = engine.clocks(at, args.kind)
-    rows = _rows(clocks, args)
+    rows = _rows(clocks, args, value_index.ValueIndex(c, moment).priority)
     counts = {s: 0 for s in STATES}
     for r in rows:
         counts[r.state] += 1

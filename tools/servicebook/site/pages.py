@@ -779,7 +779,7 @@ class _Generator:
         m = self.m
         by_src = {id(c.src): c for c in m.clocks}
         breaches = [by_src[id(c)] for c in m.sla.breach_list(m.raw_clocks, "last")]
-        at_risk = [by_src[id(c)] for c in m.sla.at_risk_queue(m.raw_clocks, self.values().value_of)]
+        at_risk = [by_src[id(c)] for c in m.sla.at_risk_queue(m.raw_clocks, self.values().priority)]
         return breaches, at_risk
 
     # --- weekly ------------------------------------------------------------------------------------

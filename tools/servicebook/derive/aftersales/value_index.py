@@ -23,10 +23,10 @@ moment (the figure moves with the records):
   after-sales value page ``customers/value.md``);
 * ``value_of(corpus, customer, at)`` / ``ValueIndex(corpus, at).score(customer)``: one customer
   (the customer page);
-* ``scorer(corpus, at)``: the ``value_index`` callable the SLA at-risk queue takes
-  (``servicebook.derive.sla.reports.at_risk_queue(clocks, value_index=...)``) to put the
-  higher-value customer first among equally urgent clocks (the home page and the SLA page of the
-  site);
+* ``scorer(corpus, at)``: the ``priority`` callable the SLA at-risk queue takes
+  (``servicebook.derive.sla.reports.at_risk_queue(clocks, priority=...)``): the higher customer
+  class first, then the earliest deadline, then the higher index (the home page, the SLA page and
+  ``servicebook sla --at-risk``);
 * ``shown(index)``: the index as text, the same two decimals on every page and report.
 
 Bad data never raises here: a value of the wrong type (the schema check reports it, located)
@@ -244,6 +244,16 @@ class ValueIndex:
     def class_of(self, index: float) -> str | None:
         return next((name for lowest, name in self.classes if index >= lowest), None)
 
+    def priority(self, customer_id: str | None) -> tuple[int, float]:
+        """Who is served first when resources are short (source 003): the customer's class (its
+        place among the classes, highest first), then the higher index. A customer without an
+        index (unknown, or none named) comes after every class."""
+        sc = self.score(customer_id) if customer_id else None
+        if sc is None:
+            return len(self.classes), 0.0
+        ranks = [name for _lowest, name in self.classes]
+        return (ranks.index(sc.customer_class) if sc.customer_class in ranks else len(ranks)), -sc.index
+
     def value_of(self, customer_id: str | None) -> float | None:
         """The index of a customer (0..100), None for an unknown one."""
         sc = self.score(customer_id) if customer_id else None
@@ -258,9 +268,9 @@ def ranked(corpus, at, weights_override: dict | None = None) -> list[Score]:
     return ValueIndex(corpus, at, weights_override).ranked()
 
 
-def scorer(corpus, at, weights_override: dict | None = None) -> Callable[[str | None], float | None]:
-    """``value_of(customer_id) -> index`` for ``reports.at_risk_queue(..., value_index=...)``."""
-    return ValueIndex(corpus, at, weights_override).value_of
+def scorer(corpus, at, weights_override: dict | None = None) -> Callable[[str | None], tuple[int, float]]:
+    """``priority(customer_id)`` for ``reports.at_risk_queue(..., priority=...)``."""
+    return ValueIndex(corpus, at, weights_override).priority
 
 
 def value_of(corpus, customer_id: str, at, weights_override: dict | None = None) -> float | None:

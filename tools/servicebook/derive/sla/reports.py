@@ -114,17 +114,19 @@ def missed_on(clocks: Iterable[Clock], at) -> list[Clock]:
 
 
 def at_risk_queue(clocks: Iterable[Clock],
-                  value_index: Callable[[str | None], float | None] | None = None) -> list[Clock]:
-    """Open clocks at risk, most urgent (earliest deadline) first; among equal deadlines the
-    customer with the higher value index (source 003) first when ``value_index`` is given."""
+                  priority: Callable[[str | None], tuple] | None = None) -> list[Clock]:
+    """Open clocks at risk, in the order to work them: with ``priority`` (a customer -> sort key,
+    ``value_index.ValueIndex.priority``: the customer class, then the value index) the customers
+    source 003 says come first when resources are short come first, each class's clocks by the
+    earliest deadline and, at equal deadlines, the higher value; without it, the earliest deadline."""
     def key(c: Clock):
-        v = value_index(c.customer) if value_index else None
-        return (c.deadline if c.deadline is not None else math.inf, -(v or 0.0), c.case, c.clock)
+        rank, value = priority(c.customer) if priority else (0, 0.0)
+        return (rank, c.deadline if c.deadline is not None else math.inf, value, c.case, c.clock)
 
     return sorted((c for c in clocks if c.state == "at_risk" and c.last_cycle), key=key)
 
 
-def report(source, at, value_index=None, kinds: Iterable[str] | None = None) -> dict:
+def report(source, at, priority=None, kinds: Iterable[str] | None = None) -> dict:
     """Everything the site shows, as plain data: clocks, state counts, compliance per clock,
     month, tier, department and person, the breach list and the at-risk queue."""
     eng = source if isinstance(source, Engine) else Engine(source)
@@ -141,7 +143,7 @@ def report(source, at, value_index=None, kinds: Iterable[str] | None = None) -> 
         "compliance": {by: compliance(clocks, by) for by in ("clock", "month", "tier", "department", "person")},
         "compliance_ever": compliance(clocks, "clock", cycles="ever"),
         "breaches": [c.to_dict() for c in breach_list(clocks)],
-        "at_risk": [c.to_dict() for c in at_risk_queue(clocks, value_index)],
+        "at_risk": [c.to_dict() for c in at_risk_queue(clocks, priority)],
     }
 
 
