@@ -248,3 +248,38 @@ def test_the_round_also_takes_in_key_near_retirement_and_nearby_customers(tmp_pa
     assert found == {("CU-key", ("key_customer",), None), ("CU-old", ("near_retirement",), None),
                      ("CU-near", ("nearby",), "IN-20260105-AAAAAA")}
     assert ins.city_of("新疆维吾尔自治区乌鲁木齐市天山区") == "乌鲁木齐市" and ins.city_of("no city") is None
+
+
+def test_a_new_product_is_inspected_more_often(tmp_path):
+    """Source 004: while a product is new, its plan's new_product_months are inspected too. The
+    same installation (handed over 31 January) under a new and an established product."""
+    def plan(new):
+        prod = product("PD-n", months=(1, 6))
+        prod["new_product"] = new
+        prod["service_plan"]["new_product_months"] = [2, 3]
+        return prod
+
+    for new, months in ((True, [1, 2, 3, 6]), (False, [1, 6])):
+        repo = build(tmp_path / str(new), shipped=SHIPPED, records=[
+            person("P-eng"), person("P-admin", roles=("administration",)), customer("CU-a"), plan(new),
+            installation("IN-20260105-AAAAAA", "CU-a", "01-31", ["PD-n"])])
+        assert [i.month for i in ins.schedule(repo, "2026-02-01")] == months
+        assert [p for p in repo.problems if "PD-n" in p.file] == []
+
+
+def test_a_new_product_with_inspections_names_its_extra_months(tmp_path):
+    import shutil
+
+    from conftest import REPO, sb
+
+    root = tmp_path / "demo"
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    shutil.copytree(REPO / "records", root / "records")
+    path = root / "records" / "product" / "PD-vg-2000.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  new_product_months:")
+    end = text.index("\n", text.index("  - 9", start)) + 1
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    out = sb("validate", "--root", str(root), cwd=root).stdout
+    assert "PD-vg-2000.yaml:" in out and "[schema.required] service_plan.new_product_months:" in out
+    assert "(source 004: a new product with routine inspections is inspected more often)" in out

@@ -129,6 +129,16 @@ def _months(values) -> set[int]:
     return {m for m in values if type(m) is int and m >= 1} if isinstance(values, list) else set()
 
 
+def with_new_product_months(product: Mapping, default: Iterable[int]) -> Mapping:
+    """A product's service plan as it schedules now: while the product is new (``new_product``),
+    its ``new_product_months`` are inspected too (source 004: new products more often)."""
+    plan = product.get("service_plan") if isinstance(product.get("service_plan"), Mapping) else {}
+    extra = _months(plan.get("new_product_months")) if product.get("new_product") is True else set()
+    if not extra:
+        return plan
+    return {**plan, "inspection_months": sorted((_months(plan.get("inspection_months")) or set(default)) | extra)}
+
+
 def due_months(plans: Iterable[Mapping], default: Iterable[int]) -> tuple[int, ...]:
     """Due months from the service plans of the measured record's products (one mapping per
     product found, ``{}`` for a product without a plan): their union; a plan without

@@ -1015,7 +1015,7 @@ class Engine:
             pid = item.get("product") if isinstance(item, Mapping) else item
             prod = self.records.get(pid) if isinstance(pid, str) else None
             if prod is not None:
-                plans.append(prod.data.get("service_plan") or {})
+                plans.append(sched.with_new_product_months(prod.data, cd.schedule_months))
         return sched.due_months(plans, cd.schedule_months)
 
 
