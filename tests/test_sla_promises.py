@@ -34,7 +34,7 @@ def test_friday_evening_machinery_fault_reached_on_monday_is_late(repo):
     assert arrival.elapsed_seconds == 62 * H + 30 * M and arrival.overdue_seconds == 38 * H + 30 * M
     assert iso(arrival, "deadline") == "2026-11-21T19:00:00+08:00"
     assert iso(arrival, "stopped_at") == "2026-11-23T09:30:00+08:00"
-    assert arrival.policy == "SLA-repair" and arrival.policy_version == 2
+    assert arrival.policy == "SLA-repair" and arrival.policy_version == 3
     fix = repo.one(at, "RP-1", "fix")
     assert fix.state in ("running", "at_risk") and iso(fix, "deadline") == "2026-11-23T18:00:00+08:00"
     # on a VIP contract the same: 24 hours is 24 hours
@@ -77,3 +77,20 @@ def test_an_enquiry_runs_only_the_close_clock(repo):
     assert iso(close, "deadline") == "2026-11-24T17:30:00+08:00"
     assert {c.clock for c in repo.clocks(at, "CP-Q")} == {"fix", "callback", "close"}
     assert {c.policy for c in repo.clocks(at, "CP-Q")} == {"SLA-complaint"}
+
+
+def test_a_products_own_promise_is_a_clock_only_its_repairs_have(repo):
+    """The business broadband line's published promise (PD-biz-broadband: 线路中断 4 小时内恢复) is
+    the restore clock of SLA-repair v3, for its repairs alone. Reported Sat 21 Nov 22:00 (a
+    weekend night: 4 hours are 4 hours), fixed Sun 22 Nov 02:30: 4 h 30 min, 30 min late. A PBX
+    repair reported at the same time has no restore clock."""
+    repo.case("repair", "RP-bb", [("2026-11-21T22:00:00+08:00", "open"), ("2026-11-22T02:30:00+08:00", "fixed")],
+              reported_at="2026-11-21T22:00:00+08:00", fixed_at="2026-11-22T02:30:00+08:00",
+              product="PD-biz-broadband")
+    repo.case("repair", "RP-pbx", [("2026-11-21T22:00:00+08:00", "open")], reported_at="2026-11-21T22:00:00+08:00",
+              product="PD-ipbx-800")
+    at = "2026-11-22T12:00:00+08:00"
+    restore = repo.one(at, "RP-bb", "restore")
+    assert (restore.state, restore.elapsed_seconds, restore.overdue_seconds) == ("breached", 4 * H + 30 * M, 30 * M)
+    assert iso(restore, "deadline") == "2026-11-22T02:00:00+08:00" and restore.title_zh == "线路恢复(对外承诺)"
+    assert repo.clocks(at, "RP-pbx", "restore") == [] and repo.clocks(at, "RP-pbx", "arrival")

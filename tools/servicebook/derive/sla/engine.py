@@ -636,6 +636,8 @@ class Engine:
         head = (rec.id, rec.kind, rec.data.get("customer"), tier)
         out: list[Clock] = []
         for cd, plan in zip(policy.clocks, plans):
+            if cd.match and not cd.measures(rec.data):
+                continue  # a clock of some records only (a product's own published promise)
             try:
                 if plan is None:
                     self._schedule(rec, policy, cd, tier, cal24, A, out)

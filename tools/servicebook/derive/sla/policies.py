@@ -132,6 +132,11 @@ class ClockDef:
     schedule_occurrence: str | None = None  # field of a stop event's record naming its due month
     step: str | None = None
     unrecorded: "Unrecorded | None" = None
+    match: tuple[tuple[str, tuple], ...] = ()  # this clock only for records whose fields match
+
+    def measures(self, data: Mapping) -> bool:
+        """Whether a record with ``data`` has this clock (its ``match`` conditions hold)."""
+        return all(field_of(data, fld) in values for fld, values in self.match)
 
 
 @dataclass(frozen=True)
@@ -288,6 +293,7 @@ def parse_policy(data: Mapping, path: str | None = None) -> Policy:
             targets=targets,
             at_risk=float(c.get("at_risk", DEFAULT_AT_RISK)),
             at_risk_remaining=remaining,
+            match=tuple((str(m["field"]), tuple(m["values"])) for m in c.get("match") or ()),
             schedule_months=tuple(sorted(set(schedule["months"]))) if schedule else None,
             schedule_products=schedule.get("from_products") if schedule else None,
             schedule_occurrence=schedule.get("occurrence_field") if schedule else None,
