@@ -250,7 +250,7 @@ def also_visit(corpus, at, items: list[Item] | None = None) -> list[Suggestion]:
         cust = corpus.records.get(customer)
         if cust is None:
             continue
-        if get(cust.data, "size") in KEY_SIZES:
+        if text(get(cust.data, "size")) in KEY_SIZES:  # a size of the wrong type: the schema check says so
             suggest(customer, "key_customer", inst.id)
         product = corpus.records.get(_main_product(inst) or "")
         life = get(product.data, "service_life_years") if product is not None else None
