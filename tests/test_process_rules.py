@@ -223,3 +223,15 @@ def test_a_bid_is_submitted_only_with_every_checkpoint_and_its_key_communication
     path = demo / "records" / "communication" / "2026" / "CM-20261201-VA0001.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("2026-12-01", "2026-11-26"), encoding="utf-8")
     assert problems(demo) == (0, [])
+
+
+def test_the_pull_request_path_finds_the_records_that_name_a_changed_one(demo):
+    """Validating only the changed solution (the pull-request path reads a few files) still finds
+    the feasibility appraisals that name it, so it neither misses the rule nor reports a false one."""
+    rel = path_of(demo, "SO-20261113-KQNJ42").relative_to(demo).as_posix()
+    assert sb("validate", rel, "--root", str(demo), cwd=demo).returncode == 0
+    edit(demo, "SO-20261113-KQNJ42", lambda d: enter(d, "proposed", "P-li-na"))
+    proc = sb("validate", rel, "--root", str(demo), cwd=demo)
+    assert proc.returncode == 1 and "[process.step]" in proc.stdout and "FS-20261116-Y6Q2H9 was 'submitted'" in proc.stdout
+    edit(demo, "FS-20261116-Y6Q2H9", lambda d: enter(d, "approved", "P-zhao-guoqiang", "2026-11-30T09:00:00+08:00"))
+    assert sb("validate", rel, "--root", str(demo), cwd=demo).returncode == 0

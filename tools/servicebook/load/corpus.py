@@ -253,8 +253,9 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents) -> Cor
         results = _read_with_cache(root, names, schemas, jobs, max_bytes, cache)
         cache.keep_only(set(names))
     else:
+        changed_kinds = {kind_of_path(Path(f)) for f in only_set}
         results = _read_subset(root, names, only_set, schemas, max_bytes, cache, contents,
-                               ALWAYS_READ + lifecycle.followed_by_naming())
+                               ALWAYS_READ + lifecycle.followed_by_naming(changed_kinds))
     cache.save()
 
     records: dict[str, Record] = {}

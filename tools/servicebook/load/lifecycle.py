@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import yaml
 
@@ -132,10 +133,12 @@ class Lifecycle:
         s = self.status(kind, name)
         return bool(s and s.pause)
 
-    def followed_by_naming(self) -> tuple[str, ...]:
-        """Kinds a process rule finds by what names a record (a feasibility naming its solution):
-        the pull-request path reads them all, since a changed record cannot say who names it."""
-        return tuple(sorted({f.kind for sts in self._statuses.values() for st in sts.values()
+    def followed_by_naming(self, kinds: Iterable[str] | None = None) -> tuple[str, ...]:
+        """Kinds a process rule of ``kinds`` (default: every kind) finds by what names a record (a
+        feasibility naming its solution): the pull-request path reads them all when a changed
+        record is of such a kind, since a changed record cannot say who names it."""
+        wanted = set(self._statuses) if kinds is None else set(kinds)
+        return tuple(sorted({f.kind for kind in wanted for st in self._statuses.get(kind, {}).values()
                              for f in st.requires.follows if f.naming}))
 
     def requires(self, kind: str, name, data=None) -> Requires:
