@@ -31,9 +31,10 @@ def check(corpus: Corpus) -> list[Problem]:
         if not lifecycle.has(rec.kind) or (corpus.only is not None and rec.path.as_posix() not in corpus.only):
             continue
         status = rec.data.get("status")
-        out += _incomplete(rec, lifecycle, status)
-        out += _unchecked(rec, lifecycle, status, corpus)
-        out += _roles(rec, lifecycle, status, corpus)
+        if lifecycle.requires(rec.kind, status, rec.data):  # most statuses require nothing
+            out += _incomplete(rec, lifecycle, status)
+            out += _unchecked(rec, lifecycle, status, corpus)
+            out += _roles(rec, lifecycle, status, corpus)
         out += _steps(rec, lifecycle, corpus)
     return out
 
@@ -123,11 +124,12 @@ def _steps(rec: Record, lifecycle: Lifecycle, corpus: Corpus) -> list[Problem]:
         return []
     i, entry = len(history) - 1, history[-1]
     status = entry.get("status")
-    entered = instant_or_none(entry.get("at"))
-    if not isinstance(status, str) or entered is None:
+    follows = lifecycle.requires(rec.kind, status, rec.data).follows if isinstance(status, str) else ()
+    entered = instant_or_none(entry.get("at")) if follows else None
+    if entered is None:
         return []
     out = []
-    for f in lifecycle.requires(rec.kind, status, rec.data).follows:
+    for f in follows:
         message = _unmet(rec, f, entered, corpus, lifecycle)
         if message:
             out.append(_problem(rec, ("history", i, "status"), STEP, f"entered '{status}' at {entry.get('at')} {message}"))

@@ -40,6 +40,9 @@ class Requires:
     when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     every: tuple[tuple[str, str], ...] = ()  # (list field, key): an item for every value the schema allows
 
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.follows or self.roles or self.every)
+
     def applies(self, data) -> bool:
         return all(isinstance(data, dict) and data.get(f) in values for f, values in self.when)
 
