@@ -168,13 +168,15 @@ def approve(root, args) -> int:
 
 
 def _move(root, record_id, status, by, note, at) -> None:
-    """Status change through the lead's writer (comment-preserving, atomic)."""
-    from servicebook.commands import status as status_cmd
+    """The status change (``write.status.move``: comment-preserving, atomic, through the write
+    guard); a refusal is a usage error here (exit 2), with validate's located problems."""
+    from servicebook.write import guard
+    from servicebook.write.status import MoveRefused, move
     from servicebook.write.writer import WriteRefused
 
     try:
-        status_cmd.change(root, record_id, status, by, note, at)
-    except WriteRefused as err:
+        move(root, record_id, status, by, note, at)
+    except (MoveRefused, guard.Invalid, WriteRefused) as err:
         raise UsageError(str(err)) from None
 
 

@@ -42,11 +42,3 @@ def run(args) -> int:
     print(f"{args.id}: {before} -> {args.new_status}")
     return 0
 
-
-def change(root, record_id, new_status, by, note, at) -> None:
-    """The move as `servicebook approve` makes it: a refusal is its usage error (exit 2), with
-    validate's located problems when the result would not validate."""
-    try:
-        move(root, record_id, new_status, by, note, at)
-    except (MoveRefused, guard.Invalid) as err:
-        raise UsageError(str(err)) from None
