@@ -2,14 +2,14 @@
 
 The index is computed in one module, ``servicebook.derive.aftersales.value_index``. Its consumers are
 ``servicebook report value``, the after-sales value page (``customers/value.md``), each customer
-page, and the at-risk ordering of the home page and the SLA page (equally urgent clocks: the
-higher-value customer first). The site once computed a second figure with a stand-in formula
+page, and the at-risk ordering of the home page, the SLA page and ``sla --at-risk`` (the higher
+customer class first, then the earlier deadline, then the higher value). The site once computed a second figure with a stand-in formula
 behind a swallowed ImportError (CU-dongfang-garment: 31.25 in the report, 47.7 on its page).
 
 For every customer of the demo records and of a synthetic repository, the figure of
 ``servicebook report value --format json`` (the reference) equals the one on the value page and on
 the customer page, in both languages (``pages.generate`` in-process); the at-risk queues of the
-pages are the SLA engine's queue ordered by that figure; and on a real ``mkdocs build --strict`` of
+pages are the SLA engine's queue ordered by that class and figure; and on a real ``mkdocs build --strict`` of
 the demo the built customer and value pages carry the same figures. ``servicebook export`` writes
 records only, no value: the test holds it to that, so a value column added there must join this
 agreement.
@@ -29,6 +29,7 @@ import pytest
 from conftest import sb
 from servicebook.load import corpus as corpus_mod
 from servicebook.write import export
+from servicebook.derive.aftersales.value_index import ValueIndex
 from servicebook.derive.sla.engine import Engine
 from servicebook.derive.sla.reports import at_risk_queue
 from servicebook.site import pages
@@ -65,6 +66,8 @@ class Repo:
                                     "--root", str(root)).stdout)
         self.ranked = [(row["customer"], row["index"]) for row in report["ranked"]]
         self.value = dict(self.ranked)          # the reference figure, customer -> index
+        self.klass = {row["customer"]: row["class"] for row in report["ranked"]}
+        self.classes = [name for _lowest, name in ValueIndex(self.corpus, self.at).classes]  # highest first
         self._pages: dict[str, dict[str, str]] = {}
 
     def pages(self, lang: str) -> dict[str, str]:
@@ -72,8 +75,14 @@ class Repo:
             self._pages[lang] = pages.generate(self.corpus, {"lang": lang, "root": str(self.root), "as_of": self.at})
         return self._pages[lang]
 
-    def at_risk_queue(self, value_of) -> list:
-        return at_risk_queue(Engine(self.corpus).clocks(self.at), value_of)
+    def priority(self, customer) -> tuple[int, float]:
+        """The order source 003 serves in, from the report's figures: class, then the index."""
+        if customer not in self.value:
+            return len(self.classes), 0.0
+        return self.classes.index(self.klass[customer]), -self.value[customer]
+
+    def at_risk_queue(self, priority) -> list:
+        return at_risk_queue(Engine(self.corpus).clocks(self.at), priority)
 
 
 @pytest.fixture(scope="module")
@@ -149,24 +158,25 @@ def test_customer_page_shows_the_report_figure(repo, lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_at_risk_queues_are_ordered_by_the_report_figure(repo, lang):
-    expected = [c.case for c in repo.at_risk_queue(repo.value.get)]
+    expected = [c.case for c in repo.at_risk_queue(repo.priority)]
     assert expected, "no clock at risk at this moment: the ordering would go untested"
     t, out = Translator(lang), repo.pages(lang)
     assert first_column_ids(section(out["sla/index.md"], t("sla.at_risk"))) == expected[:500]
     assert first_column_ids(section(out["index.md"], t("home.at_risk"))) == expected[:50]
+    cli = json.loads(run_cli("sla", "--at-risk", "--format", "json", "--at", repo.at_text, "--root", str(repo.root)).stdout)
+    assert [c["case"] for c in cli["clocks"]] == expected  # servicebook sla --at-risk: the same order
 
 
-def test_the_value_decides_between_equally_urgent_clocks(repos):
-    """Not vacuous: in the synthetic repository two at-risk clocks share a deadline and their
-    customers' figures differ, so the queue by value is not the queue without it, and the higher
-    figure comes first."""
+def test_the_value_decides_the_order_of_the_at_risk_queue(repos):
+    """Not vacuous: in the synthetic repository the queue by class and value is not the queue by
+    deadline alone; the higher class comes first, then the earlier deadline, then the higher
+    figure."""
     repo = repos["synthetic"]
-    queue = repo.at_risk_queue(repo.value.get)
-    tied = [(a, b) for a, b in zip(queue, queue[1:]) if a.deadline == b.deadline
-            and repo.value.get(a.customer) != repo.value.get(b.customer)]
-    assert tied, "no equally urgent clocks of customers of different value: choose another AT or seed"
-    assert all((repo.value.get(a.customer) or 0) > (repo.value.get(b.customer) or 0) for a, b in tied)
+    queue = repo.at_risk_queue(repo.priority)
     assert [c.case for c in queue] != [c.case for c in repo.at_risk_queue(None)]
+    keys = [(repo.priority(c.customer)[0], c.deadline, repo.priority(c.customer)[1]) for c in queue]
+    assert keys == sorted(keys)
+    assert len({k[0] for k in keys}) > 1, "one class only: the class would go untested"
 
 
 # ------------------------------------------------------------------------------------- export
