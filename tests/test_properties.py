@@ -157,6 +157,7 @@ def _must_not_crash(data: bytes) -> None:
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=60).map("".join))
 @example("? : b:")  # an explicit key that is a mapping: the Rust parser raised TypeError (unhashable)
+@example(": ? : b:")
 def test_fuzz_yaml_like_text(text):
     _must_not_crash(text.encode("utf-8", "surrogatepass"))
 

@@ -249,8 +249,9 @@ _LONG_DIGITS = re.compile(r"[0-9]{%d}" % (_MAX_INT_DIGITS + 1))
 
 
 # `?` as YAML's explicit-key indicator (a key that may itself be a mapping, which yaml-rs cannot
-# hash): at a line's start, after a flow opener or separator, followed by a space or the end
-_EXPLICIT_KEY = re.compile(r"(?:^|[\[{,])[ \t]*\?(?:[ \t]|$)", re.M)
+# hash): after a line's start, a space or a flow indicator, followed by a space or the end (a
+# question mark inside text, "why? yes", takes the strict path too: slower, never wrong)
+_EXPLICIT_KEY = re.compile(r"(?:^|[\s\[{,:])\?(?:[ \t]|$)", re.M)
 
 
 def _needs_strict_path(text: str) -> bool:
@@ -277,8 +278,8 @@ def parse(data: bytes, max_bytes: int = MAX_BYTES) -> Any:
     if _depth_upper_bound(text) <= MAX_DEPTH and not _needs_strict_path(text):
         try:
             value = _yaml_rs.loads(text, parse_datetime=False)
-        except ValueError:  # any refusal (yaml_rs.YAMLDecodeError is one): the strict path explains it
-            value = None
+        except (ValueError, TypeError):  # any refusal (yaml_rs.YAMLDecodeError is one; TypeError: a
+            value = None                  # key it cannot hash): the strict path explains it
         if isinstance(value, dict) and value:
             return value
     return parse_strict(text)
