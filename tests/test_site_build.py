@@ -514,3 +514,15 @@ def test_the_audit_violations_on_the_pages_are_the_audit_commands(git_built):
     listed = page_text(site / "en/approvals/pending/index.html")
     (shown,) = re.findall(r"Audit findings \((\d+)\)", listed)
     assert int(shown) >= int(n)  # the findings list also shows warnings
+
+
+def test_no_page_shows_a_markdown_table_as_text(built):
+    """A generated table right under a paragraph was that paragraph's text (the pipeline page's
+    stage counts showed as '| 状态 | 项目数 | | --- | --- |')."""
+    root, _, _ = built
+    raw = []
+    for page in (root / "site").rglob("*.html"):
+        body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page.read_text(encoding="utf-8"), flags=re.S)
+        if re.search(r"\|\s*-{3,}\s*\|", re.sub(r"<[^>]+>", " ", body)):
+            raw.append(str(page.relative_to(root)))
+    assert raw == []

@@ -150,7 +150,8 @@ def _deal_row(x: _Ctx, d: pl.Deal, here: str):
 
 def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     here = "pipeline/index.md"
-    parts = [f"# {md_escape(x.t('presales.pipeline.title'))}\n", f"{md_escape(x.t('presales.pipeline.intro', at=x.when(x.at)))}\n"]
+    # a blank line after the intro: a table right under a paragraph is that paragraph's text
+    parts = [f"# {md_escape(x.t('presales.pipeline.title'))}\n", f"{md_escape(x.t('presales.pipeline.intro', at=x.when(x.at)))}\n\n"]
     groups = pl.by_stage(deals)
     # summary
     parts.append(str(table([x.t("presales.col.status"), x.t("presales.col.count")],
