@@ -526,3 +526,22 @@ def test_no_page_shows_a_markdown_table_as_text(built):
         if re.search(r"\|\s*-{3,}\s*\|", re.sub(r"<[^>]+>", " ", body)):
             raw.append(str(page.relative_to(root)))
     assert raw == []
+
+
+def test_the_home_page_says_first_what_is_late_now(built):
+    """Issue #17: the first section of the home page is what is late now -- clocks past their
+    deadline whose case is not done -- with the count `servicebook sla` gives (breached and open),
+    most overdue first; clocks that closed late are history, not in it."""
+    root, _, _ = built
+    clocks = json.loads(sb("sla", "--at", AS_OF, "--format", "json", "--root", str(root), cwd=root).stdout)["clocks"]
+    late = [c for c in clocks if c["state"] == "breached" and c["open"]]
+    closed_late = [c for c in clocks if c["state"] == "breached" and not c["open"]]
+    assert late, "nothing late in the fixture: the section would go untested"
+    for lang_root, heading in ((root / "site", "当前已超时"), (root / "site" / "en", "Late now")):
+        text = page_text(lang_root / "index.html")
+        first = re.search(r"(当前已超时|Late now) \((\d+)\)", text)
+        assert first and first.group(1) == heading and int(first.group(2)) == len(late)
+        assert text.index(heading) < text.index("未结案件链" if heading == "当前已超时" else "Open case chains")
+        section_text = text[first.start():text.index("未结案件链" if heading == "当前已超时" else "Open case chains")]
+        assert all(c["case"] in section_text for c in late[:30])
+        assert not [c for c in closed_late if c["case"] not in {x["case"] for x in late} and c["case"] in section_text]

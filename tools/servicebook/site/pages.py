@@ -51,6 +51,7 @@ COMMON_FIELDS = ("id", "schema_version", "customer", "filled_by", "created_at", 
 SKIP_FORM_FIELDS = {"id", "schema_version", "history"}
 
 APPROVALS_PAGE = "approvals/pending.md"   # docs/approvals.md (the guide) is /approvals/ already
+HOME_LATE_ROWS = 30  # the home page lists this many late clocks; the SLA page has them all
 KB_KINDS = ("repair", "complaint")
 KB_PAGE_STATUSES = ("draft", "published", "retired")  # the entries `aftersales` gives a page of their own
 AUDIT_ACTIONS = ("created", "changed", "deleted", "imported")
@@ -257,8 +258,11 @@ class _Generator:
         _, at_risk = self.breaches_and_risks()
         by_src = {id(c.src): c for c in m.clocks}
         breaches = [by_src[id(c)] for c in m.sla.missed_on(m.raw_clocks, m.as_of)]
+        late = [by_src[id(c)] for c in m.sla.late_now(m.raw_clocks)]
         clock_head = self.clock_head()
-        stats = [[self.t("home.open_chains"), m.open.total]]
+        late_rows = [row + [m.sla.format_duration(c.src.overdue_seconds)]
+                     for row, c in zip(self.clock_rows(here, late[:HOME_LATE_ROWS]), late)]
+        stats = [[self.t("home.late_now"), len(late)], [self.t("home.open_chains"), m.open.total]]
         stats += [[self.t(f"home.open.{kind}"), m.open.by_kind[kind]] for kind in cases.CHAIN_KINDS]
         stats += [
             [self.t("home.open_records"), m.open.records],
@@ -267,6 +271,9 @@ class _Generator:
         ]
         self.render(here, "home.md.j2",
                     stats=table([self.t("home.stats"), self.t("word.count")], stats),
+                    n_late=len(late), late=table(clock_head + [self.t("word.late_by")], late_rows),
+                    late_more=max(0, len(late) - HOME_LATE_ROWS),
+                    sla_link=self.link_to(here, self.t("sla.title"), "sla/index.md"),
                     open_table=table([self.t("word.kind"), self.t("word.status"), self.t("word.count")], self.open_by_kind()),
                     breaches=table(clock_head, self.clock_rows(here, breaches)),
                     at_risk=table(clock_head, self.clock_rows(here, at_risk[:50])),

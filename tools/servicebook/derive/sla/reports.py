@@ -23,6 +23,7 @@ __all__ = [
     "breach_list",
     "missed_on",
     "at_risk_queue",
+    "late_now",
     "report",
     "format_duration",
 ]
@@ -102,6 +103,13 @@ def breach_list(clocks: Iterable[Clock], cycles: str = "all") -> list[Clock]:
     """Breached clocks, most overdue first."""
     return sorted((c for c in select(clocks, cycles) if c.state == "breached"),
                   key=lambda c: (-c.overdue_seconds, c.case, c.clock))
+
+
+def late_now(clocks: Iterable[Clock]) -> list[Clock]:
+    """What is late now: clocks past their deadline and still open (the case is not done), the
+    newest cycle of each, most overdue first -- what a service manager chases first. Clocks that
+    stopped late are history: the breach list and the compliance figures keep them."""
+    return [c for c in breach_list(clocks, "last") if c.open]
 
 
 def missed_on(clocks: Iterable[Clock], at) -> list[Clock]:
