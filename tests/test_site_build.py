@@ -545,3 +545,17 @@ def test_the_home_page_says_first_what_is_late_now(built):
         section_text = text[first.start():text.index("未结案件链" if heading == "当前已超时" else "Open case chains")]
         assert all(c["case"] in section_text for c in late[:30])
         assert not [c for c in closed_late if c["case"] not in {x["case"] for x in late} and c["case"] in section_text]
+
+
+def test_the_sla_page_keeps_what_is_late_now_apart_from_what_closed_late(built):
+    """Issue #17: /sla/ mixed open breaches with cases that closed late; now 'late now' leads and
+    'closed late' is its own list, each with how late, counted as `servicebook sla` counts."""
+    root, _, _ = built
+    clocks = json.loads(sb("sla", "--at", AS_OF, "--format", "json", "--root", str(root), cwd=root).stdout)["clocks"]
+    breached = [c for c in clocks if c["state"] == "breached" and c["last_cycle"]]
+    n_open, n_closed = sum(1 for c in breached if c["open"]), sum(1 for c in breached if not c["open"])
+    for lang_root, late, closed in ((root / "site", "当前已超时", "已结但曾超时"),
+                                    (root / "site" / "en", "Late now", "Closed late")):
+        text = page_text(lang_root / "sla/index.html")
+        assert re.search(rf"{late} \({n_open}\)", text) and re.search(rf"{re.escape(closed)}[^\n]*?\({n_closed}\)", text)
+        assert text.index(late) < text.index(closed)

@@ -253,6 +253,22 @@ class _Generator:
                          self.customer_cell(here, self.m.customer_id(rec)) if rec else "", self.person(here, c.person)])
         return rows
 
+    def late_head(self):
+        return [self.t("word.record"), self.t("word.clock"), self.t("word.target"), self.t("word.deadline"),
+                self.t("word.late_by"), self.t("word.customer"), self.t("word.person")]
+
+    def late_rows(self, here: str, clocks):
+        """Breached clocks: every one is late, so instead of a state, how late (a lower bound,
+        marked, past the calendar's holiday data)."""
+        rows = []
+        for c, row in zip(clocks, self.clock_rows(here, clocks)):
+            late = self.m.sla.format_duration(c.src.overdue_seconds)
+            if getattr(c.src, "at_least", False):
+                late = f"≥ {late}"
+            record, label, _state, target, deadline, customer, person = row
+            rows.append([record, label, target, deadline, late, customer, person])
+        return rows
+
     def home(self) -> None:
         m, here = self.m, "index.md"
         _, at_risk = self.breaches_and_risks()
@@ -260,8 +276,6 @@ class _Generator:
         breaches = [by_src[id(c)] for c in m.sla.missed_on(m.raw_clocks, m.as_of)]
         late = [by_src[id(c)] for c in m.sla.late_now(m.raw_clocks)]
         clock_head = self.clock_head()
-        late_rows = [row + [m.sla.format_duration(c.src.overdue_seconds)]
-                     for row, c in zip(self.clock_rows(here, late[:HOME_LATE_ROWS]), late)]
         stats = [[self.t("home.late_now"), len(late)], [self.t("home.open_chains"), m.open.total]]
         stats += [[self.t(f"home.open.{kind}"), m.open.by_kind[kind]] for kind in cases.CHAIN_KINDS]
         stats += [
@@ -271,7 +285,7 @@ class _Generator:
         ]
         self.render(here, "home.md.j2",
                     stats=table([self.t("home.stats"), self.t("word.count")], stats),
-                    n_late=len(late), late=table(clock_head + [self.t("word.late_by")], late_rows),
+                    n_late=len(late), late=table(self.late_head(), self.late_rows(here, late[:HOME_LATE_ROWS])),
                     late_more=max(0, len(late) - HOME_LATE_ROWS),
                     sla_link=self.link_to(here, self.t("sla.title"), "sla/index.md"),
                     open_table=table([self.t("word.kind"), self.t("word.status"), self.t("word.count")], self.open_by_kind()),
@@ -754,9 +768,14 @@ class _Generator:
             img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()
+        by_src = {id(c.src): c for c in m.clocks}
+        late = [by_src[id(c)] for c in m.sla.late_now(m.raw_clocks)]
+        closed_late = [c for c in breaches if not c.src.open]
         delay_people, delay_rows = self.delays(here)
         self.render(here, "sla.md.j2", sections=sections,
-                    breaches=table(self.clock_head(), self.clock_rows(here, breaches[:500])), n_breaches=len(breaches),
+                    late=table(self.late_head(), self.late_rows(here, late[:500])), n_late=len(late),
+                    closed_late=table(self.late_head(), self.late_rows(here, closed_late[:500])), n_closed_late=len(closed_late),
+                    n_breaches=len(breaches),
                     at_risk=table(self.clock_head(), self.clock_rows(here, at_risk[:500])),
                     delay_people=delay_people, delay_rows=delay_rows)
 
