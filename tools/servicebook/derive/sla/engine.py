@@ -317,16 +317,18 @@ class Engine:
                     self._refidx[(r.kind, fld)].setdefault(v, []).append(r)
 
     def _owner(self, rec, cd: ClockDef) -> str | None:
-        for spec in cd.owner:
-            if "/" in spec:
-                ref, _, fld = spec.partition("/")
-                other = self.records.get(field_of(rec.data, ref))
-                v = field_of(other.data, fld) if other is not None else None
-            else:
-                v = field_of(rec.data, spec)
-            if isinstance(v, str) and v:
-                return v
-        return None
+        return next((v for v in (self._owner_field(rec, spec) for spec in cd.owner) if v), None)
+
+    def _owner_field(self, rec, spec: str) -> str | None:
+        """The person an owner spec names: ``field`` of the record, or ``ref/field`` of the record
+        its ``ref`` names; None when empty or not text."""
+        if "/" in spec:
+            ref, _, fld = spec.partition("/")
+            other = self.records.get(field_of(rec.data, ref))
+            v = field_of(other.data, fld) if other is not None else None
+        else:
+            v = field_of(rec.data, spec)
+        return v if isinstance(v, str) and v else None
 
     def _department(self, person: str | None) -> str | None:
         p = self.records.get(person) if person else None
@@ -597,13 +599,8 @@ class Engine:
                 if self._role_holder[role]:
                     return self._role_holder[role]
                 continue
-            if "/" in spec:
-                ref, _, fld = spec.partition("/")
-                other = self.records.get(field_of(rec.data, ref))
-                v = field_of(other.data, fld) if other is not None else None
-            else:
-                v = field_of(rec.data, spec)
-            if isinstance(v, str) and v:
+            v = self._owner_field(rec, spec)
+            if v:
                 return v
         return None
 
