@@ -28,6 +28,16 @@ def _reader_digest() -> str:
     return h.hexdigest()
 
 
+def read_store(path: Path) -> dict:
+    """A cache file's dict, or an empty one when it is missing, unreadable or not a dict: a cache
+    only ever saves work, so a bad one is rebuilt, never trusted."""
+    try:
+        loaded = marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 def content_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
@@ -48,15 +58,8 @@ class FileCache:
                               digest_size=12).hexdigest()
         self.path = root / CACHE_DIR / f"records-{key}.marshal"
         self.enabled = enabled and os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
-        self.entries: dict[str, tuple] = {}
+        self.entries: dict[str, tuple] = read_store(self.path) if self.enabled else {}
         self.dirty = False
-        if self.enabled:
-            try:
-                loaded = marshal.loads(self.path.read_bytes())
-                if isinstance(loaded, dict):
-                    self.entries = loaded
-            except (OSError, ValueError, EOFError, TypeError):
-                self.entries = {}
 
     def get(self, rel: str, digest: bytes):
         hit = self.entries.get(rel)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from servicebook.derive.audit import openpgp, sshsig
-from servicebook.load.cache import CACHE_DIR
+from servicebook.load.cache import CACHE_DIR, read_store
 
 
 def _version() -> str:
@@ -35,15 +35,8 @@ class _Store:
         self.name = name
         self.path = Path(root) / CACHE_DIR / f"{name}-{version}.marshal"
         self.enabled = os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
-        self.entries: dict = {}
+        self.entries: dict = read_store(self.path) if self.enabled else {}
         self.dirty = False
-        if self.enabled:
-            try:
-                loaded = marshal.loads(self.path.read_bytes())
-                if isinstance(loaded, dict):
-                    self.entries = loaded
-            except (OSError, ValueError, EOFError, TypeError):
-                self.entries = {}
 
     def save(self, keep: Iterable | None = None) -> None:
         """Write the store; with ``keep``, only those keys (what the run used)."""
