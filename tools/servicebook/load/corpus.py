@@ -65,8 +65,7 @@ class Corpus:
         key = Path(rel).as_posix()
         if key not in self._where:
             try:
-                raw = self._contents[key] if key in self._contents else (self.root / key).read_bytes()
-                self._where[key] = positions(decode(raw))
+                self._where[key] = positions(decode(self._bytes(key)))
             except (OSError, YamlProblem):
                 self._where[key] = {}
         return self._where[key]
@@ -74,8 +73,11 @@ class Corpus:
     def source(self, rel: Path | str) -> str:
         """A record file as written, comments and all (what `servicebook show` prints)."""
         key = Path(rel).as_posix()
-        raw = self._contents[key] if key in self._contents else (self.root / key).read_bytes()
-        return decode(raw)
+        return decode(self._bytes(key))
+
+    def _bytes(self, key: str) -> bytes:
+        """A record file's bytes: the candidate a writing command is checking, else the file's."""
+        return self._contents[key] if key in self._contents else (self.root / key).read_bytes()
 
     def of_kind(self, kind: str) -> list[Record]:
         # Indexed once: reports ask per case (KB matching per repair), which scanning every
