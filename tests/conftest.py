@@ -98,3 +98,12 @@ def make_repo(dest: Path, records: Path = FIXTURES / "mini" / "records") -> Mini
 @pytest.fixture
 def mini(tmp_path: Path) -> MiniRepo:
     return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A copy of this repository's schemas and demo records, to change freely (no git)."""
+    root = tmp_path / "demo"
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    shutil.copytree(REPO / "records", root / "records")
+    return root

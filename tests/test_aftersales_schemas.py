@@ -18,16 +18,12 @@ def test_kb_has_no_customer_and_refs_are_typed():
     assert kb["fault_category"]["enum"] == ["electrical", "mechanical", "hydraulic", "other"]
 
 
-def test_the_parts_plan_follows_the_grade(tmp_path):
+def test_the_parts_plan_follows_the_grade(demo):
     """Source 004: core parts are planned by the head office, emergency parts by the regions, and a
     region's plan names the region; the message says why, at the field."""
-    import shutil
+    from conftest import sb
 
-    from conftest import REPO, sb
-
-    root = tmp_path / "demo"
-    shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copytree(REPO / "records", root / "records")
+    root = demo
     core = root / "records" / "part" / "PT-hb-rx-433.yaml"  # core, head office
     core.write_text(core.read_text(encoding="utf-8").replace("planned_by: head_office", "planned_by: region\nregion: 华东"),
                     encoding="utf-8")

@@ -267,14 +267,10 @@ def test_a_new_product_is_inspected_more_often(tmp_path):
         assert [p for p in repo.problems if "PD-n" in p.file] == []
 
 
-def test_a_new_product_with_inspections_names_its_extra_months(tmp_path):
-    import shutil
+def test_a_new_product_with_inspections_names_its_extra_months(demo):
+    from conftest import sb
 
-    from conftest import REPO, sb
-
-    root = tmp_path / "demo"
-    shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copytree(REPO / "records", root / "records")
+    root = demo
     path = root / "records" / "product" / "PD-vg-2000.yaml"
     text = path.read_text(encoding="utf-8")
     start = text.index("  new_product_months:")

@@ -19,14 +19,6 @@ from conftest import REPO, sb
 AT = "2026-11-30T10:00:00+08:00"
 
 
-@pytest.fixture
-def demo(tmp_path):
-    root = tmp_path / "demo"
-    shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copytree(REPO / "records", root / "records")
-    return root
-
-
 def path_of(root, rid):
     (found,) = list((root / "records").rglob(f"{rid}.yaml"))
     return found

@@ -4,23 +4,14 @@ request changes the figures, and a mistyped weight is a located problem, never a
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from conftest import REPO, sb
+from conftest import sb
 from servicebook.derive.aftersales import technicians, value_index
 from servicebook.load import corpus as corpus_mod
 
 AT = "2026-12-10T10:00:00+08:00"
-
-
-@pytest.fixture
-def demo(tmp_path):
-    root = tmp_path / "demo"
-    shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copytree(REPO / "records", root / "records")
-    return root
 
 
 def test_the_figures_follow_the_repositorys_weights(demo):

@@ -5,7 +5,6 @@ sales manager); its approval is the general manager's (P-zhao-guoqiang)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -15,14 +14,6 @@ from conftest import REPO, sb
 
 FS = "FS-20261116-Y6Q2H9"
 AT = "2026-11-20T10:00:00+08:00"
-
-
-@pytest.fixture
-def demo(tmp_path):
-    root = tmp_path / "demo"
-    shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copytree(REPO / "records", root / "records")
-    return root
 
 
 def fs_path(root):
