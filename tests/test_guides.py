@@ -161,7 +161,8 @@ def test_guide_runs(guide, scratch):
     proc = subprocess.run(["bash", "-c", text], cwd=scratch["root"], env=scratch["env"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{guide.name}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in proc.stdout
+    assert not re.search(r"created\s+by\s+<>", proc.stdout), "an audit line with nobody in it"
     output = dict(re.findall(r"@@block (\d+)@@\n(.*?)(?=@@block |\Z)", proc.stdout, re.S))
     for n, lines in expected:
         for line in filter(None, (line.strip() for line in lines.splitlines())):

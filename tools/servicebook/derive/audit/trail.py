@@ -1169,9 +1169,10 @@ def to_problems(trails: Iterable[Trail]):
 
 
 def format_trail(t: Trail) -> str:
-    lines = [f"{t.id} ({t.kind}) {t.path}",
-             f"  created {t.created_at} by {t.created_by} <{t.created_email}>"
-             + (" (imported: before the baseline)" if t.imported else "")]
+    lines = [f"{t.id} ({t.kind}) {t.path}"]
+    if t.created_at:  # the review rules' own trail (their findings) has no creation to show
+        lines.append(f"  created {t.created_at} by {t.created_by} <{t.created_email}>"
+                     + (" (imported: before the baseline)" if t.imported else ""))
     for ch in t.changes[1:] if t.changes and t.changes[0].action == "created" else t.changes:
         move = (f" {ch.status_from} -> {ch.status_to}"
                 if ch.status_from != ch.status_to and (ch.status_from or ch.status_to) else "")
