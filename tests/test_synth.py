@@ -65,7 +65,7 @@ def test_chains_and_approvals_are_consistent(generated):
     roles = {r.id: set(r.data["roles"]) for r in loaded.of_kind("person")}
     approvals = 0
     for rec in loaded.records.values():
-        if rec.kind not in synth.DEAL + synth.SERVICE:
+        if rec.kind not in synth.LIFECYCLE_KINDS:
             continue
         history = rec.data["history"]
         assert history[0]["status"] in life.initial(rec.kind)
@@ -89,8 +89,58 @@ def test_statuses_cover_the_lifecycle_at_scale(tmp_path, source_policy_problems)
     seen = {(r.kind, h["status"]) for r in loaded.records.values() if "history" in r.data
             for h in r.data["history"]}
     life = Lifecycle.load(ROOT / "schemas")
-    for kind in synth.DEAL + synth.SERVICE:
+    for kind in synth.LIFECYCLE_KINDS:
         assert {(kind, s) for s in life.statuses(kind)} <= seen, kind
+
+
+def test_presales_delivery_and_aftersales_records_hang_together(generated):
+    """Bids, communications, delivery records, inspections, parts and part requests point to the
+    records they belong to, in the order the process needs (validate proves the references exist;
+    this proves they are the right ones)."""
+    _out, _counts, loaded = generated
+    of = loaded.of_kind
+    for bid in of("bid"):
+        comms = [c for c in of("communication") if c.data.get("bid") == bid.id]
+        assert comms and all(c.data["deal"] == bid.data["survey"] for c in comms)
+        if "submitted_at" in bid.data:
+            assert {c.data["kind"] for c in comms} >= {"quotation", "vendor_authorisation"}
+            assert len(bid.data["checklist"]) == 7
+    for kind in synth.DELIVERY:
+        for rec in of(kind):
+            contract = loaded.records[rec.data["contract"]]
+            assert contract.data["customer"] == rec.data["customer"] and "signing_date" in contract.data
+    for rec in of("inspection"):
+        inst = loaded.records[rec.data["installation"]]
+        assert inst.data["status"] == "handed_over" and rec.data["customer"] == inst.data["customer"]
+        product = loaded.records[rec.data["product"]]
+        assert rec.data["schedule_month"] in product.data["service_plan"]["inspection_months"]
+        assert rec.data.get("done_on", "9999") >= inst.data["handed_over_on"]
+    part_numbers = {p.id: p.data["part_number"] for p in of("part")}
+    for rec in of("part-request"):
+        repair = loaded.records[rec.data["repair"]]
+        assert rec.data["customer"] == repair.data["customer"] and "arrived_at" in repair.data
+        replaced = [p["part_number"] for p in repair.data.get("parts_replaced", [])]
+        assert not replaced or replaced == [part_numbers[rec.data["part"]]]
+    for entry in of("kb"):
+        assert entry.data["fault_codes"] and loaded.records[entry.data["product"]].kind == "product"
+
+
+def test_derived_reports_run_on_every_kind(generated):
+    """The SLA engine and the after-sales reports run on a synthetic corpus and measure its new
+    kinds: part requests, requirements confirmations, inspections scheduled on installations."""
+    from servicebook.derive.aftersales import inspections, parts
+    from servicebook.derive.sla.engine import Engine
+    from servicebook.load.instants import parse_instant
+
+    _out, _counts, loaded = generated
+    at = parse_instant("2026-11-21T00:00:00+08:00")
+    engine = Engine(loaded)
+    assert engine.problems == []
+    measured = {c.kind for c in engine.clocks(at)}
+    assert {"part-request", "requirements", "installation", "complaint", "repair"} <= measured
+    assert any(item.inspection for item in inspections.schedule(loaded, at))
+    sources = {u.source for u in parts.uses(loaded, at)}
+    assert any(s.startswith("PQ-") for s in sources)
 
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path):

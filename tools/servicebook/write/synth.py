@@ -2,9 +2,11 @@
 
 ``generate(out, n, seed)`` writes a complete repository at ``out``: the schemas (and the SLA
 policies and calendars, when the source repository has them) plus ``n`` records under
-``records/``. The corpus looks like a real one: a few people, customers and products, deal chains
-(survey -> appraisal -> solution -> feasibility -> contract -> installation) and, dominant, service
-cases (complaint -> repair -> callback) with Chinese text of about 2 KB per record. Every chain is
+``records/``. The corpus looks like a real one: a few people, customers, products, spare parts and
+knowledge-base entries; deal chains (survey -> appraisal -> solution -> feasibility -> contract ->
+installation) with bids and their communications, the delivery records of signed contracts and the
+routine inspections of handed-over installations; and, dominant, service cases (complaint ->
+repair -> callback, with part requests) with Chinese text of about 2 KB per record. Every chain is
 consistent: references exist and point forward in time, histories follow ``lifecycle.yaml``, and
 approval steps are entered by holders of the approving role who did not fill the form.
 
@@ -25,13 +27,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from servicebook.derive.schedules import add_months
 from servicebook.load.records import KINDS, RECORDS_DIR, SCHEMAS_DIR
 
 # The kinds this generator writes (the record model of the foundation issue).
 REFERENCE = ("person", "customer", "product")
 DEAL = ("survey", "appraisal", "solution", "feasibility", "contract", "installation")
 SERVICE = ("complaint", "repair", "callback")
-GENERATED_KINDS = REFERENCE + DEAL + SERVICE
+PRESALES = ("bid", "communication")  # bids on a deal, and what was agreed in writing on it
+DELIVERY = ("requirements", "progress", "change", "risk", "problem")  # after a contract is signed
+AFTERSALES = ("part", "kb", "inspection", "part-request")
+GENERATED_KINDS = REFERENCE + DEAL + SERVICE + PRESALES + DELIVERY + AFTERSALES
+# the generated kinds that have a lifecycle (a status and its history)
+LIFECYCLE_KINDS = DEAL + SERVICE + ("bid", "requirements", "change", "risk", "problem", "kb", "inspection",
+                                    "part-request")
 COPIED_RECORD_FOLDERS = ("policy", "calendar")  # shipped by the SLA engine; copied when present
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -303,6 +312,16 @@ class _Ctx:
     contracts: dict[str, list[tuple]] = field(default_factory=dict)  # customer -> [(id, at, tier, devices)]
     taken: set[str] = field(default_factory=set)
     day_index: dict[str, int] = field(default_factory=dict)  # "2026-11-20" -> index in days
+    end: int = 0  # the last minute of the corpus's last day: nothing is filed after it
+    parts: dict[str, str] = field(default_factory=dict)  # part number -> part record ID
+
+    @property
+    def last_day(self) -> date:
+        return date.fromisoformat(self.days[self.end // 1440])
+
+    def day_minute(self, day: date, hour: int = 9) -> int:
+        """The minute of ``hour`` o'clock on ``day`` (a day of the corpus)."""
+        return self.day_index[day.isoformat()] * 1440 + hour * 60
 
     def instant(self, minute: int) -> str:
         day, tod = divmod(minute, 1440)
@@ -471,6 +490,10 @@ class _Writer:
         self.root, self.limit, self.count = root / RECORDS_DIR, limit, 0
         self.made: set[Path] = set()
         self.kinds: dict[str, int] = {}
+        self.statuses: set[tuple[str, str]] = set()  # (kind, status) of the records written
+
+    def has(self, kind: str, status: str) -> bool:
+        return (kind, status) in self.statuses
 
     @property
     def full(self) -> bool:
@@ -494,6 +517,7 @@ class _Writer:
             os.close(fd)
         self.count += 1
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        self.statuses.add((kind, data.get("status")))
         return True
 
 
@@ -541,6 +565,9 @@ def _deal(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
     sv["salesperson"] = sp
     if not w.put("survey", sv) or path[-1] != "handed_over":
         return
+    if rng.random() < 0.3 or not w.kinds.get("communication"):
+        kind, subject, summary = rng.choice(BRIEFINGS)
+        _communication(ctx, w, t + rng.randint(30, 300), kind, subject, f"{summary}。", cust=cust, survey=sid, by=sp)
 
     # appraisal
     t += rng.randint(10, 60)
@@ -557,14 +584,45 @@ def _deal(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
     if not w.put("appraisal", ap) or path[-1] != "done":
         return
 
-    # solution
+    # solution: drafted and approved by the sales manager; the proposal goes out (and the deal is
+    # negotiated and won) only once the GM has approved the feasibility appraisal
     t += rng.randint(20, 180)
     oid = ctx.new_id("solution", t)
     path = _prefix(rng, _pick(rng, SOLUTION_PATHS), open_share)
+    cut = path.index("approved") + 1 if "approved" in path else len(path)
+    path, rest = path[:cut], path[cut:]
     role = {"approved": mgr, "returned": mgr}
-    hist, t = _history(ctx, path, t, lambda s: role.get(s, sp), (60, 600),
-                       {"returned": "投资回报测算不完整", "approved": "同意", "lost": rng.choice(LOST)})
+    notes = {"returned": "投资回报测算不完整", "approved": "同意", "lost": rng.choice(LOST)}
+    hist, t = _history(ctx, path, t, lambda s: role.get(s, sp), (60, 600), notes)
     monthly = rng.randrange(0, 200000, 100)
+
+    fs = fpath = fh = None
+    if "approved" in path:
+        t_fs = t + rng.randint(30, 240)
+        fid = ctx.new_id("feasibility", t_fs)
+        fpath = rng.choices([["draft", "submitted", "approved"], ["draft", "submitted", "rejected"],
+                             ["draft", "submitted", "draft", "submitted", "approved"]], [10, 1, 1])[0]
+        fpath = _prefix(rng, fpath, open_share)
+        fh, t_fs = _history(ctx, fpath, t_fs, lambda s: gm if s in ("approved", "rejected") else mgr, (60, 500),
+                            {"submitted": "随全部资料呈总经理", "draft": "总经理要求补充资料", "rejected": "回收期过长"})
+        fs = {"id": fid, "schema_version": 1, "customer": cid, "filled_by": mgr, "created_at": fh[0]["at"],
+              "status": fpath[-1], "history": fh, "solution": oid, "customer_block": block,
+              "operating_model": rng.choice(("设备买断 + 服务费", "分期销售", "经营租赁", "整机销售")),
+              "equipment_investment": {"amount": total, "currency": "CNY"},
+              "avg_monthly_gross_profit": {"amount": monthly - monthly // 4, "currency": "CNY"},
+              "max_profit_fluctuation_pct": rng.randint(5, 40),
+              "payback_months": round(total / (monthly - monthly // 4), 1) if monthly - monthly // 4 > 0 else 0}
+        if len(fpath) > 1:
+            fs["appraiser"] = {"by": mgr, "at": fh[1]["at"]}
+        if fpath[-1] == "rejected":
+            rest = ["lost"]  # the GM said no: the deal is lost
+            notes["lost"] = LOST[2]
+        elif fpath[-1] != "approved" or w.limit - w.count < 2:
+            rest = []  # still waiting for the GM (or no room left for the feasibility record)
+        if rest:
+            more, t = _history(ctx, rest, t_fs + rng.randint(60, 600), lambda s: role.get(s, sp), (60, 600), notes)
+            hist += more
+            path += rest
     so = {"id": oid, "schema_version": 1, "customer": cid, "filled_by": sp, "created_at": hist[0]["at"],
           "status": path[-1], "history": hist, "survey": sid, "appraisal": aid,
           "customer_type": cust["industry"], "template": sv["qualification"]["template_solution"],
@@ -583,27 +641,11 @@ def _deal(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
                                      "manager_informed": True} for k in kinds]
     if path[-1] == "lost":
         so["lost_reason"] = hist[-1].get("note") or rng.choice(LOST)
-    if not w.put("solution", so) or "approved" not in path:
+    if not w.put("solution", so) or fs is None or not w.put("feasibility", fs):
         return
-
-    # feasibility: drafted after the manager's approval
-    t_fs = ctx_minute(hist[path.index("approved")]["at"], ctx) + rng.randint(30, 240)
-    fid = ctx.new_id("feasibility", t_fs)
-    fpath = rng.choices([["draft", "submitted", "approved"], ["draft", "submitted", "rejected"],
-                         ["draft", "submitted", "draft", "submitted", "approved"]], [10, 1, 1])[0]
-    fpath = _prefix(rng, fpath, open_share)
-    fh, _ = _history(ctx, fpath, t_fs, lambda s: gm if s in ("approved", "rejected") else mgr, (60, 500),
-                     {"submitted": "随全部资料呈总经理", "draft": "总经理要求补充资料", "rejected": "回收期过长"})
-    fs = {"id": fid, "schema_version": 1, "customer": cid, "filled_by": mgr, "created_at": fh[0]["at"],
-          "status": fpath[-1], "history": fh, "solution": oid, "customer_block": block,
-          "operating_model": rng.choice(("设备买断 + 服务费", "分期销售", "经营租赁", "整机销售")),
-          "equipment_investment": {"amount": total, "currency": "CNY"},
-          "avg_monthly_gross_profit": {"amount": monthly - monthly // 4, "currency": "CNY"},
-          "max_profit_fluctuation_pct": rng.randint(5, 40),
-          "payback_months": round(total / (monthly - monthly // 4), 1) if monthly - monthly // 4 > 0 else 0}
-    if len(fpath) > 1:
-        fs["appraiser"] = {"by": mgr, "at": fh[1]["at"]}
-    if not w.put("feasibility", fs) or fpath[-1] != "approved" or path[-1] != "won":
+    if "proposed" in path and (rng.random() < 0.35 or not w.kinds.get("bid")):
+        _bid(ctx, w, cust, sid, so, path, sp, mgr, eng, open_share)
+    if fpath[-1] != "approved" or path[-1] != "won":
         return
 
     # contract after the deal is won and the feasibility approved
@@ -641,6 +683,7 @@ def _deal(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
                             "config_doc_number": f"CFG-{ctid[12:]}-{len(devices) + 1:02d}",
                             "product": p["id"], "location": f"{cust['short_name']}现场"})
     ctx.contracts.setdefault(cid, []).append((ctid, ctx_minute(ch[0]["at"], ctx), ct["service_tier"], devices))
+    _delivery(ctx, w, cust, ct, ctx_minute(ch[cpath.index("signed")]["at"], ctx), dlv, eng, open_share)
 
     # installation
     t = ctx_minute(ch[cpath.index("signed")]["at"], ctx) + rng.randint(60, 2000)
@@ -659,7 +702,8 @@ def _deal(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
         ins["installed_on"] = ih[1]["at"][:10]
     if "handed_over" in ipath:
         ins["handed_over_on"] = ih[2]["at"][:10]
-    w.put("installation", ins)
+    if w.put("installation", ins) and "handed_over" in ipath:
+        _inspections(ctx, w, cust, iid, ih[2]["at"], items, devices, eng)
 
 
 def ctx_minute(instant: str, ctx: _Ctx) -> int:
@@ -778,6 +822,8 @@ def _service(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
                                          "suggestions": "希望片区储备常用配件"}})
         if not w.put("repair", rp):
             return
+        if part and "on_site" in rpath and (rng.random() < 0.6 or not w.kinds.get("part-request")):
+            _part_request(ctx, w, rp, rpath, rh, ctx.parts[part[0]], eng, open_share)
         if rng.random() < 0.3:
             case_for_callback = rid
 
@@ -797,6 +843,356 @@ def _service(ctx: _Ctx, w: _Writer, start: int, open_share: float) -> None:
         cb.update({"solved": rng.random() < 0.93, "satisfaction": rng.randint(2, 5),
                    "opinion": rng.choice(OPINIONS)})
     w.put("callback", cb)
+
+
+# ------------------------------------------------------------------------------------- parts, KB
+
+KB_PATHS = [(["draft", "published"], 8), (["draft"], 1), (["draft", "published", "retired"], 1),
+            (["draft", "published", "draft", "published"], 1)]
+PART_REQUEST_PATHS = [(["requested", "approved", "issued", "returned"], 8), (["requested", "cancelled"], 1),
+                      (["requested", "approved", "cancelled"], 1)]
+WAREHOUSES = ["长沙总部中心库", "北京备件库", "上海备件库", "广州备件库", "成都备件库", "沈阳备件库"]
+
+
+def _category_products(ctx: _Ctx, category: str) -> list[dict]:
+    return [p for line in ctx.products.values() for p in line if p["category"] == category]
+
+
+def _parts(ctx: _Ctx) -> list[dict]:
+    """One part record for every part a fault scenario replaces, for the products it fits."""
+    rng, out = ctx.rng, []
+    for category, scenarios in FAULTS.items():
+        products = _category_products(ctx, category)
+        for *_, part, _quality in scenarios:
+            if not part or part[0] in ctx.parts:
+                continue
+            number, name = part
+            grade = rng.choice(("core", "core", "non_core", "emergency"))
+            planned = rng.randint(1, 12)
+            d = {"id": "PT-" + re.sub(r"[^a-z0-9]+", "-", number.lower()).strip("-"), "schema_version": 1,
+                 "part_number": number, "name": name, "brand": products[0]["_brand"],
+                 "products": [p["id"] for p in products], "grade": grade,
+                 "lead_time_days": rng.choice((3, 7, 15, 30, 45)),
+                 "unit_value": {"amount": rng.randrange(200, 20000, 100), "currency": "CNY"},
+                 "use_per_machine": rng.choice((1, 1, 2)), "planned_stock": planned,
+                 "actual_stock": max(0, planned + rng.randint(-3, 2)),
+                 "stock_counted_on": ctx.last_day.isoformat(),
+                 "warehouse_location": f"{rng.choice(WAREHOUSES)} {rng.choice('ABCT')}-0{rng.randint(1, 9)}",
+                 "planned_by": "region" if grade == "emergency" else "head_office"}
+            if grade == "emergency":
+                d["region"] = rng.choice(REGIONS)[0]
+            ctx.parts[number] = d["id"]
+            out.append(d)
+    return out
+
+
+def _kb(ctx: _Ctx, count: int) -> list[dict]:
+    """Knowledge-base entries written from the fault scenarios, early in the corpus's time."""
+    rng, out = ctx.rng, []
+    scenarios = [(category, s) for category, ss in FAULTS.items() for s in ss]
+    for category, (problem, cause, steps, fcat, code, diag, root, part, _q) in scenarios[:count]:
+        products = _category_products(ctx, category)
+        eng, tm = ctx.who("technical_engineer"), ctx.who("technical_manager")
+        start = rng.randint(0, max(1, ctx.end // 1440 // 4)) * 1440 + rng.randint(9 * 60, 16 * 60)
+        # the first entries take each path in turn, so even a small corpus has every status
+        path = KB_PATHS[len(out)][0] if len(out) < len(KB_PATHS) else _pick(rng, KB_PATHS)
+        hist, _ = _history(ctx, path, start, lambda s: tm if s in ("published", "retired") else eng, (60, 3000),
+                           {"draft": "根据维修记录整理", "published": "审核通过,纳入内部学习资料",
+                            "retired": "产品已换代,条目停用"})
+        causes = [{"cause": f"{cause}。", "type": "damaged_part_replace" if part else "operator_error_repair"}]
+        if part:
+            causes[0]["part_numbers"] = [part[0]]
+        d = {"id": ctx.new_id("kb", start), "schema_version": 1, "title": f"{products[0]['model']} {problem}",
+             "product": products[0]["id"]}
+        if len(products) > 1:
+            d["also_applies_to"] = [p["id"] for p in products[1:]]
+        d.update({"fault_category": fcat, "symptom": f"{problem}。", "fault_codes": [code],
+                  "possible_causes": causes, "diagnosis_order": [a for a, _, _ in diag],
+                  "procedure": [{"diagnosis": a, "action": b, "result": c} for a, b, c in diag],
+                  "precautions": f"根本原因多为{root},处理后按规程全面检查。",
+                  "keywords": [code, fcat], "filled_by": eng, "created_at": hist[0]["at"],
+                  "status": path[-1], "history": hist})
+        out.append(d)
+    return out
+
+
+def _inspections(ctx: _Ctx, w: _Writer, cust: dict, iid: str, handed_at: str, items: list,
+                 devices: list[dict], eng: str) -> None:
+    """The routine inspections of a handed-over installation at its products' months (the
+    schedule ``derive.schedules`` measures): most done on time, some late, missed or never
+    recorded; the next one planned when it is close."""
+    rng, last = ctx.rng, ctx.last_day
+    handed = date.fromisoformat(handed_at[:10])
+    months = sorted({m for p, _ in items for m in p["service_plan"]["inspection_months"]})
+    product, device = items[0][0], devices[0]
+    contact = rng.choice(cust["contacts"])["name"]
+    for month in months:
+        due = add_months(handed, month)
+        if due > last + timedelta(days=20):
+            return
+        r = rng.random()
+        if due > last or r < 0.04:
+            path, visit = ["planned"], None
+        elif r < 0.1 or not w.has("inspection", "missed") and due + timedelta(days=2) <= last:
+            path, visit = ["planned", "missed"], due + timedelta(days=2)
+        elif r < 0.22:
+            path, visit = ["planned", "done"], due + timedelta(days=rng.randint(1, 8))
+        else:
+            path, visit = ["planned", "done"], max(handed + timedelta(days=1), due - timedelta(days=rng.randint(0, 10)))
+        if visit is not None and visit > last:
+            path, visit = ["planned"], None
+        created = max(handed + timedelta(days=1), (visit or due) - timedelta(days=rng.randint(3, 14)))
+        if visit is not None:
+            created = min(created, visit)
+        elif not w.kinds.get("inspection"):
+            created = handed + timedelta(days=1)  # planned at hand-over: a small corpus has one too
+        if created > last:
+            continue
+        start = ctx.day_minute(created)
+        hist = [{"at": ctx.instant(start), "by": eng, "status": "planned", "note": "例行检查计划"}]
+        if visit is not None:
+            hist.append({"at": ctx.instant(ctx.day_minute(visit, 16)), "by": eng, "status": path[-1],
+                         "note": "检查完成,用户签字" if path[-1] == "done" else "客户停工,未能检查"})
+        d = {"id": ctx.new_id("inspection", start), "schema_version": 1, "customer": cust["id"],
+             "filled_by": eng, "created_at": hist[0]["at"], "status": path[-1], "history": hist,
+             "installation": iid, "product": product["id"],
+             "device": {"brand": device["brand"], "model": device["model"], "serial": device["serial"]},
+             "schedule_month": month, "due_on": due.isoformat(), "engineer": eng, "station": cust["region"]}
+        if path[-1] == "done":
+            ok = rng.random() < 0.8
+            finding = {"item": "整机运行检查", "category": rng.choice(("electrical", "mechanical", "hydraulic", "other")),
+                       "ok": ok}
+            if not ok:
+                finding.update({"observation": "易损件磨损接近限值", "action": "已告知客户,建议下次保养更换"})
+            d.update({"done_on": visit.isoformat(), "working_hours": rng.randint(100, 6000), "findings": [finding],
+                      "operator_training_given": rng.random() < 0.5, "customer_opinion": rng.choice(OPINIONS),
+                      "satisfaction": rng.randint(3, 5),
+                      "customer_signature": {"name": contact, "at": hist[-1]["at"]}})
+        w.put("inspection", d)
+
+
+def _part_request(ctx: _Ctx, w: _Writer, rp: dict, rpath: list[str], rh: list[dict], part_id: str,
+                  eng: str, open_share: float) -> None:
+    """A part drawn for a repair once the engineer has diagnosed it on site."""
+    rng = ctx.rng
+    pp = ctx.who("parts_planner")
+    t = ctx_minute(rh[rpath.index("on_site")]["at"], ctx) + rng.randint(10, 120)
+    if t > ctx.end:
+        return
+    path = _pick(rng, PART_REQUEST_PATHS)
+    if "fixed" not in rpath and path[-1] == "returned":
+        path = path[:-1]  # the repair is still running: the old part is not back yet
+    path = _prefix(rng, path, open_share)
+    hist, _ = _history(ctx, path, t, lambda s: pp if s in ("approved", "issued") else eng, (30, 900),
+                       {"requested": "现场确认需更换", "issued": "备件出库", "returned": "旧件交回",
+                        "cancelled": "客户自购配件"})
+    replaced = rp.get("parts_replaced") or [{}]
+    d = {"id": ctx.new_id("part-request", t), "schema_version": 1, "customer": rp["customer"], "filled_by": eng,
+         "created_at": hist[0]["at"], "status": path[-1], "history": hist, "repair": rp["id"], "part": part_id,
+         "quantity": 1, "reason": rp.get("symptom") or rp["fault_description"], "urgent": rng.random() < 0.3,
+         "borrowed": bool(replaced[0].get("borrowed"))}
+    if "issued" in path:
+        d["issued"] = {"by": pp, "at": hist[path.index("issued")]["at"], "quantity": 1,
+                       "from_location": rng.choice(WAREHOUSES)}
+    if "returned" in path:
+        d["returned"] = {"by": eng, "at": hist[-1]["at"],
+                         "old_serial": replaced[0].get("old", {}).get("serial", "unknown"),
+                         "condition": "故障件,待返厂分析", "loan_settled": True}
+    w.put("part-request", d)
+
+
+# ------------------------------------------------------------------------------------- bids
+
+BID_PATHS = [(["preparing", "reviewed", "submitted", "won"], 6), (["preparing", "reviewed", "submitted", "lost"], 3),
+             (["preparing", "reviewed", "preparing", "reviewed", "submitted", "won"], 1),
+             (["preparing", "withdrawn"], 1), (["preparing", "reviewed", "withdrawn"], 1)]
+BID_TASKS = ["招标文件逐条解读、澄清答疑", "技术方案编制", "厂家授权函及售后承诺函", "商务标编制与报价复核", "装订、密封、递交"]
+CHECKLIST = ["requirement_analysis", "technical_solution", "solution_review", "bid_document", "binding",
+             "sealing", "submission"]
+BRIEFINGS = [("technical_briefing", "技术交流会", "向客户介绍方案架构与实施周期"),
+             ("requirement_confirmation", "需求确认函", "客户书面确认本期需求范围"),
+             ("nda", "保密协议", "双方签署保密协议后交换图纸与网络资料")]
+
+
+def _communication(ctx: _Ctx, w: _Writer, t: int, kind: str, subject: str, summary: str, *, cust: dict,
+                   survey: str, by: str, bid: str | None = None) -> bool:
+    if t > ctx.end:
+        return False
+    rng = ctx.rng
+    other = ({"side": "vendor", "organisation": f"{BRAND[cust['_line']]}机械有限公司"
+              if cust["_line"] == "machinery" else f"{BRAND['telecom']}设备有限公司", "name": "钟晓峰",
+              "position": "渠道经理"} if kind == "vendor_authorisation" else
+             {"side": "customer", "organisation": cust["name"], "name": rng.choice(cust["contacts"])["name"]})
+    d = {"id": ctx.new_id("communication", t), "schema_version": 1, "customer": cust["id"], "filled_by": by,
+         "created_at": ctx.instant(t), "deal": survey, "kind": kind, "date": ctx.instant(t)[:10],
+         "channel": rng.choice(("meeting", "email", "letter", "phone")), "subject": subject,
+         "parties": [{"side": "ours", "person": by}, other], "summary": summary}
+    if bid:
+        d["bid"] = bid
+    d["confidential"] = kind == "nda"
+    return w.put("communication", d)
+
+
+def _bid(ctx: _Ctx, w: _Writer, cust: dict, sid: str, so: dict, sol_path: list[str], sp: str, mgr: str,
+         eng: str, open_share: float) -> None:
+    """A tender answered for a proposed solution: tasks to named people, the zero-defect
+    checklist and the quotation and vendor authorisation on record before it goes out."""
+    rng = ctx.rng
+    t = ctx_minute(so["history"][sol_path.index("proposed")]["at"], ctx) + rng.randint(30, 600)
+    if t > ctx.end:
+        return
+    path = _pick(rng, BID_PATHS)
+    if path[-1] in ("won", "lost") and sol_path[-1] in ("won", "lost"):
+        path = path[:-1] + [sol_path[-1]]
+    path = _prefix(rng, path, open_share)
+    hist, _ = _history(ctx, path, t, lambda s: mgr if s == "reviewed" else sp, (300, 2400),
+                       {"preparing": "收到邀标文件,编制任务分解表", "reviewed": "方案论证通过,同意投标",
+                        "submitted": "密封标书现场递交", "withdrawn": "资格条件不符,放弃投标"})
+    bid_id = ctx.new_id("bid", t)
+    submitted = ctx_minute(hist[path.index("submitted")]["at"], ctx) if "submitted" in path else None
+    if submitted is not None and submitted > ctx.end:
+        return
+    # the price and the vendor's authorisation are written down before the bid goes out
+    for k, (kind, subject) in enumerate((("quotation", "投标报价确认"), ("vendor_authorisation", "厂家项目授权函"))):
+        if not _communication(ctx, w, t + 10 + k * 50, kind, subject, f"{cust['name']}项目{subject}。",
+                              cust=cust, survey=sid, by=sp, bid=bid_id):
+            return
+    end = submitted if submitted is not None else t + 4 * 1440
+    tasks = []
+    for k, task in enumerate(BID_TASKS):
+        due = t + (end - t) * (k + 1) // len(BID_TASKS)
+        item = {"task": task, "owner": rng.choice((sp, eng, mgr)), "due": ctx.instant(due)}
+        if submitted is not None:
+            item["done_at"] = ctx.instant(max(t, due - rng.randint(0, 60)))
+        tasks.append(item)
+    d = {"id": bid_id, "schema_version": 1, "customer": cust["id"], "filled_by": sp, "created_at": hist[0]["at"],
+         "status": path[-1], "history": hist, "survey": sid, "solution": so["id"],
+         "project_name": f"{cust['short_name']}设备采购项目", "tender_no": f"ZB-{bid_id[3:11]}-{rng.randint(1, 99):02d}",
+         "buyer": cust["name"], "deadline": ctx.instant(end + rng.randint(10, 240)),
+         "bid_price": so["revenue"]["equipment_investment"], "tasks": tasks}
+    if submitted is not None:
+        d["checklist"] = []
+        for k, item in enumerate(CHECKLIST):
+            ok = rng.random() < 0.9
+            entry = {"item": item, "checked_by": mgr if k % 2 else eng,
+                     "checked_at": ctx.instant(t + (submitted - t) * (k + 1) // (len(CHECKLIST) + 1)), "ok": ok}
+            if not ok:
+                entry["defects"] = "目录页码与正文不符;已重排并复核"
+            d["checklist"].append(entry)
+        d["submitted_at"] = ctx.instant(submitted)
+    if path[-1] in ("won", "lost"):
+        d["result_note"] = "综合评分第一,中标。" if path[-1] == "won" else "价格分落后,未中标。"
+    w.put("bid", d)
+
+
+# ------------------------------------------------------------------------------------- delivery
+
+RISK_PATHS = [(["open", "mitigating", "closed"], 5), (["open", "closed"], 2), (["open", "mitigating", "open", "mitigating", "closed"], 1)]
+PROBLEM_PATHS = [(["open", "answered", "resolved"], 6), (["open", "resolved"], 2),
+                 (["open", "answered", "waiting_customer", "answered", "resolved"], 2)]
+CHANGE_PATHS = [(["requested", "assessed", "accepted"], 5), (["requested", "assessed", "rejected"], 2),
+                (["requested", "rejected"], 1)]
+
+
+def _delivery(ctx: _Ctx, w: _Writer, cust: dict, ct: dict, signed: int, dlv: str, eng: str,
+              open_share: float) -> None:
+    """The 1+N delivery records of a signed contract: the requirements confirmation (due within
+    72 hours of signing), a kickoff and weekly progress reports, and now and then a risk, a
+    problem raised by the customer or a change request."""
+    rng, cid, ctid = ctx.rng, cust["id"], ct["id"]
+    contact = rng.choice(cust["contacts"])["name"]
+    base = {"schema_version": 1, "customer": cid, "filled_by": dlv}
+
+    t = signed + rng.randint(60, 1440)
+    if t > ctx.end:
+        return
+    path = _prefix(rng, ["draft", "confirmed"], open_share)
+    hist, done = _history(ctx, path, t, lambda s: dlv, (300, 4000), {"draft": "1+N 启动会后建档",
+                                                                      "confirmed": "双方签字"})
+    rq = {"id": ctx.new_id("requirements", t), **base, "created_at": hist[0]["at"], "status": path[-1],
+          "history": hist, "contract": ctid, "owner": dlv,
+          "review_meeting": {"at": hist[0]["at"], "place": f"{cust['short_name']}会议室",
+                             "our_attendees": [dlv, eng], "customer_attendees": [contact]},
+          "items": [{"ref": str(k + 1), "requirement": req, "expectation": "按合同约定交付并验收",
+                     "scenario": "日常业务使用", "priority": rng.choice(("must", "should", "could")),
+                     "negotiable": rng.random() < 0.3}
+                    for k, req in enumerate(rng.sample(REQUIREMENTS[cust["_line"]], 2))],
+          "out_of_scope": ["土建及基础施工(客户负责)"]}
+    if path[-1] == "confirmed":
+        rq["signatures"] = {"ours": {"by": dlv, "at": hist[-1]["at"]}, "customer": {"name": contact, "at": hist[-1]["at"]}}
+    if not w.put("requirements", rq):
+        return
+
+    # progress: the kickoff, then weekly reports
+    t = signed + rng.randint(1440, 3 * 1440)
+    weeks = rng.randint(0, 4)
+    for k in range(weeks + 1):
+        at = t + k * 7 * 1440
+        if at > ctx.end:
+            break
+        day = ctx.instant(at)[:10]
+        pg = {"id": ctx.new_id("progress", at), **base, "created_at": ctx.instant(at), "contract": ctid,
+              "type": "kickoff" if k == 0 else "weekly", "date": day}
+        if k:
+            pg["period_from"] = ctx.instant(at - 4 * 1440)[:10]
+        pg.update({"percent_complete": min(100, k * 100 // max(1, weeks)),
+                   "progress": "启动会召开,交付计划已确认。" if k == 0 else f"第 {k} 周:设备到货与安装按计划推进。",
+                   "next_week_plan": "按计划进场安装调试。", "sent_to_customer_at": ctx.instant(at + 10)})
+        if not w.put("progress", pg):
+            return
+
+    # (the first contracts get each kind, so a small corpus has every kind)
+    if rng.random() < 0.3 or not w.kinds.get("risk"):
+        t = signed + rng.randint(2 * 1440, 10 * 1440)
+        path = _prefix(rng, _pick(rng, RISK_PATHS), open_share)
+        hist, _ = _history(ctx, path, t, lambda s: dlv, (600, 6000), {"mitigating": "已与厂家协调"})
+        if t <= ctx.end:
+            rk = {"id": ctx.new_id("risk", t), **base, "created_at": hist[0]["at"], "status": path[-1],
+                  "history": hist, "contract": ctid, "risk": "设备到货可能延迟,影响进场计划。",
+                  "category": rng.choice(("supply", "staffing", "technical", "customer", "schedule", "external")),
+                  "likelihood": rng.choice(("low", "medium", "high")), "impact": rng.choice(("low", "medium", "high")),
+                  "raised_on": hist[0]["at"][:10], "owner": dlv, "action": "向厂家催货并准备替代设备。",
+                  "action_due": ctx.instant(t + 7 * 1440)[:10]}
+            if path[-1] == "closed":
+                rk["outcome"] = "设备按期到货,风险解除。"
+            w.put("risk", rk)
+
+    if rng.random() < 0.3 or not w.kinds.get("problem"):
+        t = signed + rng.randint(3 * 1440, 20 * 1440)
+        path = _prefix(rng, _pick(rng, PROBLEM_PATHS), open_share)
+        hist, _ = _history(ctx, path, t, lambda s: eng if s == "answered" else dlv, (30, 1200),
+                           {"answered": "已电话答复并安排处理", "waiting_customer": "等待客户提供场地"})
+        if t <= ctx.end:
+            pb = {"id": ctx.new_id("problem", t), **base, "created_at": hist[0]["at"], "status": path[-1],
+                  "history": hist, "contract": ctid, "level": rng.choices(("minor", "major", "critical"), (6, 3, 1))[0],
+                  "title": "客户要求补充资质文件", "description": "监理要求验收前查验资质证书原件。",
+                  "raised_at": hist[0]["at"], "reported_by": {"side": "customer", "name": contact}, "owner": eng}
+            if "answered" in path:
+                pb.update({"answered_at": hist[path.index("answered")]["at"], "answer": "已安排专人送达原件。"})
+            if path[-1] == "resolved":
+                pb.update({"resolved_at": hist[-1]["at"], "resolution": "原件已查验,问题关闭。"})
+            w.put("problem", pb)
+
+    if rng.random() < 0.25 or not w.kinds.get("change"):
+        t = signed + rng.randint(3 * 1440, 15 * 1440)
+        path = _prefix(rng, _pick(rng, CHANGE_PATHS), open_share)
+        hist, _ = _history(ctx, path, t, lambda s: dlv, (600, 4000), {"requested": "客户申请推迟进场"})
+        if t <= ctx.end:
+            current = ctx.instant(t + 10 * 1440)[:10]
+            ch = {"id": ctx.new_id("change", t), **base, "created_at": hist[0]["at"], "status": path[-1],
+                  "history": hist, "contract": ctid, "change_type": "date", "requested_by": "customer",
+                  "description": "客户场地未就绪,申请推迟进场。",
+                  "dates": {"current": current, "requested": (date.fromisoformat(current) + timedelta(days=14)).isoformat()}}
+            if "assessed" in path:
+                at = hist[path.index("assessed")]["at"]
+                ch["assessment"] = {"extra_people": 0, "extra_person_days": rng.randint(0, 5),
+                                    "extra_cost": {"amount": rng.randrange(0, 30000, 1000), "currency": "CNY"},
+                                    "impact": "安装班组需错峰安排。", "options": "A:推迟进场;B:按期进场空置。",
+                                    "assessed_by": dlv, "assessed_at": at}
+            if path[-1] in ("accepted", "rejected") and "assessed" in path:
+                ch["decision"] = {"outcome": path[-1], "at": hist[-1]["at"],
+                                  "customer_signature": {"name": contact, "at": hist[-1]["at"]}}
+            w.put("change", ch)
 
 
 # ------------------------------------------------------------------------------------- API
@@ -835,7 +1231,7 @@ def generate(out: Path | str, n: int, seed: int = 0, source: Path | str | None =
     span = max(30, min((LAST_DAY - FIRST_DAY).days, n // 60))
     first = LAST_DAY - timedelta(days=span)
     days = [(first + timedelta(days=i)).isoformat() for i in range(span + 60)]
-    ctx = _Ctx(rng, days, day_index={d: i for i, d in enumerate(days)})
+    ctx = _Ctx(rng, days, day_index={d: i for i, d in enumerate(days)}, end=span * 1440 + 1439)
     writer = _Writer(out, n)
 
     n_people = max(len(ROLES) + 2, min(400, n // 250))
@@ -853,6 +1249,10 @@ def generate(out: Path | str, n: int, seed: int = 0, source: Path | str | None =
             ctx.customers[len(ctx.customers) - 1 if line == "machinery" else 0]["_line"] = line
     for p in _products(ctx, n_products):
         writer.put("product", p)
+    for d in _parts(ctx):
+        writer.put("part", d)
+    for d in _kb(ctx, min(sum(map(len, FAULTS.values())), max(4, n // 100))):
+        writer.put("kb", d)
 
     # cases: deals first in each stretch of time, service cases dominant
     minute, i, before = 0, 0, writer.count
