@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from servicebook.derive.schedules import add_months
+from servicebook.derive.schedules import add_months, due_months, with_new_product_months
 from servicebook.load.records import KINDS, RECORDS_DIR, SCHEMAS_DIR
 
 # The kinds this generator writes (the record model of the foundation issue).
@@ -418,7 +418,9 @@ def _products(ctx: _Ctx, n: int) -> list[dict]:
         new = gen > 0 and rng.random() < 0.5
         plan = {"emergency": True, "response_promise": "24 小时到场" if line == "machinery" else "4 小时响应",
                 "preventive": True,
-                "inspection_months": [1, 2, 3, 6, 9, 12] if new else months}
+                "inspection_months": months}
+        if new:  # inspected more often while new (source 004)
+            plan["new_product_months"] = sorted({1, 2, 3, 6, 9, 12} - set(months)) or [4]
         if line == "machinery":
             plan["value_added"] = ["operator_training"]
             plan["parts_priority"] = weight == "core"
@@ -923,7 +925,7 @@ def _inspections(ctx: _Ctx, w: _Writer, cust: dict, iid: str, handed_at: str, it
     recorded; the next one planned when it is close."""
     rng, last = ctx.rng, ctx.last_day
     handed = date.fromisoformat(handed_at[:10])
-    months = sorted({m for p, _ in items for m in p["service_plan"]["inspection_months"]})
+    months = due_months([with_new_product_months(p, ()) for p, _ in items], ())
     product, device = items[0][0], devices[0]
     contact = rng.choice(cust["contacts"])["name"]
     for month in months:
