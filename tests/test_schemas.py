@@ -200,7 +200,8 @@ def test_walker_catches_missing_labels():
 def test_id_pattern_uses_prefix(kind):
     id_prop = prop(kind, "id")
     pattern = id_prop["pattern"]
-    assert pattern == f"^{PREFIXES[kind]}-[A-Za-z0-9]+(-[A-Za-z0-9]+)*$"
+    # `$(?!\n)`: the end of the text in Python's re too (its `$` also matches before a final newline)
+    assert pattern == f"^{PREFIXES[kind]}-[A-Za-z0-9]+(-[A-Za-z0-9]+)*$(?!\\n)"
     assert re.fullmatch(pattern, f"{PREFIXES[kind]}-20261120-7KQ2XM")
     assert {"$ref": "common.schema.json#/definitions/id"} in id_prop["allOf"]
 

@@ -228,10 +228,8 @@ class SchemaSet:
             ref = error.schema.get("x-ref-kind")
             if ref or error.path and error.path[-1] == "id":
                 return f"{shown} is not a record ID of the expected kind (like CP-20261123-7KQ2XM)"
-            if "Z|[+-]" in error.validator_value:
-                return f"{shown} is not {FORMAT_HINTS['date-time']}"
-            if error.validator_value == r"^\d{4}-\d{2}-\d{2}$":
-                return f"{shown} is not {FORMAT_HINTS['date']}"
+            if error.schema.get("format") in FORMAT_HINTS:  # a date or instant spelt out
+                return f"{shown} is not {FORMAT_HINTS[error.schema['format']]}"
             return f"{shown} does not have the expected form ({error.validator_value})"
         if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             return f"{shown} is out of range ({v} {error.validator_value})"
