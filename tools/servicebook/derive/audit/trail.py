@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,228 +38,26 @@ from typing import Any, Iterable
 
 from servicebook.check import approvals as approval_rules
 from servicebook.derive.audit import openpgp, signatures, sshsig
+from servicebook.derive.audit.history import (  # noqa: F401 (re-exported: the audit's names)
+    APPROVED_RECORD, CONFIG_PATHS, LIFECYCLE_PATH, RULES_PATH, Commit, History, Touch, _record_id,
+    finish_git_log, git_log, parse_log, parse_trailers, read_history, start_git_log,
+)
 from servicebook.load import yamlload
 from servicebook.load.instants import instant_or_none
 from servicebook.load.lifecycle import Lifecycle
-from servicebook.load.records import KINDS, RECORDS_DIR, SCHEMAS_DIR, find_files, kind_of_path
+from servicebook.load.records import KINDS, SCHEMAS_DIR, find_files, kind_of_path
 
 APPROVED_BY = "approved-by"
 APPROVED_ROLE = "approved-role"
 REVIEWED_ON = "reviewed-on"
-APPROVED_RECORD = "approved-record"
 APPROVED_BLOB = "approved-blob"
 EVIDENCE = frozenset({APPROVED_BY, APPROVED_ROLE, REVIEWED_ON, APPROVED_RECORD, APPROVED_BLOB})
-LIFECYCLE_PATH = SCHEMAS_DIR + "/lifecycle.yaml"
-RULES_PATH = ".github/review-rules.yaml"
-CONFIG_PATHS = (LIFECYCLE_PATH, RULES_PATH)
 _ZERO = "0" * 40
 
-_RS, _FS, _TS = "\x1e", "\x1f", "\x1d"
-_RECORDS_PREFIX = RECORDS_DIR + "/"
-LOG_FORMAT = "%x1e" + "%x1f".join(
-    ["%H", "%P", "%an", "%ae", "%aI", "%cI", "%s", "%(trailers:only,unfold,separator=%x1d)"]
-) + "%x1f"
 # Entries dated a little after their commit are clock skew, not forgery.
 SKEW = timedelta(minutes=5)
 # Fields whose change after an approval is the lifecycle moving on, not an edit of the approved form.
 LIFECYCLE_FIELDS = frozenset({"status", "history"})
-
-
-# -- reading history ------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Commit:
-    sha: str
-    parents: tuple[str, ...]
-    author: str
-    email: str
-    authored: str  # ISO 8601 with offset
-    committed: str
-    subject: str
-    trailers: tuple[tuple[str, str], ...]  # (lower-case key, value), in order
-    files: list[tuple[str, str, str, str]]  # (status letter, old blob, new blob, path)
-
-
-@dataclass(slots=True)
-class Touch:
-    """One commit on the main line that changed one record file."""
-
-    sha: str  # the main-line (landing) commit
-    status: str  # A, M, D
-    old: str
-    new: str
-    path: str
-    contributors: tuple[str, ...] = ()  # branch commits (merged by `sha`) that touched the file
-
-
-@dataclass
-class History:
-    commits: dict[str, Commit]
-    mainline: list[str]  # first-parent chain, oldest first
-    position: dict[str, int]  # main-line sha -> index in mainline
-    touches: dict[str, list[Touch]]  # record id -> its main-line changes, oldest first
-    kinds: dict[str, str]  # record id -> kind (from its last path)
-    named: dict[str, list[str]]  # record id -> commits naming it in `Approved-record`
-    landing: dict[str, str] = field(default_factory=dict)  # branch commit -> main-line merge
-    config: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # path -> (pos, blob)
-
-    def pos_of(self, sha: str) -> int:
-        """The main-line position of the commit that landed ``sha``."""
-        return self.position[sha] if sha in self.position else self.position[self.landing[sha]]
-
-
-def parse_trailers(text: str) -> tuple[tuple[str, str], ...]:
-    out = []
-    for line in text.split(_TS):
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            out.append((key.strip().lower(), value.strip()))
-    return tuple(out)
-
-
-def start_git_log(repo, rev: str = "HEAD"):
-    """Start the history read; ``finish_git_log`` collects it. Meanwhile the caller can read the
-    working tree (the two use different cores)."""
-    import threading
-
-    proc = repo.git.log(*_log_args(rev), as_process=True)
-    box: dict[str, bytes] = {}
-
-    def drain(name: str, stream) -> None:  # a full pipe would stall git
-        box[name] = stream.read()
-
-    threads = [threading.Thread(target=drain, args=(n, st), daemon=True)
-               for n, st in (("out", proc.stdout), ("err", proc.stderr))]
-    for t in threads:
-        t.start()
-    return proc, threads, box
-
-
-def finish_git_log(started) -> str:
-    import git
-
-    proc, threads, box = started
-    for t in threads:
-        t.join()
-    status = proc.proc.wait() if getattr(proc, "proc", None) is not None else 0
-    if status:
-        raise git.GitCommandError(["git", "log"], status, box.get("err", b""))
-    return box.get("out", b"").decode("utf-8", "replace")
-
-
-def _log_args(rev: str) -> list[str]:
-    return [rev, f"--format={LOG_FORMAT}", "--raw", "--no-abbrev", "-z", "--no-renames",
-            "--diff-merges=first-parent"]
-
-
-def git_log(repo, rev: str = "HEAD") -> str:
-    """The single history read: every commit reachable from ``rev`` with its raw diff (merges
-    against their first parent). No pathspec: git matches a pathspec per changed file, which
-    costs more than the few non-record lines it saves; other paths are skipped while parsing."""
-    return repo.git.log(*_log_args(rev))
-
-
-def parse_log(output: str) -> dict[str, Commit]:
-    commits: dict[str, Commit] = {}
-    for chunk in output.split(_RS):
-        if not chunk:
-            continue
-        parts = chunk.split(_FS, 8)
-        if len(parts) < 9:
-            continue
-        sha, parents, author, email, authored, committed, subject, trailers, raw = parts
-        files = []
-        tokens = raw.split("\0")
-        i = 0
-        while i < len(tokens):
-            meta = tokens[i].strip()
-            if meta.startswith(":") and i + 1 < len(tokens):
-                path = tokens[i + 1]
-                if path.startswith(_RECORDS_PREFIX) or path in CONFIG_PATHS:
-                    fields = meta.split()
-                    files.append((fields[4][:1], fields[2], fields[3], path))
-                i += 2
-            else:
-                i += 1
-        commits[sha] = Commit(sha, tuple(parents.split()), author, email, authored, committed,
-                              subject, parse_trailers(trailers), files)
-    return commits
-
-
-def read_history(repo, rev: str = "HEAD", output: str | None = None) -> History:
-    commits = parse_log(git_log(repo, rev) if output is None else output)
-    head = repo.git.rev_parse(rev) if commits else None
-    # The main line: first parents from the tip.
-    mainline: list[str] = []
-    sha = head
-    while sha and sha in commits:
-        mainline.append(sha)
-        parents = commits[sha].parents
-        sha = parents[0] if parents else None
-    mainline.reverse()
-    position = {s: i for i, s in enumerate(mainline)}
-    # Every other commit is brought in by the first main-line merge that reaches it.
-    landing: dict[str, str] = {}
-    for m in mainline:
-        stack = list(commits[m].parents[1:])
-        while stack:
-            c = stack.pop()
-            if c in position or c in landing or c not in commits:
-                continue
-            landing[c] = m
-            stack.extend(commits[c].parents)
-    contributed: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for c, m in landing.items():
-        for _st, _old, _new, path in commits[c].files:
-            if path.startswith(_RECORDS_PREFIX):
-                contributed[(m, _record_id(path))].append(c)
-    touches: dict[str, list[Touch]] = defaultdict(list)
-    kinds: dict[str, str] = {}
-    named: dict[str, list[str]] = defaultdict(list)
-    config: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for pos, m in enumerate(mainline):
-        commit = commits[m]
-        for st, old, new, path in commit.files:
-            if path in CONFIG_PATHS:
-                config[path].append((pos, new))
-                continue
-            rid = _record_id(path)
-            parts = path.split("/", 2)
-            kind = parts[1] if len(parts) == 3 and parts[1] in KINDS else None
-            if not rid or kind is None:
-                continue
-            kinds[rid] = kind
-            touches[rid].append(Touch(m, st, old, new, path, tuple(contributed.get((m, rid), ()))))
-        for key, value in commit.trailers:
-            if key == APPROVED_RECORD:
-                named[value].append(m)
-    for c in landing:  # evidence on a branch commit that changes no file (`approve` on a branch)
-        for key, value in commits[c].trailers:
-            if key == APPROVED_RECORD:
-                named[value].append(c)
-    # Two files with one ID in one commit (a move without rename detection): keep the addition.
-    for rid, ts in touches.items():
-        merged: list[Touch] = []
-        for t in ts:
-            if merged and merged[-1].sha == t.sha:
-                keep = t if t.status != "D" else merged[-1]
-                other = merged[-1] if keep is t else t
-                merged[-1] = Touch(t.sha, "M", other.old if other.status == "D" else keep.old,
-                                   keep.new, keep.path, keep.contributors or other.contributors)
-            else:
-                merged.append(t)
-        touches[rid] = merged
-    return History(commits, mainline, position, dict(touches), kinds, dict(named), landing,
-                   dict(config))
-
-
-def _record_id(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    for suffix in (".yaml", ".yml"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return ""
 
 
 # -- people, records, rules ---------------------------------------------------------------------
