@@ -33,7 +33,7 @@ def run(args) -> int:
     from servicebook.derive.audit import trail as audit
 
     try:
-        auditor = audit.Auditor(root, args.rev)
+        auditor = audit.Auditor(root, args.rev, ids=args.ids or None)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return fail(f"{root} is not a git repository")
     except git.GitCommandError as err:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Mapping, MutableMapping
 
 from servicebook.load.records import KINDS, RECORDS_DIR, SCHEMAS_DIR
 
@@ -56,13 +57,14 @@ class Touch:
 
 @dataclass
 class History:
-    commits: dict[str, Commit]
+    """Dicts when read from git; the mappings are read row by row when kept (``store``)."""
+    commits: Mapping[str, Commit]
     mainline: list[str]  # first-parent chain, oldest first
     position: dict[str, int]  # main-line sha -> index in mainline
-    touches: dict[str, list[Touch]]  # record id -> its main-line changes, oldest first
-    kinds: dict[str, str]  # record id -> kind (from its last path)
-    named: dict[str, list[str]]  # record id -> commits naming it in `Approved-record`
-    landing: dict[str, str] = field(default_factory=dict)  # branch commit -> main-line merge
+    touches: MutableMapping[str, list[Touch]]  # record id -> its main-line changes, oldest first
+    kinds: MutableMapping[str, str]  # record id -> kind (from its last path)
+    named: MutableMapping[str, list[str]]  # record id -> commits naming it in `Approved-record`
+    landing: MutableMapping[str, str] = field(default_factory=dict)  # branch commit -> main-line merge
     config: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # path -> (pos, blob)
 
     def pos_of(self, sha: str) -> int:
@@ -150,69 +152,88 @@ def parse_log(output: str) -> dict[str, Commit]:
 
 def read_history(repo, rev: str = "HEAD", output: str | None = None) -> History:
     commits = parse_log(git_log(repo, rev) if output is None else output)
-    head = repo.git.rev_parse(rev) if commits else None
-    # The main line: first parents from the tip.
-    mainline: list[str] = []
+    h = History(commits, [], {}, {}, {}, {}, {}, {})
+    grow(h, commits, repo.git.rev_parse(rev) if commits else None)
+    return h
+
+
+def grow(h: History, new: Mapping[str, Commit], head: str | None, stop: str | None = None) -> bool:
+    """Add to ``h`` the main line from ``head`` back to ``stop`` (the tip ``h`` ends at; None: the
+    whole history), the branch commits it lands and every record change on it, from ``new``: the
+    commits read since ``stop``. False (``h`` unchanged) when ``stop`` is not on ``head``'s
+    first-parent line: the history was rewritten and must be read again."""
+    chain: list[str] = []
     sha = head
-    while sha and sha in commits:
-        mainline.append(sha)
-        parents = commits[sha].parents
+    while sha != stop:
+        if sha is None or sha not in new:
+            if stop is None:
+                break  # the root (or the edge of a shallow clone)
+            return False
+        chain.append(sha)
+        parents = new[sha].parents
         sha = parents[0] if parents else None
-    mainline.reverse()
-    position = {s: i for i, s in enumerate(mainline)}
+    chain.reverse()
+    first = len(h.mainline)
+    h.mainline.extend(chain)
+    for i, m in enumerate(chain):
+        h.position[m] = first + i
     # Every other commit is brought in by the first main-line merge that reaches it.
     landing: dict[str, str] = {}
-    for m in mainline:
-        stack = list(commits[m].parents[1:])
+    for m in chain:
+        stack = list(new[m].parents[1:])
         while stack:
             c = stack.pop()
-            if c in position or c in landing or c not in commits:
+            if c in h.position or c in landing or c not in new:
                 continue
             landing[c] = m
-            stack.extend(commits[c].parents)
+            stack.extend(new[c].parents)
     contributed: dict[tuple[str, str], list[str]] = defaultdict(list)
     for c, m in landing.items():
-        for _st, _old, _new, path in commits[c].files:
+        h.landing[c] = m
+        for _st, _old, _new, path in new[c].files:
             if path.startswith(_RECORDS_PREFIX):
                 contributed[(m, _record_id(path))].append(c)
     touches: dict[str, list[Touch]] = defaultdict(list)
-    kinds: dict[str, str] = {}
     named: dict[str, list[str]] = defaultdict(list)
-    config: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for pos, m in enumerate(mainline):
-        commit = commits[m]
-        for st, old, new, path in commit.files:
+    for pos, m in enumerate(chain, first):
+        commit = new[m]
+        for st, old, blob, path in commit.files:
             if path in CONFIG_PATHS:
-                config[path].append((pos, new))
+                h.config.setdefault(path, []).append((pos, blob))
                 continue
             rid = _record_id(path)
             parts = path.split("/", 2)
             kind = parts[1] if len(parts) == 3 and parts[1] in KINDS else None
             if not rid or kind is None:
                 continue
-            kinds[rid] = kind
-            touches[rid].append(Touch(m, st, old, new, path, tuple(contributed.get((m, rid), ()))))
+            h.kinds[rid] = kind
+            touches[rid].append(Touch(m, st, old, blob, path, tuple(contributed.get((m, rid), ()))))
         for key, value in commit.trailers:
             if key == APPROVED_RECORD:
                 named[value].append(m)
     for c in landing:  # evidence on a branch commit that changes no file (`approve` on a branch)
-        for key, value in commits[c].trailers:
+        for key, value in new[c].trailers:
             if key == APPROVED_RECORD:
                 named[value].append(c)
-    # Two files with one ID in one commit (a move without rename detection): keep the addition.
     for rid, ts in touches.items():
-        merged: list[Touch] = []
-        for t in ts:
-            if merged and merged[-1].sha == t.sha:
-                keep = t if t.status != "D" else merged[-1]
-                other = merged[-1] if keep is t else t
-                merged[-1] = Touch(t.sha, "M", other.old if other.status == "D" else keep.old,
-                                   keep.new, keep.path, keep.contributors or other.contributors)
-            else:
-                merged.append(t)
-        touches[rid] = merged
-    return History(commits, mainline, position, dict(touches), kinds, dict(named), landing,
-                   dict(config))
+        h.touches[rid] = _one_per_commit([*h.touches.get(rid, ()), *ts])
+    for rid, shas in named.items():
+        h.named[rid] = [*h.named.get(rid, ()), *shas]
+    return True
+
+
+def _one_per_commit(ts: list[Touch]) -> list[Touch]:
+    """Two files with one ID in one commit (a move without rename detection): keep the addition."""
+    merged: list[Touch] = []
+    for t in ts:
+        if merged and merged[-1].sha == t.sha:
+            keep = t if t.status != "D" else merged[-1]
+            other = merged[-1] if keep is t else t
+            merged[-1] = Touch(t.sha, "M", other.old if other.status == "D" else keep.old,
+                               keep.new, keep.path, keep.contributors or other.contributors)
+        else:
+            merged.append(t)
+    return merged
 
 
 def _record_id(path: str) -> str:

@@ -2,8 +2,7 @@
 
 A verdict (unsigned; good with key K; bad, and why) depends on the commit object alone, and a
 commit ID names its bytes, so a verdict never goes stale: it is kept in
-``.cache/servicebook/signatures-<version>.marshal`` (outside git, beside the record cache of
-:mod:`servicebook.load.cache`) and only new commits are read (one ``git cat-file --batch``) and
+``.cache/servicebook/signatures-<version>.sqlite`` (outside git; :mod:`.store`) and only new commits are read (one ``git cat-file --batch``) and
 verified (in-process, :mod:`servicebook.derive.audit.sshsig`). Whose key K is, and whether it
 was valid then, is decided afresh on every run from the person records in history. A damaged or
 foreign cache is ignored, never trusted; ``SERVICEBOOK_NO_CACHE=1`` turns it off.
@@ -11,66 +10,29 @@ foreign cache is ignored, never trusted; ``SERVICEBOOK_NO_CACHE=1`` turns it off
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 from servicebook.derive.audit import openpgp, sshsig
-from servicebook.load.cache import CACHE_DIR, read_store
+from servicebook.derive.audit.store import Table, version_of
 
 
 def _version() -> str:
     # the verifier's source is part of the key: a fixed verifier re-checks everything
-    return hashlib.blake2b(Path(sshsig.__file__).read_bytes(), digest_size=8).hexdigest()
+    return version_of(Path(sshsig.__file__), Path(openpgp.__file__))
 
 
-class _Store:
-    """A dict kept in one marshal file under ``.cache/servicebook/`` (written atomically; other
-    versions of the same name are removed when it is written)."""
-
-    def __init__(self, root: Path, name: str, version: str):
-        self.name = name
-        self.path = Path(root) / CACHE_DIR / f"{name}-{version}.marshal"
-        self.enabled = os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
-        self.entries: dict = read_store(self.path) if self.enabled else {}
-        self.dirty = False
-
-    def save(self, keep: Iterable | None = None) -> None:
-        """Write the store; with ``keep``, only those keys (what the run used)."""
-        if keep is not None:
-            kept = {k: self.entries[k] for k in keep if k in self.entries}
-            self.dirty = self.dirty or len(kept) != len(self.entries)
-            self.entries = kept
-        if not (self.enabled and self.dirty):
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.name}-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(self.entries))
-            os.replace(tmp, self.path)
-            for old in self.path.parent.glob(f"{self.name}-*.marshal"):  # other versions are dead
-                if old != self.path:
-                    old.unlink(missing_ok=True)
-            self.dirty = False
-        except (OSError, ValueError):
-            pass  # a cache that cannot be written (or holds an unmarshallable value) only costs time
-
-
-class Blobs(_Store):
+def Blobs(root: Path, parser_source: bytes) -> Table:
     """Record versions as parsed, by git blob ID (a blob ID names its bytes, so an entry never
-    goes stale); the key holds the parser's source, so a changed parser misses."""
-
-    def __init__(self, root: Path, parser_source: bytes):
-        super().__init__(root, "blobs", hashlib.blake2b(parser_source, digest_size=8).hexdigest())
+    goes stale); the version holds the parser's source, so a changed parser misses."""
+    return Table.file(root, "blobs", version_of(parser_source))
 
 
-class Verdicts(_Store):
+class Verdicts:
     def __init__(self, root: Path, repo):
-        super().__init__(root, "signatures", _version())
+        self.entries = Table.file(root, "signatures", _version())
         self.repo = repo
 
     # verifying costs ~0.1 ms a commit: from this many on, a forked worker verifies while the
@@ -85,7 +47,9 @@ class Verdicts(_Store):
         from servicebook.derive.audit.trail import cat_file
 
         self.pgp_keys = list(pgp_keys or [])
-        todo = sorted({s for s in shas if s not in self.entries})
+        shas = set(shas)
+        self.entries.preload(shas)
+        todo = sorted(s for s in shas if s not in self.entries)
         raws = dict(cat_file(self.repo, todo))
         if len(raws) >= self.FORK_FROM:
             self._pending = (Forked(_verify_all, (raws, self.pgp_keys)), raws)
@@ -100,17 +64,15 @@ class Verdicts(_Store):
         verdicts = job.collect()
         if isinstance(verdicts, dict) and set(verdicts) == set(raws):
             self.entries.update(verdicts)
-            self.dirty = self.dirty or bool(verdicts)
         else:  # the worker failed: verify here
             self._verify(raws)
 
     def _verify(self, raws: dict[str, bytes]) -> None:
         self.entries.update(_verify_all((raws, getattr(self, "pgp_keys", []))))
-        self.dirty = self.dirty or bool(raws)
 
-    def save(self, keep=None) -> None:
-        self.entries = {k: v for k, v in self.entries.items() if v[0] != UNKNOWN_KEY}
-        super().save(keep)
+    def save(self) -> None:
+        self.entries.pending = {k: v for k, v in self.entries.pending.items() if v[0] != UNKNOWN_KEY}
+        self.entries.save()
 
     def prefetch(self, shas: Iterable[str]) -> None:
         """Verify every commit of ``shas`` not yet known, reading them in one batch."""

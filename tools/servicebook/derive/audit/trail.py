@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from servicebook.check import approvals as approval_rules
-from servicebook.derive.audit import openpgp, signatures, sshsig
+from servicebook.derive.audit import openpgp, signatures, sshsig, store
 from servicebook.derive.audit.history import (  # noqa: F401 (re-exported: the audit's names)
     APPROVED_RECORD, CONFIG_PATHS, LIFECYCLE_PATH, RULES_PATH, Commit, History, Touch, _record_id,
     finish_git_log, git_log, parse_log, parse_trailers, read_history, start_git_log,
@@ -150,18 +150,20 @@ def parse_record(data: bytes) -> Any:
         return None
 
 
-def load_records(root: Path, validate: bool = False) -> dict[str, Any]:
+def load_records(root: Path, validate: bool = False, only: Iterable[str] | None = None,
+                 history: History | None = None) -> dict[str, Any]:
     """id -> Record for the working tree.
 
     Audit needs the data only, so by default each file is parsed with the project's safe loader
     and nothing is schema-checked (``corpus.load`` explains every invalid record in detail, which
-    costs seconds per thousand files). ``validate=True`` goes through ``corpus.load``."""
+    costs seconds per thousand files). ``validate=True`` goes through ``corpus.load``. ``only``:
+    just these records and the people (found where ``history`` last saw them), not every file."""
     if validate:
         from servicebook.load import corpus
 
         return dict(corpus.load(Path(root)).records)
     out: dict[str, Any] = {}
-    for rel in find_files(Path(root)):
+    for rel in find_files(Path(root)) if only is None else _files_of(Path(root), set(only), history):
         kind = kind_of_path(rel)
         if kind is None or rel.stem in out:
             continue
@@ -169,6 +171,19 @@ def load_records(root: Path, validate: bool = False) -> dict[str, Any]:
         if isinstance(data, dict):
             out[rel.stem] = _Rec(kind, rel.stem, rel, data)
     return out
+
+
+def _files_of(root: Path, ids: set[str], history: History | None) -> list[Path]:
+    """The files of ``ids`` and of every person, without walking 100,000 files when the history
+    says where each record is (a record moved or not yet committed: the walk finds it)."""
+    found = sorted(p.relative_to(root) for p in (root / "records" / "person").rglob("*.y*ml"))
+    for rid in sorted(ids):
+        ts = history.touches.get(rid, ()) if history is not None else ()
+        if ts and ts[-1].status != "D" and (root / ts[-1].path).is_file():
+            found.append(Path(ts[-1].path))
+        else:
+            return found + [rel for rel in find_files(root) if rel.stem in ids]
+    return found
 
 
 def load_lifecycle(root: Path) -> Lifecycle:
@@ -306,18 +321,16 @@ def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
 class Auditor:
     """Audits records of one repository. ``Auditor(root).run(ids)`` -> list of Trail."""
 
-    def __init__(self, root: Path | str = ".", rev: str = "HEAD", records: dict | None = None):
+    def __init__(self, root: Path | str = ".", rev: str = "HEAD", records: dict | None = None,
+                 ids: Iterable[str] | None = None):
+        """``ids``: only these records are asked about (the working tree's others are not read)."""
         import git  # GitPython
 
         self.root = Path(root)
         self.repo = git.Repo(self.root, search_parent_directories=False)
         self.rev = rev
-        proc = start_git_log(self.repo, rev)
-        try:
-            self.records = records if records is not None else load_records(self.root)
-        finally:
-            output = finish_git_log(proc)
-        self.history = read_history(self.repo, rev, output)
+        self.history = store.open_history(self.repo, self.root, rev)
+        self.records = records if records is not None else load_records(self.root, only=ids, history=self.history)
         # for display (the site, `approve`): people as they are now; every verdict asks people_at
         self.people = People.from_records(self.records)
         self.lifecycle = load_lifecycle(self.root)
@@ -330,23 +343,29 @@ class Auditor:
         self._parsed = signatures.Blobs(self.root, Path(yamlload.__file__).read_bytes())
         self._person_events = sorted(
             (self.history.position[t.sha], rid, t.new if t.status != "D" else "")
-            for rid, ts in self.history.touches.items() if self.history.kinds.get(rid) == "person"
-            for t in ts)
+            for rid in self._ids_of_kind("person") for t in self.history.touches.get(rid, ()))
         self.general: list[Finding] = []  # findings about the rules, not one record
         self.baseline = self._baseline()
+
+    def _ids_of_kind(self, kind: str) -> list[str]:
+        kinds = self.history.kinds
+        if isinstance(kinds, store.Table):
+            return kinds.keys_with(kind)
+        return [rid for rid, k in kinds.items() if k == kind]
 
     # contents ------------------------------------------------------------------------------
     def prefetch(self, blobs: Iterable[str]) -> None:
         """Read many blobs with one ``git cat-file --batch`` call."""
         todo = []
-        cached = self._parsed.entries
-        for b in {b for b in blobs if b and b not in self._blobs and b != _ZERO}:
+        cached = self._parsed
+        wanted = {b for b in blobs if b and b not in self._blobs and b != _ZERO}
+        cached.preload(wanted)
+        for b in wanted:
             if b in cached:
                 self._blobs[b] = cached[b]
             else:
                 todo.append(b)
         raws = list(cat_file(self.repo, sorted(todo)))
-        self._parsed.dirty = self._parsed.dirty or bool(raws)
         job = None
         if len(raws) >= PARSE_FORK_FROM:  # half of a long history is parsed on the other core
             job = signatures.Forked(_parse_all, raws[len(raws) // 2:])
@@ -443,15 +462,23 @@ class Auditor:
             fields: bool | None = None) -> list[Trail]:
         """Trails of ``ids`` (every record the history or the tree knows when None). Every
         version of every record is read: history is checked for all of them."""
+        h = self.history
         wanted = list(ids) if ids else None
         if wanted is None:
-            wanted = sorted(set(self.history.touches) | set(self.records))
+            for kept in (h.touches, h.commits, h.named, h.landing):  # every row: in one query
+                if isinstance(kept, store.Table):
+                    kept.load_all()
+            wanted = sorted(set(h.touches) | set(self.records))
+            candidates = h.commits
+        else:  # the commits that can carry evidence about these records
+            candidates = {s for rid in wanted for t in h.touches.get(rid, ())
+                          for s in (t.sha, *t.contributors)} | {s for rid in wanted for s in h.named.get(rid, ())}
         if fields is None:
             fields = ids is not None
-        commits = self.history.commits
+        commits = h.commits
         # signatures are verified (by a forked worker on a long history) while versions are read
-        self.verdicts.start((sha for sha, c in commits.items()
-                             if any(k in EVIDENCE for k, _v in c.trailers)), self._pgp_keys())
+        self.verdicts.start((sha for sha in candidates
+                             if any(k in EVIDENCE for k, _v in commits[sha].trailers)), self._pgp_keys())
         self.prefetch(b for rid in wanted for t in self.history.touches.get(rid, ())
                       for b in [t.new] + [f[k] for c in t.contributors for f in commits[c].files
                                           if _record_id(f[3]) == rid for k in (1, 2)])
@@ -539,7 +566,7 @@ class Auditor:
                 t.approvals.append(a)
             if x.status != "D":
                 prev_data = data
-        for sha in h.named.get(rid, ()):
+        for sha in sorted(h.named.get(rid, ()), key=h.pos_of):  # in main-line order
             for a in self.approvals_in(sha):
                 if all(a is not b for b in t.approvals):
                     t.approvals.append(a)
