@@ -1,6 +1,7 @@
 """servicebook report — after-sales figures and open cases as of a date (售后报表与未结案件).
 
-    servicebook report inspections|parts|technicians|value|feedback|cases|delays [--at DATE] [--since DATE]
+    servicebook report inspections|parts|technicians|value|feedback|cases|delays|workload|satisfaction|times
+                       [--at DATE] [--since DATE]
                        [--format text|json] [--lang zh|en] [--root PATH]
 
 ``--at`` (date or instant, default now) is the moment the figures are computed for; records and
@@ -12,6 +13,12 @@ the total, by kind of case, the open records by form and status, and the list of
 ``delays``: the breached SLA clocks as of ``--at`` with and without a recorded reason
 (``servicebook.derive.delays``, the site's SLA page), per person and one by one (seed 001: delays
 without cause are pursued).
+``workload``: per owner, the open SLA clocks, how many are late and at risk, and the queue in the
+order to work it, with how late or the time left (``servicebook.derive.workload``, the site's
+people pages). ``satisfaction``: the callbacks' answers overall, per person (the owner of the case
+called back about) and per month (``servicebook.derive.satisfaction``). ``times``: median and 90th
+percentile of response and resolution times per month, in business time as the SLA engine counts
+it (``servicebook.derive.sla.times``).
 Exit status: 0 done, 2 usage error.
 """
 
@@ -27,6 +34,9 @@ from servicebook.derive import delays
 from servicebook.derive.aftersales import feedback
 from servicebook.derive.aftersales import inspections
 from servicebook.derive import names
+from servicebook.derive import satisfaction
+from servicebook.derive import workload
+from servicebook.derive.sla import times
 from servicebook.derive.aftersales import parts
 from servicebook.derive.aftersales import technicians
 from servicebook.derive.aftersales import value_index
@@ -38,8 +48,10 @@ from servicebook.site import i18n
 
 NAME = "report"
 HELP = ("After-sales figures: inspections, parts, technicians, customer value, feedback; open cases; "
-        "unexplained delays (售后报表、未结案件与无故超期).")
-TOPICS = ("inspections", "parts", "technicians", "value", "feedback", "cases", "delays")
+        "unexplained delays; workload, satisfaction, response and resolution times "
+        "(售后报表、未结案件、无故超期、工作量、满意度与响应/解决时长).")
+TOPICS = ("inspections", "parts", "technicians", "value", "feedback", "cases", "delays", "workload", "satisfaction",
+          "times")
 
 
 def configure(parser):
@@ -87,6 +99,12 @@ def figures(c, topic: str, at, since, lang: str = "zh") -> dict:
         return open_cases(c, as_datetime(at), lang)
     if topic == "delays":
         return delay_figures(c, at, lang)
+    if topic == "workload":
+        return workload_figures(c, at, lang)
+    if topic == "satisfaction":
+        return satisfaction_figures(c, at, lang)
+    if topic == "times":
+        return times_figures(c, at)
     if topic == "value":
         return {"ranked": [{"customer": s.customer, "name": names.short_name(c.records.get(s.customer), lang),
                             "index": s.index, "class": s.customer_class, "coverage": s.coverage,
@@ -146,6 +164,93 @@ def delay_figures(c, at, lang: str = "zh") -> dict:
     }
 
 
+def _at(at) -> str:
+    return at if isinstance(at, str) else format_instant(as_datetime(at))
+
+
+def _name(c, rid, lang: str) -> str | None:
+    return names.short_name(c.records.get(rid), lang) if isinstance(rid, str) else None
+
+
+def workload_figures(c, at, lang: str = "zh") -> dict:
+    """Per owner: open clocks, late, at risk, and the queue (``workload.compute``)."""
+    return {"at": _at(at), "owners": [
+        {"owner": w.owner, "name": _name(c, w.owner, lang), "open": w.open, "cases": w.cases, "late": w.late,
+         "at_risk": w.at_risk,
+         "queue": [{"case": i.clock.case, "kind": i.clock.kind, "clock": i.clock.clock, "policy_clock": i.clock.key,
+                    "title": i.clock.title_zh if lang == "zh" else i.clock.title, "state": i.clock.state,
+                    "standing": i.standing, "deadline": i.clock.instant(i.clock.deadline),
+                    "late_seconds": round(i.late_seconds, 3), "left_seconds": round(i.left_seconds, 3),
+                    "customer": i.clock.customer, "customer_name": _name(c, i.clock.customer, lang)}
+                   for i in w.queue]} for w in workload.compute(c, at)]}
+
+
+def _satisfied(s) -> dict:
+    return {"answered": s.answered, "solved": s.solved, "solved_share": satisfaction.share(s),
+            "rated": s.rated, "mean": satisfaction.mean(s), "visits": s.visits, "problems_reported": s.problems_reported}
+
+
+def satisfaction_figures(c, at, lang: str = "zh") -> dict:
+    """The callbacks' answers overall, per person and per month (``satisfaction.figures``)."""
+    found = satisfaction.figures(c, at)
+    return {"at": _at(at), "overall": _satisfied(found.overall),
+            "by_person": [{"person": p, "name": _name(c, p, lang), **_satisfied(s)} for p, s in found.by_person],
+            "by_month": [{"month": m, **_satisfied(s)} for m, s in found.by_month]}
+
+
+def times_figures(c, at) -> dict:
+    """Median and 90th percentile of response and resolution times per month (``times.compute``)."""
+    return {"at": _at(at), "clocks": {m: list(n) for m, n in times.MEASURES.items()},
+            "months": {m: [{"month": r.month, "count": r.count, "median_seconds": r.median_seconds,
+                            "p90_seconds": r.p90_seconds, "lower_bounds": r.lower_bounds} for r in rows]
+                       for m, rows in times.compute(c, at).items()}}
+
+
+def _workload_text(data: dict, lang: str) -> list[str]:
+    t = i18n.t
+    lines = [t("report.workload.summary", lang, at=data["at"])]
+    for w in data["owners"]:
+        who = names.label(w["name"], w["owner"]) if w["owner"] else t("people.nobody", lang)
+        lines.append(f"  {who:28} {t('report.workload.row', lang, open=w['open'], late=w['late'], at_risk=w['at_risk'])}")
+        for i in w["queue"]:
+            figure = (f"{t('word.late_by', lang)} {format_duration(i['late_seconds'])}" if i["standing"] == "late" else
+                      f"{t('people.time_left', lang)} {format_duration(i['left_seconds'])}" if i["standing"] == "at_risk" else
+                      f"{t('state.' + i['state'], lang)}, {t('people.time_left', lang)} {format_duration(i['left_seconds'])}"
+                      if i["deadline"] else t("state." + i["state"], lang))
+            lines.append(f"      {i['case']}  {i['title']}  {i['deadline'] or '-'}  {figure}")
+    return lines
+
+
+def _satisfaction_text(data: dict, lang: str) -> list[str]:
+    t = i18n.t
+
+    def row(s):
+        return t("report.satisfaction.row", lang, solved=s["solved"], answered=s["answered"],
+                 share="-" if s["solved_share"] is None else f"{s['solved_share']:g}%",
+                 mean="-" if s["mean"] is None else f"{s['mean']:.2f}", rated=s["rated"], visits=s["visits"],
+                 problems=s["problems_reported"])
+
+    lines = [t("report.satisfaction.summary", lang, at=data["at"]), "  " + row(data["overall"]),
+             t("report.satisfaction.by_person", lang)]
+    lines += [f"  {names.label(p['name'], p['person']) if p['person'] else t('people.nobody', lang):28} {row(p)}"
+              for p in data["by_person"]]
+    lines.append(t("report.satisfaction.by_month", lang))
+    lines += [f"  {m['month']}  {row(m)}" for m in data["by_month"]]
+    return lines
+
+
+def _times_text(data: dict, lang: str) -> list[str]:
+    t = i18n.t
+    lines = [t("report.times.summary", lang, at=data["at"])]
+    for measure, rows in data["months"].items():
+        lines.append(t(f"times.{measure}", lang) + f" ({', '.join(data['clocks'][measure])})")
+        for r in rows:
+            median = "-" if r["median_seconds"] is None else format_duration(r["median_seconds"])
+            p90 = "-" if r["p90_seconds"] is None else format_duration(r["p90_seconds"])
+            lines.append(f"  {r['month'] or t('word.total', lang):8} n={r['count']:<4} median {median:>8}  p90 {p90:>8}")
+    return lines
+
+
 def _delays_text(data: dict, lang: str) -> list[str]:
     t = i18n.t
     lines = [t("report.delays.summary", lang, at=data["at"], n=data["breached"], explained=data["explained"],
@@ -183,6 +288,12 @@ def _text(topic: str, data: dict, lang: str = "zh") -> str:
         lines += _cases_text(data, lang)
     elif topic == "delays":
         lines += _delays_text(data, lang)
+    elif topic == "workload":
+        lines += _workload_text(data, lang)
+    elif topic == "satisfaction":
+        lines += _satisfaction_text(data, lang)
+    elif topic == "times":
+        lines += _times_text(data, lang)
     elif topic == "inspections":
         lines.append("station  overdue due upcoming done missed late")
         for r in data["by_station"]:

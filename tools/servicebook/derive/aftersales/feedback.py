@@ -142,32 +142,54 @@ class Satisfaction:
     problems_reported: int = 0
 
 
-def satisfaction(corpus, at) -> dict[str, Satisfaction]:
-    """Per customer, from the callbacks done by ``at`` (as the value index reads callbacks): the
-    answers to "solved?", the mean satisfaction and the periodic visits -- the figures of the
-    customer pages."""
+@dataclass(frozen=True)
+class Answer:
+    """One callback done by the moment asked about: what the customer said."""
+    record: object
+    customer: str
+    done: object                 # when it was done (its ``done`` history entry)
+    visit: bool                  # a periodic visit (else a follow-up of a case)
+    solved: bool | None          # a follow-up's "solved?", when answered
+    score: float | None          # satisfaction 1-5, when given
+    problem: bool                # a periodic visit where the customer reported a problem
+
+
+def answers(corpus, at) -> list[Answer]:
+    """The callbacks done by ``at`` that name a customer (as the value index reads callbacks),
+    by ID: each counted once, wherever its figures are grouped."""
     end = as_datetime(at)
-    answers: dict[str, list[bool]] = defaultdict(list)
-    scores: dict[str, list[float]] = defaultdict(list)
-    visits: dict[str, list[bool]] = defaultdict(list)
-    for rec in corpus.of_kind("callback"):
+    out = []
+    for rec in sorted(corpus.of_kind("callback"), key=lambda r: r.id):
         cid = get(rec.data, "customer")
         done = next((t for t, st, _ in history(rec) if st == "done"), None)
         if not isinstance(cid, str) or done is None or done > end:
             continue
-        if purpose(rec) == PERIODIC_VISIT:
-            visits[cid].append(get(rec.data, "problem_reported") is True)
-        else:
-            solved = get(rec.data, "solved")
-            if isinstance(solved, bool):
-                answers[cid].append(solved)
+        visit = purpose(rec) == PERIODIC_VISIT
+        solved = get(rec.data, "solved")
         score = get(rec.data, "satisfaction")
-        if isinstance(score, (int, float)) and not isinstance(score, bool):
-            scores[cid].append(float(score))
-    return {cid: Satisfaction(sum(answers[cid]), len(answers[cid]),
-                              sum(scores[cid]) / len(scores[cid]) if scores[cid] else None, len(scores[cid]),
-                              len(visits[cid]), sum(visits[cid]))
-            for cid in sorted(set(answers) | set(scores) | set(visits))}
+        out.append(Answer(rec, cid, done, visit, solved if not visit and isinstance(solved, bool) else None,
+                          float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+                          visit and get(rec.data, "problem_reported") is True))
+    return out
+
+
+def summary(found) -> Satisfaction:
+    """The figures of a group of answers (a customer, a person, a month, all of them)."""
+    found = list(found)
+    solved = [a.solved for a in found if a.solved is not None]
+    scores = [a.score for a in found if a.score is not None]
+    visits = [a for a in found if a.visit]
+    return Satisfaction(sum(solved), len(solved), sum(scores) / len(scores) if scores else None, len(scores),
+                        len(visits), sum(1 for a in visits if a.problem))
+
+
+def satisfaction(corpus, at) -> dict[str, Satisfaction]:
+    """Per customer, from the callbacks done by ``at`` (``answers``): the answers to "solved?", the
+    mean satisfaction and the periodic visits -- the figures of the customer pages."""
+    groups: dict[str, list[Answer]] = defaultdict(list)
+    for a in answers(corpus, at):
+        groups[a.customer].append(a)
+    return {cid: summary(groups[cid]) for cid in sorted(groups)}
 
 
 # The customer's own words on a form: a callback's ``opinion``, a repair's ``customer_opinion``.

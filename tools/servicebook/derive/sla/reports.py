@@ -23,6 +23,7 @@ __all__ = [
     "breach_list",
     "missed_on",
     "at_risk_queue",
+    "work_order",
     "late_now",
     "report",
     "format_duration",
@@ -127,11 +128,17 @@ def at_risk_queue(clocks: Iterable[Clock],
     ``value_index.ValueIndex.priority``: the customer class, then the value index) the customers
     source 003 says come first when resources are short come first, each class's clocks by the
     earliest deadline and, at equal deadlines, the higher value; without it, the earliest deadline."""
+    return sorted((c for c in clocks if c.state == "at_risk" and c.last_cycle), key=work_order(priority))
+
+
+def work_order(priority: Callable[[str | None], tuple] | None = None) -> Callable[[Clock], tuple]:
+    """The sort key of the at-risk queue (also a person's queue of open clocks): the customer's
+    class, the earliest deadline, the higher value, then case and clock."""
     def key(c: Clock):
         rank, value = priority(c.customer) if priority else (0, 0.0)
         return (rank, c.deadline if c.deadline is not None else math.inf, value, c.case, c.clock)
 
-    return sorted((c for c in clocks if c.state == "at_risk" and c.last_cycle), key=key)
+    return key
 
 
 def report(source, at, priority=None, kinds: Iterable[str] | None = None) -> dict:
