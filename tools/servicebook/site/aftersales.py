@@ -97,8 +97,13 @@ class _Page:
         page, _, anchor = target.partition("#")
         return link(shown, relurl(here, page) + (f"#{anchor}" if anchor else ""))
 
-    def person(self, pid) -> str:
-        return self.labelled(pid) if isinstance(pid, str) and pid else ""
+    def person(self, pid, here: str | None = None):
+        """A person's ``name (ID)``; on page ``here``, linked to their queue page (`site.people`)
+        when the site gives one."""
+        if not isinstance(pid, str) or not pid:
+            return ""
+        target = self._where(pid) if here and self._where is not None and is_safe_id(pid) else None
+        return link(self.labelled(pid), relurl(here, target)) if target else self.labelled(pid)
 
     def customer(self, here: str, cid) -> Markup:
         return self.ref(here, cid, self.labelled(cid)) if isinstance(cid, str) else Markup("—")
@@ -174,7 +179,7 @@ def _kb_pages(p: _Page) -> dict[str, str]:
     if drafts:
         blocks.append(_heading(2, p.t("aftersales.kb.drafts")))
         blocks.append(table([p.t("aftersales.kb.entry"), p.t("aftersales.w.product"), p.t("aftersales.w.by"), p.t("aftersales.w.at")],
-                            [[p.kb_ref(here, r), p.labelled(get(r.data, "product")), p.person(get(r.data, "filled_by")),
+                            [[p.kb_ref(here, r), p.labelled(get(r.data, "product")), p.person(get(r.data, "filled_by"), here),
                               text(get(r.data, "created_at"))[:10]] for r in drafts]))
     blocks.append(link(p.t("aftersales.kb.cases"), relurl(here, "kb/cases.md")))
     out[here] = _lines(*blocks)
@@ -231,7 +236,7 @@ def _kb_entry(p: _Page, rec, cases) -> str:
               for r in get_list(d, "learned_from") if isinstance(r, str)]
     matching = [[p.ref(here, case.id), p.status(case.kind, get(case.data, "status")), md_escape(p.reasons(m)),
                  f"{m.similarity:.2f}"] for case, m in cases]
-    history = [[text(h.get("at")).replace("T", " ")[:16], p.person(h.get("by")), p.status("kb", h.get("status")), h.get("note")]
+    history = [[text(h.get("at")).replace("T", " ")[:16], p.person(h.get("by"), here), p.status("kb", h.get("status")), h.get("note")]
                for h in get_list(d, "history") if isinstance(h, dict)]
     blocks = [
         _heading(1, text(d.get("title")) or rec.id),
@@ -280,7 +285,7 @@ def _inspections_page(p: _Page) -> str:
 
     def item_row(i, with_station=False):
         row = [p.ref(here, i.installation), p.customer(here, i.customer), p.labelled(i.product), i.month,
-               p.fmt_day(i.due_on), p.person(i.engineer), p.t(f"aftersales.state.{i.state}"),
+               p.fmt_day(i.due_on), p.person(i.engineer, here), p.t(f"aftersales.state.{i.state}"),
                p.ref(here, i.inspection) if i.inspection else "—"]
         return ([i.station] + row) if with_station else row
 
@@ -288,7 +293,7 @@ def _inspections_page(p: _Page) -> str:
                  p.t("aftersales.w.engineer"), p.t("aftersales.w.state"), p.t("aftersales.w.inspection")]
     blocks = [_heading(1, p.t("aftersales.insp.title")), md_escape(p.t("aftersales.insp.intro", at=p.day.isoformat())),
               _heading(2, p.t("aftersales.insp.by_station")), table([p.t("aftersales.w.station"), *head], counts(by_station, str)),
-              _heading(2, p.t("aftersales.insp.by_engineer")), table([p.t("aftersales.w.engineer"), *head], counts(by_engineer, p.person)),
+              _heading(2, p.t("aftersales.insp.by_engineer")), table([p.t("aftersales.w.engineer"), *head], counts(by_engineer, lambda e: p.person(e, here))),
               _heading(2, p.t("aftersales.insp.plan", first=first.isoformat(), last=last.isoformat()))]
     if not plan:
         blocks.append(md_escape(p.t("aftersales.insp.plan_none")))
@@ -397,7 +402,7 @@ def _technicians_page(p: _Page) -> str:
     def appraisal_table(start):
         rows = []
         for a in tech_mod.appraisal(p.c, start, p.day):
-            rows.append([p.person(a.engineer), a.region, a.grade if a.grade is not None else "—", a.records,
+            rows.append([p.person(a.engineer, "technicians/index.md"), a.region, a.grade if a.grade is not None else "—", a.records,
                          a.by_grade["fixed"], a.by_grade["diagnosed_waiting_parts"], a.by_grade["not_fixed"],
                          a.complaints, a.inspections,
                          f"{a.mean_rating:.2f} ({a.rated})" if a.mean_rating is not None else "—",

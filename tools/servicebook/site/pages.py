@@ -32,12 +32,14 @@ from servicebook.derive import cases
 from servicebook.derive import delays as delays_mod
 from servicebook.derive import names
 from servicebook.derive import pipeline
+from servicebook.derive import satisfaction
 from servicebook.derive.aftersales import feedback
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.audit import trail as audit_trail
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 from . import charts
+from . import people
 from .i18n import Translator, catalogue, check_lang, target_text
 from .markup import code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
 from .mask import mask_value
@@ -135,9 +137,10 @@ class _Generator:
         return names.label(names.short_name(self.m.shown(rid), self.lang), rid)
 
     def person(self, here: str, pid) -> Markup:
+        """A person's name, linked to their queue page (`people`) when they have one."""
         if not isinstance(pid, str) or not pid:
             return Markup("—")
-        return md_escape(self.short(pid))
+        return self.record_link(here, pid, self.short(pid))
 
     def status(self, rec) -> str:
         s = self.m.status(rec)
@@ -181,8 +184,9 @@ class _Generator:
         for rec in m.by_kind.get("kb", []):  # not cases: each entry has its knowledge-base page
             if is_safe_id(rec.id) and m.status(rec) in KB_PAGE_STATUSES:
                 self.where[rec.id] = f"kb/{rec.id}.md"
+        people.places(self)
 
-        total = sum(1 for ch in m.chains if m.page(ch)) + len(m.by_kind.get("customer", [])) + pages_archive + 12
+        total = sum(1 for ch in m.chains if m.page(ch)) + len(m.by_kind.get("customer", [])) + pages_archive + 13
         done = 0
 
         def tick(n=1):
@@ -203,6 +207,7 @@ class _Generator:
             if is_safe_id(rec.id):
                 self.customer_page(rec); tick()
         self.sla_pages(); tick()
+        people.render(self); tick()
         self.approvals_page(); tick()
         self.weekly(); tick()
         self.kb(); tick()
@@ -396,13 +401,13 @@ class _Generator:
 
         return Markup(aftersales.kb_links(self.m.corpus, rec.id, self.lang, here, where=self.where.get))
 
-    def who(self, name, email) -> Markup:
+    def who(self, here: str, name, email) -> Markup:
         """A committer or approver: the person record matched by git e-mail, else the git name
         (e-mail addresses are never shown)."""
         emails = [e.strip() for e in str(email or "").split(",") if e.strip()]
         pids = [p for p in (self.m.person_of_email(e) for e in emails) if p]
         if pids:
-            return Markup(", ").join(self.person("", p) for p in dict.fromkeys(pids))
+            return Markup(", ").join(self.person(here, p) for p in dict.fromkeys(pids))
         return md_escape(self.m.text(name) or "—")
 
     def audit_message(self, text) -> str:
@@ -440,7 +445,7 @@ class _Generator:
         if tr is None:
             return block
         if tr.created_at:
-            block["created"] = (self.who(tr.created_by, tr.created_email), fmt_time(instant_or_none(tr.created_at)))
+            block["created"] = (self.who(here, tr.created_by, tr.created_email), fmt_time(instant_or_none(tr.created_at)))
         changes = []
         for ch in tr.changes:
             move = ""
@@ -449,7 +454,7 @@ class _Generator:
             elif ch.status_from != ch.status_to and (ch.status_from or ch.status_to):
                 move = " → ".join(m.status_label(rec.kind, s, self.lang) if s else "—"
                                   for s in (ch.status_from, ch.status_to))
-            changes.append([fmt_time(instant_or_none(ch.at)), self.who(ch.author, ch.email),
+            changes.append([fmt_time(instant_or_none(ch.at)), self.who(here, ch.author, ch.email),
                             self.t(f"audit.action.{'imported' if ch.imported else ch.action}")
                             if ch.action in AUDIT_ACTIONS else ch.action,
                             move, self.changed_fields(tr.kind or rec.kind, ch.fields) if ch.action == "changed" else "",
@@ -668,11 +673,17 @@ class _Generator:
         for rec in sorted(m.by_kind.get("customer", []), key=lambda r: r.id):
             n = counts.get(rec.id, none)
             tier_node = m.view.node("customer", tier_field) if tier_field else None
+            said = self.satisfactions().get(rec.id)
+            share = satisfaction.share(said) if said else None
+            mean = satisfaction.mean(said) if said else None
             rows.append([self.customer_cell(here, rec.id),
                          self.value(here, tier_node or {}, get(rec.data, tier_field)) if tier_field else "",
-                         n.open, n.all])
+                         n.open, n.all, "—" if share is None else f"{share:g}% ({said.solved}/{said.answered})",
+                         "—" if mean is None else f"{mean:.2f}"])
         self.render(here, "customers.md.j2", rows=table(
-            [self.t("word.customer"), self.t("word.tier"), self.t("customer.open_cases"), self.t("customer.all_cases")], rows))
+            [self.t("word.customer"), self.t("word.tier"), self.t("customer.open_cases"), self.t("customer.all_cases"),
+             self.t("satisfaction.col.share"), self.t("satisfaction.col.mean")], rows),
+            satisfaction_link=self.link_to(here, self.t("satisfaction.title"), people.SATISFACTION))
 
     def by_customer(self, kind: str) -> dict[str, list]:
         """Records of `kind` grouped by customer, computed once (keeps customer pages linear)."""
@@ -717,6 +728,15 @@ class _Generator:
         if said is None:
             said = self.__dict__["_satisfactions"] = feedback.satisfaction(self.m.c, self.m.as_of)
         return said
+
+    def satisfaction_figures(self):
+        """The callbacks' answers overall, per person and per month as of the build's moment
+        (`servicebook.derive.satisfaction`, as `servicebook report satisfaction`); computed once."""
+        found = self.__dict__.get("_satisfaction_figures")
+        if found is None:
+            found = self.__dict__["_satisfaction_figures"] = satisfaction.figures(self.m.c, self.m.as_of,
+                                                                                  self.m.raw_clocks)
+        return found
 
     def values(self):
         """The customer value index (source 003) as of the build's moment, from the one module

@@ -31,6 +31,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from . import pages
+from . import people
 from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
 from servicebook.load.instants import InstantError, now, parse_instant
@@ -41,8 +42,9 @@ CSS_PATH = "assets/servicebook.css"
 # Generated pages a hand-written docs page of the same path replaces (sections others fill).
 PLACEHOLDERS = {"kb/index.md"}
 # One page per case chain / customer / archive page: reachable from the index pages, not the nav.
-NOT_IN_NAV = ("cases/", "customers/", "kb/", "pipeline/", "delivery/")
-NAV_PAGES = {"kb/index.md", "kb/cases.md", "pipeline/index.md", "delivery/index.md", "customers/value.md"}
+NOT_IN_NAV = ("cases/", "customers/", "kb/", "pipeline/", "delivery/", "people/")
+NAV_PAGES = {"kb/index.md", "kb/cases.md", "pipeline/index.md", "delivery/index.md", "customers/value.md",
+             "people/index.md", "people/satisfaction.md", "people/times.md"}
 
 
 class ServicebookConfig(Config):
@@ -100,6 +102,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self._setup_search_words()
         if CSS_PATH not in config.extra_css:
             config.extra_css.append(CSS_PATH)
+        if people.LOOKUP_JS not in config.extra_javascript:  # find a record by ID from the search box
+            config.extra_javascript.append(people.LOOKUP_JS)
         return config
 
     def _setup_search_words(self, extra: list[str] = ()) -> None:
@@ -136,6 +140,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             "closed_case_pages_max": self.config.closed_case_pages_max,
             "archive_page_size": self.config.archive_page_size,
             "progress": progress,
+            "use_directory_urls": config.use_directory_urls,
         })
         generated[CSS_PATH] = (TEMPLATES / "servicebook.css").read_text(encoding="utf-8")
         for path, content in generated.items():
@@ -194,6 +199,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             {label("nav.sla"): "sla/index.md"},
             {label("nav.approvals_pending"): "approvals/pending.md"} if has("approvals/pending.md") else None,
             {label("nav.weekly"): "weekly.md"},
+            section("nav.people", [people.INDEX, people.SATISFACTION, people.TIMES]),
             section("nav.presales", ["pipeline/index.md", "delivery/index.md"]),
             section("nav.aftersales", ["inspections/index.md", "parts/index.md", "technicians/index.md",
                                        "customers/value.md", "feedback/index.md"]),

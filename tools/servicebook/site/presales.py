@@ -66,6 +66,12 @@ class _Ctx:
         """``name (ID)`` in a page heading (`names.full_name`); '—' without an ID."""
         return names.full_label(self.records, rid, self.lang) or "—"
 
+    def person(self, here: str, pid):
+        """A person in a table: ``name (ID)``, linked to their queue page (`site.people`) where the
+        site has one."""
+        target = self.where(pid) if self.where is not None and isinstance(pid, str) else None
+        return link(self.name(pid), relurl(here, target)) if target else self.name(pid)
+
     def customer(self, here: str, cid):
         """A customer in a table: its name and ID, linked to its page where the site has one."""
         shown = self.name(cid)
@@ -142,7 +148,7 @@ def _deal_row(x: _Ctx, d: pl.Deal, here: str):
         rounds = f"{n['rounds']} ({n['price_cuts']}/{n['contract_changes']})"
         if n["manager_not_informed"]:
             rounds += " ⚠"
-    return [d.survey, x.customer(here, d.customer), x.name(d.salesperson),
+    return [d.survey, x.customer(here, d.customer), x.person(here, d.salesperson),
             link(x.name(d.manager), relurl(here, f"pipeline/managers/{_manager_slug(d.manager)}.md")) if d.manager else "—",
             x.when(d.stage_since), "—" if d.days_in_stage is None else ("≥ " if d.days_at_least else "") + f"{d.days_in_stage:g}",
             x.when(d.deadline), x.state(d.state), rounds]
@@ -167,7 +173,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     if groups["lost"]:
         parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.lost_stage",
                                                   "presales.col.lost_at", "presales.col.reason")],
-                               [[d.survey, x.customer(here, d.customer), x.name(d.salesperson), x.name(d.manager),
+                               [[d.survey, x.customer(here, d.customer), x.person(here, d.salesperson), x.name(d.manager),
                                  x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason]
                                 for d in groups["lost"]])))
     else:
@@ -197,7 +203,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
             state = x.state(r["state"])
             if r["conflict"]:
                 state += " ⚠ " + x.t("presales.h.conflict")
-            rows.append([d.survey, x.customer(here, d.customer), x.name(r["person"]), r["class"].upper(), f"{r['share']:.0%}",
+            rows.append([d.survey, x.customer(here, d.customer), x.person(here, r["person"]), r["class"].upper(), f"{r['share']:.0%}",
                          _money(r["commission"], r["currency"]), _money(r["amount"], r["currency"]), state])
         parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.referrer", "presales.col.class", "presales.col.share",
                                                   "presales.col.commission", "presales.col.amount", "presales.col.state")], rows)))
@@ -223,12 +229,12 @@ def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
     parts.append(f"\n## {md_escape(x.t('presales.h.lost'))}\n")
     parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.lost_stage", "presales.col.lost_at",
                                               "presales.col.reason", "presales.col.rounds")],
-                           [[d.survey, x.customer(here, d.customer), x.name(d.salesperson),
+                           [[d.survey, x.customer(here, d.customer), x.person(here, d.salesperson),
                              x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason,
                              d.negotiation.get("rounds") or "—"] for d in groups["lost"]]))
                  or md_escape(x.t("presales.none")) + "\n")
     parts.append(f"\n## {md_escape(x.t('presales.h.not_informed'))}\n")
-    rows = [[d.survey, x.name(d.salesperson), x.when(r["at"]), x.enum("solution", ("negotiation_rounds", 0, "kind"), r["kind"]),
+    rows = [[d.survey, x.person(here, d.salesperson), x.when(r["at"]), x.enum("solution", ("negotiation_rounds", 0, "kind"), r["kind"]),
              r["summary"]] for d in groups["not_informed"] for r in d.negotiation["detail"] if not r["manager_informed"]]
     parts.append(str(table([x.t("presales.col.deal"), x.t("presales.col.sales"), x.t("presales.col.date"), x.t("presales.col.type"), x.t("presales.col.progress")], rows))
                  or md_escape(x.t("presales.none")) + "\n")
@@ -269,8 +275,8 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
     # team
     parts.append(f"\n## {md_escape(x.t('presales.h.team'))}\n")
     team = rep["team"]
-    rows = [[x.name(team["owner"]), x.t("presales.role.owner")]] if team["owner"] else []
-    rows += [[x.name(m["person"]), x.t(f"presales.role.{m['role']}") if x.has(f"presales.role.{m['role']}") else m["role"]] for m in team["members"]]
+    rows = [[x.person(here, team["owner"]), x.t("presales.role.owner")]] if team["owner"] else []
+    rows += [[x.person(here, m["person"]), x.t(f"presales.role.{m['role']}") if x.has(f"presales.role.{m['role']}") else m["role"]] for m in team["members"]]
     parts.append(str(table([x.t("presales.col.person"), x.t("presales.col.role")], rows)) or md_escape(x.t("presales.none")) + "\n")
     # requirements
     req = rep["requirements"]
