@@ -7,7 +7,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from servicebook.load import instants
+from servicebook.load import corpus, instants
+from servicebook.load.problems import format_text
+from servicebook.load.records import find_files
 
 
 class UsageError(Exception):
@@ -60,3 +62,19 @@ def at_text_or_now(value: str | None) -> str:
 def fail(message: str) -> int:
     print(f"servicebook: {message}", file=sys.stderr)
     return 2
+
+
+def missing_record(root: Path, record_id: str) -> int:
+    """A command needs the record ``record_id`` and found none. When a file by that name exists
+    but cannot be read as a record (broken YAML, not UTF-8, empty, not a mapping), say so with
+    validate's located problems for it (exit 1: a finding in the data); else there is no such
+    record (exit 2: a usage error). The file is only read."""
+    files = [p.as_posix() for p in find_files(root) if p.stem == record_id]
+    if files:
+        problems = [p for p in corpus.load(root, only=files, use_cache=False).problems
+                    if p.file in files and p.severity == "error"]
+        if problems:
+            print(f"servicebook: {record_id} cannot be read as a record; validate says:\n"
+                  f"{format_text(problems)}", file=sys.stderr)
+            return 1
+    return fail(f"no record with ID {record_id}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from servicebook.commands._common import UsageError, add_root, at_text_or_now, find_root
+from servicebook.commands._common import UsageError, add_root, at_text_or_now, find_root, missing_record
 
 NAME = "approve"
 HELP = "Approve a record: commit with Approved-by/Approved-role trailers (审批)."
@@ -89,7 +89,7 @@ def approve(root, args) -> int:
     records = load_records(root)
     rec = records.get(args.id)
     if rec is None:
-        raise UsageError(f"no record with ID {args.id}")
+        return missing_record(root, args.id)
     people = People.from_records(records)
     lifecycle = load_lifecycle(root)
     if not args.role:

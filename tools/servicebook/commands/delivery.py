@@ -27,7 +27,7 @@ import json
 from servicebook.load import corpus
 from servicebook.derive import delivery
 from servicebook.derive import names
-from servicebook.commands._common import add_root, at_or_now, fail, find_root
+from servicebook.commands._common import add_root, at_or_now, fail, find_root, missing_record
 
 NAME = "delivery"
 HELP = "Delivery of a contract: team, requirements (by policy), changes, milestones, risks, problems (售中交付)."
@@ -46,6 +46,8 @@ def run(args) -> int:
     at = at_or_now(args.at)
     c = corpus.load(root.resolve())
     rep = delivery.report(c, args.contract, at)
+    if rep is None and args.contract not in c.records:
+        return missing_record(root, args.contract)
     if rep is None:
         return fail(f"no contract {args.contract} (as of {at.isoformat(timespec='seconds')})")
     if args.format == "json":

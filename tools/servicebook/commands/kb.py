@@ -22,7 +22,7 @@ import sys
 from servicebook.load import corpus as corpus_mod
 from servicebook.derive.aftersales import kb as kb_mod
 from servicebook.derive import names
-from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
+from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, missing_record
 from servicebook.load.instants import format_instant, local_date
 from servicebook.load.records import find_files, new_id, path_for
 from servicebook.write import guard
@@ -70,7 +70,7 @@ def _promote(root, args) -> int:
     c = corpus_mod.load(root)
     rec = c.records.get(args.repair)
     if rec is None:
-        raise UsageError(f"no record with ID {args.repair}")
+        return missing_record(root, args.repair)
     if rec.kind != "repair":
         raise UsageError(f"{args.repair} is a {rec.kind} record; only repair records are promoted")
     if args.by and (args.by not in c.records or c.records[args.by].kind != "person"):
@@ -105,7 +105,7 @@ def _match(root, args) -> int:
         subject = args.text
     elif args.id:
         if args.id not in c.records:
-            raise UsageError(f"no record with ID {args.id}")
+            return missing_record(root, args.id)
         found = kb_mod.match(c, args.id, limit=args.limit, include_drafts=args.drafts)
         subject = args.id
     else:

@@ -10,7 +10,7 @@ import json
 
 from servicebook.derive import checked
 from servicebook.derive import names
-from servicebook.commands._common import add_root, fail, find_root
+from servicebook.commands._common import add_root, find_root, missing_record
 
 NAME = "show"
 HELP = "Print a record with its case chain and the records that refer to it (查看记录)."
@@ -28,7 +28,7 @@ def run(args) -> int:
     c = checked.load(root)
     rec = c.get(args.id)
     if rec is None:
-        return fail(f"no record with ID {args.id}")
+        return missing_record(root, args.id)
     chain = [r for r in c.chain(rec.id) if r.id != rec.id]
     referrers = [r for r in c.referrers(rec.id) if r not in chain]
     lang = args.lang
