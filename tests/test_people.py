@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sb
+from conftest import sb, sb_process
 from servicebook.derive.sla import times
 from servicebook.derive.sla.reports import format_duration
 from servicebook.load import corpus as corpus_mod
@@ -194,3 +194,17 @@ def test_lookup_finds_every_case_and_customer(repos):
     ([1.0, 2.0, 3.0, 100.0], 2.0, 100.0)])
 def test_percentiles_are_nearest_rank(values, median, p90):
     assert times.percentile(values, 50) == median and times.percentile(values, 90) == p90
+
+
+@pytest.mark.parametrize("topic", ["workload", "satisfaction", "times"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_commands_run_as_installed(mini, topic, lang):
+    """A smoke run of each new topic through the console command, in a process of its own, on the
+    small fixture repository: text in both languages and JSON."""
+    text = sb_process("report", topic, "--at", AT, "--lang", lang, cwd=mini.root)
+    assert text.returncode == 0, text.stderr
+    first = {"workload": "report.workload.summary", "satisfaction": "report.satisfaction.summary",
+             "times": "report.times.summary"}[topic]
+    assert text.stdout.splitlines()[0] == t(first, lang, at=AT)
+    data = json.loads(sb_process("report", topic, "--at", AT, "--format", "json", cwd=mini.root).stdout)
+    assert data["at"] == AT
