@@ -164,6 +164,8 @@ def test_every_person_name_links_to_their_queue(repos):
     assert re.search(r"\[[^\]]+ \(P-[a-z-]+\)\]\(\.\./people/P-[a-z-]+\.md\)", site["sla/index.md"])
     case = next(md for path, md in site.items() if path.startswith("cases/RP-") and "](../people/P-" in md)
     assert case
+    # the SLA compliance per person too (its chart keeps the plain name)
+    assert re.search(r"^\| \[[^\]]+\]\(\.\./people/P-[a-z-]+\.md\) \| \d+ \| \d+ \| [^|]*% \|$", site["sla/index.md"], re.M)
     for page in ("inspections/index.md", "technicians/index.md", "pipeline/index.md", "kb/index.md"):
         assert "](../people/P-" in site[page], page
     assert any("](../people/P-" in md for path, md in site.items() if path.startswith("delivery/CT-"))

@@ -748,9 +748,9 @@ class _Generator:
         return vi
 
     # --- SLA ---------------------------------------------------------------------------------------
-    def compliance(self, by: str) -> list[tuple[str, int, int, float | None]]:
-        """(label, met, breached, compliance %) per group, by the SLA engine's own grouping and
-        figure (`reports.compliance`, last cycles)."""
+    def compliance(self, by: str) -> list[tuple[str, int, int, float | None, object]]:
+        """(label, met, breached, compliance %, group key) per group, by the SLA engine's own
+        grouping and figure (`reports.compliance`, last cycles)."""
         m = self.m
         rows = m.sla.compliance(m.raw_clocks, by)
         titles = {c.name: c.label(self.lang) for c in m.clocks}
@@ -771,7 +771,7 @@ class _Generator:
                 label = self.short(key)
             else:
                 label = str(key)
-            out.append((label, int(g.get("met", 0)), int(g.get("breached", 0)), g.get("compliance")))
+            out.append((label, int(g.get("met", 0)), int(g.get("breached", 0)), g.get("compliance"), key))
         return out
 
     def sla_pages(self) -> None:
@@ -782,9 +782,10 @@ class _Generator:
         for key, heading in dims:
             rows = self.compliance(key)
             chart_path = f"sla/{key}.svg"
-            self.out[chart_path] = charts.compliance_bars(rows[:40], heading, self.t("chart.no_data"))
+            self.out[chart_path] = charts.compliance_bars([r[:4] for r in rows[:40]], heading, self.t("chart.no_data"))
             tbl = table([heading, self.t("word.met"), self.t("word.breached"), self.t("word.compliance")],
-                        [[k, a, b, "—" if pct is None else f"{pct:g}%"] for k, a, b, pct in rows])
+                        [[self.person(here, group) if key == "person" and group else k, a, b, "—" if pct is None else f"{pct:g}%"]
+                         for k, a, b, pct, group in rows])
             img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()
