@@ -23,6 +23,7 @@ SMOKE = {
     "audit": (["CP-20261202-7KQ2XM"], {0, 1}),
     "check-pr": (["--base", "HEAD", "--head", "HEAD"], {0}),
     "codeowners": (["--stdout"], {0}),
+    "forms": (["--check"], {0}),
     "delivery": (["CT-20261116-8FJ4QE", "--at", AT, "--format", "json"], {0, 1}),
     "export": (["--format", "jsonl", "--out", "export.jsonl"], {0}),
     "kb": (["match", "RP-20261208-5NC8WT", "--format", "json"], {0, 1}),  # 1: no entry matches

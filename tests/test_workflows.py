@@ -44,7 +44,7 @@ def vendored_schema(name: str) -> dict:
 
 def test_there_are_workflows():
     names = {p.name for p in WORKFLOWS}
-    assert {"pull-request.yml", "main.yml", "daily.yml", "complaint-intake.yml",
+    assert {"pull-request.yml", "main.yml", "daily.yml", "record-intake.yml",
             "approval-merge.yml", "approval-review.yml"} <= names
 
 
