@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -78,3 +79,62 @@ def missing_record(root: Path, record_id: str) -> int:
                   f"{format_text(problems)}", file=sys.stderr)
             return 1
     return fail(f"no record with ID {record_id}")
+
+
+def json_text(value) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=2)``, byte for byte, in a fraction of the
+    time: with ``indent`` Python's json falls back to its pure-Python encoder (20 s for the SLA
+    clocks of 100k records). Here every container that holds only scalars -- each clock row,
+    each count table -- goes through the C encoder, whose item separator carries the newline and
+    the indentation; only the containers above them are walked in Python."""
+    out: list[str] = []
+    _json_into(value, 0, out)
+    return "".join(out)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_C_ENCODERS: dict[int, object] = {}
+
+
+def _c_encoder(depth: int):
+    enc = _C_ENCODERS.get(depth)
+    if enc is None:
+        enc = json.JSONEncoder(ensure_ascii=False, separators=(",\n" + "  " * (depth + 1), ": "))
+        _C_ENCODERS[depth] = enc
+    return enc
+
+
+def _json_into(value, depth: int, out: list[str]) -> None:
+    if isinstance(value, dict):
+        items, opening, closing = value.values(), "{", "}"
+    elif isinstance(value, (list, tuple)):
+        items, opening, closing = value, "[", "]"
+    else:
+        out.append(json.dumps(value, ensure_ascii=False))
+        return
+    if not value:
+        out.append(opening + closing)
+        return
+    inner = "  " * (depth + 1)
+    if all(isinstance(v, _SCALARS) for v in items):
+        text = _c_encoder(depth).encode(value)  # "{" first item ",\n<inner>" next ... "}"
+        out.append(f"{opening}\n{inner}{text[1:-1]}\n{'  ' * depth}{closing}")
+        return
+    out.append(opening + "\n")
+    last = len(value) - 1
+    if isinstance(value, dict):
+        for i, (key, v) in enumerate(value.items()):
+            out.append(f"{inner}{json.dumps(key if isinstance(key, str) else _json_key(key), ensure_ascii=False)}: ")
+            _json_into(v, depth + 1, out)
+            out.append(",\n" if i < last else "\n")
+    else:
+        for i, v in enumerate(value):
+            out.append(inner)
+            _json_into(v, depth + 1, out)
+            out.append(",\n" if i < last else "\n")
+    out.append("  " * depth + closing)
+
+
+def _json_key(key) -> str:
+    """A non-text key as json.dumps writes it (True -> "true", 1.5 -> "1.5", None -> "null")."""
+    return json.dumps(key)

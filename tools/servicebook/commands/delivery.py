@@ -22,12 +22,11 @@ Exit status: 0 done, 1 the requirements are late or a problem's response clock i
 
 from __future__ import annotations
 
-import json
 
 from servicebook.load import corpus
 from servicebook.derive import delivery
 from servicebook.derive import names
-from servicebook.commands._common import add_root, at_or_now, fail, find_root, missing_record
+from servicebook.commands._common import add_root, at_or_now, fail, find_root, json_text, missing_record
 
 NAME = "delivery"
 HELP = "Delivery of a contract: team, requirements (by policy), changes, milestones, risks, problems (售中交付)."
@@ -52,8 +51,8 @@ def run(args) -> int:
         return fail(f"no contract {args.contract} (as of {at.isoformat(timespec='seconds')})")
     if args.format == "json":
         named = {rid: names.short_name(c.records.get(rid), args.lang) for rid in _named(rep)}
-        print(json.dumps({**rep, "lang": args.lang, "customer_name": named.get(rep["customer"], ""),
-                          "names": named}, ensure_ascii=False, indent=2))
+        print(json_text({**rep, "lang": args.lang, "customer_name": named.get(rep["customer"], ""),
+                          "names": named}))
     else:
         print(_text(rep, lambda rid: names.short_label(c.records, rid, args.lang)))
     bad = rep["requirements"]["state"] == "late" or any(

@@ -26,12 +26,11 @@ Exit status: 0 done, 1 some deals could not be computed (state error), 2 usage e
 
 from __future__ import annotations
 
-import json
 
 from servicebook.load import corpus
 from servicebook.derive import names
 from servicebook.derive import pipeline
-from servicebook.commands._common import add_root, at_or_now, find_root
+from servicebook.commands._common import add_root, at_or_now, find_root, json_text
 
 NAME = "pipeline"
 HELP = "Deal pipeline: stage, days in stage against deadlines, long negotiations, lost deals (销售漏斗)."
@@ -61,7 +60,7 @@ def run(args) -> int:
         return names.short_name(names.lookup(c.records, rid), args.lang)
 
     if args.format == "json":
-        print(json.dumps({
+        print(json_text({
             "as_of": at.isoformat(timespec="seconds"),
             "lang": args.lang,
             "commission_rate": args.commission_rate,
@@ -69,7 +68,7 @@ def run(args) -> int:
             "deals": [{**d.to_dict(), "customer_name": name(d.customer), "salesperson_name": name(d.salesperson),
                        "manager_name": name(d.manager)} for d in deals],
             "managers": {m: {k: [d.survey for d in v] for k, v in groups.items()} for m, groups in view.items()},
-        }, ensure_ascii=False, indent=2))
+        }))
     else:
         print(_text(deals, view, at, args.lang, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if any(d.state == "error" for d in deals) else 0

@@ -25,7 +25,6 @@ Exit status: 0 done, 2 usage error.
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import date, datetime
 
 from servicebook.load import corpus as corpus_mod
@@ -41,7 +40,7 @@ from servicebook.derive.aftersales import parts
 from servicebook.derive.aftersales import technicians
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.aftersales.common import as_date, as_datetime
-from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, now_instant
+from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, now_instant, json_text
 from servicebook.derive.sla.reports import format_duration
 from servicebook.load.instants import format_instant
 from servicebook.site import i18n
@@ -347,7 +346,7 @@ def run(args) -> int:
     except UsageError as err:
         return fail(str(err))
     if args.format == "json":
-        print(json.dumps(_plain(data), ensure_ascii=False, indent=2))
+        print(json_text(_plain(data)))
     else:
         print(_text(args.topic, data, args.lang))
     return 0

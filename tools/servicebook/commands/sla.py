@@ -78,14 +78,14 @@ record not yet filed is named with that kind ("appraisal (no appraisal yet)").
 
 from __future__ import annotations
 
-import json
+import functools
 import sys
 
 from servicebook.derive import names
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.sla import reports
 from servicebook.derive.sla.engine import STATES, Engine
-from servicebook.commands._common import add_root, at_or_now, find_root
+from servicebook.commands._common import add_root, at_or_now, find_root, json_text
 from servicebook.load.instants import ZONE
 
 NAME = "sla"
@@ -133,18 +133,19 @@ def run(args) -> int:
     for r in rows:
         counts[r.state] += 1
     as_of = moment.astimezone(ZONE).isoformat(timespec="seconds")
+    @functools.cache  # a few thousand customers and owners over 100k clock rows
     def name(rid):
         return names.short_name(names.lookup(c.records, rid), args.lang)
 
     if args.format == "json":
-        print(json.dumps({
+        print(json_text({
             "as_of": as_of,
             "lang": args.lang,
             "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
                          for p in engine.policies],
             "counts": counts,
             "clocks": [_row(r.to_dict(), name) for r in rows],
-        }, ensure_ascii=False, indent=2))
+        }))
     else:
         print(_text(rows, as_of, engine, counts, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if counts["error"] else 0

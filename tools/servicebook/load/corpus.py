@@ -171,27 +171,31 @@ def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cach
     """Results for ``rels``, from the cache where the content is unchanged."""
     if not cache.entries:  # cold: the workers read, hash and check everything
         results = _read_many(root, rels, schemas, jobs, max_bytes, contents)
+        fresh = results
     else:
         results, misses = [], []
         for rel in rels:
             full = os.path.join(root, rel)
-            hit = cache.unchanged(rel, signature(full))
+            sig = signature(full)
+            hit = cache.unchanged(rel, sig)
             if hit is None:
                 try:
                     hit = cache.get(rel, content_hash(open(full, "rb").read()))
                 except OSError:
                     hit = None
+                if hit is not None:  # same content, new stat signature (a checkout, a touch)
+                    cache.put(rel, *hit, sig)
             if hit is None:
                 misses.append(rel)
             else:
                 results.append((rel, *hit))
-        results.extend(_read_many(root, misses, schemas, jobs, max_bytes))
-    for rel, digest, kind, data, problems in results:
+        fresh = _read_many(root, misses, schemas, jobs, max_bytes)
+        results.extend(fresh)
+    for rel, digest, kind, data, problems in fresh:  # only what was read now: hits are stored
         if contents and rel in contents:
             continue  # a candidate, not what the file holds
-        sig = signature(os.path.join(root, rel))
-        if digest and cache.unchanged(rel, sig) is None:
-            cache.put(rel, digest, kind, data, problems, sig)
+        if digest:
+            cache.put(rel, digest, kind, data, problems, signature(os.path.join(root, rel)))
     return results
 
 

@@ -35,52 +35,89 @@ PROCESS_ORDER = [k for k, spec in KINDS.items() if spec.case]
 
 
 class Index:
-    """References and chains over loaded records."""
+    """References and chains over loaded records. Each part is built when first asked for: the
+    SLA clocks and most reports need neither (building both costs seconds at 100k records)."""
 
     def __init__(self, records: dict[str, Record], schemas: SchemaSet):
         self.records = records
         self.schemas = schemas
-        # id -> [(path, target id, kinds the target may be)]
-        self.refs: dict[str, list[tuple[tuple, str, tuple[str, ...]]]] = {}
-        self._referrers: dict[str, list[str]] = defaultdict(list)
-        for rid, rec in records.items():
+        self._refs: dict[str, list[tuple[tuple, str, tuple[str, ...]]]] | None = None
+        self._referrers: dict[str, list[str]] = {}
+        self._chains: tuple[dict[str, str], dict[str, list[str]]] | None = None
+
+    @property
+    def refs(self) -> dict[str, list[tuple[tuple, str, tuple[str, ...]]]]:
+        """id -> [(path, target id, kinds the target may be)]"""
+        if self._refs is None:
+            self._build_refs()
+        return self._refs
+
+    def _build_refs(self) -> None:
+        refs: dict[str, list] = {}
+        referrers: dict[str, list[str]] = defaultdict(list)
+        patterns: dict[str, tuple] = {}  # kind -> ((pattern, kinds, the key when one step), ...)
+        for rid, rec in self.records.items():
+            kind_patterns = patterns.get(rec.kind)
+            if kind_patterns is None:
+                kind_patterns = patterns[rec.kind] = tuple(
+                    (pattern, kinds, pattern[0] if len(pattern) == 1 and pattern[0] != "*" else None)
+                    for pattern, kinds in self.schemas.ref_kinds(rec.kind).items())
+            data = rec.data
             out = []
-            for pattern, kinds in schemas.ref_kinds(rec.kind).items():
-                for path, value in values_at(rec.data, pattern):
+            for pattern, kinds, key in kind_patterns:
+                if key is not None:  # most references are one top-level field: no walk
+                    value = data.get(key) if isinstance(data, dict) else None
+                    found = ((pattern, value),) if type(value) is str else ()
+                else:
+                    found = values_at(data, pattern)
+                for path, value in found:
                     if type(value) is str:
                         out.append((path, value, kinds))
                         if value != rid:
-                            self._referrers[value].append(rid)
-            self.refs[rid] = out
-        self._parent: dict[str, str] = {}
-        for rid, rec in records.items():
-            for field in CHAIN_PARENT.get(rec.kind, ()):
-                target = rec.data.get(field)
-                if isinstance(target, str) and target in records and target != rid:
-                    self._parent[rid] = target
-                    break
-        self._members: dict[str, list[str]] = defaultdict(list)
-        for rid, rec in records.items():
-            if KINDS.get(rec.kind) and KINDS[rec.kind].case:
-                self._members[self.root(rid)].append(rid)
+                            referrers[value].append(rid)
+            refs[rid] = out
+        self._referrers = referrers
+        self._refs = refs
+
+    def _chain_maps(self) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """(record -> the previous step of its chain, chain root -> its members)"""
+        if self._chains is None:
+            records = self.records
+            parent: dict[str, str] = {}
+            for rid, rec in records.items():
+                for field in CHAIN_PARENT.get(rec.kind, ()):
+                    target = rec.data.get(field)
+                    if isinstance(target, str) and target in records and target != rid:
+                        parent[rid] = target
+                        break
+            self._chains = (parent, {})
+            members: dict[str, list[str]] = defaultdict(list)
+            for rid, rec in records.items():
+                if KINDS.get(rec.kind) and KINDS[rec.kind].case:
+                    members[self.root(rid)].append(rid)
+            self._chains = (parent, members)
+        return self._chains
 
     def referrers(self, record_id: str) -> list[Record]:
+        if self._refs is None:
+            self._build_refs()
         return [self.records[r] for r in sorted(set(self._referrers.get(record_id, ())))]
 
     def parent(self, record_id: str) -> str | None:
-        return self._parent.get(record_id)
+        return self._chain_maps()[0].get(record_id)
 
     def root(self, record_id: str) -> str:
+        parent = self._chain_maps()[0]
         seen = {record_id}
-        while record_id in self._parent and self._parent[record_id] not in seen:
-            record_id = self._parent[record_id]
+        while record_id in parent and parent[record_id] not in seen:
+            record_id = parent[record_id]
             seen.add(record_id)
         return record_id
 
     def chain(self, record_id: str) -> list[Record]:
         """Every case record of the chain ``record_id`` belongs to, root first, then in
         process order and time."""
-        members = self._members.get(self.root(record_id), [record_id])
+        members = self._chain_maps()[1].get(self.root(record_id), [record_id])
         recs = [self.records[m] for m in members if m in self.records]
         return sorted(recs, key=lambda r: (
             r.id != self.root(record_id),
@@ -88,7 +125,7 @@ class Index:
             str(r.data.get("created_at", "")), r.id))
 
     def roots(self) -> list[str]:
-        return sorted(self._members)
+        return sorted(self._chain_maps()[1])
 
 
 def iter_case_records(records: Iterable[Record]) -> Iterable[Record]:
