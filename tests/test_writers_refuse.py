@@ -98,7 +98,7 @@ def test_new_leaves_blanks_to_fill_but_refuses_what_was_given_wrong(demo):
     assert proc.returncode == 1 and "[ref.missing] filled_by:" in proc.stderr
     proc = sb("new", "complaint", "--by", "P-shen-yue", "--set", "channel=carrier-pigeon", "--at", AT,
               "--root", str(demo), cwd=demo)
-    assert proc.returncode == 1 and "[schema.enum] channel:" in proc.stderr
+    assert proc.returncode == 2 and "--set channel: channel (受理渠道 / Channel): expected one of" in proc.stderr
     assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
     proc = sb("new", "complaint", "--by", "P-shen-yue", "--set", "channel=phone", "--at", AT, "--root", str(demo), cwd=demo)
     assert proc.returncode == 0, proc.stderr

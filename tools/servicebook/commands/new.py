@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
@@ -15,10 +16,22 @@ NAME = "new"
 HELP = "Write a new record with a fresh ID (新建记录)."
 
 
+class _Given(argparse.Action):
+    """--set and --add, kept in the order given (an --add fills the item an earlier one began)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        namespace.given = [*(namespace.given or []), (option_string, value)]
+
+
 def configure(parser):
     parser.add_argument("kind", help="record kind: " + ", ".join(KINDS))
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
-                        help="set a field (dotted for nested: caller.name=王先生); repeatable")
+    parser.set_defaults(given=[])
+    parser.add_argument("--set", action=_Given, metavar="PATH=VALUE",
+                        help="set a field, typed by the schema: caller.name=王先生, "
+                             "issues[0].problem=...; repeatable")
+    parser.add_argument("--add", action=_Given, metavar="LIST.FIELD=VALUE",
+                        help="add to a list: issues.problem=... starts an issue, a following "
+                             "issues.cause=... fills it; repeatable")
     parser.add_argument("--id", help="use this ID instead of a generated one (reference data "
                                      "such as people and products use readable IDs)")
     parser.add_argument("--by", help="person ID filling the form (filled_by, first history entry)")
@@ -31,12 +44,12 @@ def run(args) -> int:
     root = find_root(args.root)
     moment = at_or_now(args.at)  # a bad --at is a usage error (exit 2) before anything is read
     try:
-        path, text = build(root, args.kind, args.sets, args.id, args.by, moment)
+        path, text = build(root, args.kind, args.given, args.id, args.by, moment)
     except FormRefused as err:
         raise UsageError(str(err)) from None
-    blanks = frozenset(k for k, v in parse(text.encode("utf-8")).items() if v is None)
     try:
-        guard.require_text(path.as_posix(), **{f"--set {s}": s for s in args.sets}, by=args.by)
+        guard.require_text(path.as_posix(), **{f"{o} {v}": v for o, v in args.given}, by=args.by)
+        blanks = frozenset(k for k, v in parse(text.encode("utf-8")).items() if v is None)
         guard.require_valid(root, path.as_posix(), text, blanks)  # what was given must be right
         create(root / path, text)
     except guard.Invalid as err:

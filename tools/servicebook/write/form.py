@@ -1,45 +1,291 @@
 """A new record's form: a fresh ID, the fields given, and every required field laid out empty
 with a comment naming it (en + zh), for its writer to fill in. ``servicebook new`` writes it
-through the write guard, which judges what was given and leaves the blanks as prompts."""
+through the write guard, which judges what was given and leaves the blanks as prompts.
+
+Fields are given as ``--set PATH=VALUE`` and ``--add PATH=VALUE`` (``FieldPaths`` reads the path
+against the schema, ``Fields.typed`` reads the value as the schema types it); every mistake is a
+``FormRefused`` naming the option, the path and what was expected, before anything is written.
+
+Paths: ``caller.name`` reaches into a mapping; ``issues[0].problem`` into a list's item, and so
+does ``issues.0.problem`` where the schema says ``issues`` is a list (anywhere else a number is no
+field name and is refused). An index may be the next free one (``issues[1]`` of a list of one),
+which adds an item. ``--add`` appends to the deepest list of its path: a list of values gets one
+more; a list of mappings gets the field in its last item when that item does not have it yet, else
+in a new item, so ``--add issues.problem=A --add issues.cause=B --add issues.problem=C`` makes two
+issues. A list earlier in an ``--add`` path means its last item.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from servicebook.load.instants import format_instant, local_date
+from servicebook.load.instants import InstantError, format_instant, local_date, parse_date, parse_instant
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.records import KINDS, SCHEMAS_DIR, find_files, is_id_of, new_id, path_for
-from servicebook.load.schemas import SchemaSet
-from servicebook.load.yamlload import YamlProblem, parse
+from servicebook.load.schemas import FORMAT_HINTS, SchemaSet
+from servicebook.load.yamlload import YamlProblem, dump_path, parse
 from servicebook.write.writer import dump
 
 
 class FormRefused(ValueError):
-    """The form cannot be made as asked (unknown kind, a bad --id or --set)."""
+    """The form cannot be made as asked (unknown kind, a bad --id, --set or --add)."""
 
 
-def _typed(schemas: SchemaSet, kind: str, dotted: str, raw: str):
-    """A --set value typed by the schema: text stays text (no YAML guessing), numbers and
-    booleans are parsed, anything else is read as YAML (lists, mappings)."""
-    path = tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
-    types = schemas.annotation(kind, path, "type")
-    if types == "string":
-        return raw
+EACH = "*"  # in a path: a list named without an index (``--add issues.problem``)
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])*(\.([A-Za-z_][A-Za-z0-9_-]*|\d+)(\[\d+\])*)*")
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+@dataclass(frozen=True)
+class Field:
+    """What the schema says about the value at one path of a kind's record."""
+
+    kind: str
+    path: tuple
+    facets: tuple[dict, ...]
+
+    def get(self, key: str) -> Any:
+        return next((f[key] for f in self.facets if key in f), None)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        found = self.get("type")
+        if found is None:
+            return ("object",) if self.get("properties") is not None else ("array",) if self.get("items") is not None else ()
+        return tuple(t for t in ([found] if isinstance(found, str) else found) if t != "null")
+
+    @property
+    def is_list(self) -> bool:
+        return "array" in self.types
+
+    @property
+    def properties(self) -> dict:
+        out: dict = {}
+        for f in self.facets:
+            out.update({k: v for k, v in (f.get("properties") or {}).items() if k not in out})
+        return out
+
+    @property
+    def required(self) -> list[str]:
+        out: list[str] = []
+        for f in self.facets:
+            out.extend(n for n in f.get("required") or [] if n not in out)
+        return out
+
+    def title(self, lang: str) -> str:
+        return self.get("x-title-zh" if lang == "zh" else "title") or (
+            str(self.path[-1]) if self.path else self.kind)
+
+    def description(self, lang: str) -> str:
+        return self.get("x-description-zh" if lang == "zh" else "description") or ""
+
+    def label(self) -> str:
+        """``received_at (受理时间 / Received at)``"""
+        zh, en = self.get("x-title-zh"), self.get("title")
+        return dump_path(self.path) + (f" ({zh} / {en})" if zh and en else "")
+
+    def choices(self) -> list[tuple[Any, str, str]]:
+        """An enum's values with their (zh, en) labels, in the schema's order."""
+        labels = self.get("x-enum-labels") or {}
+        out = []
+        for value in self.get("enum") or []:
+            entry = labels.get(value) if isinstance(value, str) else None
+            entry = entry if isinstance(entry, dict) else {}
+            out.append((value, str(entry.get("zh") or ""), str(entry.get("en") or "")))
+        return out
+
+    def expected(self) -> str:
+        """What a value here must be, in words."""
+        if self.get("enum") is not None:
+            return "one of " + ", ".join(_choice_text(c) for c in self.choices())
+        fmt = self.get("format")
+        if fmt in FORMAT_HINTS:
+            return FORMAT_HINTS[fmt]
+        words = {"integer": "a whole number", "number": "a number", "boolean": "true or false",
+                 "string": "text", "object": "a mapping", "array": "a list"}
+        return " or ".join(words.get(t, t) for t in self.types) or "a value"
+
+    def typed(self, raw: str) -> Any:
+        """``raw`` (text from the command line or a prompt) as the value the schema wants here.
+        Raises ``ValueError`` saying what was expected."""
+        if self.get("enum") is not None:
+            return self._choice(raw)
+        fmt = self.get("format")
+        try:
+            if fmt == "date-time":  # the one instant parser: a bare date is 00:00 company time
+                return format_instant(parse_instant(raw))
+            if fmt == "date":
+                return parse_date(raw).isoformat()
+        except InstantError:
+            raise ValueError(f"expected {self.expected()}, got {raw!r}") from None
+        types = self.types
+        if "boolean" in types and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        if ("integer" in types or "number" in types) and _INTEGER.fullmatch(raw.strip()):
+            return int(raw.strip())
+        if "number" in types:
+            try:
+                number = float(raw)
+            except ValueError:
+                number = math.nan
+            if math.isfinite(number):
+                return number
+        if "string" in types or not types:
+            return raw
+        if "object" in types or "array" in types:  # a whole mapping or list, written as YAML
+            try:
+                value = parse(f"v: {raw}\n".encode("utf-8"))["v"]
+            except YamlProblem as err:
+                raise ValueError(f"expected {self.expected()} written as YAML: {err.message}") from None
+            if isinstance(value, list if "array" in types else dict):
+                return value
+        raise ValueError(f"expected {self.expected()}, got {raw!r}")
+
+    def _choice(self, raw: str) -> Any:
+        wanted = raw.strip()
+        for value, zh, en in self.choices():
+            if wanted == str(value) or wanted == zh or (en and wanted.lower() == en.lower()):
+                return value
+        raise ValueError(f"expected {self.expected()}, got {raw!r}")
+
+
+def _choice_text(choice: tuple[Any, str, str]) -> str:
+    value, zh, en = choice
+    labels = " / ".join(x for x in (zh, en) if x)
+    return f"{value} ({labels})" if labels else str(value)
+
+
+class FieldPaths:
+    """A kind's schema read for field paths: ``issues[0].problem`` -> ``('issues', 0, 'problem')``."""
+
+    def __init__(self, schemas: SchemaSet, kind: str):
+        self.schemas = schemas
+        self.kind = kind
+
+    def field(self, path: tuple) -> Field:
+        shape = tuple(0 if p == EACH else p for p in path)
+        return Field(self.kind, shape, tuple(self.schemas.node(self.kind, shape)))
+
+    def read(self, option: str, dotted: str) -> tuple:
+        """The path ``dotted`` as names and indexes, a list named without an index as ``EACH``;
+        every step checked against the schema."""
+        if not _PATH.fullmatch(dotted):
+            raise FormRefused(f"{option}: '{dotted}' is not a field path (like caller.name or issues[0].problem)")
+        steps = re.findall(r"\[\d+\]|[^.\[\]]+", dotted)
+        path: tuple = ()
+        for i, step in enumerate(steps):
+            here = self.field(path)
+            index = int(step[1:-1]) if step.startswith("[") else int(step) if step.isdigit() else None
+            if index is not None:
+                if not here.is_list:
+                    raise FormRefused(f"{option}: {self._name(path)} is not a list; "
+                                      f"'{step.strip('[]')}' is no field of it")
+                path += (index,)
+                continue
+            names = here.properties
+            if step not in names:
+                raise FormRefused(f"{option}: {self._name(path)} has no field '{step}'"
+                                  + _did_you_mean(step, names))
+            path += (step,)
+            next_is_index = i + 1 < len(steps) and (steps[i + 1].startswith("[") or steps[i + 1].isdigit())
+            if self.field(path).is_list and not next_is_index and i + 1 < len(steps):
+                path += (EACH,)
+        if self.field(path).is_list and path[-1] != EACH and option.startswith("--add"):
+            path += (EACH,)
+        return path
+
+    def _name(self, path: tuple) -> str:
+        concrete = tuple(p for p in path if p != EACH)
+        return f"'{dump_path(concrete)}'" if concrete else f"a {self.kind} record"
+
+
+def _did_you_mean(word: str, names: dict) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(names), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else f"; fields: {', '.join(names)}"
+
+
+def _put(data: CommentedMap, path: tuple, value: Any, option: str) -> None:
+    """Set ``path`` (names and indexes) in ``data``, making the mappings and lists on the way; an
+    index may be an existing item or the next one."""
+    target: Any = data
+    for i, step in enumerate(path):
+        last = i + 1 == len(path)
+        fresh = value if last else [] if isinstance(path[i + 1], int) else CommentedMap()
+        if isinstance(step, int):
+            if step > len(target):
+                raise FormRefused(f"{option}: {dump_path(path[:i]) or 'the list'} has {len(target)} "
+                                  f"item(s); the next one is [{len(target)}]")
+            if step == len(target):
+                target.append(fresh)
+            elif last or not isinstance(target[step], type(fresh)):
+                target[step] = fresh
+        elif last or not isinstance(target.get(step), type(fresh)):
+            target[step] = fresh
+        target = target[step]
+
+
+def _get(data: Any, path: tuple) -> Any:
+    for step in path:
+        if isinstance(step, int):
+            data = data[step] if isinstance(data, list) and step < len(data) else None
+        else:
+            data = data.get(step) if isinstance(data, dict) else None
+    return data
+
+
+def _concrete(data: Any, path: tuple, adding: bool) -> tuple:
+    """``path`` with each ``EACH`` made an index: the last item; the deepest one of an ``--add``
+    the last item when it lacks the field, else the next one."""
+    eaches = [i for i, p in enumerate(path) if p == EACH]
+    out: tuple = ()
+    for i, step in enumerate(path):
+        if step != EACH:
+            out += (step,)
+            continue
+        items = _get(data, out)
+        count = len(items) if isinstance(items, list) else 0
+        if adding and i == eaches[-1]:
+            rest = path[i + 1:]
+            fits = count and rest and _get(items[-1], rest) is None
+            out += (count - 1 if fits else count,)
+        else:
+            out += (max(count - 1, 0),)
+    return out
+
+
+def give(data: CommentedMap, paths: FieldPaths, option: str, text: str) -> None:
+    """Apply one ``--set PATH=VALUE`` or ``--add PATH=VALUE`` (``option`` is which) to ``data``."""
+    field, sep, raw = text.partition("=")
+    if not sep or not field:
+        raise FormRefused(f"{option} expects PATH=VALUE, got '{text}'")
+    path = paths.read(f"{option} {field}", field)
+    adding = option == "--add"
+    if adding and EACH not in path:
+        raise FormRefused(f"{option} {field}: {field} is not a list, nor in one; use --set")
+    if not adding and EACH in path:
+        at = dump_path(path[: path.index(EACH)])
+        raise FormRefused(f"{option} {field}: {at} is a list: name the item ({at}[0]...) "
+                          f"or use --add {field}=...")
+    target = paths.field(path)
     try:
-        value = parse(f"v: {raw}\n".encode())["v"]
-    except YamlProblem as err:
-        raise FormRefused(f"--set {dotted}: {err.message}") from None
-    if types == "integer" and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value
+        value = target.typed(raw)
+    except ValueError as err:
+        raise FormRefused(f"{option} {field}: {target.label()}: {err}") from None
+    _put(data, _concrete(data, path, adding), value, f"{option} {field}")
 
 
-def build(root: Path, kind: str, sets: list[str], given_id: str | None, by: str | None,
-          moment: datetime) -> tuple[Path, str]:
-    """(the new file, its text): a ``kind`` record created at ``moment`` by ``by``."""
+def blank_form(root: Path, kind: str, given_id: str | None, by: str | None,
+               moment: datetime) -> tuple[Path, CommentedMap, SchemaSet]:
+    """(the new file, its data with the required fields laid out empty, the schemas)."""
     if kind not in KINDS:
         raise FormRefused(f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}")
     at = format_instant(moment)
@@ -69,24 +315,30 @@ def build(root: Path, kind: str, sets: list[str], given_id: str | None, by: str 
         data["history"] = [CommentedMap(at=at, by=by, status=first, note="created")]
     for name in (schemas.raw.get(kind, {}).get("required") or []):
         data.setdefault(name, None)
-    for item in sets:
-        field, sep, raw = item.partition("=")
-        if not sep or not field:
-            raise FormRefused(f"--set expects FIELD=VALUE, got '{item}'")
-        parts = field.split(".")
-        target = data
-        for part in parts[:-1]:
-            if not isinstance(target.get(part), dict):
-                target[part] = CommentedMap()
-            target = target[part]
-        target[parts[-1]] = _typed(schemas, kind, field, raw)
-    for name, value in data.items():  # say what an empty required field wants
+    return path_for(kind, record_id), data, schemas
+
+
+def text_of(kind: str, data: CommentedMap, schemas: SchemaSet) -> str:
+    """The file's text: the schema line for editors, then the data, each empty field with a
+    comment saying what it wants."""
+    for name, value in data.items():
         if value is None:
             zh = schemas.title(kind, (name,), "zh")
             en = schemas.title(kind, (name,), "en")
             data.yaml_add_eol_comment(f"required: {zh} / {en}", name)
     header = f"# yaml-language-server: $schema=../../{'../' if KINDS[kind].case else ''}schemas/{kind}.schema.json\n"
-    return path_for(kind, record_id), header + dump(data)
+    return header + dump(data)
 
 
-__all__ = ["FormRefused", "build"]
+def build(root: Path, kind: str, given: list[tuple[str, str]], given_id: str | None, by: str | None,
+          moment: datetime) -> tuple[Path, str]:
+    """(the new file, its text): a ``kind`` record created at ``moment`` by ``by``, with
+    ``given``: (``--set`` or ``--add``, ``PATH=VALUE``) in the order given."""
+    path, data, schemas = blank_form(root, kind, given_id, by, moment)
+    paths = FieldPaths(schemas, kind)
+    for option, text in given:
+        give(data, paths, option, text)
+    return path, text_of(kind, data, schemas)
+
+
+__all__ = ["EACH", "Field", "FieldPaths", "FormRefused", "blank_form", "build", "give", "text_of"]
