@@ -56,6 +56,7 @@ RUNS = {
     "audit": ([COMPLAINT], None),
     "check-pr": (["--base", "HEAD~1", "--head", "HEAD"], None),
     "codeowners": (["--stdout"], None),
+    "forms": (["--check"], None),
     "delivery": ([CONTRACT, "--at", AT], CONTRACT),
     "export": (["--format", "jsonl", "--out", "{tmp}/export.jsonl"], None),
     "kb": (["match", REPAIR], REPAIR),
