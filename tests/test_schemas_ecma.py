@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_repo
+from conftest import REPO, MiniRepo, make_repo
 from servicebook.load import yamlload
 from servicebook.load.records import RECORDS_DIR, kind_of_path
 
@@ -83,9 +83,9 @@ def probes() -> list[str]:
             texts.update(v for v in value if isinstance(v, str))
     for path in sorted((REPO / RECORDS_DIR).rglob("*.yaml")):
         data = yamlload.parse(path.read_bytes())
-        texts.update(v for _w, _k, v in walk(data, "") if isinstance(v, str))
-        texts.update(v for _w, _k, v in walk(data, "") if isinstance(v, list) for v in v
-                     if isinstance(v, str))
+        for _w, _k, value in walk(data, ""):
+            values = value if isinstance(value, list) else [value]
+            texts.update(v for v in values if isinstance(v, str))
     texts.add(hashlib.sha256(b"attachment").hexdigest())  # no demo attachment has a checksum
     short = sorted(t for t in texts if len(t) <= 120)
     out = set(short)
@@ -177,16 +177,8 @@ def compare(repo) -> tuple[int, int]:
     return len(records), invalid
 
 
-class Repo:
-    def __init__(self, root):
-        from conftest import MiniRepo
-
-        self.root = root
-        self.validate = MiniRepo(root).validate
-
-
 def test_ajv_agrees_on_the_demo_records(demo):
-    checked, invalid = compare(Repo(demo))
+    checked, invalid = compare(MiniRepo(demo))
     assert checked >= 300 and invalid == 0
 
 
