@@ -4,8 +4,11 @@ labels in the submitter's language; hostile answers stay data."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -70,6 +73,17 @@ def test_check_fails_on_a_changed_schema_and_forms_puts_it_right(repo):
     assert sb("forms", "--root", str(repo), cwd=repo).returncode == 0
     assert sb("forms", "--check", "--root", str(repo), cwd=repo).returncode == 0
     assert "客户回访记录" in (repo / ".github/ISSUE_TEMPLATE/callback.yml").read_text(encoding="utf-8")
+
+
+def test_a_form_whose_kind_is_gone_is_stale_and_removed_a_hand_written_one_kept(repo):
+    forms_dir = repo / issue_forms.FORMS_DIR
+    shutil.copyfile(forms_dir / "callback.yml", forms_dir / "visit.yml")  # a kind since removed
+    (forms_dir / "question.yml").write_text("name: Question\n", encoding="utf-8")
+    proc = sb("forms", "--check", "--root", str(repo), cwd=repo)
+    assert proc.returncode == 1 and "visit.yml (committed)" in proc.stdout
+    assert "question.yml" not in proc.stdout
+    assert "removed .github/ISSUE_TEMPLATE/visit.yml" in sb("forms", "--root", str(repo), cwd=repo).stdout
+    assert not (forms_dir / "visit.yml").exists() and (forms_dir / "question.yml").exists()
 
 
 @pytest.mark.parametrize("kind", form_kinds(SCHEMAS))
@@ -249,9 +263,6 @@ def test_every_kind_round_trips_its_schema_example(repo, kind):
 
 def run_intake_script(repo, issue_body: str, login: str = STAFF) -> dict[str, str]:
     """The workflow's step as it runs: the script from the default branch, the issue in env."""
-    import os
-    import subprocess
-    import sys
 
     env = dict(os.environ, GITHUB_WORKSPACE=str(repo), ISSUE_BODY=issue_body, SUBMITTER=login,
                CREATED_AT="2026-12-02T01:30:00Z", PYTHONPATH=str(REPO / "tools"))
@@ -269,6 +280,12 @@ def test_the_workflow_script_writes_the_record_or_the_reply(repo):
     assert out["id"] == Path(out["path"]).stem
     assert sb("validate", out["path"], "--root", str(repo), cwd=repo).returncode == 0
     assert yamlload.parse((repo / out["path"]).read_bytes())["cs_part"]["remarks"] == "$(id) `id`"
+    # the propose job's checks of what it is handed (it runs no repository code) accept it
+    workflow = yamlload.parse((REPO / ".github/workflows/record-intake.yml").read_bytes())
+    checks = "\n".join(workflow["jobs"]["propose"]["steps"][-1]["run"].splitlines()[:3])
+    checked = subprocess.run(["bash", "-e", "-c", checks + '\necho "$kind"'], capture_output=True, text=True,
+                             env={"RECORD": out["path"], "RECORD_ID": out["id"], "PATH": os.environ["PATH"]})
+    assert checked.returncode == 0 and checked.stdout == "complaint\n", checked.stderr
     out = run_intake_script(repo, body("complaint", COMPLAINT, lang="English"), login="nobody")
     assert out.keys() == {"ok", "comment"} and out["ok"] == "false"
     reply = base64.b64decode(out["comment"]).decode()

@@ -29,7 +29,7 @@ def run(args) -> int:
                 current.splitlines(True), text.splitlines(True), f"{rel} (committed)", f"{rel} (generated)"))
         else:
             issue_forms.write(root, rel, text)
-            print(f"wrote {rel}")
+            print(f"{'wrote' if text else 'removed'} {rel}")
     if args.check and stale:
         print(f"{len(stale)} issue form(s) out of date: run `servicebook forms`", file=sys.stderr)
         return 1

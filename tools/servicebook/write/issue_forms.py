@@ -224,18 +224,29 @@ def forms(root: Path) -> dict[str, str]:
 
 
 def stale(root: Path) -> list[tuple[str, str, str]]:
-    """(path, committed text, generated text) of every form that is missing or out of date."""
+    """(path, committed text, generated text) of every form that is missing or out of date, and
+    of every generated form whose kind has none any more (generated text "": to be removed)."""
+    wanted = forms(root)
     out = []
-    for rel, text in forms(root).items():
+    for rel, text in wanted.items():
         path = root / rel
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != text:
             out.append((rel, current, text))
+    for path in sorted((root / FORMS_DIR).glob("*.yml")):
+        rel = f"{FORMS_DIR}/{path.name}"
+        current = path.read_text(encoding="utf-8")
+        if rel not in wanted and current.startswith(HEADER.split("{kind}")[0]):
+            out.append((rel, current, ""))  # hand-written forms (no header) are left alone
     return out
 
 
 def write(root: Path, rel: str, text: str) -> None:
+    """Write a form atomically, or remove it when its text is empty."""
     path = root / rel
+    if not text:
+        path.unlink()
+        return
     tmp = path.with_name(f".{path.name}.tmp")  # atomic: write beside, then rename
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(text, encoding="utf-8")
