@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
+from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from conftest import make_repo, sb
 
 RID = "CP-20261202-7KQ2XM"
+ENTRY = re.compile(r"^\s*-\s+at:\s*(.*)$")  # the first line of a history entry
 MOVES = [("waiting_customer", "P-wang-qiang", "2026-12-02T10:00:00+08:00"),
          ("in_progress", "P-wang-qiang", "2026-12-02T11:00:00+08:00"),
          ("resolved", "P-wang-qiang", "2026-12-02T15:30:00+08:00")]
@@ -66,23 +71,85 @@ def test_status_changes_touch_only_the_status_line_and_append_entries(tmp_path, 
     for status, by, at in MOVES:
         proc = sb("status", RID, status, "--by", by, "--at", at, "--root", str(repo.root), cwd=repo.root)
         assert proc.returncode == 0, proc.stderr
-    after = path.read_bytes().decode("utf-8")
+    assert_one_line_and_appended(original, path.read_bytes().decode("utf-8"), MOVES, "in_progress")
+    assert repo.validate()[0] == 0
+
+
+def assert_one_line_and_appended(original: str, after: str, moves, first: str) -> None:
+    """The diff of ``moves`` on ``original`` is the status line and the entries appended after
+    the last history entry, in its indentation; line ends kept."""
     assert ("\r\n" in after) == ("\r\n" in original) and after.count("\r\n") == after.count("\n") * ("\r\n" in original)
     before_lines, after_lines = original.splitlines(), after.splitlines()
     ops = [op for op in difflib.SequenceMatcher(None, before_lines, after_lines, autojunk=False).get_opcodes()
            if op[0] != "equal"]
     changed = [(tag, before_lines[i1:i2], after_lines[j1:j2]) for tag, i1, i2, j1, j2 in ops]
-    assert [c[0] for c in changed] == ["replace", "insert"], changed
-    (old_status,), (new_status,) = changed[0][1], changed[0][2]
-    assert old_status.startswith("status: in_progress") and new_status.startswith("status: resolved")
+    if moves[-1][0] == first:  # back where it started: the status line is as it was
+        assert [c[0] for c in changed] == ["insert"], changed
+        changed, ops = [None, *changed], [None, *ops]
+    else:
+        assert [c[0] for c in changed] == ["replace", "insert"], changed
+        (old_status,), (new_status,) = changed[0][1], changed[0][2]
+        assert old_status.startswith(f"status: {first}") and new_status.startswith(f"status: {moves[-1][0]}")
     inserted = "\n".join(changed[1][2])
-    assert [line.strip().lstrip("- ").strip() for line in changed[1][2] if "at:" in line] == \
-        [f"at: '{at}'" for _, _, at in MOVES]
-    assert all(f"status: {s}" in inserted for s, _, _ in MOVES)
+    assert [ENTRY.match(line).group(1) for line in changed[1][2] if ENTRY.match(line)] == \
+        [f"'{at}'" for _, _, at in moves]
+    assert all(f"status: {s}" in inserted for s, _, _ in moves)
     # appended right after the last entry that was there, in the same indentation as it
-    history_end = next(i for i, line in enumerate(before_lines) if line.startswith("received_at:"))
+    last_entry = max(i for i, line in enumerate(before_lines) if ENTRY.match(line))
+    history_end = next((i for i in range(last_entry + 1, len(before_lines))
+                        if not before_lines[i].startswith(" ")), len(before_lines))
     assert ops[1][1] == history_end  # right after the last entry, before the next field
-    entry_indent = next(line for line in before_lines if line.lstrip().startswith("- at:"))
-    assert all(line.startswith(entry_indent[:len(entry_indent) - len(entry_indent.lstrip())] + "- at:")
-               for line in changed[1][2] if "at:" in line)
-    assert repo.validate()[0] == 0
+    dash = ENTRY.match(before_lines[last_entry]).group(0).split("at:")[0]
+    assert all(line.startswith(dash + "at:") for line in changed[1][2] if ENTRY.match(line))
+
+
+# -- the same promise as a property: any mix of the layouts above, any number of legal moves ------
+
+def layout(text: str, mapping: int, indented: bool, crlf: bool, comments: bool, blank: bool,
+           history_last: bool, double_quotes: bool) -> str:
+    text = reindent(text, mapping, mapping + 2 if indented else mapping, mapping if indented else 0)
+    if double_quotes:
+        text = text.replace("'", '"')
+    if history_last:  # the history block moved to the end of the file
+        head, rest = text.split("history:\n", 1)
+        lines = rest.split("\n")
+        n = next(i for i, line in enumerate(lines) if line and not line.startswith((" ", "-")))
+        text = head + "\n".join(lines[n:]).rstrip("\n") + "\nhistory:\n" + "\n".join(lines[:n]).rstrip("\n") + "\n"
+    if comments:
+        text = text.replace("history:\n", "# 流转记录(只追加)\nhistory:  # append only\n", 1).replace(
+            "\nchannel:", "\n# 受理渠道\nchannel:", 1)
+    if blank:
+        text = text.replace("\nchannel:", "\n\nchannel:", 1).replace("history:", "\nhistory:", 1)
+    return text.replace("\n", "\r\n") if crlf else text
+
+
+NEXT = {"in_progress": ["waiting_customer", "resolved"], "waiting_customer": ["in_progress", "resolved"],
+        "resolved": ["in_progress"]}
+
+
+@st.composite
+def moves(draw):
+    out, status, minute = [], "in_progress", 0
+    for _ in range(draw(st.integers(1, 5))):
+        status = draw(st.sampled_from(NEXT[status]))
+        minute += draw(st.integers(1, 600))
+        at = datetime.fromisoformat("2026-12-02T10:00:00+08:00") + timedelta(minutes=minute)
+        out.append((status, "P-wang-qiang", at.isoformat()))
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mapping=st.sampled_from([2, 4]), indented=st.booleans(), crlf=st.booleans(),
+       comments=st.booleans(), blank=st.booleans(), history_last=st.booleans(),
+       double_quotes=st.booleans(), steps=moves())
+def test_any_layout_any_moves(tmp_path_factory, mapping, indented, crlf, comments, blank,
+                              history_last, double_quotes, steps):
+    repo = make_repo(tmp_path_factory.mktemp("layout") / "repo")
+    path = repo.path(RID)
+    original = layout(in_progress(path.read_text(encoding="utf-8")), mapping, indented, crlf,
+                      comments, blank, history_last, double_quotes)
+    path.write_bytes(original.encode("utf-8"))
+    for status, by, at in steps:
+        proc = sb("status", RID, status, "--by", by, "--at", at, "--root", str(repo.root), cwd=repo.root)
+        assert proc.returncode == 0, proc.stderr
+    assert_one_line_and_appended(original, path.read_bytes().decode("utf-8"), steps, "in_progress")
