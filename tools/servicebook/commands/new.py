@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+from pathlib import Path
 
 from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
+from servicebook.load import corpus
 from servicebook.load.records import KINDS
 from servicebook.load.yamlload import parse
 from servicebook.write import guard
-from servicebook.write.form import FormRefused, build
+from servicebook.write.form import (FORM_FIELDS, Conversation, FieldPaths, FormRefused, Interview, blank_form,
+                                    build, give, text_of)
 from servicebook.write.writer import WriteRefused, create
 
 NAME = "new"
@@ -37,12 +41,17 @@ def configure(parser):
     parser.add_argument("--by", help="person ID filling the form (filled_by, first history entry)")
     parser.add_argument("--at", help="instant of creation (default: now)")
     parser.add_argument("--print", action="store_true", help="print the path of the new file only")
+    parser.add_argument("--interactive", action="store_true",
+                        help="ask for each field still empty, one by one (questions on stderr, "
+                             "answers from stdin); validated before anything is written")
     add_root(parser)
 
 
 def run(args) -> int:
     root = find_root(args.root)
     moment = at_or_now(args.at)  # a bad --at is a usage error (exit 2) before anything is read
+    if args.interactive:
+        return _interactive(root, args, moment)
     try:
         path, text = build(root, args.kind, args.given, args.id, args.by, moment)
     except FormRefused as err:
@@ -59,3 +68,59 @@ def run(args) -> int:
         return fail(str(err))
     print(path if args.print else f"created {path}")
     return 0
+
+
+def _interactive(root: Path, args, moment) -> int:
+    """``new --interactive``: the form with what the options gave, then every empty field asked;
+    what the guard still refuses is shown and its fields asked again (three rounds), else nothing
+    is written (exit 1)."""
+    records = corpus.load(root).records
+    try:
+        path, data, schemas = blank_form(root, args.kind, args.id, args.by, moment)
+        paths = FieldPaths(schemas, args.kind)
+        for option, text in args.given:
+            give(data, paths, option, text)
+        filler = args.by or _git_person(root, records)
+        interview = Interview(paths, records, Conversation(sys.stdin, sys.stderr),
+                              {"filled_by": filler} if filler else {})
+        interview.fill(data)
+        rel = path.as_posix()
+        for round_ in range(3):
+            if data.get("filled_by") and isinstance(data.get("history"), list):
+                data["history"][0]["by"] = data["filled_by"]  # the filler made the first entry
+            text = text_of(args.kind, data, schemas)
+            try:
+                guard.require_text(rel, **{f"{o} {v}": v for o, v in args.given})
+                guard.require_valid(root, rel, text)
+                break
+            except guard.Invalid as err:
+                print(f"servicebook: {err}", file=sys.stderr)
+                again = list(dict.fromkeys(_top(p.path) for p in err.problems))
+                if round_ == 2 or "" in again or set(again) & FORM_FIELDS:
+                    return 1  # not a field that can be asked again
+                interview.fill(data, only=again)
+        create(root / path, text)
+    except FormRefused as err:
+        raise UsageError(str(err)) from None
+    except WriteRefused as err:
+        return fail(str(err))
+    print(path if args.print else f"created {path}")
+    return 0
+
+
+def _top(dotted: str) -> str:
+    return dotted.split(".", 1)[0].split("[", 1)[0]
+
+
+def _git_person(root: Path, records) -> str | None:
+    """The person record whose git e-mail is this checkout's ``user.email``: the default filler."""
+    try:
+        found = subprocess.run(["git", "config", "--get", "user.email"], cwd=root,
+                               capture_output=True, text=True, check=False).stdout.strip().lower()
+    except FileNotFoundError:  # no git here: no default, the filler is asked for
+        return None
+    for person in (r for r in records.values() if r.kind == "person" and isinstance(r.data, dict)):
+        git = person.data.get("git")
+        if found and isinstance(git, dict) and str(git.get("email", "")).lower() == found:
+            return person.id
+    return None

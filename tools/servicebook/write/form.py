@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping, TextIO
 
 from ruamel.yaml.comments import CommentedMap
 
@@ -264,23 +264,23 @@ def _concrete(data: Any, path: tuple, adding: bool) -> tuple:
 
 def give(data: CommentedMap, paths: FieldPaths, option: str, text: str) -> None:
     """Apply one ``--set PATH=VALUE`` or ``--add PATH=VALUE`` (``option`` is which) to ``data``."""
-    field, sep, raw = text.partition("=")
-    if not sep or not field:
+    dotted, sep, raw = text.partition("=")
+    if not sep or not dotted:
         raise FormRefused(f"{option} expects PATH=VALUE, got '{text}'")
-    path = paths.read(f"{option} {field}", field)
+    said = f"{option} {dotted}"
+    path = paths.read(said, dotted)
     adding = option == "--add"
     if adding and EACH not in path:
-        raise FormRefused(f"{option} {field}: {field} is not a list, nor in one; use --set")
+        raise FormRefused(f"{said}: {dotted} is not a list, nor in one; use --set")
     if not adding and EACH in path:
         at = dump_path(path[: path.index(EACH)])
-        raise FormRefused(f"{option} {field}: {at} is a list: name the item ({at}[0]...) "
-                          f"or use --add {field}=...")
+        raise FormRefused(f"{said}: {at} is a list: name the item ({at}[0]...) or use --add {dotted}=...")
     target = paths.field(path)
     try:
         value = target.typed(raw)
     except ValueError as err:
-        raise FormRefused(f"{option} {field}: {target.label()}: {err}") from None
-    _put(data, _concrete(data, path, adding), value, f"{option} {field}")
+        raise FormRefused(f"{said}: {target.label()}: {err}") from None
+    _put(data, _concrete(data, path, adding), value, said)
 
 
 def blank_form(root: Path, kind: str, given_id: str | None, by: str | None,
@@ -341,4 +341,248 @@ def build(root: Path, kind: str, given: list[tuple[str, str]], given_id: str | N
     return path, text_of(kind, data, schemas)
 
 
-__all__ = ["EACH", "Field", "FieldPaths", "FormRefused", "blank_form", "build", "give", "text_of"]
+# -- the interview (``servicebook new --interactive``) ------------------------------------------
+
+# Fields the form itself fills: never asked.
+FORM_FIELDS = frozenset(("id", "schema_version", "created_at", "status", "history"))
+YES, NO = ("y", "yes", "是", "好"), ("", "n", "no", "否")
+
+
+class Conversation:
+    """Questions on ``out``, answers from ``answers`` (a terminal, or a pipe: one answer a line)."""
+
+    def __init__(self, answers: TextIO, out: TextIO):
+        self.answers, self.out = answers, out
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def ask(self, prompt: str, about: str) -> str:
+        """One answer, without its line end. Input that ends is a ``FormRefused`` (``about``: the
+        field that was being asked): nothing is written."""
+        self.out.write(prompt)
+        self.out.flush()
+        line = self.answers.readline()
+        if not line:
+            raise FormRefused(f"--interactive: the input ended before {about} was answered; nothing written")
+        return line.rstrip("\r\n")
+
+
+@dataclass
+class Interview:
+    """Asks for a new record's fields one by one, as the schema describes them: required fields
+    first, then the optional ones (an empty answer skips); bilingual titles and descriptions, an
+    enum's choices numbered with their labels; defaults from the schema, from the record of the
+    customer the form names (its name, address, first contact) and from the filler's person
+    record. A bad answer (wrong type, not one of the choices, a pattern, a reference to no record
+    of that kind) is said and the field asked again."""
+
+    paths: FieldPaths
+    records: Mapping[str, Any]  # the corpus's records by ID: references and defaults
+    talk: Conversation
+    defaults: dict = field(default_factory=dict)  # top-level field -> default answer text
+
+    def fill(self, data: CommentedMap, only: Iterable[str] | None = None) -> None:
+        """Ask every field of ``data`` still empty (or ``only`` these, again)."""
+        root = self.paths.field(())
+        names = list(only) if only is not None else [
+            n for n in _in_order(root) if n not in FORM_FIELDS and data.get(n) is None]
+        self.talk.say(f"{root.title('zh')} / {root.title('en')}: "
+                      "必填项在前,可选项直接回车跳过 / required fields first; Enter skips an optional one")
+        for name in names:
+            value = self._value(data, (name,), name in root.required)
+            if value is not _SKIP:
+                data[name] = value
+            elif name not in root.required:
+                data.pop(name, None)
+
+    def _value(self, data: CommentedMap, path: tuple, required: bool) -> Any:
+        here = self.paths.field(path)
+        if "object" in here.types and here.properties:
+            return self._mapping(data, path, here, required)
+        if here.is_list:
+            return self._list(data, path, here, required)
+        return self._scalar(data, path, here, required)
+
+    def _heading(self, here: Field, required: bool) -> None:
+        self.talk.say()
+        self.talk.say(f"{here.title('zh')} / {here.title('en')}  [{dump_path(here.path)}]"
+                      + ("  (必填 required)" if required else "  (可选 optional)"))
+        for lang in ("zh", "en"):
+            if here.description(lang):
+                self.talk.say(f"  {here.description(lang)}")
+
+    def _confirm(self, question: str, about: str) -> bool:
+        while True:
+            answer = self.talk.ask(f"{question} [y/N] ", about).strip().lower()
+            if answer in YES or answer in NO:
+                return answer in YES
+            self.talk.say("  请回答 y 或 n / answer y or n")
+
+    def _mapping(self, data, path, here: Field, required: bool) -> Any:
+        self._heading(here, required)
+        if not required and not self._confirm(f"填写 {here.title('zh')}? / fill in {here.title('en')}?",
+                                              dump_path(path)):
+            return _SKIP
+        out = CommentedMap()
+        _put(data, path, out, "--interactive")
+        for name in _in_order(here):
+            value = self._value(data, path + (name,), name in here.required)
+            if value is not _SKIP:
+                out[name] = value
+        return out
+
+    def _list(self, data, path, here: Field, required: bool) -> Any:
+        self._heading(here, required)
+        item = self.paths.field(path + (0,))
+        least = max(1 if required else 0, here.get("minItems") or 0)
+        if not (item.properties and "object" in item.types):  # values: one a line, empty ends
+            self.talk.say("  每行一项,空行结束 / one a line, an empty line ends"
+                          + (f"; {item.expected()}" if item.get("enum") or item.get("format") else ""))
+            self._choices(item)
+            values: list = []
+            while True:
+                raw = self.talk.ask(f"  {len(values) + 1}> ", dump_path(path))
+                if not raw.strip():
+                    if len(values) >= least:
+                        return values if values else _SKIP
+                    self.talk.say(f"  至少 {least} 项 / at least {least}")
+                    continue
+                value = self._checked(data, path + (len(values),), item, raw)
+                if value is not _AGAIN:
+                    values.append(value)
+        if not least and not self._confirm(f"添加 {item.title('zh')}? / add {item.title('en')}?", dump_path(path)):
+            return _SKIP
+        items: list = []
+        _put(data, path, items, "--interactive")
+        while True:
+            self.talk.say(f"— {item.title('zh')} / {item.title('en')} {len(items) + 1}")
+            entry = CommentedMap()
+            items.append(entry)
+            for name in _in_order(item):
+                value = self._value(data, path + (len(items) - 1, name), name in item.required)
+                if value is not _SKIP:
+                    entry[name] = value
+            if len(items) >= least and not self._confirm(
+                    f"再添加一项 {item.title('zh')}? / another {item.title('en')}?", dump_path(path)):
+                return items
+
+    def _choices(self, here: Field) -> None:
+        for number, choice in enumerate(here.choices(), 1):
+            self.talk.say(f"  {number}) {_choice_text(choice)}")
+
+    def _scalar(self, data, path, here: Field, required: bool) -> Any:
+        self._heading(here, required)
+        self._choices(here)
+        default = self._default(data, path, here)
+        if isinstance(default, bool):
+            default = "true" if default else "false"
+        hint = "" if required else "回车跳过 Enter skips" if default is None else "- 跳过 skips"
+        hint = " ".join(x for x in (f"[{default}]" if default is not None else "", f"({hint})" if hint else "") if x)
+        while True:
+            raw = self.talk.ask(f"> {hint} " if hint else "> ", dump_path(path))
+            if raw.strip() == "-" and not required:
+                return _SKIP
+            if not raw.strip():
+                if default is not None:
+                    raw = str(default)
+                elif not required:
+                    return _SKIP
+                else:
+                    self.talk.say("  必填 / required")
+                    continue
+            value = self._checked(data, path, here, raw)
+            if value is not _AGAIN:
+                return value
+
+    def _checked(self, data, path, here: Field, raw: str) -> Any:
+        """``raw`` as the field's value, or ``_AGAIN`` after saying what is wrong with it."""
+        choices = here.choices()
+        if choices and raw.strip().isdigit() and 1 <= int(raw) <= len(choices) \
+                and raw.strip() not in {str(c[0]) for c in choices}:
+            raw = str(choices[int(raw) - 1][0])
+        if "boolean" in here.types and raw.strip().lower() in YES + NO[1:]:
+            raw = "true" if raw.strip().lower() in YES else "false"  # a question answered y/n
+        try:
+            value = here.typed(raw)
+        except ValueError as err:
+            self.talk.say(f"  {err}")
+            return _AGAIN
+        wrong = self._wrong(data, path, here, value)
+        if wrong:
+            self.talk.say(f"  {wrong}")
+            return _AGAIN
+        return value
+
+    def _wrong(self, data, path, here: Field, value) -> str | None:
+        """What the schema or the references say against ``value`` at ``path`` (None: fine)."""
+        kinds = here.get("x-ref-kind")
+        if kinds and isinstance(value, str):
+            kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+            found = self.records.get(value)
+            if found is None or found.kind not in kinds:
+                return f"没有这个{'/'.join(kinds)}记录 / no {' or '.join(kinds)} record {value}"
+        probe = _plain(data)
+        _put_plain(probe, path, value)
+        where = dump_path(path)
+        for problem in self.paths.schemas.problems(self.paths.kind, probe, "", {}):
+            if problem.path == where and problem.rule not in ("schema.required", "schema.unknown-field"):
+                return problem.message
+        return None
+
+    def _default(self, data, path, here: Field) -> Any:
+        if len(path) == 1 and path[0] in self.defaults:
+            return self.defaults[path[0]]
+        customer = self.records.get(data.get("customer")) if isinstance(data.get("customer"), str) else None
+        if customer is not None and customer.kind == "customer" and isinstance(customer.data, dict):
+            common = self.paths.schemas.raw.get("common", {}).get("definitions", {})
+            parent = self.paths.field(path[:-1]).facets if len(path) > 1 else ()
+            name = path[-1]
+            if any(f is common.get("contact") for f in parent):
+                contacts = customer.data.get("contacts")
+                first = contacts[0] if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict) else {}
+                if isinstance(first.get(name), (str, int, float)):
+                    return first[name]
+            if any(f is common.get("customer_block") for f in parent) and isinstance(customer.data.get(name), str):
+                return customer.data[name]
+        return here.get("default")
+
+
+_SKIP, _AGAIN = object(), object()
+
+
+def _in_order(here: Field) -> list[str]:
+    """A mapping's fields, the required ones first, each group in the schema's order."""
+    names = list(here.properties)
+    required = set(here.required)
+    return [n for n in names if n in required] + [n for n in names if n not in required]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _put_plain(data: dict, path: tuple, value: Any) -> None:
+    for i, step in enumerate(path[:-1]):
+        following = path[i + 1]
+        if isinstance(step, int):
+            while len(data) <= step:
+                data.append({} if not isinstance(following, int) else [])
+            data = data[step]
+        else:
+            if not isinstance(data.get(step), (list if isinstance(following, int) else dict)):
+                data[step] = [] if isinstance(following, int) else {}
+            data = data[step]
+    last = path[-1]
+    if isinstance(last, int):
+        while len(data) <= last:
+            data.append(None)
+    data[last] = value
+
+
+__all__ = ["EACH", "Conversation", "Field", "FieldPaths", "FormRefused", "Interview", "blank_form",
+           "build", "give", "text_of"]
