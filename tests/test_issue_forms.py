@@ -140,9 +140,9 @@ def test_a_complaint_form_becomes_a_valid_record(repo):
 @pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*.md")))
 def test_form_bodies_as_hosts_render_them(repo, fixture):
     """Bodies written as GitHub writes them (tests/fixtures/issue-forms/<kind>-<case>.md, with
-    the expected values beside them in <name>.yaml)."""
+    the expected values beside them in <name>.yml: not .yaml, which tests/test_fast_paths.py reads as records)."""
     text = (FIXTURES / fixture).read_text(encoding="utf-8")
-    expected = yamlload.parse((FIXTURES / fixture).with_suffix(".yaml").read_bytes())
+    expected = yamlload.parse((FIXTURES / fixture).with_suffix(".yml").read_bytes())
     result = intake(repo, text, STAFF, MOMENT)
     assert [p.text(result.submission.lang) for p in result.problems] == expected.get("problems", [])
     assert result.submission.kind == expected["kind"] and result.submission.lang == expected["lang"]
