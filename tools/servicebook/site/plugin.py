@@ -190,7 +190,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         forms = ["forms/index.md"] + sorted(f.src_uri for f in files
                                             if f.src_uri.startswith("forms/") and f.src_uri.endswith(".md")
                                             and f.src_uri != "forms/index.md")
-        guides = [p for p in ("guide/submit.md", "guide/approve.md", "guide/fix.md", "guide/holidays.md", "commands.md", "approvals.md", "performance.md")
+        guides = [p for p in ("guide/submit.md", "guide/approve.md", "guide/fix.md", "guide/holidays.md", "guide/forms.md", "commands.md", "approvals.md", "performance.md")
                   if has(p)]
         nav = [
             {label("nav.home"): "index.md"},
