@@ -10,7 +10,7 @@ from pathlib import Path
 
 from servicebook.check import approvals
 from servicebook.load.corpus import Corpus
-from servicebook.load.index import PROCESS_ORDER, Index
+from servicebook.load.index import PROCESS_ORDER
 from servicebook.load.instants import instant_or_none
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.problems import Problem
@@ -45,22 +45,44 @@ def check(corpus: Corpus) -> list[Problem]:
                                             f"ID {rid} is also used by {others}"))
 
     persons = {r.id: r for r in records.values() if r.kind == "person"}
+    # per kind, the statuses that are approval steps: the only ones the approval rule looks at
+    approval_steps = {kind: frozenset(name for name in lifecycle.statuses(kind)
+                                      if approvals.needed_role(lifecycle, kind, name))
+                      for kind in lifecycle.kinds()}
+    target_kinds: dict[str, str | None] = {}  # kind_of_id, once per referenced ID
+    created: dict[str, object] = {}  # created_at instants, once per record
+    refs = index.refs
     for rid, rec in records.items():
         if only is not None and rec.path.as_posix() not in only:
             continue
         _check_identity(rec, report)
-        for path, target, kinds in index.refs.get(rid, ()):
+        for path, target, kinds in refs.get(rid, ()):
             if target not in known_ids:
                 report(rec.path, path, "ref.missing",
                        f"refers to {target}, but no record has that ID")
-            elif kinds and kind_of_id(target) not in kinds:
-                report(rec.path, path, "ref.kind",
-                       f"refers to {target}, a {kind_of_id(target)} record, but must refer to "
-                       f"a {' or '.join(kinds)} record")
+            elif kinds:
+                target_kind = target_kinds.get(target, _UNSEEN)
+                if target_kind is _UNSEEN:
+                    target_kind = target_kinds[target] = kind_of_id(target)
+                if target_kind not in kinds:
+                    report(rec.path, path, "ref.kind",
+                           f"refers to {target}, a {target_kind} record, but must refer to "
+                           f"a {' or '.join(kinds)} record")
         if lifecycle.has(rec.kind):
-            _check_history(rec, lifecycle, persons, report)
-            _check_process_order(rec, index, records, report)
+            _check_history(rec, lifecycle, persons, report, approval_steps[rec.kind], created)
+            _check_process_order(rec, refs.get(rec.id, ()), records, report, created)
     return problems
+
+
+_UNSEEN = object()
+_RANK = {kind: i for i, kind in enumerate(PROCESS_ORDER)}
+
+
+def _created(rec: Record, memo: dict):
+    found = memo.get(rec.id, _UNSEEN)
+    if found is _UNSEEN:
+        found = memo[rec.id] = instant_or_none(rec.data.get("created_at"))
+    return found
 
 
 def _check_identity(rec: Record, report) -> None:
@@ -78,7 +100,8 @@ def _check_identity(rec: Record, report) -> None:
                + f" ({KINDS[rec.kind].prefix}-... expected)")
 
 
-def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record], report) -> None:
+def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record], report,
+                   approval_steps: frozenset[str], memo: dict) -> None:
     history = rec.data.get("history")
     if not isinstance(history, list) or not history or not all(isinstance(h, dict) for h in history):
         return  # the schema already said what is wrong
@@ -88,7 +111,7 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
         report(rec.path, ("history", 0, "status"), "lifecycle.initial",
                f"a {kind} cannot start in status '{first}'; it starts in "
                + " or ".join(f"'{s}'" for s in lifecycle.initial(kind)))
-    created = instant_or_none(rec.data.get("created_at"))
+    created = _created(rec, memo)
     first_at = instant_or_none(history[0].get("at"))
     if created and first_at and first_at < created:
         report(rec.path, ("history", 0, "at"), "history.order",
@@ -112,7 +135,7 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
                        f"a {kind} cannot move from '{before}' to '{status}'; from '{before}' it "
                        "may move to " + (", ".join(f"'{s}'" for s in allowed) or "nothing (final)"))
         by = entry.get("by")
-        if isinstance(by, str):
+        if isinstance(by, str) and isinstance(status, str) and status in approval_steps:
             person = persons.get(by)
             roles = get_list(person.data, "roles") if person is not None else None
             for p in approvals.judge(lifecycle, kind, status, by, roles, [rec.data.get("filled_by")]):
@@ -123,17 +146,22 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
                f"status is '{rec.data.get('status')}' but the last history entry says '{last}'")
 
 
-def _check_process_order(rec: Record, index: Index, records: dict[str, Record], report) -> None:
-    created = instant_or_none(rec.data.get("created_at"))
-    if created is None or rec.kind not in PROCESS_ORDER:
+def _check_process_order(rec: Record, refs, records: dict[str, Record], report, memo: dict) -> None:
+    rank = _RANK.get(rec.kind)
+    if rank is None:
         return
-    for path, target, _ in index.refs.get(rec.id, ()):
-        other = records.get(target)
-        if other is None or other.kind not in PROCESS_ORDER or len(path) != 1:
+    created = _created(rec, memo)
+    if created is None:
+        return
+    for path, target, _ in refs:
+        if len(path) != 1:
             continue
-        if PROCESS_ORDER.index(other.kind) > PROCESS_ORDER.index(rec.kind):
+        other = records.get(target)
+        if other is None or other.kind not in _RANK:
+            continue
+        if _RANK[other.kind] > rank:
             continue  # a back-reference (complaint -> contract is forward; this is the reverse)
-        before = instant_or_none(other.data.get("created_at"))
+        before = _created(other, memo)
         if before and created < before:
             report(rec.path, ("created_at",), "process.order",
                    f"filled at {rec.data.get('created_at')}, before {target} it follows "

@@ -60,14 +60,22 @@ class Index:
             kind_patterns = patterns.get(rec.kind)
             if kind_patterns is None:
                 kind_patterns = patterns[rec.kind] = tuple(
-                    (pattern, kinds, pattern[0] if len(pattern) == 1 and pattern[0] != "*" else None)
-                    for pattern, kinds in self.schemas.ref_kinds(rec.kind).items())
+                    (pattern, kinds, _shape(pattern)) for pattern, kinds in self.schemas.ref_kinds(rec.kind).items())
             data = rec.data
+            if not isinstance(data, dict):
+                refs[rid] = []
+                continue
             out = []
-            for pattern, kinds, key in kind_patterns:
-                if key is not None:  # most references are one top-level field: no walk
-                    value = data.get(key) if isinstance(data, dict) else None
+            for pattern, kinds, shape in kind_patterns:
+                # most references are a top-level field or a field of each item of a top-level
+                # list (history[].by): read directly, no general walk
+                if shape == 1:
+                    value = data.get(pattern[0])
                     found = ((pattern, value),) if type(value) is str else ()
+                elif shape == 3:
+                    items, key = data.get(pattern[0]), pattern[2]
+                    found = [((pattern[0], i, key), item[key]) for i, item in enumerate(items)
+                             if isinstance(item, dict) and key in item] if isinstance(items, list) else ()
                 else:
                     found = values_at(data, pattern)
                 for path, value in found:
@@ -126,6 +134,15 @@ class Index:
 
     def roots(self) -> list[str]:
         return sorted(self._chain_maps()[1])
+
+
+def _shape(pattern: tuple) -> int:
+    """1 for ``(field,)``, 3 for ``(field, "*", key)``, 0 for any other pattern."""
+    if len(pattern) == 1 and pattern[0] != "*":
+        return 1
+    if len(pattern) == 3 and pattern[0] != "*" and pattern[1] == "*" and pattern[2] != "*":
+        return 3
+    return 0
 
 
 def iter_case_records(records: Iterable[Record]) -> Iterable[Record]:
