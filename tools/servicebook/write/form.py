@@ -17,6 +17,7 @@ issues. A list earlier in an ``--add`` path means its last item.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass, field
@@ -428,7 +429,9 @@ class Interview:
         _put(data, path, out, "--interactive")
         for name in _in_order(here):
             value = self._value(data, path + (name,), name in here.required)
-            if value is not _SKIP:
+            if value is _SKIP:
+                out.pop(name, None)
+            else:
                 out[name] = value
         return out
 
@@ -441,6 +444,7 @@ class Interview:
                           + (f"; {item.expected()}" if item.get("enum") or item.get("format") else ""))
             self._choices(item)
             values: list = []
+            _put(data, path, values, "--interactive")  # held while built: the checks see it
             while True:
                 raw = self.talk.ask(f"  {len(values) + 1}> ", dump_path(path))
                 if not raw.strip():
@@ -461,7 +465,9 @@ class Interview:
             items.append(entry)
             for name in _in_order(item):
                 value = self._value(data, path + (len(items) - 1, name), name in item.required)
-                if value is not _SKIP:
+                if value is _SKIP:
+                    entry.pop(name, None)
+                else:
                     entry[name] = value
             if len(items) >= least and not self._confirm(
                     f"再添加一项 {item.title('zh')}? / another {item.title('en')}?", dump_path(path)):
@@ -522,8 +528,8 @@ class Interview:
             found = self.records.get(value)
             if found is None or found.kind not in kinds:
                 return f"没有这个{'/'.join(kinds)}记录 / no {' or '.join(kinds)} record {value}"
-        probe = _plain(data)
-        _put_plain(probe, path, value)
+        probe = copy.deepcopy(data)
+        _put(probe, path, value, "--interactive")
         where = dump_path(path)
         for problem in self.paths.schemas.problems(self.paths.kind, probe, "", {}):
             if problem.path == where and problem.rule not in ("schema.required", "schema.unknown-field"):
@@ -556,32 +562,6 @@ def _in_order(here: Field) -> list[str]:
     names = list(here.properties)
     required = set(here.required)
     return [n for n in names if n in required] + [n for n in names if n not in required]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _put_plain(data: dict, path: tuple, value: Any) -> None:
-    for i, step in enumerate(path[:-1]):
-        following = path[i + 1]
-        if isinstance(step, int):
-            while len(data) <= step:
-                data.append({} if not isinstance(following, int) else [])
-            data = data[step]
-        else:
-            if not isinstance(data.get(step), (list if isinstance(following, int) else dict)):
-                data[step] = [] if isinstance(following, int) else {}
-            data = data[step]
-    last = path[-1]
-    if isinstance(last, int):
-        while len(data) <= last:
-            data.append(None)
-    data[last] = value
 
 
 __all__ = ["EACH", "Conversation", "Field", "FieldPaths", "FormRefused", "Interview", "blank_form",
