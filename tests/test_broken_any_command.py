@@ -2,7 +2,7 @@
 
 Every command (the list of tests/test_cli_smoke.py, which holds it to the parser's) runs on a real
 git repository whose records are broken in one way each time: the complaint, contract and repair
-the commands target, committed broken so history, audit and the pull-request check see them too.
+the commands target and the person, customer and product they name, committed broken so history, audit and the pull-request check see them too.
 Each run must end with a documented exit code, never a traceback or an "internal error"; a command
 that needs a record it cannot read says so with validate's own located problem
 (``file:line:column: error [rule]``, exit 1); and no record file changes, byte for byte (a status
@@ -48,6 +48,14 @@ SORTS = {
     "unknown-reference": (lambda t: _customer(t, b"CU-nobody-here"), True),
 }
 
+# Reference data the targets name (a person, their customer, their product), broken the same way
+# where it can be (it has no customer to mistype or point elsewhere: its name is mistyped or gone).
+REFERENCE = ("records/person/P-zhou-min.yaml", "records/customer/CU-jianghai-construction.yaml",
+             "records/product/PD-dx-gw32.yaml")
+REFERENCE_SORTS = {"wrong-type": lambda t: re.sub(rb"(?m)^name: (.*)$", rb"name: [\1]", t, count=1),
+                   "missing-required": lambda t: re.sub(rb"(?m)^name: .*\n", b"", t, count=1),
+                   "unknown-reference": lambda t: t}
+
 # command -> its arguments here, and the record it needs (None: it reads them all)
 RUNS = {
     "validate": ([], None),
@@ -87,8 +95,8 @@ def _git(root: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def broken_repos(tmp_path_factory):
-    """sort -> (a git repository: the fixture records committed good, then committed broken;
-    validate's located problems in it)."""
+    """sort -> (a git repository: the fixture records committed good, then the targets and the
+    reference data they name committed broken; validate's located problems in it)."""
     made = {}
     for sort, (breaks, _reads) in SORTS.items():
         root = make_repo(tmp_path_factory.mktemp(sort) / "repo").root
@@ -98,6 +106,8 @@ def broken_repos(tmp_path_factory):
         _git(root, "commit", "-q", "-m", "records")
         for rel in BROKEN.values():
             (root / rel).write_bytes(breaks((root / rel).read_bytes()))
+        for rel in REFERENCE:
+            (root / rel).write_bytes(REFERENCE_SORTS.get(sort, breaks)((root / rel).read_bytes()))
         _git(root, "commit", "-q", "-am", f"break them: {sort}")
         made[sort] = root, _validate_lines(root)
     return made
@@ -164,4 +174,4 @@ def _rules(lines: dict[str, list[str]], rel: str) -> set[str]:
 def test_validate_locates_each_unreadable_sort(broken_repos, sort):
     """The repositories above are broken as meant: validate names each broken file."""
     lines = broken_repos[sort][1]
-    assert all(lines.get(rel) for rel in BROKEN.values()), lines
+    assert all(lines.get(rel) for rel in (*BROKEN.values(), *REFERENCE)), lines
