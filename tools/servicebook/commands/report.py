@@ -142,15 +142,23 @@ def open_cases(c, at, lang: str = "zh") -> dict:
     }
 
 
+def _at(at) -> str:
+    return at if isinstance(at, str) else format_instant(as_datetime(at))
+
+
+def _name(c, rid, lang: str) -> str | None:
+    return names.short_name(c.records.get(rid), lang) if isinstance(rid, str) else None
+
+
 def delay_figures(c, at, lang: str = "zh") -> dict:
     """Breached clocks with and without a reason (``delays.delays``), per person and one by one."""
     found = delays.delays(c, at)
 
     def person_name(pid):
-        return names.short_name(c.records.get(pid), lang) if isinstance(pid, str) else None
+        return _name(c, pid, lang)
 
     return {
-        "at": at if isinstance(at, str) else format_instant(as_datetime(at)),
+        "at": _at(at),
         "breached": len(found), "explained": sum(1 for d in found if d.explained),
         "unexplained": sum(1 for d in found if not d.explained),
         "by_person": [{**_plain(r), "unexplained_overdue_seconds": round(r.unexplained_overdue_seconds, 3),
@@ -161,14 +169,6 @@ def delay_figures(c, at, lang: str = "zh") -> dict:
                     "overdue_seconds": round(d.overdue_seconds, 3), "explained": d.explained,
                     "reason": _plain(d.reason) if d.reason else None} for d in found],
     }
-
-
-def _at(at) -> str:
-    return at if isinstance(at, str) else format_instant(as_datetime(at))
-
-
-def _name(c, rid, lang: str) -> str | None:
-    return names.short_name(c.records.get(rid), lang) if isinstance(rid, str) else None
 
 
 def workload_figures(c, at, lang: str = "zh") -> dict:

@@ -113,7 +113,8 @@
   document.addEventListener("input", function (ev) {
     var input = ev.target;
     if (!input.matches || !input.matches("[data-md-component=search-query]")) return;
-    load().then(function () { if (input.value === ev.target.value) show(input.value); });
+    var typed = input.value;
+    load().then(function () { if (input.value === typed) show(typed); });  // a later key wins
   });
   // capture: before Material's own Enter (which opens the best full-text result)
   document.addEventListener("keydown", function (ev) {
