@@ -47,18 +47,40 @@ NAV_PAGES = {"kb/index.md", "kb/cases.md", "pipeline/index.md", "delivery/index.
              "people/index.md", "people/satisfaction.md", "people/times.md"}
 
 
+# The options that shape the generated pages, with their defaults (`servicebook site generate`
+# uses these defaults; a build takes them from mkdocs.yml).
+PAGE_OPTIONS = {
+    "show_personal_data": False,    # internal builds only
+    "detail_window_days": 180,
+    "closed_case_pages_max": 1000,  # the page budget for closed case chains
+    "archive_page_size": 200,
+}
+
+
 class ServicebookConfig(Config):
     lang = c.Choice(LANGS, default="zh")
     root = c.Optional(c.Type(str))                      # repository root; default: beside mkdocs.yml
-    show_personal_data = c.Type(bool, default=False)    # internal builds only
-    detail_window_days = c.Type(int, default=180)
-    closed_case_pages_max = c.Type(int, default=1000)   # the page budget for closed case chains
-    archive_page_size = c.Type(int, default=200)
+    show_personal_data = c.Type(bool, default=PAGE_OPTIONS["show_personal_data"])
+    detail_window_days = c.Type(int, default=PAGE_OPTIONS["detail_window_days"])
+    closed_case_pages_max = c.Type(int, default=PAGE_OPTIONS["closed_case_pages_max"])
+    archive_page_size = c.Type(int, default=PAGE_OPTIONS["archive_page_size"])
     as_of = c.Optional(c.Type(str))                     # instant; default: env SERVICEBOOK_AS_OF or now
     progress_every = c.Type(int, default=500)
     alternate_config = c.Optional(c.Type(str))          # e.g. mkdocs.en.yml, built after this one
     alternate_dir = c.Type(str, default="en")
     alternate_on_serve = c.Type(bool, default=False)
+
+
+def generate(corpus, root: Path, lang: str, as_of: datetime, options: dict, *,
+             use_directory_urls: bool = True, progress=None) -> dict[str, str]:
+    """Every generated page (docs-relative path -> Markdown) and the stylesheet: what a build
+    adds to the site, and what `servicebook site generate` writes as files."""
+    generated = pages.generate(corpus, {
+        "lang": lang, "root": str(root), "as_of": as_of, **options,
+        "progress": progress, "use_directory_urls": use_directory_urls,
+    })
+    generated[CSS_PATH] = (TEMPLATES / "servicebook.css").read_text(encoding="utf-8")
+    return generated
 
 
 class ServicebookPlugin(BasePlugin[ServicebookConfig]):
@@ -133,16 +155,9 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             if done % every == 0 or done == total:
                 log.info("servicebook (%s): generating pages %d/%d", lang, done, total)
 
-        generated = pages.generate(corpus, {
-            "lang": lang, "root": str(root), "as_of": self.as_of(),
-            "show_personal_data": self.config.show_personal_data,
-            "detail_window_days": self.config.detail_window_days,
-            "closed_case_pages_max": self.config.closed_case_pages_max,
-            "archive_page_size": self.config.archive_page_size,
-            "progress": progress,
-            "use_directory_urls": config.use_directory_urls,
-        })
-        generated[CSS_PATH] = (TEMPLATES / "servicebook.css").read_text(encoding="utf-8")
+        generated = generate(corpus, root, lang, self.as_of(),
+                             {key: self.config[key] for key in PAGE_OPTIONS},
+                             use_directory_urls=config.use_directory_urls, progress=progress)
         for path, content in generated.items():
             existing = files.get_file_from_path(path)
             if existing is not None:
