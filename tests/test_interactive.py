@@ -106,3 +106,19 @@ def test_without_a_person_for_the_git_email_the_filler_has_no_default(mini):
     assert "必填 / required" in proc.stderr
     assert mini.snapshot() == before
 
+
+
+def test_what_the_first_status_requires_is_asked_as_required_with_its_role(mini):
+    """An installation order must name who issued it, an administration person (the lifecycle's
+    `requires` for `ordered`), though the schema leaves the field optional."""
+    proc = _run(mini, ["", "P-nobody", "P-sun-li", "P-liu-yang", *[""] * 20], "installation",
+                "--by", "P-liu-yang", "--set", "customer=CU-hengda-logistics",
+                "--set", "contract=CT-20261116-8FJ4QE", "--add", "devices.brand=鼎信",
+                "--add", "devices.model=DX-GW32", "--set", "customer_block.name=恒达物流")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    asked = proc.stderr
+    assert "[order_issued_by]  (必填 required)" in asked
+    assert "no person record P-nobody" in asked and "P-sun-li 不担任 / does not hold administration" in asked
+    data = yaml.safe_load((mini.root / proc.stdout.strip()).read_text(encoding="utf-8"))
+    assert data["order_issued_by"] == "P-liu-yang"
+    assert mini.validate(proc.stdout.strip())[0] == 0

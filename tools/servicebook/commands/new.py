@@ -74,7 +74,8 @@ def _interactive(root: Path, args, moment) -> int:
     """``new --interactive``: the form with what the options gave, then every empty field asked;
     what the guard still refuses is shown and its fields asked again (three rounds), else nothing
     is written (exit 1)."""
-    records = corpus.load(root).records
+    known = corpus.load(root)  # read only: references, defaults, what the first status requires
+    records = known.records
     try:
         path, data, schemas = blank_form(root, args.kind, args.id, args.by, moment)
         paths = FieldPaths(schemas, args.kind)
@@ -82,7 +83,8 @@ def _interactive(root: Path, args, moment) -> int:
             give(data, paths, option, text)
         filler = args.by or _git_person(root, records)
         interview = Interview(paths, records, Conversation(sys.stdin, sys.stderr),
-                              {"filled_by": filler} if filler else {})
+                              {"filled_by": filler} if filler else {},
+                              known.lifecycle.requires(args.kind, data.get("status"), data))
         interview.fill(data)
         rel = path.as_posix()
         for round_ in range(3):

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, TextIO
 from ruamel.yaml.comments import CommentedMap
 
 from servicebook.load.instants import InstantError, format_instant, local_date, parse_date, parse_instant
-from servicebook.load.lifecycle import Lifecycle
+from servicebook.load.lifecycle import Lifecycle, Requires
 from servicebook.load.records import KINDS, SCHEMAS_DIR, find_files, is_id_of, new_id, path_for
 from servicebook.load.schemas import FORMAT_HINTS, SchemaSet
 from servicebook.load.yamlload import YamlProblem, dump_path, parse
@@ -382,16 +382,27 @@ class Interview:
     records: Mapping[str, Any]  # the corpus's records by ID: references and defaults
     talk: Conversation
     defaults: dict = field(default_factory=dict)  # top-level field -> default answer text
+    process: Requires = field(default_factory=Requires)  # what the record's first status requires
+
+    def _in_order(self, here: Field, path: tuple = ()) -> list[str]:
+        """A mapping's fields, the required ones first, each group in the schema's order."""
+        names = list(here.properties)
+        required = [n for n in names if self._required(here, path + (n,))]
+        return required + [n for n in names if n not in required]
+
+    def _required(self, parent: Field, path: tuple) -> bool:
+        """Required by the schema, or by the lifecycle for the status the record starts in."""
+        return path[-1] in parent.required or _pattern(path) in self.process.fields
 
     def fill(self, data: CommentedMap, only: Iterable[str] | None = None) -> None:
         """Ask every field of ``data`` still empty (or ``only`` these, again)."""
         root = self.paths.field(())
         names = list(only) if only is not None else [
-            n for n in _in_order(root) if n not in FORM_FIELDS and data.get(n) is None]
+            n for n in self._in_order(root) if n not in FORM_FIELDS and data.get(n) is None]
         self.talk.say(f"{root.title('zh')} / {root.title('en')}: "
                       "必填项在前,可选项直接回车跳过 / required fields first; Enter skips an optional one")
         for name in names:
-            value = self._value(data, (name,), name in root.required)
+            value = self._value(data, (name,), self._required(root, (name,)))
             if value is not _SKIP:
                 data[name] = value
             elif name not in root.required:
@@ -427,8 +438,8 @@ class Interview:
             return _SKIP
         out = CommentedMap()
         _put(data, path, out, "--interactive")
-        for name in _in_order(here):
-            value = self._value(data, path + (name,), name in here.required)
+        for name in self._in_order(here, path):
+            value = self._value(data, path + (name,), self._required(here, path + (name,)))
             if value is _SKIP:
                 out.pop(name, None)
             else:
@@ -463,8 +474,9 @@ class Interview:
             self.talk.say(f"— {item.title('zh')} / {item.title('en')} {len(items) + 1}")
             entry = CommentedMap()
             items.append(entry)
-            for name in _in_order(item):
-                value = self._value(data, path + (len(items) - 1, name), name in item.required)
+            for name in self._in_order(item, path + (len(items) - 1,)):
+                value = self._value(data, path + (len(items) - 1, name),
+                                    self._required(item, path + (len(items) - 1, name)))
                 if value is _SKIP:
                     entry.pop(name, None)
                 else:
@@ -528,6 +540,10 @@ class Interview:
             found = self.records.get(value)
             if found is None or found.kind not in kinds:
                 return f"没有这个{'/'.join(kinds)}记录 / no {' or '.join(kinds)} record {value}"
+            roles = dict(self.process.roles).get(_pattern(path))
+            held = found.data.get("roles") if isinstance(found.data, dict) else None
+            if roles and not set(roles) & set(held if isinstance(held, list) else ()):
+                return f"{value} 不担任 / does not hold {' or '.join(roles)}"
         probe = copy.deepcopy(data)
         _put(probe, path, value, "--interactive")
         where = dump_path(path)
@@ -557,11 +573,12 @@ class Interview:
 _SKIP, _AGAIN = object(), object()
 
 
-def _in_order(here: Field) -> list[str]:
-    """A mapping's fields, the required ones first, each group in the schema's order."""
-    names = list(here.properties)
-    required = set(here.required)
-    return [n for n in names if n in required] + [n for n in names if n not in required]
+def _pattern(path: tuple) -> str:
+    """A path as the lifecycle's ``requires`` names fields: ``issues[].cause``."""
+    out = ""
+    for step in path:
+        out += "[]" if isinstance(step, int) else f".{step}" if out else str(step)
+    return out
 
 
 __all__ = ["EACH", "Conversation", "Field", "FieldPaths", "FormRefused", "Interview", "blank_form",
