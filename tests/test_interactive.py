@@ -16,13 +16,16 @@ import yaml
 AT = "2026-12-10T10:00:00+08:00"
 
 
-def _run(repo, answers: list[str], *args: str, email: str = "sun-li@example.com"):
+def _run(repo, answers: list[str | bytes], *args: str, email: str = "sun-li@example.com"):
     config = repo.root.parent / "gitconfig"
     config.write_text(f"[user]\n\temail = {email}\n", encoding="utf-8")
     env = dict(os.environ, GIT_CONFIG_GLOBAL=str(config), GIT_CONFIG_NOSYSTEM="1")
+    piped = b"".join((a if isinstance(a, bytes) else a.encode("utf-8")) + b"\n" for a in answers)
     proc = subprocess.run([sys.executable, "-m", "servicebook", "new", *args, "--interactive", "--print",
-                           "--at", AT, "--root", str(repo.root)], input="\n".join(answers) + "\n",
-                          capture_output=True, text=True, cwd=repo.root, env=env)
+                           "--at", AT, "--root", str(repo.root)], input=piped, capture_output=True,
+                          cwd=repo.root, env=env)
+    proc = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode("utf-8"),
+                                       proc.stderr.decode("utf-8"))
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
     return proc
 
@@ -110,8 +113,9 @@ def test_without_a_person_for_the_git_email_the_filler_has_no_default(mini):
 
 def test_what_the_first_status_requires_is_asked_as_required_with_its_role(mini):
     """An installation order must name who issued it, an administration person (the lifecycle's
-    `requires` for `ordered`), though the schema leaves the field optional."""
-    proc = _run(mini, ["", "P-nobody", "P-sun-li", "P-liu-yang", *[""] * 20], "installation",
+    `requires` for `ordered`), though the schema leaves the field optional. An answer that is not
+    UTF-8 is asked again too."""
+    proc = _run(mini, ["", "P-nobody", "P-sun-li", "周敏".encode("gbk"), "P-liu-yang", *[""] * 20], "installation",
                 "--by", "P-liu-yang", "--set", "customer=CU-hengda-logistics",
                 "--set", "contract=CT-20261116-8FJ4QE", "--add", "devices.brand=鼎信",
                 "--add", "devices.model=DX-GW32", "--set", "customer_block.name=恒达物流")
@@ -119,6 +123,7 @@ def test_what_the_first_status_requires_is_asked_as_required_with_its_role(mini)
     asked = proc.stderr
     assert "[order_issued_by]  (必填 required)" in asked
     assert "no person record P-nobody" in asked and "P-sun-li 不担任 / does not hold administration" in asked
+    assert "not UTF-8 text; answer again" in asked
     data = yaml.safe_load((mini.root / proc.stdout.strip()).read_text(encoding="utf-8"))
     assert data["order_issued_by"] == "P-liu-yang"
     assert mini.validate(proc.stdout.strip())[0] == 0

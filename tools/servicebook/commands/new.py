@@ -74,6 +74,8 @@ def _interactive(root: Path, args, moment) -> int:
     """``new --interactive``: the form with what the options gave, then every empty field asked;
     what the guard still refuses is shown and its fields asked again (three rounds), else nothing
     is written (exit 1)."""
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 reach the interview, which asks again
+        sys.stdin.reconfigure(errors="surrogateescape")
     known = corpus.load(root)  # read only: references, defaults, what the first status requires
     records = known.records
     try:
@@ -97,7 +99,7 @@ def _interactive(root: Path, args, moment) -> int:
                 break
             except guard.Invalid as err:
                 print(f"servicebook: {err}", file=sys.stderr)
-                again = list(dict.fromkeys(_top(p.path) for p in err.problems))
+                again = list(dict.fromkeys(guard.top_field(p.path) for p in err.problems))
                 if round_ == 2 or "" in again or set(again) & FORM_FIELDS:
                     return 1  # not a field that can be asked again
                 interview.fill(data, only=again)
@@ -108,10 +110,6 @@ def _interactive(root: Path, args, moment) -> int:
         return fail(str(err))
     print(path if args.print else f"created {path}")
     return 0
-
-
-def _top(dotted: str) -> str:
-    return dotted.split(".", 1)[0].split("[", 1)[0]
 
 
 def _git_person(root: Path, records) -> str | None:

@@ -361,12 +361,18 @@ class Conversation:
     def ask(self, prompt: str, about: str) -> str:
         """One answer, without its line end. Input that ends is a ``FormRefused`` (``about``: the
         field that was being asked): nothing is written."""
-        self.out.write(prompt)
-        self.out.flush()
-        line = self.answers.readline()
-        if not line:
-            raise FormRefused(f"--interactive: the input ended before {about} was answered; nothing written")
-        return line.rstrip("\r\n")
+        while True:
+            self.out.write(prompt)
+            self.out.flush()
+            line = self.answers.readline()
+            if not line:
+                raise FormRefused(f"--interactive: the input ended before {about} was answered; nothing written")
+            try:
+                line.encode("utf-8")  # a record holds UTF-8 text only
+            except UnicodeEncodeError:
+                self.say("  不是 UTF-8 文本,请重新输入 / not UTF-8 text; answer again")
+                continue
+            return line.rstrip("\r\n")
 
 
 @dataclass

@@ -48,7 +48,7 @@ def require_valid(root: Path, rel: str, text: str, blanks: frozenset[str] = froz
     they cause (no SLA policy matches a complaint whose kind is still blank); what was given is
     judged."""
     found = [p for p in errors(root, rel, text)
-             if not blanks or (p.path and _field(p.path) not in blanks)]
+             if not blanks or (p.path and top_field(p.path) not in blanks)]
     if not found:
         return
     before = Counter(_what(p) for p in errors(root, rel, (root / rel).read_text(encoding="utf-8"))) \
@@ -63,7 +63,7 @@ def require_valid(root: Path, rel: str, text: str, blanks: frozenset[str] = froz
         raise Invalid(rel, new)
 
 
-def _field(path: str) -> str:
+def top_field(path: str) -> str:
     """The top-level field of a dotted problem path: ``issues[0].cause`` -> ``issues``."""
     return path.split(".", 1)[0].split("[", 1)[0]
 
@@ -73,4 +73,4 @@ def _what(p: Problem) -> tuple:
     return p.rule, p.path, p.message
 
 
-__all__ = ["Invalid", "errors", "require_text", "require_valid"]
+__all__ = ["Invalid", "errors", "require_text", "require_valid", "top_field"]
