@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import re
 import sys
 import traceback
 
@@ -41,8 +42,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Record text reaches the terminal: a control character in it (an escape sequence that retitles the
+# window, clears the screen or hides text; a bidirectional override that reorders a line) is shown
+# as its code, never obeyed. Tab and line ends stay; a carriage return only as part of one.
+_SHOWN = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if chr(c) not in "\t\n\r"}
+_SHOWN.update({c: f"\\u{c:04x}" for c in (*range(0x202a, 0x202f), *range(0x2066, 0x206a))})
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+class _Shown:
+    """A text stream that writes control characters as their codes (see ``_SHOWN``)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        shown = text.translate(_SHOWN)
+        if "\r" in shown:
+            shown = _LONE_CR.sub(r"\\x0d", shown)
+        return self._stream.write(shown)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Shown(out), _Shown(err)
+    try:
+        return _command(build_parser(), argv)
+    except Exception as error:  # the last resort: anything uncaught is a bug; say so once, exit 2 (no wall of text)
+        print(f"servicebook: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        if os.environ.get("SERVICEBOOK_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("servicebook: this is a bug; SERVICEBOOK_DEBUG=1 shows where", file=sys.stderr)
+        return 2
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help
@@ -59,13 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as err:  # the last resort: anything uncaught is a bug; say so once, exit 2 (no wall of text)
-        print(f"servicebook: internal error: {type(err).__name__}: {err}", file=sys.stderr)
-        if os.environ.get("SERVICEBOOK_DEBUG"):
-            traceback.print_exc()
-        else:
-            print("servicebook: this is a bug; SERVICEBOOK_DEBUG=1 shows where", file=sys.stderr)
-        return 2
 
 
 def entry() -> None:

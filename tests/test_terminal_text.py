@@ -1,0 +1,33 @@
+"""Record text printed by a command is shown, never obeyed by the terminal: an escape sequence in a
+name (retitle the window, clear the screen, hide text) or a bidirectional override comes out as its
+code, in every command's output, through the real console command."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import sb_process
+
+HOSTILE = '"孙丽\\e]0;pwned\\a\\e[2J\\u202e\\x9b31m\\rX"'  # YAML double-quoted escapes
+CONTROLS = ("\x1b", "\x07", "\u202e", "\x9b")
+
+
+@pytest.fixture
+def repo(mini):
+    mini.edit("P-sun-li", "name: 孙丽", f"name: {HOSTILE}")
+    return mini
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "CP-20261202-7KQ2XM"],
+    ["show", "P-sun-li"],
+    ["report", "workload", "--at", "2026-12-02T12:00:00+08:00"],
+    ["report", "cases", "--at", "2026-12-02T12:00:00+08:00"],
+])
+def test_control_characters_are_shown_as_codes(repo, args):
+    proc = sb_process(*args, "--root", str(repo.root), cwd=repo.root)
+    assert proc.returncode in (0, 1), proc.stderr
+    text = proc.stdout + proc.stderr
+    assert not any(c in text for c in CONTROLS), repr(text[:400])
+    assert "\r" not in text.replace("\r\n", "")
+    if args[1] == "P-sun-li":
+        assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\x9b31m\\x0dX" in text
