@@ -32,7 +32,7 @@ SMOKE = {
     "pipeline": (["--at", AT, "--format", "json"], {0, 1}),
     "report": (["technicians", "--at", AT, "--format", "json"], {0, 1}),
     "status": (["CP-20261202-7KQ2XM", "reopened", "--by", "P-sun-li", "--at", AT], {0}),
-    "synth": (["60", "--out", "synthetic"], {0}),
+    "synth": (["100", "--out", "synthetic"], {0}),
     "site": (["generate", "--out", "pages", "--at", AT], {0}),
     "approve": (["SO-20261104-2HVN6P", "--by", "P-li-na", "--print-trailers"], {0, 1, 2}),
 }
