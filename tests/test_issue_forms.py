@@ -224,6 +224,76 @@ def test_only_staff_may_file_and_a_login_is_a_handle_only(repo):
         assert [p.en_label for p in result.problems] == ["Submitter"], login
 
 
+def test_a_person_who_has_left_may_not_file(repo):
+    """Person records carry the GitHub handle, not GitHub's user id: a person who leaves is set
+    `active: false`, and their handle files nothing any more (were it renamed and taken over)."""
+    person = repo / "records/person/P-han-mei.yaml"
+    assert intake(repo, body("complaint", COMPLAINT), STAFF, MOMENT).ok
+    person.write_text(person.read_text(encoding="utf-8") + "active: false\n", encoding="utf-8")
+    result = intake(repo, body("complaint", COMPLAINT), STAFF, MOMENT)
+    assert not result.ok and result.text == ""
+    assert [p.text("zh") for p in result.problems] == [
+        "提交人:账号 han-mei 对应的人员 P-han-mei 已离职(`active: false`),不能提交记录。"]
+    assert [p.text("en") for p in result.problems] == [
+        "Submitter: The account han-mei belongs to P-han-mei, who has left (`active: false`), so "
+        "it cannot file records."]
+
+
+def forged_technical_part() -> str:
+    """The complaint fixture with the technical part filled in, signed by a technical manager."""
+    text = (FIXTURES / "complaint-zh.md").read_text(encoding="utf-8")
+    for label, answer in (("技术部填写·技术部备注 / Technical part · Technical remarks", "已修复，客户满意"),
+                          ("技术部填写·技术部经办人签字 / Technical part · Technical signer",
+                           "```yaml\nby: P-wei-dong\nat: 2026-12-02T10:00:00+08:00\n```")):
+        empty = f"### {label}\n\n_No response_\n"
+        assert empty in text
+        text = text.replace(empty, f"### {label}\n\n{answer}\n")
+    return text
+
+
+def test_the_form_parts_are_checked_as_check_pr_checks_them(repo):
+    """The intake's pull request is opened by the workflow's token, which starts no pull-request
+    workflow: so the intake itself runs check-pr's rules, and refuses what check-pr would."""
+    text = forged_technical_part()
+    result = intake(repo, text, "jiang-li", MOMENT)  # customer service fills the technical part
+    assert not result.ok
+    assert [p.text("zh") for p in result.problems] == [
+        "技术部填写·技术部备注:这一部分不由你的岗位填写(P-jiang-li (customer_service) changes "
+        "'technical_part', a part filled by technical_engineer, technical_manager)"]
+    assert result.comment().startswith("表单有以下问题")
+    # the same record, committed by the same person, is what check-pr refuses
+    def git(*args: str, who: str = "T <t@example.com>") -> None:
+        name, email = who[:-1].split(" <")
+        env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email, GIT_COMMITTER_NAME=name,
+                   GIT_COMMITTER_EMAIL=email, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    (repo / result.path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / result.path).write_text(result.text, encoding="utf-8")
+    git("switch", "-q", "-c", "intake")
+    git("add", result.path)
+    git("commit", "-q", "-m", "intake", who="Jiang Li <jiang.li@huaxin-service.example>")
+    proc = sb("check-pr", "--base", "main", "--head", "HEAD", "--root", str(repo), cwd=repo)
+    assert proc.returncode == 1 and "permission.part" in proc.stdout and "P-jiang-li" in proc.stdout
+    # the customer-service part alone, by customer service, passes both
+    assert intake(repo, (FIXTURES / "complaint-zh.md").read_text(encoding="utf-8"), "jiang-li", MOMENT).ok
+    # a technical manager may not open a complaint, nor write the customer-service part
+    en = intake(repo, text.replace("\n中文\n", "\nEnglish\n", 1), "wei-dong", MOMENT)
+    assert [p.en_label for p in en.problems] == ["Status", "Customer-service part · Customer-service remarks"]
+    assert en.comment().startswith("The form has these problems")
+
+
+@pytest.mark.parametrize("typed", ["nan", "inf", "-Infinity", "1e999"])
+def test_numbers_must_be_finite(typed):
+    submission = parse_body(SCHEMAS, body("survey", {"broadband__bandwidth_mbps": typed}))
+    named = [p.text("en") for p in submission.problems if p.en_label.endswith("Bandwidth (Mbit/s)")]
+    assert named == [f"Broadband · Bandwidth (Mbit/s): '{typed}' is not a finite number."], submission.problems
+    assert ("broadband", "bandwidth_mbps") not in submission.values
+
+
 def test_a_body_that_is_no_form(repo):
     result = intake(repo, "please fix my phone\n\n### 客户 / Customer\n\nCU-x", STAFF, MOMENT)
     assert result.submission.kind is None

@@ -15,6 +15,7 @@ as YAML, by the project's safe reader, into their own field.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -267,6 +268,10 @@ MESSAGES = {
     "too-long": ("内容太长(超过 {limit} 个字符)。", "The form is too long (over {limit} characters)."),
     "no-person": ("账号 {login} 没有对应的人员记录(`git.handle`),不能提交记录。",
                   "The account {login} has no person record (`git.handle`), so it cannot file records."),
+    "inactive": ("账号 {login} 对应的人员 {person} 已离职(`active: false`),不能提交记录。",
+                 "The account {login} belongs to {person}, who has left (`active: false`), so it "
+                 "cannot file records."),
+    "not-finite": ("“{value}”不是有限的数字。", "'{value}' is not a finite number."),
 }
 # validate's rules in Chinese; its messages (English) follow in brackets
 RULES_ZH = {
@@ -274,6 +279,9 @@ RULES_ZH = {
     "schema.pattern": "格式不对", "schema.format": "日期或时间的格式不对", "schema.minLength": "不能为空",
     "schema.maxLength": "太长", "schema.minItems": "至少要填一项", "schema.additionalProperties": "有多余的字段",
     "ref.missing": "引用的记录不存在", "ref.kind": "引用的记录类型不对",
+    # check-pr's permission rules, run on the new record as on any pull request
+    "permission.part": "这一部分不由你的岗位填写", "permission.transition": "你的岗位不能把记录置于此状态",
+    "permission.edit": "你的岗位不能修改这类记录", "author.unknown": "提交人没有人员记录",
 }
 
 
@@ -402,6 +410,8 @@ def _value(f: Field, raw: str) -> tuple[Any, FormProblem | None]:
             number = float(raw)
         except ValueError:
             return None, _said("number", f.zh, f.en, value=raw[:80])
+        if not math.isfinite(number):  # "nan", "inf", "1e999": no count, amount or score
+            return None, _said("not-finite", f.zh, f.en, value=raw[:80])
         return (int(number) if f.value_type == "integer" and number.is_integer() else number), None
     return raw, None
 
@@ -445,7 +455,8 @@ def _located(schemas: SchemaSet, kind: str, asked: list[Field], p: Problem) -> F
 
 def intake(root: Path, body: str, login: str, moment: datetime) -> Intake:
     """A submitted form -> a new record validate accepts, or the problems to reply with."""
-    from servicebook.derive.audit.trail import People, load_records
+    from servicebook.derive.audit.pull_request import FileChange, check_changes
+    from servicebook.derive.audit.trail import People, load_records, parse_record
     from servicebook.write import guard
     from servicebook.write.form import build
     from servicebook.write.writer import dump, yaml_rt
@@ -455,9 +466,15 @@ def intake(root: Path, body: str, login: str, moment: datetime) -> Intake:
     result = Intake(submission, problems=list(submission.problems))
     if submission.kind is None:
         return result
-    person = People.from_records(load_records(root)).by_handle.get((login or "").lower())
-    if person is None:  # by handle only: a login spelt like a person ID or e-mail is no one
+    records = load_records(root)
+    # By handle only: a login spelt like a person ID or e-mail is no one. Person records carry no
+    # GitHub user id, so a handle given up and taken by someone else would pass as its old owner:
+    # a person who leaves is set `active: false`, and then refused here.
+    person = People.from_records(records).by_handle.get((login or "").lower())
+    if person is None:
         result.problems.append(_said("no-person", "提交人", "Submitter", login=login[:80]))
+    elif records[person.id].data.get("active") is False:
+        result.problems.append(_said("inactive", "提交人", "Submitter", login=login[:80], person=person.id))
     if result.problems:
         return result
     rel, text = build(root, submission.kind, [], None, person.id, moment.astimezone(ZONE))
@@ -480,6 +497,14 @@ def intake(root: Path, body: str, login: str, moment: datetime) -> Intake:
     asked = fields(schemas, submission.kind)
     result.problems = [_located(schemas, submission.kind, asked, p)
                        for p in guard.errors(root, result.path, result.text)]
+    if not result.problems:
+        # check-pr's rules (form parts by role, status moves), as the record's pull request would
+        # meet them: that pull request is opened by the workflow's token, which starts no workflow
+        new = parse_record(result.text.encode("utf-8"))  # as check-pr reads the committed file
+        change = FileChange(result.path, submission.kind, Path(result.path).stem, None, new, result.text)
+        result.problems = [_located(schemas, submission.kind, asked, p)
+                           for p in check_changes(root, [change], person.id, records=records)
+                           if p.severity == "error"]
     return result
 
 
