@@ -278,6 +278,11 @@ def test_the_form_parts_are_checked_as_check_pr_checks_them(repo):
     git("commit", "-q", "-m", "intake", who="Jiang Li <jiang.li@huaxin-service.example>")
     proc = sb("check-pr", "--base", "main", "--head", "HEAD", "--root", str(repo), cwd=repo)
     assert proc.returncode == 1 and "permission.part" in proc.stdout and "P-jiang-li" in proc.stdout
+    # and so does pull-request.yml as the intake dispatches it: the author is the bot that
+    # dispatched it, the acting person the record's history `by`
+    proc = sb("check-pr", "--base", "main", "--head", "HEAD", "--author", "github-actions[bot]",
+              "--root", str(repo), cwd=repo)
+    assert proc.returncode == 1 and "permission.part" in proc.stdout and "P-jiang-li" in proc.stdout
     # the customer-service part alone, by customer service, passes both
     assert intake(repo, (FIXTURES / "complaint-zh.md").read_text(encoding="utf-8"), "jiang-li", MOMENT).ok
     # a technical manager may not open a complaint, nor write the customer-service part
@@ -332,10 +337,16 @@ def test_every_kind_round_trips_its_schema_example(repo, kind):
 
 
 def run_intake_script(repo, issue_body: str, login: str = STAFF) -> dict[str, str]:
-    """The workflow's step as it runs: the script from the default branch, the issue in env."""
+    """The workflow's step as it runs: the script from the default branch, the issue in the event
+    file the runner writes ($GITHUB_EVENT_PATH), nothing of it in the environment."""
+    import json
 
-    env = dict(os.environ, GITHUB_WORKSPACE=str(repo), ISSUE_BODY=issue_body, SUBMITTER=login,
-               CREATED_AT="2026-12-02T01:30:00Z", PYTHONPATH=str(REPO / "tools"))
+    event = repo.parent / "event.json"
+    event.write_text(json.dumps({"action": "opened", "issue": {
+        "number": 7, "body": issue_body, "user": {"login": login, "id": 1},
+        "created_at": "2026-12-02T01:30:00Z"}}), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("ISSUE_BODY", "SUBMITTER", "CREATED_AT")}
+    env.update(GITHUB_WORKSPACE=str(repo), GITHUB_EVENT_PATH=str(event), PYTHONPATH=str(REPO / "tools"))
     done = subprocess.run([sys.executable, str(REPO / ".github/scripts/record_intake.py")],
                           env=env, cwd=repo, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
@@ -360,3 +371,45 @@ def test_the_workflow_script_writes_the_record_or_the_reply(repo):
     assert out.keys() == {"ok", "comment"} and out["ok"] == "false"
     reply = base64.b64decode(out["comment"]).decode()
     assert reply.startswith("The form has these problems") and "nobody has no person record" in reply
+
+
+def test_a_long_chinese_body_gets_a_reply(repo):
+    """GitHub's longest body (65,536 characters) in Chinese is 192 KiB, more than one environment
+    variable may hold (128 KiB): the script reads it from the event file, and answers."""
+    import base64
+
+    filler = "长" * 19_000  # each under the schema's 20,000; together a record too big to hand over
+    answers = dict(COMPLAINT, cs_part__remarks=filler, technical_part__remarks=filler)
+    text = body("complaint", answers)
+    text += "注" * (65_536 - len(text))  # more text in the last answer
+    assert len(text) == 65_536 and len(text.encode("utf-8")) > 128 * 1024
+    out = run_intake_script(repo, text)
+    assert out["ok"] == "false", out
+    reply = base64.b64decode(out["comment"]).decode()
+    assert "超过 96000 字节的上限" in reply, reply
+    # the record job's handover fits in one variable whenever the intake says yes
+    shorter = body("complaint", dict(COMPLAINT, cs_part__remarks="长" * 19_000))
+    out = run_intake_script(repo, shorter)
+    assert out["ok"] == "true"
+    size = (repo / out["path"]).stat().st_size
+    assert size <= issue_forms.MAX_RECORD_BYTES and len("CONTENT=") + 4 * -(-size // 3) < 128 * 1024
+
+
+def test_the_intake_pull_request_gets_the_pull_request_checks():
+    """A pull request opened with github.token starts no pull_request workflow: the propose job
+    dispatches pull-request.yml on the record's branch, which takes its base and author from the
+    dispatch (never from an input someone could fill)."""
+    workflows = REPO / ".github/workflows"
+    intake_wf = yamlload.parse((workflows / "record-intake.yml").read_bytes())
+    propose = intake_wf["jobs"]["propose"]
+    assert propose["permissions"]["actions"] == "write"
+    assert 'gh workflow run pull-request.yml --ref "intake/${RECORD_ID}"' in propose["steps"][-1]["run"]
+    checks = yamlload.parse((workflows / "pull-request.yml").read_bytes())
+    assert "workflow_dispatch" in checks["on"] and not checks["on"]["workflow_dispatch"]  # no inputs
+    steps = {s.get("name"): s for s in checks["jobs"]["check"]["steps"]}
+    author = steps["Permissions of the author (status moves, form parts)"]["env"]
+    assert author["AUTHOR"] == "${{ github.event.pull_request.user.login || github.actor }}"
+    assert author["BASE_REF"] == "${{ github.base_ref || github.event.repository.default_branch }}"
+    assert "github.ref" in checks["concurrency"]["group"]  # dispatches do not cancel each other
+    read = next(s for s in intake_wf["jobs"]["record"]["steps"] if s.get("id") == "record")
+    assert "env" not in read  # the issue comes from the event file, not the environment

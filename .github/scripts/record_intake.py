@@ -1,16 +1,19 @@
 """Turn a submitted issue form into a record, or into the reply that says what is wrong (run by
 record-intake.yml with the default branch's code; the issue is data).
 
-Reads the issue body (``ISSUE_BODY``), the submitter's login (``SUBMITTER``) and when the issue was
-opened (``CREATED_AT``); everything is in ``servicebook.write.issue_forms.intake``. Writes the
-record file when the form is right, and prints ``$GITHUB_OUTPUT`` lines: ``ok``, ``path``, ``id``,
-and ``comment`` (the reply, base64) when it is not. Exit 0 either way: a wrong form is an answer,
-not a failure of the job.
+Reads the issue from the event file the runner writes (``$GITHUB_EVENT_PATH``, JSON): its body,
+its submitter's login and when it was opened. Not from environment variables: one variable holds
+at most 128 KiB on Linux, and an issue body of 65,536 Chinese characters is 192 KiB, so the step
+would fail before it could reply. Everything else is in ``servicebook.write.issue_forms.intake``.
+Writes the record file when the form is right, and prints ``$GITHUB_OUTPUT`` lines: ``ok``,
+``path``, ``id``, and ``comment`` (the reply, base64) when it is not. Exit 0 either way: a wrong
+form is an answer, not a failure of the job.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sys
 from pathlib import Path
@@ -20,11 +23,23 @@ from servicebook.write.issue_forms import intake
 from servicebook.write.writer import create
 
 
+def read_issue(event_path: str) -> tuple[str, str, str]:
+    """(body, login, created_at) of the issue in the event file; text never through a shell."""
+    with open(event_path, encoding="utf-8") as handle:
+        issue = json.load(handle)["issue"]
+    return issue.get("body") or "", (issue.get("user") or {}).get("login") or "", issue.get("created_at") or ""
+
+
 def main() -> int:
     root = Path(os.environ.get("GITHUB_WORKSPACE", "."))
-    created = os.environ.get("CREATED_AT", "")
+    event = os.environ.get("GITHUB_EVENT_PATH", "")
+    try:
+        body, login, created = read_issue(event)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        print(f"::error::cannot read the issue from the event file {event!r}: {err}", file=sys.stderr)
+        return 1
     moment = parse_instant(created) if created else now()
-    result = intake(root, os.environ.get("ISSUE_BODY", ""), os.environ.get("SUBMITTER", ""), moment)
+    result = intake(root, body, login, moment)
     if not result.ok:
         print("ok=false")
         print(f"comment={base64.b64encode(result.comment().encode('utf-8')).decode('ascii')}")
