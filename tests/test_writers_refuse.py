@@ -77,13 +77,20 @@ def test_a_record_the_round_trip_editor_cannot_keep_is_refused_not_rewritten(dem
     assert "(line 7, column 18)" in proc.stderr and "edit it by hand" in proc.stderr
 
 
-def test_a_record_already_wrong_elsewhere_can_still_move_but_not_get_worse(demo):
-    """What validate already reports in the file does not block a move; a new error does."""
+def test_a_record_already_wrong_is_put_right_before_it_moves(demo):
+    """A writer leaves only what validate accepts: a record validate rejects does not move, even
+    by the right person, until it is put right; the problem is validate's, located."""
     path = fs_path(demo)
     path.write_text(path.read_text(encoding="utf-8").replace("customer: CU-tianfu-software", "customer: CU-gone"),
                     encoding="utf-8")
     assert "[ref.missing] customer:" in sb("validate", "--root", str(demo), cwd=demo).stdout
-    assert refused(demo, "approved", "--by", "P-li-na").returncode == 1
+    before = path.read_bytes()
+    proc = refused(demo, "approved", "--by", "P-zhao-guoqiang")
+    assert proc.returncode == 1
+    assert f"{path.relative_to(demo).as_posix()}:4:11: error [ref.missing] customer: refers to CU-gone" in proc.stderr
+    assert path.read_bytes() == before
+    path.write_text(path.read_text(encoding="utf-8").replace("customer: CU-gone", "customer: CU-tianfu-software"),
+                    encoding="utf-8")
     proc = sb("status", FS, "approved", "--by", "P-zhao-guoqiang", "--at", AT, "--root", str(demo), cwd=demo)
     assert proc.returncode == 0, proc.stderr
     assert "status: approved" in path.read_text(encoding="utf-8")

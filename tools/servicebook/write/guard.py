@@ -1,11 +1,10 @@
 """Writing commands refuse what validate would reject. The content a command is about to write is
 checked with every check `servicebook validate` runs, as validate would see it in that file, before
-anything is written; when the change brings an error, nothing is written and the command prints the
-same located problems validate would (exit 1)."""
+anything is written; when validate would report an error in it, nothing is written and the command
+prints the same located problems validate would (exit 1)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 from servicebook.derive import checked
@@ -40,37 +39,21 @@ def errors(root: Path, rel: str, text: str) -> list[Problem]:
 
 
 def require_valid(root: Path, rel: str, text: str, blanks: frozenset[str] = frozenset()) -> None:
-    """Raise ``Invalid`` when ``rel`` holding ``text`` has an error validate does not report in
-    it today: the change must not make it worse. (A record already wrong elsewhere can still move
-    on; validate goes on reporting what was wrong before, and a new file must be wholly valid.)
-    ``blanks``: fields a new form leaves for its writer to fill in (`servicebook new`): that they
-    are empty is the form's prompt, not a mistake, and so are the problems of the whole record
-    they cause (no SLA policy matches a complaint whose kind is still blank); what was given is
-    judged."""
+    """Raise ``Invalid`` when ``rel`` holding ``text`` has an error: a writing command leaves
+    behind only what validate accepts, so a record already wrong is put right before it moves on
+    (the problems say where). ``blanks``: fields a new form leaves for its writer to fill in
+    (`servicebook new`): that they are empty is the form's prompt, not a mistake, and so are the
+    problems of the whole record they cause (no SLA policy matches a complaint whose kind is
+    still blank); what was given is judged."""
     found = [p for p in errors(root, rel, text)
              if not blanks or (p.path and top_field(p.path) not in blanks)]
-    if not found:
-        return
-    before = Counter(_what(p) for p in errors(root, rel, (root / rel).read_text(encoding="utf-8"))) \
-        if (root / rel).exists() else Counter()
-    new = []
-    for p in found:
-        if before[_what(p)] > 0:
-            before[_what(p)] -= 1  # was there already
-        else:
-            new.append(p)
-    if new:
-        raise Invalid(rel, new)
+    if found:
+        raise Invalid(rel, found)
 
 
 def top_field(path: str) -> str:
     """The top-level field of a dotted problem path: ``issues[0].cause`` -> ``issues``."""
     return path.split(".", 1)[0].split("[", 1)[0]
-
-
-def _what(p: Problem) -> tuple:
-    # where a problem sits moves when lines are added; what it says and about which field does not
-    return p.rule, p.path, p.message
 
 
 __all__ = ["Invalid", "errors", "require_text", "require_valid", "top_field"]
