@@ -75,6 +75,12 @@ def test_values_are_typed_by_the_schema(mini):
     (["--add", "channel=phone"], "--add channel: channel is not a list, nor in one; use --set"),
     (["--set", "issues..problem=x"], "'issues..problem' is not a field path"),
     (["--set", "channel"], "--set expects PATH=VALUE"),
+    # what the form writes itself cannot be given: a record back-dated or filled in another's name
+    (["--set", "created_at=2020-01-01T00:00:00+08:00"], "--set created_at: the form fills created_at itself; --at"),
+    (["--set", "history[0].by=P-zhou-min"], "--set history[0].by: the form fills history itself"),
+    (["--set", "filled_by=P-zhou-min"], "the form fills filled_by itself; name the filler with --by"),
+    (["--set", "status=closed"], "--set status: the form fills status itself"),
+    (["--set", "id=CP-20261210-AAAAAA"], "--set id: the form fills id itself"),
 ])
 def test_a_value_or_path_the_schema_refuses_is_a_usage_error_and_nothing_is_written(mini, given, said):
     before = mini.snapshot()

@@ -270,6 +270,11 @@ def give(data: CommentedMap, paths: FieldPaths, option: str, text: str) -> None:
         raise FormRefused(f"{option} expects PATH=VALUE, got '{text}'")
     said = f"{option} {dotted}"
     path = paths.read(said, dotted)
+    if path[0] in FORM_FIELDS or path[0] == "filled_by":
+        # the form writes these itself (ID, creation, the first history entry); the filler is --by
+        hint = {"filled_by": "; name the filler with --by", "created_at": "; --at gives the time",
+                "history": "; --by and --at give its first entry"}.get(path[0], "")
+        raise FormRefused(f"{said}: the form fills {path[0]} itself{hint}")
     adding = option == "--add"
     if adding and EACH not in path:
         raise FormRefused(f"{said}: {dotted} is not a list, nor in one; use --set")
