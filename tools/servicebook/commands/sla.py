@@ -33,6 +33,8 @@ Each ROW:
     kind               its record kind
     customer           customer ID
     customer_name      its name in the language asked for ("" when unknown)
+    customer_class     the customer's class by value index (source 003: "A", "B", ...), null without one
+    customer_value     the customer's value index (0..100), null without one
     tier               "standard" | "vip" (contract through the case chain, else customer)
     owner              person ID answering for the clock (per the policy's owner fields)
     owner_name         that person's name in the language asked for ("" when unknown)
@@ -81,7 +83,7 @@ from __future__ import annotations
 import functools
 import sys
 
-from servicebook.derive import names
+from servicebook.derive import attention, names
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.sla import reports
 from servicebook.derive.sla.engine import STATES, Engine
@@ -128,7 +130,8 @@ def run(args) -> int:
     for rec, msg in engine.problems:
         print(f"servicebook: {rec.path}: {msg}", file=sys.stderr)
     clocks = engine.clocks(at, args.kind)
-    rows = _rows(clocks, args, value_index.ValueIndex(c, moment).priority)
+    values = value_index.ValueIndex(c, moment)
+    rows = _rows(clocks, args, values.priority)
     counts = {s: 0 for s in STATES}
     for r in rows:
         counts[r.state] += 1
@@ -144,20 +147,23 @@ def run(args) -> int:
             "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
                          for p in engine.policies],
             "counts": counts,
-            "clocks": [_row(r.to_dict(), name) for r in rows],
+            "clocks": [_row(r.to_dict(), name, attention.customer_class(values, r.customer)) for r in rows],
         }))
     else:
         print(_text(rows, as_of, engine, counts, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if counts["error"] else 0
 
 
-def _row(row: dict, name) -> dict:
-    """A clock's JSON row with the names of its customer and owner beside their IDs."""
+def _row(row: dict, name, customer_class) -> dict:
+    """A clock's JSON row with the names of its customer and owner beside their IDs, and the
+    customer's class and value index (`attention.customer_class`, as the site's home page)."""
     out = {}
     for key, value in row.items():
         out[key] = value
         if key in ("customer", "owner"):
             out[f"{key}_name"] = name(value)
+        if key == "customer":
+            out["customer_class"], out["customer_value"] = customer_class
     return out
 
 
