@@ -19,7 +19,8 @@ days_in_stage (days_at_least: a lower bound past the calendar's holiday data), d
 first_contact, lost_stage, lost_reason, lost_at, records (kind -> latest ID), solution_status,
 negotiation {rounds, price_cuts, contract_changes, manager_not_informed, detail, days}, bids,
 communications (kind -> count), referral {person, class, share, commission_rate, commission,
-amount, currency, state (pending | expected | due | none), conflict}, contract_amount, error.
+amount, currency, state (pending | expected | due | none), conflict}, contract_amount, value
+({amount, currency, from: contract | solution}: what the deal is worth, the site's figure too), error.
 
 Exit status: 0 done, 1 some deals could not be computed (state error), 2 usage error.
 """

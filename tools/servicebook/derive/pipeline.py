@@ -214,6 +214,10 @@ class Deal:
     communications: dict[str, int] = field(default_factory=dict)
     referral: dict | None = None
     contract_amount: tuple[float, str] | None = None
+    # what the deal is worth: the contract amount once there is a contract, else the equipment
+    # investment the solution puts to the customer; `value_from` says which ("contract" | "solution")
+    value: tuple[float, str] | None = None
+    value_from: str | None = None
     error: str | None = None
     days_at_least: bool = False  # days_in_stage runs past the calendar's holiday data: a lower bound
 
@@ -237,6 +241,7 @@ class Deal:
             "communications": self.communications, "referral": self.referral,
             "contract_amount": ({"amount": self.contract_amount[0], "currency": self.contract_amount[1]}
                                 if self.contract_amount else None),
+            "value": {"amount": self.value[0], "currency": self.value[1], "from": self.value_from} if self.value else None,
             "error": self.error,
         }
 
@@ -385,6 +390,7 @@ def deal(source, survey_id: str, at, *, commission_rate: float = DEFAULT_COMMISS
     d.negotiation = _negotiation(sol, at, d)
     ct = latest["contract"][0]
     d.contract_amount = _amount(ct.data.get("amount")) if ct is not None else None
+    d.value, d.value_from = deal_value(d.contract_amount, sol)
     d.bids = [_bid(r, at) for r in chain if r.kind == "bid" and status_at(r, at) is not None]
     comms = Counter(r.data.get("kind") for r in chain if r.kind == "communication"
                     and isinstance(r.data.get("kind"), str) and status_at(r, at) is not None)
@@ -408,6 +414,25 @@ def _negotiation_clock(engine, solution, at: _dt.datetime):
         return None
     found = [c for c in engine.clocks_for(solution, at) if c.clock in (name, "*") and c.last_cycle]
     return found[-1] if found else None
+
+
+def deal_value(contract_amount, solution) -> tuple[tuple[float, str] | None, str | None]:
+    """(amount, currency) a deal is worth and where it comes from: the contract's amount, else the
+    equipment investment of the solution (`revenue.equipment_investment`); (None, None) without either."""
+    if contract_amount is not None:
+        return contract_amount, "contract"
+    revenue = solution.data.get("revenue") if solution is not None and isinstance(solution.data, Mapping) else None
+    invest = _amount(revenue.get("equipment_investment")) if isinstance(revenue, Mapping) else None
+    return (invest, "solution") if invest is not None else (None, None)
+
+
+def stage_values(stage_deals: Iterable[Deal]) -> dict[str, float]:
+    """The summed value of some deals per currency (deals without a value add nothing)."""
+    out: dict[str, float] = {}
+    for d in stage_deals:
+        if d.value is not None:
+            out[d.value[1]] = round(out.get(d.value[1], 0.0) + d.value[0], 2)
+    return out
 
 
 def long_negotiation(engine, solution, at) -> bool:

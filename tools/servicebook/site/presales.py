@@ -24,9 +24,9 @@ import datetime as _dt
 from servicebook.derive import delivery as dlv
 from servicebook.derive import names
 from servicebook.derive import pipeline as pl
-from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_instant
+from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
-from . import i18n
+from . import charts, i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
 
 # Labels of these pages are in catalogue.yaml (`presales.*`), through i18n; deal stage names are
@@ -74,10 +74,15 @@ class _Ctx:
 
     def customer(self, here: str, cid):
         """A customer in a table: its name and ID, linked to its page where the site has one."""
-        shown = self.name(cid)
-        target = self.where(cid) if self.where is not None and isinstance(cid, str) else None
+        return self.ref(here, cid, self.name(cid))
+
+    def ref(self, here: str, rid, shown=None):
+        """A record (a deal by its survey's ID, a customer) linked to where the site shows it;
+        plain text where it is shown nowhere."""
+        shown = rid if shown is None else shown
+        target = self.where(rid) if self.where is not None and isinstance(rid, str) else None
         if not target:
-            return shown
+            return shown if shown is not None else "—"
         page, _, anchor = target.partition("#")
         return link(shown, relurl(here, page) + (f"#{anchor}" if anchor else ""))
 
@@ -110,6 +115,11 @@ def _money(amount, currency) -> str:
     # not a number: a broken record (the schema check reports it, located), shown as written
     number = isinstance(amount, (int, float)) and not isinstance(amount, bool)
     return f"{amount:,.2f} {currency or ''}".strip() if number else f"{amount} {currency or ''}".strip()
+
+
+def _values(per_currency: dict[str, float]) -> str:
+    """Summed deal values, one figure per currency (`pipeline.stage_values`)."""
+    return " + ".join(_money(amount, cur) for cur, amount in per_currency.items()) or "—"
 
 
 def _manager_slug(pid: str | None) -> str:
@@ -148,7 +158,7 @@ def _deal_row(x: _Ctx, d: pl.Deal, here: str):
         rounds = f"{n['rounds']} ({n['price_cuts']}/{n['contract_changes']})"
         if n["manager_not_informed"]:
             rounds += " ⚠"
-    return [d.survey, x.customer(here, d.customer), x.person(here, d.salesperson),
+    return [x.ref(here, d.survey), x.customer(here, d.customer), _money(*d.value) if d.value else "—", x.person(here, d.salesperson),
             link(x.name(d.manager), relurl(here, f"pipeline/managers/{_manager_slug(d.manager)}.md")) if d.manager else "—",
             x.when(d.stage_since), "—" if d.days_in_stage is None else ("≥ " if d.days_at_least else "") + f"{d.days_in_stage:g}",
             x.when(d.deadline), x.state(d.state), rounds]
@@ -160,10 +170,10 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     parts = [f"# {md_escape(x.t('presales.pipeline.title'))}\n", f"{md_escape(x.t('presales.pipeline.intro', at=x.when(x.at)))}\n\n"]
     groups = pl.by_stage(deals)
     # summary
-    parts.append(str(table([x.t("presales.col.status"), x.t("presales.col.count")],
-                           [[x.stage(s), len(groups[s])] for s in pl.STAGES if groups[s]])))
-    head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.since", "presales.col.days",
-                             "presales.col.deadline", "presales.col.state", "presales.col.rounds")]
+    parts.append(str(table([x.t("presales.col.status"), x.t("presales.col.count"), x.t("presales.col.value")],
+                           [[x.stage(s), len(groups[s]), _values(pl.stage_values(groups[s]))] for s in pl.STAGES if groups[s]])))
+    head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.value", "presales.col.sales", "presales.col.manager",
+                             "presales.col.since", "presales.col.days", "presales.col.deadline", "presales.col.state", "presales.col.rounds")]
     for stage in pl.OPEN_STAGES + ("won",):
         if not groups[stage]:
             continue
@@ -173,7 +183,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     if groups["lost"]:
         parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.lost_stage",
                                                   "presales.col.lost_at", "presales.col.reason")],
-                               [[d.survey, x.customer(here, d.customer), x.person(here, d.salesperson), x.name(d.manager),
+                               [[x.ref(here, d.survey), x.customer(here, d.customer), x.person(here, d.salesperson), x.name(d.manager),
                                  x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason]
                                 for d in groups["lost"]])))
     else:
@@ -183,7 +193,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
         parts.append(f"\n## {md_escape(x.t('presales.h.bids'))}\n")
         parts.append(str(table([x.t(k) for k in ("presales.col.bid", "presales.col.deal", "presales.col.project", "presales.col.status", "presales.col.deadline",
                                                   "presales.col.state", "presales.col.checklist", "presales.col.tasks_overdue")],
-                               [[b["id"], d.survey, b["project_name"], x.status("bid", b["status"]), x.when(b["deadline"]),
+                               [[x.ref(here, b["id"]), x.ref(here, d.survey), b["project_name"], x.status("bid", b["status"]), x.when(b["deadline"]),
                                  x.state(b["timing"]) if x.has(f"presales.state.{b['timing']}") else b["timing"],
                                  f"{len(b['checklist_done'])}/{len(b['checklist_done']) + len(b['checklist_missing'])}"
                                  + (f" ({len(b['defects'])} ✗)" if b["defects"] else ""),
@@ -192,7 +202,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     if comms:
         parts.append(f"\n## {md_escape(x.t('presales.h.comms'))}\n")
         parts.append(str(table([x.t("presales.col.deal"), x.t("presales.col.kind"), x.t("presales.col.count")],
-                               [[d.survey, x.enum("communication", ("kind",), k), n] for d, k, n in comms])))
+                               [[x.ref(here, d.survey), x.enum("communication", ("kind",), k), n] for d, k, n in comms])))
     refs = [d for d in deals if d.referral]
     parts.append(f"\n## {md_escape(x.t('presales.h.referrals'))}\n")
     parts.append(md_escape(x.t("presales.h.referrals.note", rate=f"{pl.DEFAULT_COMMISSION_RATE:.0%}")) + "\n\n")
@@ -203,7 +213,7 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
             state = x.state(r["state"])
             if r["conflict"]:
                 state += " ⚠ " + x.t("presales.h.conflict")
-            rows.append([d.survey, x.customer(here, d.customer), x.person(here, r["person"]), r["class"].upper(), f"{r['share']:.0%}",
+            rows.append([x.ref(here, d.survey), x.customer(here, d.customer), x.person(here, r["person"]), r["class"].upper(), f"{r['share']:.0%}",
                          _money(r["commission"], r["currency"]), _money(r["amount"], r["currency"]), state])
         parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.referrer", "presales.col.class", "presales.col.share",
                                                   "presales.col.commission", "presales.col.amount", "presales.col.state")], rows)))
@@ -221,20 +231,20 @@ def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
     label = x.full(manager) if manager else x.t("presales.unassigned")
     parts = [f"# {md_escape(x.t('presales.h.manager', name=label))}\n",
              f"{link(x.t('presales.back.pipeline'), relurl(here, 'pipeline/index.md'))}\n"]
-    head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.manager", "presales.col.since", "presales.col.days",
-                             "presales.col.deadline", "presales.col.state", "presales.col.rounds")]
+    head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.value", "presales.col.sales", "presales.col.manager",
+                             "presales.col.since", "presales.col.days", "presales.col.deadline", "presales.col.state", "presales.col.rounds")]
     parts.append(f"\n## {md_escape(x.t('presales.h.long'))}\n")
     parts.append(str(table(head, [_deal_row(x, d, here) for d in groups["long_negotiations"]]))
                  or md_escape(x.t("presales.none")) + "\n")
     parts.append(f"\n## {md_escape(x.t('presales.h.lost'))}\n")
     parts.append(str(table([x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.sales", "presales.col.lost_stage", "presales.col.lost_at",
                                               "presales.col.reason", "presales.col.rounds")],
-                           [[d.survey, x.customer(here, d.customer), x.person(here, d.salesperson),
+                           [[x.ref(here, d.survey), x.customer(here, d.customer), x.person(here, d.salesperson),
                              x.stage(d.lost_stage) if d.lost_stage else "—", x.when(d.lost_at), d.lost_reason,
                              d.negotiation.get("rounds") or "—"] for d in groups["lost"]]))
                  or md_escape(x.t("presales.none")) + "\n")
     parts.append(f"\n## {md_escape(x.t('presales.h.not_informed'))}\n")
-    rows = [[d.survey, x.person(here, d.salesperson), x.when(r["at"]), x.enum("solution", ("negotiation_rounds", 0, "kind"), r["kind"]),
+    rows = [[x.ref(here, d.survey), x.person(here, d.salesperson), x.when(r["at"]), x.enum("solution", ("negotiation_rounds", 0, "kind"), r["kind"]),
              r["summary"]] for d in groups["not_informed"] for r in d.negotiation["detail"] if not r["manager_informed"]]
     parts.append(str(table([x.t("presales.col.deal"), x.t("presales.col.sales"), x.t("presales.col.date"), x.t("presales.col.type"), x.t("presales.col.progress")], rows))
                  or md_escape(x.t("presales.none")) + "\n")
@@ -366,73 +376,8 @@ def _delivery_page(x: _Ctx, rep: dict) -> str:
     return "".join(parts)
 
 
-COLORS = {"done": "#2e7d32", "done_late": "#ef8f00", "overdue": "#c62828", "planned": "#9e9e9e"}
-FONT = ("font-family=\"system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif\"")
-
-
-def _svg_text(text) -> str:
-    """Record text for SVG: one line, HTML/XML/Markdown specials as numeric references."""
-    return str(md_escape(" ".join(str(text if text is not None else "").split())))
-
-
-def gantt(milestones: list[dict], today: _dt.date, title: str, today_label: str, legend: dict[str, str]) -> str:
-    """A static SVG timeline: one row per milestone, a bar from the planned to the actual date
-    (or to today when overdue), a diamond at the planned date, a dot at the actual date, and a
-    line for today. Wrapped in a ``div`` so Markdown passes it through untouched."""
-    dates = [today]
-    for m in milestones:
-        for k in ("planned_on", "actual_on"):
-            if date_or_none(m.get(k)):
-                dates.append(date_or_none(m[k]))
-    start, end = min(dates) - _dt.timedelta(days=2), max(dates) + _dt.timedelta(days=2)
-    span = max(1, (end - start).days)
-    label_w, chart_w, row_h, top = 220, 520, 26, 40
-    width = label_w + chart_w + 20
-    height = top + row_h * len(milestones) + 40
-
-    def xpos(d: _dt.date) -> float:
-        return label_w + chart_w * (d - start).days / span
-
-    out = [f'<div class="sb-gantt"><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{_svg_text(title)}" {FONT} font-size="12">',
-           f"<title>{_svg_text(title)}</title>",
-           f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
-    # month ticks
-    d = _dt.date(start.year, start.month, 1)
-    while d <= end:
-        if d >= start:
-            out.append(f'<line x1="{xpos(d):.1f}" y1="{top - 14}" x2="{xpos(d):.1f}" y2="{height - 30}" stroke="#e0e0e0"/>')
-            out.append(f'<text x="{xpos(d) + 2:.1f}" y="{top - 18}" fill="#616161">{d.strftime("%Y-%m")}</text>')
-        d = _dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    for i, m in enumerate(milestones):
-        y = top + i * row_h
-        planned, actual = date_or_none(m.get("planned_on")), date_or_none(m.get("actual_on"))
-        color = COLORS.get(m.get("state"), "#9e9e9e")
-        name = str(m.get("name") or "")
-        short = name if len(name) <= 16 else name[:15] + "…"
-        out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" fill="#212121">{_svg_text(short)}</text>')
-        if planned:
-            other = actual or (today if m.get("state") == "overdue" else planned)
-            a, b = sorted((xpos(planned), xpos(other)))
-            if b - a >= 1:
-                out.append(f'<rect x="{a:.1f}" y="{y + 8}" width="{b - a:.1f}" height="8" fill="{color}" opacity="0.35"/>')
-            px = xpos(planned)
-            out.append(f'<path d="M{px:.1f} {y + 6} l6 6 l-6 6 l-6 -6 z" fill="#ffffff" stroke="{color}" stroke-width="2">'
-                       f"<title>{_svg_text(name)}: {planned.isoformat()}</title></path>")
-        if actual:
-            out.append(f'<circle cx="{xpos(actual):.1f}" cy="{y + 12}" r="5" fill="{color}">'
-                       f"<title>{_svg_text(name)}: {actual.isoformat()}</title></circle>")
-    tx = xpos(today)
-    out.append(f'<line x1="{tx:.1f}" y1="{top - 8}" x2="{tx:.1f}" y2="{height - 30}" stroke="#1a237e" stroke-dasharray="4 3"/>')
-    out.append(f'<text x="{tx + 3:.1f}" y="{top - 4}" fill="#1a237e">{_svg_text(today_label)}</text>')
-    lx = 10
-    for state, color in COLORS.items():
-        out.append(f'<rect x="{lx}" y="{height - 20}" width="10" height="10" fill="{color}"/>')
-        label = _svg_text(legend.get(state, state))
-        out.append(f'<text x="{lx + 14}" y="{height - 11}" fill="#212121">{label}</text>')
-        lx += 30 + 12 * len(legend.get(state, state))
-    out.append("</svg></div>")
-    return "\n".join(out) + "\n"
+# the milestone timeline is a chart like the others (`charts.gantt`)
+gantt = charts.gantt
 
 
 __all__ = ["pages", "gantt"]
