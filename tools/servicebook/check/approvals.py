@@ -7,7 +7,7 @@ approver, the roles and the fillers come from (the record, the merge base, git h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from servicebook.load.lifecycle import Lifecycle
@@ -20,6 +20,7 @@ SELF = "approval.self"
 class Problem:
     rule: str  # ROLE or SELF
     message: str
+    params: dict = field(default_factory=dict, compare=False)  # the message as data (status, role, person)
 
 
 def needed_role(lifecycle: Lifecycle, kind: str, status) -> str | None:
@@ -40,9 +41,11 @@ def judge(lifecycle: Lifecycle, kind: str, status, by, roles: Iterable[str] | No
     out = []
     # a wrong-typed value (a list where a person ID belongs) is the schema check's to report
     if roles is not None and role not in {r for r in roles if isinstance(r, str)}:
-        out.append(Problem(ROLE, f"'{status}' is an approval by a {role}; {by} does not hold that role"))
+        out.append(Problem(ROLE, f"'{status}' is an approval by a {role}; {by} does not hold that role",
+                           {"kind": kind, "status": status, "role": role, "person": by}))
     if isinstance(by, str) and by in {f for f in fillers if isinstance(f, str)}:
-        out.append(Problem(SELF, f"{by} filled this form and cannot also approve it ('{status}')"))
+        out.append(Problem(SELF, f"{by} filled this form and cannot also approve it ('{status}')",
+                           {"kind": kind, "status": status, "person": by}))
     return out
 
 

@@ -26,7 +26,7 @@ def check(corpus: Corpus) -> list[Problem]:
     where_of, only = corpus.where, corpus.only
     problems: list[Problem] = []
 
-    def report(rec_path: Path, path: tuple, rule: str, message: str, use_key: bool = False):
+    def report(rec_path: Path, path: tuple, rule: str, message: str, use_key: bool = False, params=None):
         where = where_of(rec_path)
         w = where.get(path)
         probe = path
@@ -34,7 +34,7 @@ def check(corpus: Corpus) -> list[Problem]:
             probe = probe[:-1]
             w = where.get(probe)
         line, col = ((w.key_line, w.key_column) if use_key else (w.line, w.column)) if w else (1, 1)
-        problems.append(Problem(str(rec_path), line, col, dump_path(path), rule, message))
+        problems.append(Problem(str(rec_path), line, col, dump_path(path), rule, message, params=params or {}))
 
     for rid, paths in known_ids.items():
         if len(paths) > 1:
@@ -139,7 +139,7 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
             person = persons.get(by)
             roles = get_list(person.data, "roles") if person is not None else None
             for p in approvals.judge(lifecycle, kind, status, by, roles, [rec.data.get("filled_by")]):
-                report(rec.path, ("history", i, "by"), p.rule, p.message)
+                report(rec.path, ("history", i, "by"), p.rule, p.message, params=p.params)
     last = history[-1].get("status")
     if rec.data.get("status") != last:
         report(rec.path, ("status",), "history.status",

@@ -39,8 +39,9 @@ def check(corpus: Corpus) -> list[Problem]:
     return out
 
 
-def _problem(rec: Record, path: tuple, rule: str, message: str) -> Problem:
-    return Problem(rec.path.as_posix(), 0, 0, dump_path(path), rule, message)  # located by the loader
+def _problem(rec: Record, path: tuple, rule: str, message: str, params: dict | None = None) -> Problem:
+    return Problem(rec.path.as_posix(), 0, 0, dump_path(path), rule, message,  # located by the loader
+                   params=params or {})
 
 
 # --- fields a status requires ----------------------------------------------------------------------
@@ -109,7 +110,8 @@ def _roles(rec: Record, lifecycle: Lifecycle, status, corpus: Corpus) -> list[Pr
         if not set(held) & set(roles):
             out.append(_problem(rec, (field,), ROLE,
                                 f"{person_id} holds {', '.join(held) or 'no role'}; {field} must be a "
-                                f"{' or '.join(roles)}"))
+                                f"{' or '.join(roles)}",
+                                {"kind": rec.kind, "person": person_id, "held": held, "field": field, "roles": list(roles)}))
     return out
 
 

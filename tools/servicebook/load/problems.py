@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -18,9 +18,14 @@ class Problem:
     rule: str
     message: str
     severity: str = "error"
+    # what the message says, as data, for a reader in another language (the site words a rule's
+    # message from them: role and status keys, person IDs); not part of the JSON output
+    params: dict = field(default_factory=dict, compare=False, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        del out["params"]
+        return out
 
 
 def format_text(problems: list[Problem]) -> str:

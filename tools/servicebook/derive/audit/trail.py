@@ -229,6 +229,9 @@ class Finding:
     commit: str | None = None
     path: str = ""
     severity: str = "error"
+    # what the message says, as data: the site words it in the page's language from the rule
+    # (and `variant`) with these (status and role keys, person IDs, commit IDs, entry numbers)
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -447,13 +450,15 @@ class Auditor:
                     "review-rules", "audit.baseline",
                     f"commit {h.mainline[pos][:10]} moves the baseline from {first[0][:10]} to "
                     f"{value[:10]}; the baseline is set once (records up to it are imported "
-                    "without evidence)", h.mainline[pos], "baseline"))
+                    "without evidence)", h.mainline[pos], "baseline",
+                    params={"variant": "moved", "commit": h.mainline[pos], "from_commit": first[0], "to_commit": value}))
         match = [i for i, sha in enumerate(h.mainline) if sha.startswith(named.lower())]
         if len(match) != 1:
             self.general.append(Finding(
                 "review-rules", "audit.baseline",
                 f"baseline {named} is not a commit on the main line of this history; nothing "
-                "is treated as imported", None, "baseline", "warning"))
+                "is treated as imported", None, "baseline", "warning",
+                params={"variant": "unknown", "baseline": named}))
             return -1
         return match[0]
 
@@ -632,7 +637,7 @@ class Auditor:
                     t.id, "history.rewritten",
                     f"commit {x.sha[:10]} changes or removes history entries that were already "
                     f"committed (entry {same + 1} onwards){back}; history is append-only", x.sha,
-                    f"history[{same}]"))
+                    f"history[{same}]", params={"commit": x.sha, "entry": same + 1}))
             landed = instant_or_none(c.committed)
             approvals = self._approvals_for(x)
             later = self._named_approvals(t.id, x, touches[i + 1] if i + 1 < len(touches) else None)
@@ -644,7 +649,8 @@ class Auditor:
                     t.findings.append(Finding(
                         t.id, "history.future",
                         f"history entry {j + 1} is dated {entry.get('at')}, after the commit that "
-                        f"introduced it ({c.committed}, {x.sha[:10]})", x.sha, f"history[{j}].at"))
+                        f"introduced it ({c.committed}, {x.sha[:10]})", x.sha, f"history[{j}].at",
+                        params={"entry": j + 1, "at": entry.get("at"), "committed": c.committed, "commit": x.sha}))
                 status = entry.get("status")
                 role = approval_rules.needed_role(lc, kind, status)
                 if not role:
@@ -674,7 +680,9 @@ class Auditor:
                         f"changed after the '{standing['status']}' approval of "
                         f"{standing['commit'][:10]} without a new approval by a "
                         f"{standing['role']} (commit {x.sha[:10]}): " + ", ".join(edited[:8])
-                        + (" ..." if len(edited) > 8 else ""), x.sha, edited[0]))
+                        + (" ..." if len(edited) > 8 else ""), x.sha, edited[0],
+                        params={"status": standing["status"], "approval_commit": standing["commit"],
+                                "role": standing["role"], "commit": x.sha, "fields": list(edited)}))
                     standing = {**standing, "data": data}  # report each edit once
             if standing:
                 cur = data.get("status")
@@ -720,21 +728,23 @@ class Auditor:
         pos = h.pos_of(a.commit)
         people = self.people_at(pos)
         v = self.verdicts.get(a.commit)
-        problem: tuple[str, str] | None = None
+        problem: tuple[str, str, dict] | None = None
+        said = {"commit": a.commit, "name": a.name}
         who = f"{a.name} <{a.email}>"
         if v.status == sshsig.UNSIGNED:
             problem = ("approval.unsigned",
                        f"commit {a.commit[:10]} carries an approval by {who} but is not signed; "
                        "evidence counts only in a commit signed with the approver's SSH key "
-                       "(servicebook approve signs it)")
+                       "(servicebook approve signs it)", said)
         elif v.status == signatures.UNKNOWN_KEY:
             problem = ("approval.signer",
                        f"commit {a.commit[:10]} carries an approval by {who} but is signed by the "
                        f"OpenPGP key {v.key[4:] or '?'}, which no platform of {RULES_PATH} names "
-                       "(people sign with SSH keys; a platform's key must be committed there)")
+                       "(people sign with SSH keys; a platform's key must be committed there)",
+                       {**said, "variant": "unknown_key", "key": v.key[4:] or "?", "rules": RULES_PATH})
         elif v.status != sshsig.GOOD:
             problem = ("approval.signer", f"commit {a.commit[:10]}: the signature does not verify "
-                                          f"({v.reason})")
+                                          f"({v.reason})", {**said, "variant": "bad", "reason": v.reason})
         elif (person := people.by_email.get(a.email.lower()) if a.email else None) is None:
             problem = None  # nobody's approval: approval.unknown-person says so
         else:
@@ -749,7 +759,8 @@ class Auditor:
                     problem = ("approval.signer",
                                f"commit {a.commit[:10]} is signed by the {platform} platform key "
                                "but names no review (Reviewed-on: the review's address); a "
-                               "platform signature proves only a review the platform recorded")
+                               "platform signature proves only a review the platform recorded",
+                               {**said, "variant": "no_review", "platform": platform})
                 else:
                     owners = [p.id for p in people.by_key(v.key)]
                     whose = (f"a key of {', '.join(owners)}" if owners
@@ -757,7 +768,8 @@ class Auditor:
                     problem = ("approval.signer",
                                f"commit {a.commit[:10]} carries an approval by {who} but is signed "
                                f"with {_key_name(v.key)}, {whose}"
-                               + (f"; {why}" if why else ""))
+                               + (f"; {why}" if why else ""),
+                               {**said, "variant": "wrong_key", "key": _key_name(v.key), "persons": owners})
         self._evidence[id(a)] = problem
         return problem
 
@@ -807,7 +819,8 @@ class Auditor:
             t.findings.append(Finding(
                 t.id, "approval.missing",
                 f"'{status}' needs an approval by a {role}, but commit {x.sha[:10]} that brought it "
-                "onto the main line carries no Approved-by trailer", x.sha, where))
+                "onto the main line carries no Approved-by trailer", x.sha, where,
+                params={"status": status, "role": role, "commit": x.sha}))
             return []
         valid: list[Approval] = []
         persons: list[Person] = []
@@ -815,7 +828,7 @@ class Auditor:
             a.status = a.status or status
             problem = self.evidence_problem(a)
             if problem:
-                t.findings.append(Finding(t.id, problem[0], problem[1], a.commit, where))
+                t.findings.append(Finding(t.id, problem[0], problem[1], a.commit, where, params=problem[2]))
                 continue
             people = self.people_at(self.history.pos_of(a.commit))
             person = people.by_email.get(a.email.lower()) if a.email else None
@@ -823,13 +836,15 @@ class Auditor:
                 t.findings.append(Finding(
                     t.id, "approval.role",
                     f"'{status}' needs a {role}; {a.name} <{a.email}> approved as {a.role}",
-                    a.commit, where))
+                    a.commit, where, params={"variant": "claimed", "status": status, "role": role,
+                                             "name": a.name, "as_role": a.role}))
                 continue
             if person is None:
                 t.findings.append(Finding(
                     t.id, "approval.unknown-person",
                     f"Approved-by {a.name} <{a.email}> on {x.sha[:10]} matches no person record's "
-                    "git e-mail (as of main before the commit)", a.commit, where))
+                    "git e-mail (as of main before the commit)", a.commit, where,
+                    params={"name": a.name, "commit": x.sha}))
                 continue
             authored = authors.get(person.email.lower()) if person.email else None
             approved = self._approved_data(a, t.id, x, None)  # the version it approves counts too
@@ -842,7 +857,8 @@ class Auditor:
                     t.id, "approval.role",
                     f"'{status}' needs a {role}; approver {person.id} ({a.name} <{a.email}>) "
                     f"held {', '.join(person.roles) or 'no role'} on main before the commit",
-                    a.commit, where))
+                    a.commit, where, params={"variant": "held", "status": status, "role": role,
+                                             "person": person.id, "held": list(person.roles)}))
                 continue
             if wrong:
                 t.findings.append(Finding(
@@ -850,7 +866,8 @@ class Auditor:
                     f"{person.id} approves '{status}' but "
                     + (f"filled the form (filled_by in a version of it)" if person.id in fillers
                        else f"committed the form ({authored[:10]}: a content change)"),
-                    a.commit, where))
+                    a.commit, where, params={"variant": "filled" if person.id in fillers else "committed",
+                                             "person": person.id, "status": status, "authored": authored or ""}))
                 continue
             valid.append(a)
             persons.append(person)
@@ -859,7 +876,8 @@ class Auditor:
                 t.id, "history.mismatch",
                 f"history entry {j + 1} says '{status}' by {entry.get('by')}, but the approval "
                 f"evidence on {x.sha[:10]} is by {', '.join(p.id for p in persons)}", x.sha,
-                f"{where}.by"))
+                f"{where}.by", params={"entry": j + 1, "status": status, "by": entry.get("by"), "commit": x.sha,
+                                       "persons": [p.id for p in persons]}))
         return valid
 
 
