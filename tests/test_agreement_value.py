@@ -33,6 +33,7 @@ from servicebook.derive.aftersales.value_index import ValueIndex
 from servicebook.derive.sla.engine import Engine
 from servicebook.derive.sla.reports import at_risk_queue
 from servicebook.site import pages
+from servicebook.site.pages import HOME_LATE_ROWS
 from servicebook.site.i18n import Translator
 from servicebook.load.instants import parse_instant
 
@@ -105,20 +106,27 @@ def number(text: str) -> float:
 
 
 def section(markdown: str, heading: str) -> str:
-    """The text under ``## heading`` up to the next heading of level 1 or 2."""
-    start = markdown.index(f"## {heading}\n")
+    """The text under ``## heading`` (or ``## heading (count)``) up to the next heading of level 1 or 2."""
+    start = re.search(rf"^## {re.escape(heading)}(?: \(\d+\))?\n", markdown, re.M).start()
     end = re.search(r"^#{1,2} ", markdown[start + 3:], re.M)
     return markdown[start: start + 3 + end.start()] if end else markdown[start:]
 
 
-def first_column_ids(table_text: str) -> list[str]:
-    """Record IDs of a Markdown table's first column, in row order."""
-    ids = []
+def column_ids(table_text: str, column: str) -> list[str]:
+    """Record IDs of the column headed `column` of the first Markdown table in `table_text`, in row order."""
+    ids, at = [], None
     for line in table_text.splitlines():
-        if line.startswith("| ") and not line.startswith("| ---"):
-            m = re.match(rf"\|\s*\[?({ID})", html.unescape(line))
-            if m:
-                ids.append(m.group(1))
+        if not line.startswith("| ") or line.startswith("| ---"):
+            if at is not None and not line.strip():
+                break  # the end of the first table
+            continue
+        cells = [html.unescape(c).strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if at is None:
+            at = cells.index(column)
+            continue
+        m = re.match(rf"\[?({ID})", cells[at])
+        if m:
+            ids.append(m.group(1))
     return ids
 
 
@@ -161,8 +169,8 @@ def test_at_risk_queues_are_ordered_by_the_report_figure(repo, lang):
     expected = [c.case for c in repo.at_risk_queue(repo.priority)]
     assert expected, "no clock at risk at this moment: the ordering would go untested"
     t, out = Translator(lang), repo.pages(lang)
-    assert first_column_ids(section(out["sla/index.md"], t("sla.at_risk"))) == expected[:500]
-    assert first_column_ids(section(out["index.md"], t("home.at_risk"))) == expected[:50]
+    assert column_ids(section(out["sla/index.md"], t("sla.at_risk")), t("word.record")) == expected[:500]
+    assert column_ids(section(out["index.md"], t("sla.at_risk")), t("word.record")) == expected[:HOME_LATE_ROWS]
     cli = json.loads(run_cli("sla", "--at-risk", "--format", "json", "--at", repo.at_text, "--root", str(repo.root)).stdout)
     assert [c["case"] for c in cli["clocks"]] == expected  # servicebook sla --at-risk: the same order
 

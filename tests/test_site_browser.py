@@ -79,7 +79,10 @@ def test_sla_report(visit):
     page = visit.open("/sla/")
     assert "时效报告" in heading(page)
     charts = page.locator("article img[src$='.svg']")
-    assert charts.count() == 5
+    # per clock, tier, department and person; the fixture's clocks fall in one month, and one
+    # month is no time series (a single tick): the month's table says it without a chart
+    assert charts.count() == 4
+    assert page.locator("article img[src$='month.svg']").count() == 0
     for i in range(charts.count()):
         charts.nth(i).scroll_into_view_if_needed()
         assert charts.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")

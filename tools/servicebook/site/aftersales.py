@@ -23,8 +23,10 @@ from servicebook.derive.aftersales import kb as kb_mod
 from servicebook.derive.aftersales import parts as parts_mod
 from servicebook.derive.aftersales import technicians as tech_mod
 from servicebook.derive.aftersales import value_index as value_mod
-from servicebook.derive import names
+from servicebook.derive import attention, names
+from servicebook.derive.sla.engine import Engine
 from servicebook.derive.aftersales.common import as_date, as_datetime, get, get_list, text
+from servicebook.load.instants import instant_or_none
 
 from . import i18n
 from .markup import is_safe_id, link, md_escape, relurl, table
@@ -116,8 +118,21 @@ class _Page:
         keys = m.reasons or ["text"]
         return ", ".join(self.t(f"aftersales.reason.{k}") for k in keys)
 
+    @staticmethod
+    def fmt_time(dt) -> str:
+        return i18n.fmt_time(dt)
+
     def fmt_day(self, d) -> str:
         return d.isoformat() if isinstance(d, date) else ""
+
+
+# how alike a case's symptom text is to an entry's, in words: the Dice figure means nothing to an
+# engineer; at or above MIN_SIMILARITY the text alone would have matched the entry
+ALIKE_HIGH = 0.5
+
+
+def alike(similarity: float) -> str:
+    return "high" if similarity >= ALIKE_HIGH else "medium" if similarity >= kb_mod.MIN_SIMILARITY else "low"
 
 
 def _lines(*blocks) -> str:
@@ -235,8 +250,8 @@ def _kb_entry(p: _Page, rec, cases) -> str:
                text(get(p.c.records[r].data, "created_at"))[:10] if r in p.c.records else ""]
               for r in get_list(d, "learned_from") if isinstance(r, str)]
     matching = [[p.ref(here, case.id), p.status(case.kind, get(case.data, "status")), md_escape(p.reasons(m)),
-                 f"{m.similarity:.2f}"] for case, m in cases]
-    history = [[text(h.get("at")).replace("T", " ")[:16], p.person(h.get("by"), here), p.status("kb", h.get("status")), h.get("note")]
+                 p.t(f"aftersales.kb.alike.{alike(m.similarity)}")] for case, m in cases]
+    history = [[p.fmt_time(instant_or_none(h.get("at"))) or text(h.get("at")), p.person(h.get("by"), here), p.status("kb", h.get("status")), h.get("note")]
                for h in get_list(d, "history") if isinstance(h, dict)]
     blocks = [
         _heading(1, text(d.get("title")) or rec.id),
@@ -394,21 +409,24 @@ def _parts_page(p: _Page) -> str:
 
 # ====================================================================================== technicians
 
-def _technicians_page(p: _Page) -> str:
+def _technicians_page(p: _Page, clocks) -> str:
+    # each period runs to the build's instant (a date end would count the rest of that day)
     year_start = date(p.day.year, 1, 1)
     month_start = p.day.replace(day=1)
     w = tech_mod.weights(p.c).get("appraisal", {})
+    late = attention.late_by_owner(clocks)
 
     def appraisal_table(start):
         rows = []
-        for a in tech_mod.appraisal(p.c, start, p.day):
-            rows.append([p.person(a.engineer, "technicians/index.md"), a.region, a.grade if a.grade is not None else "—", a.records,
+        for a in tech_mod.appraisal(p.c, start, p.at):
+            rows.append([p.person(a.engineer, "technicians/index.md"), a.region, a.grade if a.grade is not None else "—", late.get(a.engineer, 0), a.records,
                          a.by_grade["fixed"], a.by_grade["diagnosed_waiting_parts"], a.by_grade["not_fixed"],
                          a.complaints, a.inspections,
                          f"{a.mean_rating:.2f} ({a.rated})" if a.mean_rating is not None else "—",
                          f"{a.workload:.2f}", f"{a.quality:.2f}", f"{a.rating_points:+.2f}",
                          f"{a.base:.2f}", f"{a.bonus_pct:g}%", f"{a.score:.2f}"])
-        return table([p.t("aftersales.w.engineer"), p.t("aftersales.w.region"), p.t("aftersales.tech.grade"), p.t("aftersales.tech.records"), p.t("aftersales.w.fixed"),
+        return table([p.t("aftersales.w.engineer"), p.t("aftersales.w.region"), p.t("aftersales.tech.grade"), p.t("aftersales.tech.late_now"),
+                      p.t("aftersales.tech.records"), p.t("aftersales.w.fixed"),
                       p.t("aftersales.w.waiting"), p.t("aftersales.w.not_fixed"), p.t("aftersales.tech.complaints"),
                       p.t("aftersales.tech.inspections"), p.t("aftersales.tech.rating"), p.t("aftersales.tech.workload_total"),
                       p.t("aftersales.tech.quality"), p.t("aftersales.tech.customer"), p.t("aftersales.tech.base"), p.t("aftersales.tech.bonus"),
@@ -424,9 +442,9 @@ def _technicians_page(p: _Page) -> str:
     rules += [[f"{p.t('aftersales.tech.grade')} {g}", f"+{v}%"] for g, v in sorted((w.get("bonus_pct_by_grade") or {}).items())]
     staffing = tech_mod.staffing(p.c, p.at)
     blocks = [_heading(1, p.t("aftersales.tech.title")),
-              md_escape(p.t("aftersales.tech.intro", start=year_start.isoformat(), end=p.day.isoformat())),
+              md_escape(p.t("aftersales.tech.intro", start=year_start.isoformat(), end=p.fmt_time(p.at))),
               appraisal_table(year_start),
-              _heading(2, p.t("aftersales.tech.month", start=month_start.isoformat(), end=p.day.isoformat())),
+              _heading(2, p.t("aftersales.tech.month", start=month_start.isoformat(), end=p.fmt_time(p.at))),
               appraisal_table(month_start),
               _heading(2, p.t("aftersales.tech.weights")), table([p.t("aftersales.value.factor"), p.t("aftersales.value.weight")], rules),
               _heading(2, p.t("aftersales.tech.staffing")),
@@ -504,7 +522,9 @@ def pages(corpus, lang: str, at, where: Callable[[str], str | None] | None = Non
     out = _kb_pages(p)
     out["inspections/index.md"] = _inspections_page(p)
     out["parts/index.md"] = _parts_page(p)
-    out["technicians/index.md"] = _technicians_page(p)
+    # the SLA clocks the site computed once (`options["sla_clocks"]`), else computed here
+    clocks = (options or {}).get("sla_clocks")
+    out["technicians/index.md"] = _technicians_page(p, clocks if clocks is not None else Engine(p.c).clocks(p.at))
     out["customers/value.md"] = _value_page(p)
     out["feedback/index.md"] = _feedback_page(p)
     return out

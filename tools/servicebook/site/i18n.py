@@ -7,10 +7,13 @@ silently English page.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from servicebook.load.instants import ZONE
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -57,6 +60,14 @@ def target_text(text, lang: str) -> str:
     if n == "1" and f"{key}.one" in catalogue():
         key += ".one"
     return t(key, lang, n=n)
+
+
+def fmt_time(dt: datetime | None) -> str:
+    """The site's one way to show an instant: minutes, in the company zone, the same in both
+    languages (every page shows its times through this)."""
+    if dt is None:
+        return ""
+    return dt.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 def check_lang(lang: str) -> str:

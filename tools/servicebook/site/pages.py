@@ -28,6 +28,7 @@ from typing import Callable
 import yaml
 from markupsafe import Markup
 
+from servicebook.derive import attention as attention_mod
 from servicebook.derive import cases
 from servicebook.derive import delays as delays_mod
 from servicebook.derive import names
@@ -40,7 +41,7 @@ from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 from . import charts
 from . import people
-from .i18n import Translator, catalogue, check_lang, target_text
+from .i18n import Translator, catalogue, check_lang, fmt_time, target_text
 from .markup import code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
 from .mask import mask_value
 from .model import Chain, SiteModel, get
@@ -53,7 +54,7 @@ COMMON_FIELDS = ("id", "schema_version", "customer", "filled_by", "created_at", 
 SKIP_FORM_FIELDS = {"id", "schema_version", "history"}
 
 APPROVALS_PAGE = "approvals/pending.md"   # docs/approvals.md (the guide) is /approvals/ already
-HOME_LATE_ROWS = 30  # the home page lists this many late clocks; the SLA page has them all
+HOME_LATE_ROWS = 5  # the home page lists this many late and at-risk clocks (its first screen); the SLA page has them all
 KB_KINDS = ("repair", "complaint")
 KB_PAGE_STATUSES = ("draft", "published", "retired")  # the entries `aftersales` gives a page of their own
 AUDIT_ACTIONS = ("created", "changed", "deleted", "imported")
@@ -79,16 +80,10 @@ def generate(corpus, options: dict) -> dict[str, str]:
     model = SiteModel(corpus, opts)
     gen = _Generator(model, opts)
     out = gen.run()
-    _add_section_pages(out, model.corpus, opts, gen.where)
+    _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks}, gen.where)
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out
-
-
-def fmt_time(dt: datetime | None) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 def fmt_date(dt: datetime | None) -> str:
@@ -239,9 +234,11 @@ class _Generator:
                  m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), m.text(e.note)]
                 for e in entries[:limit]]
 
+    # Clock tables put what a reader on a phone must not lose first (tables scroll sideways there):
+    # the state or how late, the deadline and who owns it; then the record, clock, target, customer.
     def clock_head(self):
-        return [self.t("word.record"), self.t("word.clock"), self.t("word.state"), self.t("word.target"),
-                self.t("word.deadline"), self.t("word.customer"), self.t("word.person")]
+        return [self.t("word.state"), self.t("word.deadline"), self.t("word.person"), self.t("word.record"),
+                self.t("word.clock"), self.t("word.target"), self.t("word.customer")]
 
     def clock_rows(self, here: str, clocks):
         rows = []
@@ -254,13 +251,12 @@ class _Generator:
             label = c.label(self.lang)
             if getattr(c.src, "missing", None):  # started here for a record not filed yet
                 label = f"{label} ({self.t('sla.missing', kind=self.m.kind_label(c.src.missing, self.lang))})"
-            rows.append([self.record_link(here, c.record_id), label, state, target, fmt_time(c.deadline),
-                         self.customer_cell(here, self.m.customer_id(rec)) if rec else "", self.person(here, c.person)])
+            rows.append([state, fmt_time(c.deadline), self.person(here, c.person), self.record_link(here, c.record_id),
+                         label, target, self.customer_cell(here, self.m.customer_id(rec)) if rec else ""])
         return rows
 
     def late_head(self):
-        return [self.t("word.record"), self.t("word.clock"), self.t("word.target"), self.t("word.deadline"),
-                self.t("word.late_by"), self.t("word.customer"), self.t("word.person")]
+        return [self.t("word.late_by")] + self.clock_head()[1:]
 
     def late_rows(self, here: str, clocks):
         """Breached clocks: every one is late, so instead of a state, how late (a lower bound,
@@ -270,32 +266,85 @@ class _Generator:
             late = self.m.sla.format_duration(c.src.overdue_seconds)
             if getattr(c.src, "at_least", False):
                 late = f"≥ {late}"
-            record, label, _state, target, deadline, customer, person = row
-            rows.append([record, label, target, deadline, late, customer, person])
+            rows.append([late] + row[1:])
+        return rows
+
+    # the home page's links to every section: (catalogue label, page)
+    SECTIONS = (("nav.sla", "sla/index.md"), ("nav.cases", "cases/index.md"), ("nav.customers", "customers/index.md"),
+                ("nav.approvals_pending", APPROVALS_PAGE), ("nav.weekly", "weekly.md"),
+                ("presales.pipeline.title", "pipeline/index.md"), ("presales.delivery.title", "delivery/index.md"),
+                ("aftersales.insp.title", "inspections/index.md"), ("aftersales.parts.title", "parts/index.md"),
+                ("aftersales.tech.title", "technicians/index.md"), ("aftersales.value.title", "customers/value.md"),
+                ("aftersales.fb.title", "feedback/index.md"), ("nav.kb", "kb/index.md"), ("nav.forms", "forms/index.md"),
+                ("nav.problems", "problems.md"))
+
+    def attention(self):
+        """The late-now list and the at-risk queue with each customer's class and value
+        (`servicebook.derive.attention`), computed once per generation."""
+        found = self.__dict__.get("_attention")
+        if found is None:
+            found = self.__dict__["_attention"] = attention_mod.attention(self.m.raw_clocks, self.values())
+        return found
+
+    def class_counts(self, counts: dict) -> str:
+        return " · ".join(self.t("first.class", cls=cls, n=n) if cls is not None else self.t("first.no_class", n=n)
+                          for cls, n in counts.items()) or "—"
+
+    def name_only(self, rid) -> str:
+        """A person or customer by name alone (`names.short_name`, as the page shows the record),
+        for the narrow first-screen tables; the ID when the record has no name."""
+        return names.short_name(self.m.shown(rid), self.lang) or (rid if isinstance(rid, str) else "—")
+
+    def first_head(self, late: bool):
+        return [self.t("word.late_by" if late else "first.time_left"), self.t("first.owner"), self.t("word.customer"),
+                self.t("first.value"), self.t("word.record"), self.t("word.clock"), self.t("word.deadline")]
+
+    def first_rows(self, here: str, items):
+        """What comes first, narrowest facts first so a phone shows them without scrolling: how
+        late (or how long is left), who owns it, for which customer and what that customer is worth,
+        then the record, the clock and the deadline."""
+        rows = []
+        for it in items:
+            c = it.clock
+            left = self.m.sla.format_duration(it.seconds)
+            if c.at_least:
+                left = f"≥ {left}"
+            value = "—" if it.value is None else value_index.shown(it.value)
+            if it.value is not None and it.customer_class:
+                value = self.t("first.value_class", value=value, cls=it.customer_class)
+            customer = self.record_link(here, c.customer, self.name_only(c.customer)) if c.customer else Markup("—")
+            rows.append([left, self.name_only(c.owner) if c.owner else "—", customer, value,
+                         self.record_link(here, c.case), c.title_zh if self.lang == "zh" and c.title_zh else c.title,
+                         fmt_time(datetime.fromtimestamp(c.deadline, ZONE)) if c.deadline is not None else "—"])
         return rows
 
     def home(self) -> None:
         m, here = self.m, "index.md"
-        _, at_risk = self.breaches_and_risks()
+        first = self.attention()
         by_src = {id(c.src): c for c in m.clocks}
         breaches = [by_src[id(c)] for c in m.sla.missed_on(m.raw_clocks, m.as_of)]
-        late = [by_src[id(c)] for c in m.sla.late_now(m.raw_clocks)]
         clock_head = self.clock_head()
-        stats = [[self.t("home.late_now"), len(late)], [self.t("home.open_chains"), m.open.total]]
+        stats = [[self.t("home.late_now"), len(first.late)], [self.t("home.open_chains"), m.open.total]]
         stats += [[self.t(f"home.open.{kind}"), m.open.by_kind[kind]] for kind in cases.CHAIN_KINDS]
         stats += [
             [self.t("home.open_records"), m.open.records],
             [self.t("home.customers"), len(m.by_kind.get("customer", []))],
             [self.t("home.records"), len(m.records)],
         ]
+        sections = Markup(" · ").join(self.link_to(here, self.t(key), page) for key, page in self.SECTIONS)
         self.render(here, "home.md.j2",
                     stats=table([self.t("home.stats"), self.t("word.count")], stats),
-                    n_late=len(late), late=table(self.late_head(), self.late_rows(here, late[:HOME_LATE_ROWS])),
-                    late_more=max(0, len(late) - HOME_LATE_ROWS),
-                    sla_link=self.link_to(here, self.t("sla.title"), "sla/index.md"),
+                    n_late=len(first.late), late_classes=self.class_counts(first.late_by_class()),
+                    n_at_risk=len(first.at_risk), risk_classes=self.class_counts(first.at_risk_by_class()),
+                    sections=sections,
+                    late=table(self.first_head(True), self.first_rows(here, first.late[:HOME_LATE_ROWS])),
+                    risk=table(self.first_head(False), self.first_rows(here, first.at_risk[:HOME_LATE_ROWS])),
+                    late_more=self.link_to(here, self.t("first.all_late", n=len(first.late)), "sla/index.md")
+                    if len(first.late) > HOME_LATE_ROWS else None,
+                    risk_more=self.link_to(here, self.t("first.all_at_risk", n=len(first.at_risk)), "sla/index.md")
+                    if len(first.at_risk) > HOME_LATE_ROWS else None,
                     open_table=table([self.t("word.kind"), self.t("word.status"), self.t("word.count")], self.open_by_kind()),
                     breaches=table(clock_head, self.clock_rows(here, breaches)),
-                    at_risk=table(clock_head, self.clock_rows(here, at_risk[:50])),
                     waiting=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"), self.t("word.waiting_for"),
                                    self.t("word.customer"), self.t("word.updated")], self.waiting_approval(here, 100)),
                     recent=table([self.t("word.at"), self.t("word.record"), self.t("word.kind"), self.t("word.status"),
@@ -375,7 +424,7 @@ class _Generator:
             [self.t("case.started"), fmt_time(ch.started)],
             [self.t("case.last_activity"), fmt_time(ch.last)],
         ]
-        self.render(here, "case.md.j2", ch=ch, root_id=ch.root.id,
+        self.render(here, "case.md.j2", ch=ch, root_id=ch.root.id, flag=self.flag(c.src for c in clocks),
                     summary=table([self.t("word.item"), self.t("word.value")], summary),
                     records=table([self.t("word.id"), self.t("word.kind"), self.t("word.status"), self.t("word.created")],
                                   [[self.record_link(here, r.id), m.kind_label(r.kind, self.lang), self.status(r),
@@ -417,6 +466,63 @@ class _Generator:
         if self.o.get("show_personal_data"):
             return text
         return _EMAIL.sub(lambda m: mask_value("email", m.group(0)), self.m.text(text))
+
+    _COMMIT_PARAMS = ("commit", "approval_commit", "from_commit", "to_commit", "authored", "baseline")
+
+    def problem_text(self, p) -> str:
+        """A data problem's message: worded in the page's language from its rule and parameters
+        where the check gives them (`Problem.params`: approvals and the roles a step needs), else
+        the check's own message (masked)."""
+        params = getattr(p, "params", None) or {}
+        key = f"problem.msg.{p.rule}"
+        if not params or key not in catalogue():
+            return self.m.text(p.message)
+        kind = params.get("kind")
+        m = self.m
+        shown = {"status": m.status_label(kind, params.get("status"), self.lang) if kind else str(params.get("status")),
+                 "role": m.role_label(params["role"], self.lang) if isinstance(params.get("role"), str) else "",
+                 "person": self.short(params.get("person")) if isinstance(params.get("person"), str) else "—",
+                 "held": ", ".join(m.role_label(r, self.lang) for r in params.get("held") or ()) or self.t("audit.msg.no_role"),
+                 "roles": self.t("word.or").join(m.role_label(r, self.lang) for r in params.get("roles") or ()),
+                 "field": schema_title(m.view.node(kind, params["field"]) or {}, self.lang, params["field"])
+                 if kind and isinstance(params.get("field"), str) else ""}
+        return self.m.text(self.t(key, **shown))
+
+    def finding_text(self, f, kind: str | None) -> str:
+        """An audit finding worded in the page's language from its rule and parameters
+        (`trail.Finding.params`, `audit.msg.<rule>[.<variant>]`): statuses and roles by their labels,
+        people by name, changed fields by their form labels. A finding the catalogue has no words
+        for shows its message (masked)."""
+        params = dict(getattr(f, "params", None) or {})
+        key = f"audit.msg.{f.rule}" + (f".{params.pop('variant')}" if params.get("variant") else "")
+        if key not in catalogue():
+            return self.audit_message(f.message)
+        m = self.m
+        shown = {}
+        for name, value in params.items():
+            if name == "status":
+                shown[name] = m.status_label(kind, value, self.lang) if kind and value else str(value or "—")
+            elif name in ("role", "as_role"):
+                shown[name] = m.role_label(value, self.lang) if isinstance(value, str) else "—"
+            elif name == "held":
+                shown[name] = ", ".join(m.role_label(r, self.lang) for r in value) or self.t("audit.msg.no_role")
+            elif name in ("person", "by"):
+                shown[name] = self.short(value) if isinstance(value, str) else "—"
+            elif name == "persons":
+                shown[name] = ", ".join(self.short(p) for p in value)
+            elif name in self._COMMIT_PARAMS:
+                shown[name] = str(value or "")[:10]
+            elif name in ("at", "committed"):
+                shown[name] = fmt_time(instant_or_none(value)) or str(value)
+            elif name == "fields":
+                shown[name] = self.changed_fields(kind, value)
+            else:
+                shown[name] = self.m.text(value)
+        if key == "audit.msg.approval.signer.wrong_key":
+            persons = params.get("persons") or []
+            shown["whose"] = (self.t("audit.msg.whose.persons", persons=shown["persons"]) if persons
+                              else self.t("audit.msg.whose.nobody"))
+        return self.audit_message(self.t(key, **shown))
 
     def changed_fields(self, kind: str, paths) -> str:
         """Changed fields by their form labels (top-level field, in the page language)."""
@@ -473,9 +579,9 @@ class _Generator:
         block["approvals"] = table([self.t("word.at"), self.t("case.approval_by"), self.t("word.role"),
                                     self.t("case.approval_step"), self.t("audit.review"), self.t("audit.commit")],
                                    approvals)
-        block["findings"] = [(self.rule_label(f.rule), f.rule, self.t(f"audit.severity.{f.severity}")
+        block["findings"] = [(self.rule_label(f.rule), _rule_code(f.rule), self.t(f"audit.severity.{f.severity}")
                               if f.severity in ("error", "warning") else f.severity,
-                              self.audit_message(f.message)) for f in tr.findings]
+                              self.finding_text(f, tr.kind or rec.kind)) for f in tr.findings]
         return block
 
     def audit_findings(self) -> list[tuple]:
@@ -505,9 +611,9 @@ class _Generator:
         for tr, f in found[:limit]:
             rows.append([self.record_link(here, tr.id),
                          m.kind_label(tr.kind, self.lang) if tr.kind else "",
-                         self.rule_label(f.rule), f.rule,
+                         self.rule_label(f.rule), _rule_code(f.rule),
                          self.t(f"audit.severity.{f.severity}") if f.severity in ("error", "warning") else f.severity,
-                         self.audit_message(f.message), Markup(f"`{f.commit[:10]}`") if f.commit else "—"])
+                         self.finding_text(f, tr.kind), Markup(f"`{f.commit[:10]}`") if f.commit else "—"])
         self.render(here, "approvals.md.j2",
                     pending=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"),
                                    self.t("approvals.step"), self.t("word.role"), self.t("approvals.who"),
@@ -706,6 +812,7 @@ class _Generator:
         said = self.satisfactions().get(rec.id)
         value = self.values().score(rec.id)
         self.render(here, "customer.md.j2", cid=rec.id, name=names.full_name(m.shown(rec.id), self.lang),
+                    flag=self.flag(self.clocks_by_customer().get(rec.id, ())),
                     profile=self.form(here, rec),
                     devices=self.devices(here, rec.id),
                     open_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if ch.open]),
@@ -720,6 +827,21 @@ class _Generator:
                                      for r in sorted(callbacks, key=lambda r: r.id)]),
                     value_index=f"{value_index.shown(value.index)} / 100" if value else None,
                     value_coverage=f"{value.coverage:.0%}" if value else None)
+
+    def clocks_by_customer(self) -> dict[str, list]:
+        """The engine's clocks grouped by customer, once per generation (customer pages stay linear)."""
+        found = self.__dict__.get("_clocks_by_customer")
+        if found is None:
+            found = self.__dict__["_clocks_by_customer"] = defaultdict(list)
+            for c in self.m.raw_clocks:
+                if isinstance(c.customer, str):
+                    found[c.customer].append(c)
+        return found
+
+    def flag(self, clocks) -> str | None:
+        """The SLA flag of a case or customer page's header (`attention.flag`), as a label."""
+        state = attention_mod.flag(list(clocks))
+        return f"{self.t('flag.label')}: {self.t(f'flag.{state}')}" if state else None
 
     def satisfactions(self):
         """What each customer's callbacks said, as of the build's moment
@@ -780,13 +902,17 @@ class _Generator:
                 ("department", self.t("sla.by_department")), ("person", self.t("sla.by_person"))]
         sections = []
         for key, heading in dims:
-            rows = self.compliance(key)
-            chart_path = f"sla/{key}.svg"
-            self.out[chart_path] = charts.compliance_bars([r[:4] for r in rows[:40]], heading, self.t("chart.no_data"))
+            # a group with no clock decided yet (a future month, an inspection not due) has no
+            # compliance to show: an empty bar and a "—" row said nothing
+            rows = [r for r in self.compliance(key) if r[1] + r[2]]
             tbl = table([heading, self.t("word.met"), self.t("word.breached"), self.t("word.compliance")],
                         [[self.person(here, group) if key == "person" and group else k, a, b, "—" if pct is None else f"{pct:g}%"]
                          for k, a, b, pct, group in rows])
-            img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
+            img = None
+            if key != "month" or len(rows) >= 2:  # one month is no time series: the table says it
+                chart_path = f"sla/{key}.svg"
+                self.out[chart_path] = charts.compliance_bars([r[:4] for r in rows[:40]], heading, self.t("chart.no_data"))
+                img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()
         by_src = {id(c.src): c for c in m.clocks}
@@ -847,6 +973,7 @@ class _Generator:
         limit_text = " / ".join(dict.fromkeys(target_text(t, self.lang) for t in limit["targets"].values())) if limit else ""
         # complaints still open (a resolved one waits only for the CS manager's confirmation)
         unresolved = [[self.record_link(here, rec.id), m.status_label("complaint", status, self.lang),
+                       self.person(here, attention_mod.owner(c.src for _, c in m.clocks_of.get(rec.id, ()))),
                        self.customer_cell(here, m.customer_id(rec)), fmt_time(created), "" if age is None else age]
                       for rec, status, created, age in cases.unresolved(m.c, "complaint", end, done=("resolved",))]
         # the customers' words of the week (`feedback.opinions`), shown as their forms show them (masked)
@@ -862,7 +989,7 @@ class _Generator:
                                    self.t("weekly.negotiating_since"), self.t("presales.col.days"),
                                    self.t("weekly.limit_reached"), self.t("presales.col.sales"),
                                    self.t("presales.col.manager")], overdue),
-                    unresolved=table([self.t("word.record"), self.t("word.status"), self.t("word.customer"),
+                    unresolved=table([self.t("word.record"), self.t("word.status"), self.t("first.owner"), self.t("word.customer"),
                                       self.t("word.created"), self.t("word.age_days")], unresolved),
                     opinions=table([self.t("word.at"), self.t("word.record"), self.t("word.customer"), self.t("word.opinion")],
                                    opinions),
@@ -884,7 +1011,7 @@ class _Generator:
                 item, ib = m.view.items(sub, sb) if vt == "array" else ({}, sb)
                 rows.append([Markup(f"`{path}`"), schema_title(sub, "zh", name), schema_title(sub, "en", name),
                              self.type_label(sub, item), self.t("word.yes") if name in required else "",
-                             self.allowed(sub if vt != "array" else item), description(sub, self.lang)])
+                             self.allowed(sub if vt != "array" else item), _with_code(description(sub, self.lang))])
                 if depth < 4 and vt == "object" and vt != "money" and sub.get("x-sb-def") not in ("money",):
                     walk(sub, sb, path + ".", m.view.required(sub), depth + 1)
                 elif depth < 4 and vt == "array" and value_type(item) == "object":
@@ -907,8 +1034,9 @@ class _Generator:
     def allowed(self, node: dict) -> str:
         enum = node.get("enum")
         if isinstance(enum, list):
-            return ", ".join(f"{v} ({enum_label(node, v, self.lang)})" if enum_label(node, v, self.lang) != str(v) else str(v)
-                             for v in enum)
+            # the value as written in a record is code (meant literally), its label in the page's language
+            return Markup(", ").join(Markup(f"{_code(v)} ({md_escape(enum_label(node, v, self.lang))})")
+                                     if enum_label(node, v, self.lang) != str(v) else _code(v) for v in enum)
         if "const" in node:
             return str(node["const"])
         parts = []
@@ -929,7 +1057,7 @@ class _Generator:
         def row(k):
             node, _ = m.view.root(k)
             return [self.link_to(here, k, f"forms/{k}.md"), schema_title(node, "zh", k), schema_title(node, "en", k),
-                    prefixes.get(k, ""), description(node, self.lang)]
+                    prefixes.get(k, ""), _with_code(description(node, self.lang))]
 
         head = [self.t("word.kind"), self.t("word.label_zh"), self.t("word.label_en"), self.t("word.id"), self.t("word.description")]
         self.render(here, "forms.md.j2", cases=table(head, [row(k) for k in case_kinds]),
@@ -963,7 +1091,7 @@ class _Generator:
             example = code_block(yaml.safe_dump(shown, allow_unicode=True, sort_keys=False), "yaml")
         folder = f"records/{kind}/" + ("YYYY/" if kind in m.case_kinds else "")
         self.render(here, "form.md.j2", kind=kind, title_zh=schema_title(root, "zh", kind), title_en=schema_title(root, "en", kind),
-                    description=description(root, self.lang), folder=folder, prefix=prefix,
+                    description=_with_code(description(root, self.lang)), folder=folder, prefix=prefix,
                     statuses=table([self.t("word.status"), self.t("word.label_zh"), self.t("word.label_en"), self.t("word.note"),
                                     self.t("forms.transitions")], statuses),
                     fields=table([self.t("word.field"), self.t("word.label_zh"), self.t("word.label_en"), self.t("word.type"),
@@ -983,12 +1111,33 @@ class _Generator:
             path = path.resolve() if path.is_absolute() else path
             return str(path.relative_to(top)) if path.is_relative_to(top) else str(f)
 
-        rows = [[rel(getattr(p, "file", "")), getattr(p, "line", "") or "", getattr(p, "path", "") or "",
-                 getattr(p, "rule", ""), getattr(p, "severity", ""), self.m.text(getattr(p, "message", ""))]
-                for p in probs[:limit]]
+        rows = [[rel(getattr(p, "file", "")), getattr(p, "line", "") or "",
+                 _code(p.path) if getattr(p, "path", "") else "", _rule_code(getattr(p, "rule", "")),
+                 self.t(f"problem.severity.{p.severity}") if p.severity in ("error", "warning") else p.severity,
+                 self.problem_text(p)] for p in probs[:limit]]
         self.render(here, "problems.md.j2", n=len(probs), limit=limit,
                     rows=table([self.t("word.file"), self.t("word.line"), self.t("word.path"), self.t("word.rule"),
                                 self.t("word.severity"), self.t("word.message")], rows))
+
+
+def _code(value) -> Markup:
+    """A value of a schema (an enum key) as a code span; escaped text if it holds a backtick."""
+    text = str(value)
+    return Markup(f"`{text}`") if "`" not in text and "\n" not in text and "|" not in text else md_escape(text)
+
+
+def _with_code(text) -> Markup:
+    """A schema description: its `quoted` names as code spans (they are field names and values,
+    meant literally), the rest escaped text; without a closing backtick, all escaped text."""
+    parts = str(text or "").split("`")
+    if len(parts) % 2 == 0:
+        return md_escape(text or "")
+    return Markup("").join(_code(p) if i % 2 and p else md_escape(p) for i, p in enumerate(parts))
+
+
+def _rule_code(rule) -> Markup | str:
+    """A finding's rule ID (`approval.missing`) as code: an identifier, meant literally."""
+    return Markup(f"`{rule}`") if isinstance(rule, str) and re.fullmatch(r"[a-z0-9.\-]+", rule) else str(rule)
 
 
 def _short(text, n: int) -> str:
