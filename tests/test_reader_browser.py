@@ -4,8 +4,8 @@ without scrolling, and what it says agrees with the command line's figures for t
 
 * the service manager: what is late now (how many, per customer class), who owns the first one
   and for which customer -- the home page against `servicebook sla --format json`;
-* the field engineer: the late clocks with who owns each and the deadline -- the SLA page (the
-  per-person pages of issue #17 are another change; this test grows with them);
+* the field engineer: the late clocks with who owns each and the deadline (the SLA page), and
+  their own queue one click from the home page's first screen (`people/<person>`);
 * the sales manager: deals per stage with their value -- the pipeline page against
   `servicebook pipeline --format json`.
 
@@ -133,6 +133,33 @@ def test_field_engineer_sees_late_clocks_with_owner_and_deadline(browser, server
     for i in (0, 1, 2):  # how late, the deadline and the owner: never off-screen on a phone
         assert on_first_screen(page, cells.nth(i)), f"column {i} is off the first screen"
     page.screenshot(path=str(shots / f"field-engineer-sla-{viewport}.png"))
+    visit.check_clean()
+    visit.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_field_engineer_finds_their_queue_from_the_first_screen(browser, server, sla, shots, viewport):
+    """My open cases: the engineer owning the most overdue clock follows their name on the home
+    page's first screen to their queue, whose first screen says how many of theirs are open, late
+    and at risk, the most overdue first."""
+    late = late_now(sla)
+    owner = late[0]["owner"]  # whose clock is the most overdue: the first row of the home page
+    mine = [c for c in sla["clocks"] if c["owner"] == owner and c["last_cycle"] and c["open"]]
+    mine_late = [c for c in late if c["owner"] == owner]
+    mine_risk = [c for c in mine if c["state"] == "at_risk"]
+    visit, page = open_page(browser, server, "/", viewport)
+    name = next(c["owner_name"] for c in late if c["owner"] == owner)
+    link = table_after(page, "当前已超时").locator("tbody td a", has_text=name).first
+    assert on_first_screen(page, link), "the engineer's name is not on the home page's first screen"
+    link.click()
+    page.wait_for_load_state("load")
+    summary = page.locator("article p", has_text="未完成时限").first
+    assert on_first_screen(page, summary)
+    assert summary.inner_text().strip() == \
+        f"未完成时限 {len(mine)} 项:已超时 {len(mine_late)} 项,临近超时 {len(mine_risk)} 项。"
+    first = page.locator("article table").first.locator("tbody tr").first.locator("td").first
+    assert first.inner_text().strip() == mine_late[0]["case"] and on_first_screen(page, first)
+    page.screenshot(path=str(shots / f"field-engineer-queue-{viewport}.png"))
     visit.check_clean()
     visit.close()
 

@@ -275,7 +275,8 @@ class _Generator:
                 ("presales.pipeline.title", "pipeline/index.md"), ("presales.delivery.title", "delivery/index.md"),
                 ("aftersales.insp.title", "inspections/index.md"), ("aftersales.parts.title", "parts/index.md"),
                 ("aftersales.tech.title", "technicians/index.md"), ("aftersales.value.title", "customers/value.md"),
-                ("aftersales.fb.title", "feedback/index.md"), ("nav.kb", "kb/index.md"), ("nav.forms", "forms/index.md"),
+                ("aftersales.fb.title", "feedback/index.md"), ("people.title", people.INDEX), ("satisfaction.title", people.SATISFACTION),
+                ("times.title", people.TIMES), ("nav.kb", "kb/index.md"), ("nav.forms", "forms/index.md"),
                 ("nav.problems", "problems.md"))
 
     def attention(self):
@@ -313,7 +314,8 @@ class _Generator:
             if it.value is not None and it.customer_class:
                 value = self.t("first.value_class", value=value, cls=it.customer_class)
             customer = self.record_link(here, c.customer, self.name_only(c.customer)) if c.customer else Markup("—")
-            rows.append([left, self.name_only(c.owner) if c.owner else "—", customer, value,
+            owner = self.record_link(here, c.owner, self.name_only(c.owner)) if c.owner else Markup("—")
+            rows.append([left, owner, customer, value,
                          self.record_link(here, c.case), c.title_zh if self.lang == "zh" and c.title_zh else c.title,
                          fmt_time(datetime.fromtimestamp(c.deadline, ZONE)) if c.deadline is not None else "—"])
         return rows
