@@ -843,7 +843,7 @@ class _Generator:
     def flag(self, clocks) -> str | None:
         """The SLA flag of a case or customer page's header (`attention.flag`), as a label."""
         state = attention_mod.flag(list(clocks))
-        return f"{self.t('flag.label')}: {self.t(f'flag.{state}')}" if state else None
+        return self.t("flag.text", state=self.t(f"flag.{state}")) if state else None
 
     def satisfactions(self):
         """What each customer's callbacks said, as of the build's moment

@@ -120,9 +120,12 @@ def satisfaction_page(g) -> None:
     found = g.satisfaction_figures()
     chart_path = "people/satisfaction-by-month.svg"
     title = g.t("satisfaction.chart")
-    g.out[chart_path] = charts.compliance_bars(
-        [(month, s.solved, s.answered - s.solved, satisfaction.share(s)) for month, s in found.by_month],
-        title, g.t("chart.no_data"))
+    chart = Markup("")
+    if len(found.by_month) >= 2:  # one month is no time series (a single tick): the table says it
+        g.out[chart_path] = charts.compliance_bars(
+            [(month, s.solved, s.answered - s.solved, satisfaction.share(s)) for month, s in found.by_month],
+            title, g.t("chart.no_data"))
+        chart = Markup(f"![{md_escape(title)}]({relurl(here, chart_path)})")
     g.render(here, "satisfaction.md.j2",
              overall=table(satisfied_head(g, g.t("word.item")), [[g.t("word.total")] + satisfied_row(g, found.overall)]),
              by_person=table(satisfied_head(g, g.t("word.person")),
@@ -130,7 +133,7 @@ def satisfaction_page(g) -> None:
                               for p, s in found.by_person]),
              by_month=table(satisfied_head(g, g.t("satisfaction.col.month")),
                             [[month] + satisfied_row(g, s) for month, s in found.by_month]),
-             chart=Markup(f"![{md_escape(title)}]({relurl(here, chart_path)})"),
+             chart=chart,
              index_link=g.link_to(here, g.t("people.title"), INDEX))
 
 
