@@ -19,6 +19,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from servicebook.load.records import is_id_of, kind_of_id
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 # Characters that can form markup inline, with the extensions the site enables (tables, attr_list,
@@ -75,7 +77,12 @@ def title_text(title: str) -> str:
 
 
 def is_safe_id(value) -> bool:
-    return isinstance(value, str) and bool(SAFE_ID.match(value)) and len(value) <= 120
+    """Whether ``value`` may become part of a page path or an anchor: a well-formed ID of some
+    kind, so an invalid record named `index` (or `satisfaction`) cannot take an index page's place."""
+    if not (isinstance(value, str) and SAFE_ID.match(value) and len(value) <= 120):
+        return False
+    kind = kind_of_id(value)
+    return kind is not None and is_id_of(kind, value)
 
 
 def link(text, url: str, title=None) -> Markup:
