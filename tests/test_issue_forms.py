@@ -413,3 +413,20 @@ def test_the_intake_pull_request_gets_the_pull_request_checks():
     assert "github.ref" in checks["concurrency"]["group"]  # dispatches do not cancel each other
     read = next(s for s in intake_wf["jobs"]["record"]["steps"] if s.get("id") == "record")
     assert "env" not in read  # the issue comes from the event file, not the environment
+
+
+def test_the_reply_stays_small_whatever_the_problems_quote(repo):
+    """validate's messages quote the values they refuse, and a list answer can give a problem per
+    entry; the reply reaches the commenting job in one environment variable (base64, under
+    128 KiB) and GitHub takes 65,536 characters a comment: each problem is cut, 50 at most shown."""
+    answers = dict(COMPLAINT, customer="C" * 62_000)  # the body is just under GitHub's 65,536
+    result = intake(repo, body("complaint", answers), STAFF, MOMENT)
+    full = "\n".join(p.text("zh") for p in result.problems)
+    assert len(full) > 62_000  # the reply quoted whole: at GitHub's limit, one more field past it
+    comment = result.comment()
+    assert len(comment) < 1_000 and 4 * len(comment.encode("utf-8")) / 3 < 128 * 1024 - len("COMMENT=")
+    assert any(line.startswith("- 客户:引用的记录不存在") and line.endswith("…") for line in comment.splitlines())
+    many = issue_forms.Intake(result.submission, problems=result.problems * 40)
+    lines = many.comment().splitlines()
+    assert lines[-2] == f"- ……另有 {len(many.problems) - issue_forms.REPLY_PROBLEMS} 个问题"
+    assert len(many.comment().encode("utf-8")) < 96_000
