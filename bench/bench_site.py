@@ -8,6 +8,12 @@ is what `mkdocs serve` does on a save; and the peer: MkDocs Material alone build
 number of plain pages (same theme and features), which shows what our generation adds on top of
 the engine. Prints a Markdown table.
 
+`--engines` compares the engines on the same input instead: `servicebook site generate` writes
+the generated pages of --records records (or of --repo), then MkDocs Material and Zensical (a
+separate install: `--zensical PATH` to its `zensical` program, e.g. from a scratch venv; it is
+no dependency of this project) each build exactly those pages with the same theme settings, in
+full and again after one page changed; the table gives Zensical's time as a ratio of MkDocs's.
+
 Then the masking pass of a masked build on the same synthetic corpus, without MkDocs: collecting
 every x-personal value into the automaton, and masking every free-text value of every record
 (what `Masker.record` does for each record a page shows), beside the naive peer (each value
@@ -67,6 +73,60 @@ def peer(dest: Path, pages: int) -> float:
         "site_name: peer\ntheme:\n  name: material\n  font: false\n  features: [navigation.prune]\n",
         encoding="utf-8")
     return build(dest, dest / "site")[0]
+
+
+ENGINE_CONFIG = """site_name: servicebook
+docs_dir: docs
+use_directory_urls: true
+theme:
+  name: material
+  language: zh
+  font: false
+  features: [navigation.prune, navigation.indexes, navigation.top, search.highlight, content.tooltips]
+extra_css: [assets/servicebook.css]
+markdown_extensions:
+  - tables
+  - attr_list
+  - admonition
+  - toc:
+      permalink: true
+"""
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"{cmd[0]} failed in {cwd}:\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def engines(work: Path, repo: Path, zensical: Path | None) -> list[tuple[str, float, int]]:
+    """Generated pages of ``repo`` built by MkDocs Material and by Zensical, full and after one
+    page changed: (label, seconds, pages)."""
+    pages_dir = work / "pages"
+    shutil.rmtree(pages_dir, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "servicebook"), "site", "generate", "--out", str(pages_dir / "docs"),
+                    "--at", "2026-11-21T00:00:00+08:00", "--root", str(repo)], check=True,
+                   stdout=subprocess.DEVNULL)
+    generate = time.perf_counter() - started
+    count = sum(1 for _ in (pages_dir / "docs").rglob("*.md"))
+    (pages_dir / "mkdocs.yml").write_text(ENGINE_CONFIG, encoding="utf-8")
+    rows = [("`servicebook site generate` (load, derive, render Markdown)", generate, count)]
+    changed = next((pages_dir / "docs" / "cases").rglob("*.md"))
+    for name, cmd, out in (("MkDocs Material", [str(BIN / "mkdocs"), "build", "-q", "-d", "site-mkdocs"], "site-mkdocs"),
+                           ("Zensical", [str(zensical), "build", "--clean"] if zensical else None, "site")):
+        if cmd is None:
+            continue
+        shutil.rmtree(pages_dir / out, ignore_errors=True)
+        full = timed(cmd, pages_dir)
+        html = sum(1 for _ in (pages_dir / out).rglob("*.html"))
+        changed.write_text(changed.read_text(encoding="utf-8") + "\n<!-- edited -->\n", encoding="utf-8")
+        again = timed(cmd if name != "Zensical" else [str(zensical), "build"], pages_dir)
+        rows += [(f"{name}: build the generated pages", full, html),
+                 (f"{name}: again after one page changed", again, html)]
+    return rows
 
 
 def mask_bench(root: Path, sample: int = 2000) -> list[tuple[str, float, str]]:
@@ -140,11 +200,25 @@ def main() -> None:
     ap.add_argument("--demo-only", action="store_true")
     ap.add_argument("--mask-only", action="store_true", help="only the masking pass, no site build")
     ap.add_argument("--keep", type=Path, help="build under this folder and keep it")
+    ap.add_argument("--engines", action="store_true",
+                    help="MkDocs Material beside Zensical on the same generated pages")
+    ap.add_argument("--zensical", type=Path, help="the zensical program (for --engines)")
+    ap.add_argument("--repo", type=Path, help="for --engines: an existing repository instead of --records")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="sb-site-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     try:
+        if args.engines:
+            repo = args.repo or site_repo(work / "synthetic", args.records)
+            rows = engines(work, repo, args.zensical)
+            mk = {label.split(":")[1].strip(): sec for label, sec, _ in rows if label.startswith("MkDocs")}
+            print("\n| step | seconds | pages | vs MkDocs |")
+            print("| --- | ---: | ---: | ---: |")
+            for label, seconds, pages in rows:
+                peer = mk.get(label.split(":")[1].strip()) if label.startswith("Zensical") else None
+                print(f"| {label} | {seconds:.1f} | {pages:,} | {f'{seconds / peer:.2f}x' if peer else ''} |")
+            return
         if args.mask_only:
             syn = site_repo(work / "synthetic", args.records)
             print_mask(mask_bench(syn))
