@@ -107,3 +107,41 @@ def demo(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "schemas", root / "schemas")
     shutil.copytree(REPO / "records", root / "records")
     return root
+
+
+def with_site(root: Path, docs: bool = True) -> Path:
+    """The demo site's configuration (mkdocs.yml, mkdocs.en.yml) in ``root``, and with ``docs``
+    its hand-written pages: a repository of records that builds the site."""
+    for name in ("mkdocs.yml", "mkdocs.en.yml"):
+        shutil.copy(REPO / name, root / name)
+    if docs:
+        shutil.copytree(REPO / "docs", root / "docs")
+    return root
+
+
+def demo_site(root: Path) -> Path:
+    """A copy of the demo repository (records, schemas) that builds the demo site, in ``root``."""
+    for folder in ("records", "schemas"):
+        shutil.copytree(REPO / folder, root / folder)
+    return with_site(root)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium, one per test module (tests/browser_kit.py)."""
+    from browser_kit import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def visit(browser, server):
+    """A page on the module's ``server``; the test fails on a console error or a request that
+    leaves the host."""
+    from browser_kit import Visit
+
+    v = Visit(browser, server)
+    yield v
+    v.check_clean()
+    v.close()

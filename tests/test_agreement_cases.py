@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import sb
+from conftest import sb, with_site
 from servicebook.derive import cases
 from servicebook.load import corpus as corpus_mod
 from servicebook.load.index import CHAIN_PARENT
@@ -263,9 +262,7 @@ def repos(tmp_path_factory) -> dict[str, Repo]:
     base = tmp_path_factory.mktemp("agreement-cases")
     synthetic = base / "synthetic"
     run_cli("synth", str(SYNTH_RECORDS), "--out", str(synthetic), "--seed", str(SYNTH_SEED), "--root", str(ROOT))
-    for name in ("mkdocs.yml", "mkdocs.en.yml"):  # the site of the synthetic repository: the demo's config
-        shutil.copy(ROOT / name, synthetic / name)
-    shutil.copytree(ROOT / "docs", synthetic / "docs")
+    with_site(synthetic)  # the site of the synthetic repository: the demo's configuration
     (base / "demo").mkdir()
     (base / "synth").mkdir()
     return {"demo": Repo("demo", ROOT, base / "demo"), "synthetic": Repo("synthetic", synthetic, base / "synth")}

@@ -28,6 +28,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser_kit import Visit, build_site, chromium, search, serve  # noqa: E402
+from conftest import demo_site  # noqa: E402
 from hostile import MARKERS, free_text_paths, poison_repo  # noqa: E402
 from servicebook.site.schemaview import SchemaView  # noqa: E402
 
@@ -40,12 +41,7 @@ URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poste
 
 @pytest.fixture(scope="module")
 def hostile_repo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile") / "repo"
-    root.mkdir()
-    for folder in ("records", "schemas", "docs"):
-        shutil.copytree(REPO / folder, root / folder)
-    for name in ("mkdocs.yml", "mkdocs.en.yml"):
-        shutil.copy(REPO / name, root / name)
+    root = demo_site(tmp_path_factory.mktemp("hostile") / "repo")
     poisoner = poison_repo(root)
     env = dict(os.environ, GIT_AUTHOR_NAME=GIT_NAME, GIT_AUTHOR_EMAIL="x@example.com",
                GIT_COMMITTER_NAME=GIT_NAME, GIT_COMMITTER_EMAIL="x@example.com",

@@ -5,14 +5,11 @@ case ID or a customer's Chinese name shows the page's link above the full-text r
 there. Nothing is fetched from outside the site."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from browser_kit import READY, Visit, build_site, chromium, serve  # noqa: E402
+from browser_kit import READY, build_site, serve  # noqa: E402
+from conftest import demo_site  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 AT = "2026-11-20T10:00:00+08:00"
 CASE = "RP-20261120-YZ04XP"          # a repair with its own case page (out of the search index)
 IN_CHAIN, CHAIN = "IN-20260727-W9GPEZ", "SV-20260707-87NCMT"  # an inspection, shown on its deal's page
@@ -21,28 +18,9 @@ CUSTOMER, CUSTOMER_NAME = "CU-shuncheng-concrete", "顺成商砼"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lookup") / "repo"
-    root.mkdir()
-    for name in ("records", "schemas", "docs"):
-        shutil.copytree(ROOT / name, root / name)
-    for name in ("mkdocs.yml", "mkdocs.en.yml"):
-        shutil.copy(ROOT / name, root / name)
+    root = demo_site(tmp_path_factory.mktemp("lookup") / "repo")
     with serve(build_site(root, AT)) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def visit(browser, server):
-    v = Visit(browser, server)
-    yield v
-    v.check_clean()
-    v.close()
 
 
 def lookup(page, query: str, lang: str):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_kit import Visit, chromium, serve
+from browser_kit import Visit, serve
 from conftest import sb
 from test_site_reading import DEMO_AS_OF as AS_OF, build
 from servicebook.derive import pipeline
@@ -35,12 +35,6 @@ VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 def server(tmp_path_factory):
     with serve(build(REPO, tmp_path_factory.mktemp("reader") / "site", AS_OF)) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 
 from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 
-from conftest import REPO
+from conftest import with_site
 from servicebook.cli import main
 
 AT = "2026-11-21T00:00:00+08:00"
@@ -22,8 +21,7 @@ def _plugin_pages(root, lang_config: str) -> dict[str, str]:
 
 
 def test_writes_the_pages_a_build_generates(demo, tmp_path, monkeypatch):
-    for name in ("mkdocs.yml", "mkdocs.en.yml"):
-        shutil.copy(REPO / name, demo / name)
+    with_site(demo, docs=False)
     (demo / "docs").mkdir()  # no hand-written pages: only what the plugin generates
     monkeypatch.setenv("SERVICEBOOK_AS_OF", AT)
     for lang, config in (("zh", "mkdocs.yml"), ("en", "mkdocs.en.yml")):

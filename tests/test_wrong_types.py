@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, make_repo, sb
+from conftest import REPO, make_repo, sb, with_site
 from servicebook.derive import checked
 from servicebook.load import yamlload
 from servicebook.load.instants import parse_instant
@@ -77,9 +77,7 @@ def broken(tmp_path_factory):
     root = make_repo(tmp_path_factory.mktemp("wrongtypes") / "repo").root
     for kind in ("policy", "calendar"):
         shutil.copytree(REPO / "records" / kind, root / "records" / kind)
-    for name in ("mkdocs.yml", "mkdocs.en.yml"):
-        shutil.copy(REPO / name, root / name)
-    shutil.copytree(REPO / "docs", root / "docs")
+    with_site(root)
     text, changed = combined_complaint()
     (root / TARGET).write_text(text, encoding="utf-8")
     return root, changed
