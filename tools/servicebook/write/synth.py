@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from servicebook.derive.schedules import add_months, due_months, with_new_product_months
+from servicebook.load.instants import parse_date
 from servicebook.load.records import KINDS, RECORDS_DIR, SCHEMAS_DIR
 
 # The kinds this generator writes (the record model of the foundation issue).
@@ -317,7 +318,7 @@ class _Ctx:
 
     @property
     def last_day(self) -> date:
-        return date.fromisoformat(self.days[self.end // 1440])
+        return parse_date(self.days[self.end // 1440])
 
     def day_minute(self, day: date, hour: int = 9) -> int:
         """The minute of ``hour`` o'clock on ``day`` (a day of the corpus)."""
@@ -924,7 +925,7 @@ def _inspections(ctx: _Ctx, w: _Writer, cust: dict, iid: str, handed_at: str, it
     schedule ``derive.schedules`` measures): most done on time, some late, missed or never
     recorded; the next one planned when it is close."""
     rng, last = ctx.rng, ctx.last_day
-    handed = date.fromisoformat(handed_at[:10])
+    handed = parse_date(handed_at[:10])
     months = due_months([with_new_product_months(p, ()) for p, _ in items], ())
     product, device = items[0][0], devices[0]
     contact = rng.choice(cust["contacts"])["name"]
@@ -1184,7 +1185,7 @@ def _delivery(ctx: _Ctx, w: _Writer, cust: dict, ct: dict, signed: int, dlv: str
             ch = {"id": ctx.new_id("change", t), **base, "created_at": hist[0]["at"], "status": path[-1],
                   "history": hist, "contract": ctid, "change_type": "date", "requested_by": "customer",
                   "description": "客户场地未就绪,申请推迟进场。",
-                  "dates": {"current": current, "requested": (date.fromisoformat(current) + timedelta(days=14)).isoformat()}}
+                  "dates": {"current": current, "requested": (parse_date(current) + timedelta(days=14)).isoformat()}}
             if "assessed" in path:
                 at = hist[path.index("assessed")]["at"]
                 ch["assessment"] = {"extra_people": 0, "extra_person_days": rng.randint(0, 5),
