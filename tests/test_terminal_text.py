@@ -31,3 +31,12 @@ def test_control_characters_are_shown_as_codes(repo, args):
     assert "\r" not in text.replace("\r\n", "")
     if args[1] == "P-sun-li":
         assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\x9b31m\\x0dX" in text
+
+
+def test_the_quick_scan_finds_exactly_the_characters_shown_as_codes():
+    """Output is translated only when the scan finds a character to show: the scan must find
+    every one of them and nothing else, or text would slip through untranslated."""
+    from servicebook import cli
+
+    for c in range(0x30000):
+        assert bool(cli._ANY_SHOWN.search(f"a{chr(c)}b")) == (c in cli._SHOWN), hex(c)
