@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 import json
 
 import pytest
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Name(str):
+    pass
+
+
+class Mapping(dict):
+    pass
+
 
 from servicebook.commands._common import json_text
 
@@ -17,6 +32,9 @@ SHAPES = [
     {"tuple": (1, (2, 3)), "mixed": [{"a": 1}, 2, [3]]},
     {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")},
     {"clocks": [{"case": "CP-1", "owner": None, "used": 0.5, "open": True}] * 3, "counts": {"met": 2}},
+    # subclasses of scalars and of containers, as values and inside lists
+    {"enum": Level.HIGH, "text": Name("x"), "sub": Mapping({"a": [1, Mapping({"b": Level.LOW})]})},
+    [Name("y"), Level.LOW, Mapping(), [Mapping({"k": Name("z")})]],
 ]
 
 

@@ -92,7 +92,8 @@ def json_text(value) -> str:
     return "".join(out)
 
 
-_SCALARS = (str, int, float, bool, type(None))
+# exact types: a subclass (an IntEnum, a dict subclass) takes the walk, which is always right
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 _C_ENCODERS: dict[int, object] = {}
 
 
@@ -116,7 +117,7 @@ def _json_into(value, depth: int, out: list[str]) -> None:
         out.append(opening + closing)
         return
     inner = "  " * (depth + 1)
-    if all(isinstance(v, _SCALARS) for v in items):
+    if _SCALARS.issuperset(map(type, items)):  # map(type) runs in C: no Python call per value
         text = _c_encoder(depth).encode(value)  # "{" first item ",\n<inner>" next ... "}"
         out.append(f"{opening}\n{inner}{text[1:-1]}\n{'  ' * depth}{closing}")
         return
