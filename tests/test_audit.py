@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -189,8 +191,19 @@ def signs_as(repo, pid):
     repo.git("config", "user.signingkey", f"{key_file(pid)}.pub")
 
 
+def named_records(repo) -> dict:
+    """The customer and solution the feasibility names (the mini fixture's), committed, and its
+    customer block: `approve --status` writes only a record validate accepts."""
+    mini = Path(__file__).parent / "fixtures" / "mini" / "records"
+    for rel in ("customer/CU-hengda-logistics.yaml", "solution/2026/SO-20261104-2HVN6P.yaml"):
+        (repo.path / "records" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(mini / rel, repo.path / "records" / rel)
+    repo.commit("P-he-fang", "The customer and the solution", "records")
+    return {"customer_block": {"name": "恒达物流股份有限公司", "address": "江苏省南京市江宁区秣陵街道物流园路 88 号"}}
+
+
 def test_approve_command_moves_and_proves(repo):
-    repo.save("P-li-na", FS_PATH, feasibility(), "Feasibility")
+    repo.save("P-li-na", FS_PATH, feasibility(**named_records(repo)), "Feasibility")
     signs_as(repo, "P-chen-jing")
     assert main(["approve", FS_ID, "--as", "general_manager", "--by", "P-chen-jing",
                  "--status", "approved", "--at", "2026-11-06T09:15:00+08:00",
