@@ -116,11 +116,12 @@ def _log_args(rev: str) -> list[str]:
             "--diff-merges=first-parent"]
 
 
-def git_log(repo, rev: str = "HEAD") -> str:
-    """The single history read: every commit reachable from ``rev`` with its raw diff (merges
-    against their first parent). No pathspec: git matches a pathspec per changed file, which
-    costs more than the few non-record lines it saves; other paths are skipped while parsing."""
-    return repo.git.log(*_log_args(rev))
+def git_log(repo, rev: str = "HEAD", since: str | None = None) -> str:
+    """The single history read: every commit reachable from ``rev`` (and not from ``since``) with
+    its raw diff (merges against their first parent). No pathspec: git matches a pathspec per
+    changed file, which costs more than the few non-record lines it saves; other paths are
+    skipped while parsing."""
+    return repo.git.log(*_log_args(rev), *([f"^{since}"] if since else []))
 
 
 def parse_log(output: str) -> dict[str, Commit]:

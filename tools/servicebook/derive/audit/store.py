@@ -211,20 +211,24 @@ class _Commits(Table):
             self.missing.add(key)
 
 
-def _kept(db: sqlite3.Connection | None) -> History:
-    """The history as kept in ``db``: the main line and configuration in full, the rest by row."""
+def _kept(db: sqlite3.Connection) -> tuple[History, str | None]:
+    """The history as kept in ``db`` (the main line and configuration in full, the rest by row),
+    and the tip it ends at."""
     meta = Table(db, "meta")
-    return History(_Commits(db, "commits", _commit_out), list(meta.get("mainline", [])), {},
+    mainline = list(meta.get("mainline", []))
+    return History(_Commits(db, "commits", _commit_out), mainline,
+                   {sha: i for i, sha in enumerate(mainline)},
                    Table(db, "touches", _touches_out, _touches_in), Table(db, "kinds", text=True),
                    Table(db, "named"), Table(db, "landing", text=True),
-                   {path: list(v) for path, v in meta.get("config", {}).items()})
+                   {path: list(v) for path, v in meta.get("config", {}).items()}), meta.get("tip")
 
 
-def _save(db: sqlite3.Connection, h: History, tip: str) -> bool:
+def _write(db: sqlite3.Connection, kept: History, tip: str) -> None:
+    """Queue what ``kept`` (read by ``_kept``) holds that is not written yet, ending at ``tip``."""
     meta = Table(db, "meta")
-    meta["mainline"], meta["config"], meta["tip"] = h.mainline, h.config, tip
-    tables = [meta] + [t for t in (h.commits, h.touches, h.kinds, h.named, h.landing) if isinstance(t, Table)]
-    return _transaction(db, lambda: [t.write() for t in tables])
+    meta["mainline"], meta["config"], meta["tip"] = kept.mainline, kept.config, tip
+    for table in (meta, kept.commits, kept.touches, kept.kinds, kept.named, kept.landing):
+        table.write()
 
 
 def open_history(repo, root: Path, rev: str = "HEAD") -> History:
@@ -233,17 +237,15 @@ def open_history(repo, root: Path, rev: str = "HEAD") -> History:
     head = repo.git.rev_parse(rev)
     db = connect(root, "history", version_of(Path(hist.__file__), Path(__file__), Path(records.__file__)))
     if db is not None:
-        kept = _kept(db)
-        tip = Table(db, "meta").get("tip")
-        kept.position = {sha: i for i, sha in enumerate(kept.mainline)}
+        kept, tip = _kept(db)
         if tip == head:
             return kept
         if tip and kept.mainline and kept.mainline[-1] == tip:
-            new = hist.parse_log(repo.git.log(*hist._log_args(head), f"^{tip}"))
+            new = hist.parse_log(hist.git_log(repo, head, since=tip))
             if hist.grow(kept, new, head, tip):
                 for sha, c in new.items():
                     kept.commits[sha] = c
-                _save(db, kept, head)
+                _transaction(db, lambda: _write(db, kept, head))
                 return kept
     whole = hist.read_history(repo, rev)
     if db is not None:
@@ -256,13 +258,10 @@ def _rebuild(db: sqlite3.Connection, h: History, tip: str) -> None:
     def work():
         for name in ("meta", "commits", "touches", "kinds", "named", "landing"):
             db.execute(f"DROP TABLE IF EXISTS {name}")
-        kept = _kept(db)
-        kept.commits.pending.update(h.commits)
-        for mine, theirs in ((kept.touches, h.touches), (kept.kinds, h.kinds),
+        kept, _none = _kept(db)
+        for mine, theirs in ((kept.commits, h.commits), (kept.touches, h.touches), (kept.kinds, h.kinds),
                              (kept.named, h.named), (kept.landing, h.landing)):
             mine.pending.update(theirs)
-        meta = Table(db, "meta")
-        meta["mainline"], meta["config"], meta["tip"] = h.mainline, h.config, tip
-        for t in (meta, kept.commits, kept.touches, kept.kinds, kept.named, kept.landing):
-            t.write()
+        kept.mainline, kept.config = h.mainline, h.config
+        _write(db, kept, tip)
     _transaction(db, work)
