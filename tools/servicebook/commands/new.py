@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root
+from servicebook.derive.audit.trail import People
 from servicebook.load import corpus
 from servicebook.load.records import KINDS
 from servicebook.load.yamlload import parse
@@ -113,14 +114,12 @@ def _interactive(root: Path, args, moment) -> int:
 
 
 def _git_person(root: Path, records) -> str | None:
-    """The person record whose git e-mail is this checkout's ``user.email``: the default filler."""
+    """The person record whose git e-mail is this checkout's ``user.email``: the default filler
+    (the people as ``approve`` finds its approver)."""
     try:
         found = subprocess.run(["git", "config", "--get", "user.email"], cwd=root,
                                capture_output=True, text=True, check=False).stdout.strip().lower()
     except FileNotFoundError:  # no git here: no default, the filler is asked for
         return None
-    for person in (r for r in records.values() if r.kind == "person" and isinstance(r.data, dict)):
-        git = person.data.get("git")
-        if found and isinstance(git, dict) and str(git.get("email", "")).lower() == found:
-            return person.id
-    return None
+    person = People.from_records(records).by_email.get(found) if found else None
+    return person.id if person else None
