@@ -67,11 +67,6 @@ def by_class(items: Iterable[Item], classes: tuple[str, ...]) -> dict[str | None
     return out
 
 
-def late_by_owner(clocks) -> Counter:
-    """How many clocks late now (`reports.late_now`) each person owns."""
-    return Counter(c.owner for c in reports.late_now(clocks) if isinstance(c.owner, str))
-
-
 def owner(clocks) -> str | None:
     """Who answers for a record now: the owner of its open clock (newest cycle) that is due
     first, late ones first; None when no open clock names one."""

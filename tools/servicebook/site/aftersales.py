@@ -23,7 +23,7 @@ from servicebook.derive.aftersales import kb as kb_mod
 from servicebook.derive.aftersales import parts as parts_mod
 from servicebook.derive.aftersales import technicians as tech_mod
 from servicebook.derive.aftersales import value_index as value_mod
-from servicebook.derive import attention, names
+from servicebook.derive import names, workload
 from servicebook.derive.sla.engine import Engine
 from servicebook.derive.aftersales.common import as_date, as_datetime, get, get_list, text
 from servicebook.load.instants import instant_or_none
@@ -414,7 +414,7 @@ def _technicians_page(p: _Page, clocks) -> str:
     year_start = date(p.day.year, 1, 1)
     month_start = p.day.replace(day=1)
     w = tech_mod.weights(p.c).get("appraisal", {})
-    late = attention.late_by_owner(clocks)
+    late = {w.owner: w.late for w in workload.workload(clocks)}  # the people pages' figure
 
     def appraisal_table(start):
         rows = []
