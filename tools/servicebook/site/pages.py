@@ -820,7 +820,7 @@ class _Generator:
                     open_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if ch.open]),
                     all_cases=table(self.chain_head(), [self.chain_row(here, ch) for ch in chains if not ch.open]),
                     sat=said.solved if said else 0, sat_total=said.answered if said else 0,
-                    score=f"{said.mean:.1f} / 5" if said and said.mean is not None else None,
+                    score=f"{satisfaction.mean(said):g} / 5" if said and said.mean is not None else None,
                     visits=said.visits if said else 0, visit_problems=said.problems_reported if said else 0,
                     callbacks=table([self.t("word.record"), self.t("customer.purpose"), self.t("word.status"), self.t("word.created")],
                                     [[self.record_link(here, r.id), enum_label(m.view.node("callback", "purpose") or {},
@@ -919,7 +919,7 @@ class _Generator:
         breaches, at_risk = self.breaches_and_risks()
         by_src = {id(c.src): c for c in m.clocks}
         late = [by_src[id(c)] for c in m.sla.late_now(m.raw_clocks)]
-        closed_late = [c for c in breaches if not c.src.open]
+        closed_late = [by_src[id(c)] for c in m.sla.closed_late(m.raw_clocks)]
         delay_people, delay_rows = self.delays(here)
         self.render(here, "sla.md.j2", sections=sections,
                     late=table(self.late_head(), self.late_rows(here, late[:500])), n_late=len(late),

@@ -21,6 +21,7 @@ from servicebook.load.instants import ZONE
 
 from . import charts
 from .markup import is_safe_id, md_escape, relurl, table
+from .i18n import fmt_time
 
 INDEX = "people/index.md"
 SATISFACTION = "people/satisfaction.md"
@@ -66,8 +67,8 @@ def index(g, loads) -> None:
 
 
 def when(ts: float | None) -> str:
-    """An engine instant (epoch seconds) as the pages show instants."""
-    return datetime.fromtimestamp(ts, ZONE).strftime("%Y-%m-%d %H:%M") if ts is not None else ""
+    """An engine instant (epoch seconds) as the pages show instants (``i18n.fmt_time``)."""
+    return fmt_time(datetime.fromtimestamp(ts, ZONE)) if ts is not None else ""
 
 
 def queue_rows(g, here: str, items) -> list:

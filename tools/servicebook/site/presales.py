@@ -92,8 +92,7 @@ class _Ctx:
         dt = value if isinstance(value, _dt.datetime) else instant_or_none(value)
         if dt is None:
             return str(value)
-        dt = dt.astimezone(ZONE)
-        return dt.strftime("%Y-%m-%d") if date_only else dt.strftime("%Y-%m-%d %H:%M")
+        return dt.astimezone(ZONE).strftime("%Y-%m-%d") if date_only else i18n.fmt_time(dt)
 
     def state(self, s) -> str:
         return self.t(f"presales.state.{s}") if s and self.has(f"presales.state.{s}") else str(s or "—")

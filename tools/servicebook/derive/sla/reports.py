@@ -25,6 +25,7 @@ __all__ = [
     "at_risk_queue",
     "work_order",
     "late_now",
+    "closed_late",
     "report",
     "format_duration",
 ]
@@ -111,6 +112,12 @@ def late_now(clocks: Iterable[Clock]) -> list[Clock]:
     newest cycle of each, most overdue first -- what a service manager chases first. Clocks that
     stopped late are history: the breach list and the compliance figures keep them."""
     return [c for c in breach_list(clocks, "last") if c.open]
+
+
+def closed_late(clocks: Iterable[Clock]) -> list[Clock]:
+    """The other half of the breach list: clocks of cases done, that stopped past their deadline
+    (the newest cycle of each, most overdue first)."""
+    return [c for c in breach_list(clocks, "last") if not c.open]
 
 
 def missed_on(clocks: Iterable[Clock], at) -> list[Clock]:
