@@ -19,9 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from servicebook.derive.aftersales import feedback
-from servicebook.derive.aftersales.common import get
+from servicebook.derive.aftersales.common import get, month_key
 from servicebook.derive.sla.engine import Engine
-from servicebook.load.instants import ZONE
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def figures(corpus, at, clocks=None) -> Figures:
     for a in found:
         case = get(a.record.data, "case")
         people[owners.get(case) if isinstance(case, str) and not a.visit else None].append(a)
-        months[a.done.astimezone(ZONE).strftime("%Y-%m")].append(a)
+        months[month_key(a.done)].append(a)
     return Figures(feedback.summary(found),
                    [(p, feedback.summary(people[p])) for p in sorted(people, key=lambda p: (p is None, p or ""))],
                    [(m, feedback.summary(months[m])) for m in sorted(months)])
