@@ -458,11 +458,10 @@ def _technicians_page(p: _Page, clocks) -> str:
 
 # ============================================================================================ value
 
-def _value_page(p: _Page) -> str:
+def _value_page(p: _Page, vi: value_mod.ValueIndex) -> str:
     here = "customers/value.md"
-    # computed on the unmasked corpus, as the customer pages and the at-risk ordering do: one
-    # figure (the index is numbers; names on this page come from the masked corpus)
-    vi = value_mod.ValueIndex(p.c.raw if isinstance(p.c, MaskedCorpus) else p.c, p.at)
+    # ``vi``: computed on the unmasked corpus, as the customer pages and the at-risk ordering do:
+    # one figure (the index is numbers; names on this page come from the masked corpus)
     dims = list(value_mod.DIMENSIONS)
     rows = []
     for rank, s in enumerate(vi.ranked(), 1):
@@ -522,10 +521,12 @@ def pages(corpus, lang: str, at, where: Callable[[str], str | None] | None = Non
     out = _kb_pages(p)
     out["inspections/index.md"] = _inspections_page(p)
     out["parts/index.md"] = _parts_page(p)
-    # the SLA clocks the site computed once (`options["sla_clocks"]`), else computed here
+    # the SLA clocks and the value index the site computed once (`options`), else computed here
     clocks = (options or {}).get("sla_clocks")
     out["technicians/index.md"] = _technicians_page(p, clocks if clocks is not None else Engine(p.c).clocks(p.at))
-    out["customers/value.md"] = _value_page(p)
+    values = (options or {}).get("value_index") or value_mod.ValueIndex(
+        p.c.raw if isinstance(p.c, MaskedCorpus) else p.c, p.at)
+    out["customers/value.md"] = _value_page(p, values)
     out["feedback/index.md"] = _feedback_page(p)
     return out
 

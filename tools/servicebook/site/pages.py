@@ -80,7 +80,8 @@ def generate(corpus, options: dict) -> dict[str, str]:
     model = SiteModel(corpus, opts)
     gen = _Generator(model, opts)
     out = gen.run()
-    _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks}, gen.where)
+    _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()},
+                       gen.where)
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out
