@@ -130,8 +130,9 @@ def run(args) -> int:
     for rec, msg in engine.problems:
         print(f"servicebook: {rec.path}: {msg}", file=sys.stderr)
     clocks = engine.clocks(at, args.kind)
-    values = value_index.ValueIndex(c, moment)
-    rows = _rows(clocks, args, values.priority)
+    # the value index orders the at-risk queue and names each JSON row's class: not built otherwise
+    values = value_index.ValueIndex(c, moment) if args.at_risk or args.format == "json" else None
+    rows = _rows(clocks, args, values.priority if values else None)
     counts = {s: 0 for s in STATES}
     for r in rows:
         counts[r.state] += 1
