@@ -919,7 +919,7 @@ class _Generator:
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()
         by_src = {id(c.src): c for c in m.clocks}
-        late = [by_src[id(c)] for c in m.sla.late_now(m.raw_clocks)]
+        late = [by_src[id(i.clock)] for i in self.attention().late]
         closed_late = [by_src[id(c)] for c in m.sla.closed_late(m.raw_clocks)]
         delay_people, delay_rows = self.delays(here)
         self.render(here, "sla.md.j2", sections=sections,
@@ -955,7 +955,7 @@ class _Generator:
         m = self.m
         by_src = {id(c.src): c for c in m.clocks}
         breaches = [by_src[id(c)] for c in m.sla.breach_list(m.raw_clocks, "last")]
-        at_risk = [by_src[id(c)] for c in m.sla.at_risk_queue(m.raw_clocks, self.values().priority)]
+        at_risk = [by_src[id(i.clock)] for i in self.attention().at_risk]  # the home page's queue
         return breaches, at_risk
 
     # --- weekly ------------------------------------------------------------------------------------
