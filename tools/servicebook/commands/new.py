@@ -11,7 +11,6 @@ from servicebook.commands._common import UsageError, add_root, at_or_now, fail, 
 from servicebook.derive.audit.trail import People
 from servicebook.load import corpus
 from servicebook.load.records import KINDS
-from servicebook.load.yamlload import parse
 from servicebook.write import guard
 from servicebook.write.form import (FORM_FIELDS, Conversation, FieldPaths, FormRefused, Interview, blank_form,
                                     build, give, text_of)
@@ -54,12 +53,12 @@ def run(args) -> int:
     if args.interactive:
         return _interactive(root, args, moment)
     try:
-        path, text = build(root, args.kind, args.given, args.id, args.by, moment)
+        path, text, blanks = build(root, args.kind, args.given, args.id, args.by, moment)
     except FormRefused as err:
         raise UsageError(str(err)) from None
     try:
-        guard.require_text(path.as_posix(), **{f"{o} {v}": v for o, v in args.given}, by=args.by)
-        blanks = frozenset(k for k, v in parse(text.encode("utf-8")).items() if v is None)
+        guard.require_text(path.as_posix(), by=args.by)
+        _require_text(path.as_posix(), args.given)
         guard.require_valid(root, path.as_posix(), text, blanks)  # what was given must be right
         create(root / path, text)
     except guard.Invalid as err:
@@ -95,7 +94,7 @@ def _interactive(root: Path, args, moment) -> int:
                 data["history"][0]["by"] = data["filled_by"]  # the filler made the first entry
             text = text_of(args.kind, data, schemas)
             try:
-                guard.require_text(rel, **{f"{o} {v}": v for o, v in args.given})
+                _require_text(rel, args.given)
                 guard.require_valid(root, rel, text)
                 break
             except guard.Invalid as err:
@@ -111,6 +110,12 @@ def _interactive(root: Path, args, moment) -> int:
         return fail(str(err))
     print(path if args.print else f"created {path}")
     return 0
+
+
+def _require_text(rel: str, given: list[tuple[str, str]]) -> None:
+    """Every ``--set``/``--add`` value is text a record can hold; a problem names its field path."""
+    for _option, text in given:
+        guard.require_text(rel, **{text.partition("=")[0]: text})
 
 
 def _git_person(root: Path, records) -> str | None:

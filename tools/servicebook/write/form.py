@@ -337,14 +337,15 @@ def text_of(kind: str, data: CommentedMap, schemas: SchemaSet) -> str:
 
 
 def build(root: Path, kind: str, given: list[tuple[str, str]], given_id: str | None, by: str | None,
-          moment: datetime) -> tuple[Path, str]:
-    """(the new file, its text): a ``kind`` record created at ``moment`` by ``by``, with
-    ``given``: (``--set`` or ``--add``, ``PATH=VALUE``) in the order given."""
+          moment: datetime) -> tuple[Path, str, frozenset[str]]:
+    """(the new file, its text, the fields it leaves blank): a ``kind`` record created at
+    ``moment`` by ``by``, with ``given``: (``--set`` or ``--add``, ``PATH=VALUE``) in the order
+    given."""
     path, data, schemas = blank_form(root, kind, given_id, by, moment)
     paths = FieldPaths(schemas, kind)
     for option, text in given:
         give(data, paths, option, text)
-    return path, text_of(kind, data, schemas)
+    return path, text_of(kind, data, schemas), frozenset(k for k, v in data.items() if v is None)
 
 
 # -- the interview (``servicebook new --interactive``) ------------------------------------------

@@ -493,7 +493,7 @@ def intake(root: Path, body: str, login: str, moment: datetime) -> Intake:
         result.problems.append(_said("inactive", "提交人", "Submitter", login=login[:80], person=person.id))
     if result.problems:
         return result
-    rel, text = build(root, submission.kind, [], None, person.id, moment.astimezone(ZONE))
+    rel, text, _blanks = build(root, submission.kind, [], None, person.id, moment.astimezone(ZONE))
     header, _, rest = text.partition("\n")
     data = yaml_rt().load(rest)
     for path, value in submission.values.items():
