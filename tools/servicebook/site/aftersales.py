@@ -118,10 +118,6 @@ class _Page:
         keys = m.reasons or ["text"]
         return ", ".join(self.t(f"aftersales.reason.{k}") for k in keys)
 
-    @staticmethod
-    def fmt_time(dt) -> str:
-        return i18n.fmt_time(dt)
-
     def fmt_day(self, d) -> str:
         return d.isoformat() if isinstance(d, date) else ""
 
@@ -251,7 +247,7 @@ def _kb_entry(p: _Page, rec, cases) -> str:
               for r in get_list(d, "learned_from") if isinstance(r, str)]
     matching = [[p.ref(here, case.id), p.status(case.kind, get(case.data, "status")), md_escape(p.reasons(m)),
                  p.t(f"aftersales.kb.alike.{alike(m.similarity)}")] for case, m in cases]
-    history = [[p.fmt_time(instant_or_none(h.get("at"))) or text(h.get("at")), p.person(h.get("by"), here), p.status("kb", h.get("status")), h.get("note")]
+    history = [[i18n.fmt_time(instant_or_none(h.get("at"))) or text(h.get("at")), p.person(h.get("by"), here), p.status("kb", h.get("status")), h.get("note")]
                for h in get_list(d, "history") if isinstance(h, dict)]
     blocks = [
         _heading(1, text(d.get("title")) or rec.id),
@@ -442,9 +438,9 @@ def _technicians_page(p: _Page, clocks) -> str:
     rules += [[f"{p.t('aftersales.tech.grade')} {g}", f"+{v}%"] for g, v in sorted((w.get("bonus_pct_by_grade") or {}).items())]
     staffing = tech_mod.staffing(p.c, p.at)
     blocks = [_heading(1, p.t("aftersales.tech.title")),
-              md_escape(p.t("aftersales.tech.intro", start=year_start.isoformat(), end=p.fmt_time(p.at))),
+              md_escape(p.t("aftersales.tech.intro", start=year_start.isoformat(), end=i18n.fmt_time(p.at))),
               appraisal_table(year_start),
-              _heading(2, p.t("aftersales.tech.month", start=month_start.isoformat(), end=p.fmt_time(p.at))),
+              _heading(2, p.t("aftersales.tech.month", start=month_start.isoformat(), end=i18n.fmt_time(p.at))),
               appraisal_table(month_start),
               _heading(2, p.t("aftersales.tech.weights")), table([p.t("aftersales.value.factor"), p.t("aftersales.value.weight")], rules),
               _heading(2, p.t("aftersales.tech.staffing")),
