@@ -31,7 +31,9 @@ class Figures:
 
 
 def case_owners(clocks) -> dict[str, str]:
-    """case ID -> the owner of its first clock that names one (the engine's clocks in its order)."""
+    """case ID -> the owner of its first clock that names one (the engine's clocks in its order):
+    who handled the case the callback rates. Not ``attention.owner``, who answers for an open
+    record now: a callback follows a case that is done, whose clocks are closed."""
     owners: dict[str, str] = {}
     for c in clocks:
         if c.owner:
