@@ -1,10 +1,22 @@
-"""Per-file results of reading and schema-checking a record, kept between runs outside git.
+"""Per-file results of reading and schema-checking a record, and the last whole-repository
+verdict, kept between runs outside git.
 
 Keyed on the file's content hash, under a key for everything else the result depends on: the
 schemas, the size bound, and the source of the code that reads and checks files. A changed file,
 schema or reader simply misses. Like git's index, an entry also remembers the file's stat
-signature (size, mtime, inode): while that is unchanged the file is not even read again. The cache is one marshal file (fast to load, written atomically):
-a damaged or foreign cache is ignored, never trusted.
+signature (size, mtime, inode): while that is unchanged the file is not even read again.
+
+Two kinds of store, marshal files written atomically (fast to load):
+
+* ``records-KEY.marshal``: per file its content hash, kind, problems and stat signature, plus the
+  verdict: every problem the checks found in the repository, under the hash of every file's
+  content hash and of everything the checks depend on (:func:`verdict_key`). An unchanged
+  repository is then answered without reading any record's data or running a check.
+* ``data-KEY-KIND.marshal``: the parsed data of the files of one kind, each under its content
+  hash, loaded only when records of that kind are needed and rewritten only when one changed.
+
+A damaged, foreign or stale store is ignored, never trusted: every entry is checked for its shape
+and every datum for the content hash the index gives its file.
 """
 
 from __future__ import annotations
@@ -12,12 +24,16 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 CACHE_DIR = Path(".cache") / "servicebook"
-_FORMAT = b"servicebook-cache-2"
-_READER_SOURCES = ("yamlload.py", "schemas.py", "instants.py", "corpus.py", "records.py")
+_FORMAT = b"servicebook-cache-3"
+_READER_SOURCES = ("yamlload.py", "schemas.py", "instants.py", "corpus.py", "records.py", "cache.py")
+_PACKAGE = Path(__file__).resolve().parent.parent  # servicebook/
+_SUM = 16  # bytes of the checksum that starts every store
+MISSING = object()  # no stored data (None is data: a file that did not parse)
 
 
 def _reader_digest() -> str:
@@ -25,17 +41,45 @@ def _reader_digest() -> str:
     here = Path(__file__).resolve().parent
     for name in _READER_SOURCES:
         h.update((here / name).read_bytes())
+    h.update(_installed())
     return h.hexdigest()
 
 
+def _installed() -> bytes:
+    """The Python version and every installed distribution with its version (the names of the
+    ``*.dist-info`` folders): the YAML parser, the validators and the holiday data are code too."""
+    names = [sys.version]
+    for folder in sys.path:
+        if folder.endswith("site-packages") and os.path.isdir(folder):
+            names += sorted(n for n in os.listdir(folder) if n.endswith(".dist-info"))
+    return "\n".join(names).encode()
+
+
 def read_store(path: Path) -> dict:
-    """A cache file's dict, or an empty one when it is missing, unreadable or not a dict: a cache
-    only ever saves work, so a bad one is rebuilt, never trusted."""
+    """A cache file's dict, or an empty one when it is missing, unreadable, fails its checksum or
+    is not a dict: a cache only ever saves work, so a bad one is rebuilt, never trusted."""
     try:
-        loaded = marshal.loads(path.read_bytes())
+        raw = path.read_bytes()
+        if raw[:_SUM] != content_hash(memoryview(raw)[_SUM:]):
+            return {}
+        loaded = marshal.loads(memoryview(raw)[_SUM:])
     except (OSError, ValueError, EOFError, TypeError):
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+def _write_store(path: Path, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        payload = marshal.dumps(value)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content_hash(payload))  # a flipped bit is caught, not loaded as other data
+            f.write(payload)
+        os.replace(tmp, path)
+    except (OSError, ValueError):  # ValueError: a value marshal cannot write
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}") from None
 
 
 def content_hash(data: bytes) -> bytes:
@@ -50,47 +94,116 @@ def signature(path: str) -> tuple | None:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+def source_digest(*parts: bytes) -> bytes:
+    """The hash of ``parts`` and of every source file of the package (the checks reach into
+    derive/ and its helpers: any change of code may change a verdict)."""
+    h = hashlib.blake2b(b"\0".join(parts), digest_size=16)
+    for folder, dirs, files in sorted(os.walk(_PACKAGE)):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if not name.endswith((".pyc", ".pyo")):
+                h.update(name.encode() + b"\0")
+                h.update(Path(folder, name).read_bytes())
+    return h.digest()
+
+
+def _is_entry(hit) -> bool:
+    return type(hit) is tuple and len(hit) == 4 and type(hit[0]) is bytes
+
+
 class FileCache:
-    """path (str) -> (content hash, kind, data, problems as tuples, stat signature)."""
+    """path (str) -> (content hash, kind, problems as tuples, stat signature) in the index;
+    path -> (content hash, data) in the store of its kind."""
 
     def __init__(self, root: Path, schema_digest: str, max_bytes: int, enabled: bool = True):
-        key = hashlib.blake2b(f"{schema_digest}|{max_bytes}|{_reader_digest()}".encode(),
-                              digest_size=12).hexdigest()
-        self.path = root / CACHE_DIR / f"records-{key}.marshal"
+        self.key = hashlib.blake2b(f"{schema_digest}|{max_bytes}|{_reader_digest()}".encode(),
+                                   digest_size=12).hexdigest()
+        self.dir = root / CACHE_DIR
+        self.path = self.dir / f"records-{self.key}.marshal"
         self.enabled = enabled and os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
-        self.entries: dict[str, tuple] = read_store(self.path) if self.enabled else {}
+        store = read_store(self.path) if self.enabled else {}
+        entries = store.get("files")
+        self.entries: dict[str, tuple] = entries if type(entries) is dict else {}
+        verdict = store.get("verdict")
+        self._verdict = verdict if type(verdict) is tuple and len(verdict) == 2 else (None, None)
+        self._data: dict[str, dict] = {}  # kind -> its store, as loaded
+        self._dirty_kinds: set[str] = set()
         self.dirty = False
 
-    def get(self, rel: str, digest: bytes):
+    def _entry(self, rel: str):
         hit = self.entries.get(rel)
-        return hit[:4] if hit is not None and hit[0] == digest else None
+        return hit if hit is not None and _is_entry(hit) else None
+
+    def get(self, rel: str, digest: bytes):
+        """(digest, kind, problems) when ``rel`` was read with this content."""
+        hit = self._entry(rel)
+        return hit[:3] if hit is not None and hit[0] == digest else None
 
     def unchanged(self, rel: str, sig: tuple | None):
-        """The cached result if the file's stat signature is the one it was read with."""
-        hit = self.entries.get(rel)
-        return hit[:4] if hit is not None and sig is not None and hit[4] == sig else None
+        """(digest, kind, problems) if the file's stat signature is the one it was read with."""
+        hit = self._entry(rel)
+        return hit[:3] if hit is not None and sig is not None and hit[3] == sig else None
 
-    def put(self, rel: str, digest: bytes, kind, data, problems: tuple, sig) -> None:
-        self.entries[rel] = (digest, kind, data, problems, sig)
+    def data(self, kind, rel: str, digest: bytes):
+        """The parsed data stored for ``rel`` with content ``digest``, else ``MISSING``."""
+        if kind is None:
+            return None
+        store = self._data.get(kind)
+        if store is None:
+            store = self._data[kind] = read_store(self._data_path(kind)) if self.enabled else {}
+        found = store.get(rel)
+        if type(found) is tuple and len(found) == 2 and found[0] == digest:
+            return found[1]
+        return MISSING
+
+    def put(self, rel: str, digest: bytes, kind, problems: tuple, sig, data=MISSING) -> None:
+        self.entries[rel] = (digest, kind, problems, sig)
         self.dirty = True
+        if data is not MISSING and kind is not None:
+            if kind not in self._data:  # loaded before it is changed: the other files' data stays
+                self.data(kind, rel, digest)
+            self._data[kind][rel] = (digest, data)
+            self._dirty_kinds.add(kind)
 
     def keep_only(self, rels: set[str]) -> None:
         stale = [k for k in self.entries if k not in rels]
         for k in stale:
             del self.entries[k]
         self.dirty = self.dirty or bool(stale)
+        for kind, store in self._data.items():
+            gone = [k for k in store if k not in rels]
+            for k in gone:
+                del store[k]
+            if gone:
+                self._dirty_kinds.add(kind)
+
+    def verdict(self, key: bytes) -> tuple | None:
+        """The problems (as tuples) stored for a repository whose verdict key is ``key``."""
+        stored_key, problems = self._verdict
+        return problems if stored_key == key and type(problems) is tuple else None
+
+    def put_verdict(self, key: bytes, problems: tuple) -> None:
+        if self._verdict[0] != key:
+            self._verdict = (key, problems)
+            self.dirty = True
+
+    def _data_path(self, kind: str) -> Path:
+        return self.dir / f"data-{self.key}-{kind}.marshal"
 
     def save(self) -> None:
-        if not (self.enabled and self.dirty):
+        if not self.enabled or not (self.dirty or self._dirty_kinds):
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".records-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(self.entries))
-            os.replace(tmp, self.path)
-            for old in self.path.parent.glob("records-*.marshal"):  # other keys are dead
-                if old != self.path:
-                    old.unlink(missing_ok=True)
+            # the data first: an index is never newer than the data it vouches for (a datum is
+            # checked against the index's hash anyway)
+            for kind in sorted(self._dirty_kinds):
+                _write_store(self._data_path(kind), self._data[kind])
+            _write_store(self.path, {"files": self.entries, "verdict": self._verdict})
+            for pattern in ("records-*.marshal", "data-*.marshal"):  # other keys are dead
+                for old in self.dir.glob(pattern):
+                    if old != self.path and not old.name.startswith(f"data-{self.key}-"):
+                        old.unlink(missing_ok=True)
         except OSError:
             pass  # a cache that cannot be written only costs time
+        self.dirty = False
+        self._dirty_kinds.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import marshal
 import os
 import sys
@@ -18,7 +19,7 @@ from servicebook.load import index as index_mod
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.problems import Problem
 from servicebook.load.records import KINDS, SCHEMAS_DIR, ById, Record, find_names, kind_of_path
-from servicebook.load.cache import FileCache, content_hash, signature
+from servicebook.load.cache import MISSING, FileCache, content_hash, signature, source_digest
 from servicebook.load.schemas import SchemaSet, values_at
 from servicebook.load.weights import Weights, read as read_weights
 from servicebook.load.yamlload import MAX_BYTES, YamlProblem, Where, decode, parse, parse_path, parse_strict, positions
@@ -188,34 +189,66 @@ def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_b
 
 def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cache: FileCache, contents=None):
     """Results for ``rels``, from the cache where the content is unchanged."""
+    hits, misses = _cached(root, rels, cache)
+    return _complete(root, hits, misses, schemas, jobs, max_bytes, cache, contents)
+
+
+def _cached(root: Path, rels: list[str], cache: FileCache) -> tuple[list, list[str]]:
+    """([(rel, digest, kind, problems)] the cache's index knows unchanged, [rel] it does not)."""
     if not cache.entries:  # cold: the workers read, hash and check everything
-        results = _read_many(root, rels, schemas, jobs, max_bytes, contents)
-        fresh = results
-    else:
-        results, misses = [], []
-        for rel in rels:
-            full = os.path.join(root, rel)
-            sig = signature(full)
-            hit = cache.unchanged(rel, sig)
-            if hit is None:
-                try:
-                    hit = cache.get(rel, content_hash(open(full, "rb").read()))
-                except OSError:
-                    hit = None
-                if hit is not None:  # same content, new stat signature (a checkout, a touch)
-                    cache.put(rel, *hit, sig)
-            if hit is None:
-                misses.append(rel)
-            else:
-                results.append((rel, *hit))
-        fresh = _read_many(root, misses, schemas, jobs, max_bytes)
-        results.extend(fresh)
+        return [], list(rels)
+    hits, misses = [], []
+    for rel in rels:
+        full = os.path.join(root, rel)
+        sig = signature(full)
+        hit = cache.unchanged(rel, sig)
+        if hit is None:
+            try:
+                hit = cache.get(rel, content_hash(open(full, "rb").read()))
+            except OSError:
+                hit = None
+            if hit is not None:  # same content, new stat signature (a checkout, a touch)
+                cache.put(rel, *hit, sig)
+        if hit is None:
+            misses.append(rel)
+        else:
+            hits.append((rel, *hit))
+    return hits, misses
+
+
+def _complete(root: Path, hits: list, misses: list[str], schemas, jobs, max_bytes, cache: FileCache, contents=None):
+    """Every result: the hits with their stored data (a file whose data is not stored after all
+    is read again), then the misses, read now and stored."""
+    results = []
+    for rel, digest, kind, problems in hits:
+        data = cache.data(kind, rel, digest)
+        if data is MISSING:
+            misses.append(rel)
+        else:
+            results.append((rel, digest, kind, data, problems))
+    fresh = _read_many(root, misses, schemas, jobs, max_bytes, contents)
+    results.extend(fresh)
     for rel, digest, kind, data, problems in fresh:  # only what was read now: hits are stored
         if contents and rel in contents:
             continue  # a candidate, not what the file holds
         if digest:
-            cache.put(rel, digest, kind, data, problems, signature(os.path.join(root, rel)))
+            cache.put(rel, digest, kind, problems, signature(os.path.join(root, rel)), data)
     return results
+
+
+def _verdict_key(root: Path, cache: FileCache, checks, names: list[str], digests: list[bytes]) -> bytes | None:
+    """What the whole repository's problems depend on: every file's name and content hash, the
+    whole schemas folder (lifecycle and weights too), the package's source and the checks asked
+    for. None when a check is no module-level function (a closure's state is not its source)."""
+    if any("<" in getattr(c, "__qualname__", "<") for c in checks):
+        return None
+    schema_files = sorted(n for n in os.listdir(root / SCHEMAS_DIR) if (root / SCHEMAS_DIR / n).is_file())
+    parts = [cache.key.encode(), "|".join(f"{c.__module__}.{c.__qualname__}" for c in checks).encode()]
+    parts += [n.encode() + b"\0" + (root / SCHEMAS_DIR / n).read_bytes() for n in schema_files]
+    h = hashlib.blake2b(source_digest(*parts), digest_size=16)
+    for name, digest in zip(names, digests):
+        h.update(name.encode() + b"\0" + digest)
+    return h.digest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,6 +267,7 @@ def load(
     use_cache: bool = True,
     checks: Iterable[Check] = (),
     contents: dict[str, bytes] | None = None,
+    need_kinds: Iterable[str] | None = None,
 ) -> Corpus:
     """Read ``root/records`` against ``root/schemas``.
 
@@ -246,20 +280,24 @@ def load(
     later stages and this one imports none of them.
     ``contents``: file (relative) -> bytes to check instead of what the file holds, with ``only``
     naming them: what a writing command is about to write, checked as validate would see it.
+    ``need_kinds``: the caller reads only the problems, the file list and the records of these
+    kinds (validate: the calendars). When no file changed since a run that stored its verdict,
+    the corpus then holds just those records and the stored problems, and no check runs.
     """
     # Building 100k records allocates millions of objects and frees none: the cyclic garbage
     # collector would rescan them again and again for nothing (measured: ~2x the load time).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(Path(root), only, jobs, max_bytes, use_cache, tuple(checks), dict(contents or {}))
+        return _load(Path(root), only, jobs, max_bytes, use_cache, tuple(checks), dict(contents or {}),
+                     frozenset(need_kinds) if need_kinds is not None else None)
     finally:
         gc.freeze()  # the records live as long as the corpus: keep later collections off them
         if was_enabled:
             gc.enable()
 
 
-def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents) -> Corpus:
+def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents, need_kinds) -> Corpus:
     schemas = SchemaSet(root / SCHEMAS_DIR)
     lifecycle = Lifecycle.load(root / SCHEMAS_DIR)
     weights, weight_problems = read_weights(root, SCHEMAS_DIR)
@@ -274,35 +312,89 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents) -> Cor
     # the pull-request path reads a few hundred files: loading the whole cache would cost more
     cache = FileCache(root, schemas.digest, max_bytes, enabled=use_cache and only_set is None)
 
+    verdict_key = stored = None
     if only_set is None:
-        results = _read_with_cache(root, names, schemas, jobs, max_bytes, cache)
+        hits, misses = _cached(root, names, cache)
+        if not misses and cache.enabled:
+            verdict_key = _verdict_key(root, cache, checks, names, [h[1] for h in hits])
+            stored = cache.verdict(verdict_key) if verdict_key is not None else None
+        answered = (_answered(root, schemas, lifecycle, weights, names, hits, cache, need_kinds, stored)
+                    if stored is not None and need_kinds is not None else None)
+        if answered is not None:
+            cache.save()  # new stat signatures (a checkout, a touch) are kept
+            return answered
+        # in the files' order, as a cold run reads them: the first file of a duplicated ID wins
+        results = _in_order(_complete(root, hits, misses, schemas, jobs, max_bytes, cache), names)
+        if stored is not None and [r[1] for r in results] != [h[1] for h in hits]:
+            stored = None  # a file whose data was not stored changed while it was read again
         cache.keep_only(set(names))
     else:
         changed_kinds = {kind_of_path(Path(f)) for f in only_set}
         results = _read_subset(root, names, only_set, schemas, max_bytes, cache, contents,
                                ALWAYS_READ + lifecycle.followed_by_naming(changed_kinds))
-    cache.save()
 
+    records = _records(results)
+    corpus = Corpus(root, schemas, lifecycle, records, (), tuple(names), index_mod.Index(records, schemas),
+                    frozenset(only_set) if only_set is not None else None, weights, _contents=contents)
+    if stored is not None:  # the checks found these in these very files last time
+        problems = [Problem(*p) for p in stored]
+    else:
+        problems = list(weight_problems)
+        for _rel, _digest, _kind, _data, file_problems in results:
+            problems.extend(Problem(*p) for p in file_problems)
+        for check in checks:
+            problems.extend(_located(corpus, check(corpus)))
+        if only_set is not None:
+            problems = [p for p in problems if p.file in only_set]
+        problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
+        if only_set is None and cache.enabled and all(r[1] for r in results):  # every file was read
+            verdict_key = _verdict_key(root, cache, checks, names, [r[1] for r in results])
+            if verdict_key is not None:
+                cache.put_verdict(verdict_key, tuple(astuple(p) for p in problems))
+    cache.save()
+    # the one assignment after construction: the checks needed the corpus before its problems were known
+    object.__setattr__(corpus, "problems", tuple(problems))
+    return corpus
+
+
+def _records(results) -> ById:
+    """Each result that parsed as its record; the first file of an ID wins (the duplicate is a
+    problem of its own)."""
     records: dict[str, Record] = {}
-    problems: list[Problem] = list(weight_problems)
-    for rel, _digest, kind, data, file_problems in results:
-        problems.extend(Problem(*p) for p in file_problems)
+    for rel, _digest, kind, data, _problems in results:
         if kind and data is not None:
             rid = _stem(rel)
             if rid not in records:
                 records[rid] = Record(kind, rid, Path(rel), data)
+    return ById(records)
 
-    records = ById(records)
-    corpus = Corpus(root, schemas, lifecycle, records, (), tuple(names), index_mod.Index(records, schemas),
-                    frozenset(only_set) if only_set is not None else None, weights, _contents=contents)
-    for check in checks:
-        problems.extend(_located(corpus, check(corpus)))
-    if only_set is not None:
-        problems = [p for p in problems if p.file in only_set]
-    problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
-    # the one assignment after construction: the checks needed the corpus before its problems were known
-    object.__setattr__(corpus, "problems", tuple(problems))
-    return corpus
+
+def _in_order(results, names: list[str]) -> list:
+    by_rel = {r[0]: r for r in results}
+    return [by_rel[n] for n in names]
+
+
+def _answered(root, schemas, lifecycle, weights, names, hits, cache, need_kinds, stored) -> Corpus | None:
+    """The corpus of an unchanged repository from its stored verdict: the stored problems and the
+    records of ``need_kinds`` only, no check run; None when their data is not stored after all.
+    Which file wins an ID is decided as ``_records`` does over every file: so every file that
+    shares an ID with a wanted one is looked at too (rare: it is a problem of its own)."""
+    by_stem: dict[str, int] = {}
+    for rel, _digest, kind, _problems in hits:
+        if kind:
+            stem = _stem(rel)
+            by_stem[stem] = by_stem.get(stem, 0) + 1
+    shared = {_stem(rel) for rel, _d, kind, _p in hits if kind in need_kinds and by_stem[_stem(rel)] > 1}
+    candidates = []
+    for rel, digest, kind, _problems in hits:
+        if kind in need_kinds or (kind and _stem(rel) in shared):
+            data = cache.data(kind, rel, digest)
+            if data is MISSING:
+                return None
+            candidates.append((rel, digest, kind, data, ()))
+    records = ById({rid: rec for rid, rec in _records(candidates).items() if rec.kind in need_kinds})
+    return Corpus(root, schemas, lifecycle, records, tuple(Problem(*p) for p in stored), tuple(names),
+                  index_mod.Index(records, schemas), None, weights)
 
 
 def _stem(rel: str) -> str:
