@@ -126,7 +126,7 @@ def _problem(file, line, column, rule, message, path=""):
 def _read_one(root: str, rel: str, schemas: SchemaSet, max_bytes: int, raw: bytes | None = None):
     """-> (rel, content hash, kind, data or None, problems as tuples). ``raw``: the content to
     check instead of the file's (a writing command's candidate)."""
-    kind = kind_of_path(Path(rel))
+    kind = kind_of_path(rel)
     try:
         if raw is None:
             raw = open(os.path.join(root, rel), "rb").read()
@@ -229,6 +229,8 @@ def _complete(root: Path, hits: list, misses: list[str], schemas, jobs, max_byte
     fresh = _read_many(root, misses, schemas, jobs, max_bytes, contents)
     results.extend(fresh)
     for rel, digest, kind, data, problems in fresh:  # only what was read now: hits are stored
+        if not cache.enabled:
+            break
         if contents and rel in contents:
             continue  # a candidate, not what the file holds
         if digest:
