@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from conftest import sb
+from site_tables import page_tables
 from servicebook.load import corpus
 from servicebook.write import synth
 from servicebook.site import i18n, pages
@@ -105,8 +106,7 @@ def assert_agree(items: dict, clocks: dict) -> None:
             assert c["stopped_at"] is None
 
 
-_CELL = re.compile(r"(?<!\\)\|")
-_ID = re.compile(r"\[([A-Z]+-[A-Za-z0-9-]+)\]")
+_ID = re.compile(r"([A-Z]+-[A-Za-z0-9-]+)")
 
 
 def site_rows(root: Path, at: str, unscheduled: set | None = None) -> dict[tuple[str, int], tuple[str, str, str, bool]]:
@@ -116,18 +116,18 @@ def site_rows(root: Path, at: str, unscheduled: set | None = None) -> dict[tuple
     moment = datetime.fromisoformat(at)
     out = pages.generate(corpus.load(root), {"lang": "en", "as_of": moment, "root": root})
     page = out["inspections/index.md"]
-    section = page[page.index("## " + i18n.t("aftersales.insp.schedule", "en")):]
+    schedule = [tbl for heading, tbl in page_tables(page) if heading == i18n.t("aftersales.insp.schedule", "en")]
+    assert len(schedule) == 1
     rows = {}
-    lines = section.splitlines()[4:]
-    while lines and lines[0].startswith("|"):
-        cells = [c.strip() for c in _CELL.split(lines.pop(0))[1:-1]]
-        inst = _ID.search(cells[1]).group(1)
-        insp = _ID.search(cells[8])
+    for cells, links in zip(schedule[0].rows, schedule[0].links):
+        assert links[1], cells  # the installation, linked to where it is shown
+        inst = _ID.fullmatch(cells[1]).group(1)
+        insp = _ID.fullmatch(cells[8]) if links[8] else None  # an inspection is a link; "—" is none
         rows[(inst, int(cells[4]))] = (cells[5], cells[7], insp.group(1) if insp else None, cells[9].endswith("⚠"))
     heading = "## " + i18n.t("aftersales.insp.unscheduled", "en")
     listed = set()
     if heading in page:
-        listed = {_ID.search(line).group(1) for line in page[page.index(heading):].splitlines()[1:]
+        listed = {re.search(r">([A-Z]+-[A-Za-z0-9-]+)</a>", line).group(1) for line in page[page.index(heading):].splitlines()[1:]
                   if line.startswith("- ")}
     if unscheduled is None:
         assert not listed

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from conftest import sb
+from site_tables import first_table
 from servicebook.load import corpus as corpus_mod
 from servicebook.write import export
 from servicebook.derive.aftersales.value_index import ValueIndex
@@ -113,18 +114,10 @@ def section(markdown: str, heading: str) -> str:
 
 
 def column_ids(table_text: str, column: str) -> list[str]:
-    """Record IDs of the column headed `column` of the first Markdown table in `table_text`, in row order."""
-    ids, at = [], None
-    for line in table_text.splitlines():
-        if not line.startswith("| ") or line.startswith("| ---"):
-            if at is not None and not line.strip():
-                break  # the end of the first table
-            continue
-        cells = [html.unescape(c).strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-        if at is None:
-            at = cells.index(column)
-            continue
-        m = re.match(rf"\[?({ID})", cells[at])
+    """Record IDs of the column headed `column` of the first table in `table_text`, in row order."""
+    ids = []
+    for shown in first_table(table_text).column(column):
+        m = re.match(rf"({ID})", shown)
         if m:
             ids.append(m.group(1))
     return ids
@@ -143,9 +136,12 @@ def test_report_scores_every_customer(repo):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_value_page_shows_the_report_figures_in_its_order(repo, lang):
-    page = html.unescape(repo.pages(lang)["customers/value.md"])
-    rows = re.findall(rf"^\|\s*\d+\s*\|.*?\]\(({ID})\.md\)\s*\|\s*([^|]+?)\s*\|", page, re.M)
-    assert [(cid, float(v)) for cid, v in rows] == repo.ranked
+    ranking = first_table(repo.pages(lang)["customers/value.md"])
+    rows = []
+    for row, links in zip(ranking.rows, ranking.links):
+        if re.fullmatch(r"\d+", row[0]):  # a ranked customer, linked to its page (served at customers/<id>/)
+            rows.append((re.fullmatch(rf"\.\./({ID})/", links[1][0]).group(1), float(row[2])))
+    assert rows == repo.ranked
 
 
 # -------------------------------------------------------------------------- the customer pages

@@ -226,11 +226,11 @@ def test_quiet_contracts_are_listed_without_a_page_of_their_own(repo):
     # ... a year later, quiet and with no open problem, it is a row of the index only
     later = presales.pages(c, "en", "2027-12-09T00:00:00+08:00", options={"detail_window_days": 180})
     assert f"delivery/{CT}.md" not in later and CT in later["delivery/index.md"]
-    assert f"({CT}.md)" not in later["delivery/index.md"]
+    assert f'href="{CT}/"' not in later["delivery/index.md"]
     # an open problem keeps its page however old the contract is
     critical(repo.root, None)
     later = presales.pages(corpus.load(repo.root), "en", "2027-12-09T00:00:00+08:00")
-    assert f"delivery/{CT}.md" in later and f"({CT}.md)" in later["delivery/index.md"]
+    assert f"delivery/{CT}.md" in later and f'<a href="{CT}/">{CT}</a>' in later["delivery/index.md"]
 
 
 def test_the_daily_and_weekly_reports_seed_002_promises_are_counted(repo):

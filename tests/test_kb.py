@@ -150,12 +150,13 @@ def test_site_pages(repo):
                     "customers/value.md", "feedback/index.md", "kb/KB-20260601-K1AAAA.md"):
             assert key in out, key
         page = out["kb/KB-20260601-K7AAAA.md"]
-        assert "<script>" not in page and "**粗体**" not in page and "](javascript" not in page
+        assert "<script>" not in page and "**粗体**" not in page and "](javascript" not in page and 'href="javascript' not in page
         assert "&#60;script&#62;" in page
-        # the repair page links to its case chain page, relative to the KB page
-        assert "](../cases/RP-20260610-AAAAAA.md#rec-RP-20260610-AAAAAA)" in out["kb/KB-20260601-K1AAAA.md"]
-        assert "](KB-20260601-K1AAAA.md)" in out["kb/cases.md"]
+        # the repair page links to its case chain page, relative to the KB page's served URL
+        # (kb/KB-.../, cases/RP-.../: MkDocs leaves links in HTML as they are)
+        assert 'href="../../cases/RP-20260610-AAAAAA/#rec-RP-20260610-AAAAAA"' in out["kb/KB-20260601-K1AAAA.md"]
+        assert 'href="../KB-20260601-K1AAAA/"' in out["kb/cases.md"]
     links = aftersales.kb_links(repo, "RP-20260610-AAAAAA", "zh", "cases/RP-20260610-AAAAAA.md")
-    assert "](../kb/KB-20260601-K1AAAA.md)" in links
+    assert 'href="../../kb/KB-20260601-K1AAAA/"' in links
     custom = aftersales.pages(repo, "zh", "2026-06-30", where=lambda rid: None)
     assert "cases/RP-20260610" not in custom["kb/cases.md"]

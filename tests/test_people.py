@@ -10,7 +10,6 @@ real command line (`conftest.sb`). Both come from `servicebook.derive` (`workloa
 from __future__ import annotations
 
 import html
-import posixpath
 import json
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import sb, sb_process
+from site_tables import docs_path, hrefs, page_tables, tables_by_heading
 from servicebook.derive.sla import times
 from servicebook.derive.sla.reports import format_duration
 from servicebook.load import corpus as corpus_mod
@@ -27,25 +27,11 @@ from servicebook.site.i18n import t
 ROOT = Path(__file__).resolve().parents[1]
 AT = "2026-11-20T10:00:00+08:00"   # before the last records: later records do not exist yet
 SYNTH_RECORDS, SYNTH_SEED = 300, 11
-LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-
-
-def cells(line: str) -> list[str]:
-    return [html.unescape(LINK.sub(r"\1", c.strip())) for c in line.strip().strip("|").split("|")]
 
 
 def tables(md: str) -> dict[str, list[list[str]]]:
     """The body rows of every table, under the `##` heading above it ('' before the first)."""
-    out: dict[str, list[list[str]]] = {}
-    heading = ""
-    for line in md.splitlines():
-        if line.startswith("## "):
-            heading = html.unescape(line[3:].strip())
-        elif line.startswith("| ") and not line.startswith("| ---"):
-            out.setdefault(heading, []).append(cells(line))
-    for rows in out.values():
-        del rows[0]  # the header
-    return out
+    return tables_by_heading(md)
 
 
 def by_id(rows, rid) -> list[str]:
@@ -161,18 +147,27 @@ def test_every_person_name_links_to_their_queue(repos):
     """Names in tables of every section (SLA, cases, inspections, technicians, pipeline, delivery,
     knowledge base) link to the person's queue page, and every such link reaches a generated page."""
     site = repos["demo"].site
-    assert re.search(r"\[[^\]]+ \(P-[a-z-]+\)\]\(\.\./people/P-[a-z-]+\.md\)", site["sla/index.md"])
-    case = next(md for path, md in site.items() if path.startswith("cases/RP-") and "](../people/P-" in md)
+
+    def person_links(path: str) -> list[str]:
+        return [h for h in hrefs(site[path]) if "people/P-" in h]
+
+    sla = page_tables(site["sla/index.md"])
+    assert any(re.fullmatch(r".+ \(P-[a-z-]+\)", row[0]) and any("people/P-" in h for h in links[0])
+               for _, tbl in sla for row, links in zip(tbl.rows, tbl.links))
+    # the SLA compliance per person too (its chart keeps the plain name): a linked name, then figures
+    per_person = next(tbl for _, tbl in sla if tbl.head[0] == t("sla.by_person", "zh"))
+    assert any(re.fullmatch(r"\d+", row[1]) and re.fullmatch(r"\d+", row[2]) and row[3].endswith("%")
+               and len(links[0]) == 1 and re.fullmatch(r"\.\./people/P-[a-z-]+/", links[0][0])
+               for row, links in zip(per_person.rows, per_person.links))
+    case = next(path for path in site if path.startswith("cases/RP-") and person_links(path))
     assert case
-    # the SLA compliance per person too (its chart keeps the plain name)
-    assert re.search(r"^\| \[[^\]]+\]\(\.\./people/P-[a-z-]+\.md\) \| \d+ \| \d+ \| [^|]*% \|$", site["sla/index.md"], re.M)
     for page in ("inspections/index.md", "technicians/index.md", "pipeline/index.md", "kb/index.md"):
-        assert "](../people/P-" in site[page], page
-    assert any("](../people/P-" in md for path, md in site.items() if path.startswith("delivery/CT-"))
-    for path, md in site.items():
-        for target in re.findall(r"\]\(([^)#]*people/P-[^)#]*\.md)", md):
-            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-            assert resolved in site, (path, target)
+        assert person_links(page), page
+    assert any(person_links(path) for path in site if path.startswith("delivery/CT-"))
+    for path in site:
+        if path.endswith(".md"):
+            for target in person_links(path):
+                assert docs_path(path, target, site) is not None, (path, target)
     assert set(p for p in site if p.startswith("people/P-")) == \
         {f"people/{r.id}.md" for r in corpus_mod.load(ROOT).of_kind("person")}
 

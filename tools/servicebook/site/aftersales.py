@@ -29,7 +29,7 @@ from servicebook.derive.aftersales.common import as_date, as_datetime, get, get_
 from servicebook.load.instants import instant_or_none
 
 from . import i18n
-from .markup import is_safe_id, link, md_escape, relurl, table
+from .markup import href, is_safe_id, link, md_escape, table
 from .mask import MaskedCorpus
 
 # Labels of these pages are in catalogue.yaml (`aftersales.*`), through i18n; field, enum and
@@ -39,7 +39,7 @@ from .mask import MaskedCorpus
 class _Page:
     """Helpers bound to one language and the pages' link targets."""
 
-    def __init__(self, corpus, lang: str, at, where: Callable[[str], str | None] | None):
+    def __init__(self, corpus, lang: str, at, where: Callable[[str], str | None] | None, directory_urls: bool = True):
         if lang not in ("zh", "en"):
             raise ValueError(f"unsupported site language {lang!r}")
         self.c = corpus
@@ -47,6 +47,10 @@ class _Page:
         self.at = as_datetime(at) if at is not None else None  # None: a block that needs no "as of"
         self.day = as_date(at) if at is not None else None
         self._where = where
+        self.directory_urls = directory_urls
+
+    def href(self, here: str, target: str) -> str:
+        return href(here, target, self.directory_urls)
 
     def t(self, key: str, **values) -> str:
         return i18n.t(key, self.lang, **values)
@@ -96,8 +100,7 @@ class _Page:
         shown = label if label is not None else rid
         if not target:
             return md_escape(shown)
-        page, _, anchor = target.partition("#")
-        return link(shown, relurl(here, page) + (f"#{anchor}" if anchor else ""))
+        return link(shown, self.href(here, target))
 
     def person(self, pid, here: str | None = None):
         """A person's ``name (ID)``; on page ``here``, linked to their queue page (`site.people`)
@@ -105,13 +108,13 @@ class _Page:
         if not isinstance(pid, str) or not pid:
             return ""
         target = self._where(pid) if here and self._where is not None and is_safe_id(pid) else None
-        return link(self.labelled(pid), relurl(here, target)) if target else self.labelled(pid)
+        return link(self.labelled(pid), self.href(here, target)) if target else self.labelled(pid)
 
     def customer(self, here: str, cid) -> Markup:
         return self.ref(here, cid, self.labelled(cid)) if isinstance(cid, str) else Markup("—")
 
     def kb_ref(self, here: str, rec) -> Markup:
-        return link(text(get(rec.data, "title")) or rec.id, relurl(here, f"kb/{rec.id}.md")) if is_safe_id(rec.id) \
+        return link(text(get(rec.data, "title")) or rec.id, self.href(here, f"kb/{rec.id}.md")) if is_safe_id(rec.id) \
             else md_escape(text(get(rec.data, "title")) or rec.id)
 
     def reasons(self, m) -> str:
@@ -151,9 +154,9 @@ def _numbered(items) -> str:
 # =============================================================================================== KB
 
 def kb_links(corpus, record_id: str, lang: str, here: str, limit: int = 5,
-             where: Callable[[str], str | None] | None = None) -> str:
+             where: Callable[[str], str | None] | None = None, directory_urls: bool = True) -> str:
     """Markdown list of the KB entries matching a repair or complaint, for its page ('' when none)."""
-    p = _Page(corpus, lang, None, where)
+    p = _Page(corpus, lang, None, where, directory_urls)
     if record_id not in corpus.records:  # (kb.match raises KeyError for an unknown record)
         return ""
     found = kb_mod.match(corpus, record_id, limit=limit)
@@ -192,7 +195,7 @@ def _kb_pages(p: _Page) -> dict[str, str]:
         blocks.append(table([p.t("aftersales.kb.entry"), p.t("aftersales.w.product"), p.t("aftersales.w.by"), p.t("aftersales.w.at")],
                             [[p.kb_ref(here, r), p.labelled(get(r.data, "product")), p.person(get(r.data, "filled_by"), here),
                               text(get(r.data, "created_at"))[:10]] for r in drafts]))
-    blocks.append(link(p.t("aftersales.kb.cases"), relurl(here, "kb/cases.md")))
+    blocks.append(link(p.t("aftersales.kb.cases"), p.href(here, "kb/cases.md")))
     out[here] = _lines(*blocks)
 
     # which cases match which entries (`kb.case_matches`, once; the entry pages use it too)
@@ -226,7 +229,7 @@ def _kb_entry(p: _Page, rec, cases) -> str:
         for n in nums if isinstance(nums, list) else []:
             part = numbers.get(n) if isinstance(n, str) else None
             label = f"{n} {text(get(part.data, 'name'))}".strip() if part is not None else n
-            shown.append(link(label, relurl(here, "parts/index.md") + f"#part-{part.id}")
+            shown.append(link(label, p.href(here, f"parts/index.md#part-{part.id}"))
                          if part is not None and is_safe_id(part.id) else md_escape(label))
         return Markup(", ").join(shown) if shown else Markup("—")
 
@@ -513,7 +516,7 @@ def _feedback_page(p: _Page) -> str:
 def pages(corpus, lang: str, at, where: Callable[[str], str | None] | None = None,
           options: dict | None = None) -> dict[str, str]:
     """Every after-sales page for one language, as of ``at``."""
-    p = _Page(corpus, lang, at, where)
+    p = _Page(corpus, lang, at, where, (options or {}).get("use_directory_urls", True))
     out = _kb_pages(p)
     out["inspections/index.md"] = _inspections_page(p)
     out["parts/index.md"] = _parts_page(p)

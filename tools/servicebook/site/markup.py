@@ -6,12 +6,18 @@ Markdown-significant characters into numeric character references. Python-Markdo
 character references alone, so `<script>`, `[x](javascript:...)`, `**`, `|`, `{{ }}` and `{% %}`
 all come out as the literal text the record holds. Record text is never used as template source.
 
-Only the helpers in this module (`link`, `br`, ...) create `Markup`, i.e. trusted Markdown, and
-they escape their text arguments themselves.
+Only the helpers in this module (`link`, `code`, `table`, ...) create `Markup`, i.e. trusted markup,
+and they escape their text arguments themselves. What they make is HTML, never Markdown syntax: a
+table is an HTML block that Python-Markdown passes through without parsing its cells (half of the
+render time of our pages went into its table and inline passes), so a link or code span inside a
+cell must already be HTML there, and the same helpers serve for Markdown paragraphs, where inline
+HTML passes through as well. MkDocs does not rewrite URLs in raw HTML, so a link carries the URL
+the browser resolves from the page's served address (`href`).
 """
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -85,11 +91,11 @@ def is_safe_id(value) -> bool:
     return kind is not None and is_id_of(kind, value)
 
 
-def link(text, url: str, title=None) -> Markup:
-    """A Markdown link with escaped text to a URL we built (relative, from safe IDs)."""
+def link(text, url: str | None) -> Markup:
+    """An HTML link with escaped text to a URL we built (`href`: relative, from safe IDs)."""
     if not url:
         return md_escape(text)
-    return Markup(f"[{md_escape(text)}]({quote(url, safe='/#.-_~')})")
+    return Markup(f'<a href="{html.escape(quote(url, safe="/#.-_~"))}">{md_escape(text)}</a>')
 
 
 _EXTERNAL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s]*)?$")
@@ -97,12 +103,17 @@ _EXTERNAL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s]*)?$")
 
 def external_link(text, url) -> Markup:
     """A link to an http(s) URL that comes from data (a `Reviewed-on` trailer); anything else,
-    e.g. `javascript:`, is shown as escaped text. Characters that could end the Markdown link or
-    form markup in the URL are percent-encoded."""
+    e.g. `javascript:`, is shown as escaped text. Characters that could end the attribute or form
+    markup in the URL are percent-encoded, and what is left is escaped for the attribute."""
     if not isinstance(url, str) or not _EXTERNAL.match(url.strip()):
         return md_escape(url if url else text)
     safe = quote(url.strip(), safe="/:?#=&%+,;~-.@!$")
-    return Markup(f"[{md_escape(text)}]({safe})")
+    return Markup(f'<a href="{html.escape(safe)}">{md_escape(text)}</a>')
+
+
+def code(text) -> Markup:
+    """Text in a code span, shown literally (HTML, so it works in a table cell as in a paragraph)."""
+    return Markup(f"<code>{md_escape(text)}</code>")
 
 
 def join(items, sep=", ") -> Markup:
@@ -110,7 +121,8 @@ def join(items, sep=", ") -> Markup:
 
 
 def relurl(from_path: str, to_path: str) -> str:
-    """Relative link from one generated docs path to another (both docs-relative .md/.svg)."""
+    """Relative path from one docs path to another (both docs-relative .md/.svg), for Markdown
+    that MkDocs rewrites (an image); HTML links take `href`."""
     base = PurePosixPath(from_path).parent
     target = PurePosixPath(to_path)
     parts_from = [p for p in base.parts if p not in ("", ".")]
@@ -120,6 +132,36 @@ def relurl(from_path: str, to_path: str) -> str:
         i += 1
     rel = [".."] * (len(parts_from) - i) + parts_to[i:]
     return "/".join(rel)
+
+
+def served_path(path: str, directory_urls: bool = True) -> str:
+    """The URL, relative to the site root, at which MkDocs serves the docs path ``path``:
+    ``cases/X.md`` at ``cases/X/`` (``cases/X.html`` without directory URLs), ``cases/index.md``
+    at ``cases/`` (``cases/index.html``), ``index.md`` at the root (``""``); other files as they are."""
+    p = PurePosixPath(path)
+    if p.suffix != ".md":
+        return path
+    if not directory_urls:
+        return str(p.with_suffix(".html"))
+    if p.stem == "index":
+        return "" if str(p.parent) == "." else f"{p.parent}/"
+    return f"{p.with_suffix('')}/"
+
+
+def href(here: str, target: str, directory_urls: bool = True) -> str:
+    """The relative URL of docs path ``target`` (``x.md``, ``x.md#anchor``, ``chart.svg``) as a
+    link on the page generated from ``here`` must carry it: resolved by the browser from the
+    page's served URL (`served_path`), since MkDocs leaves URLs in raw HTML as they are."""
+    path, sep, anchor = target.partition("#")
+    if not path:
+        return target  # an anchor on the same page
+    page = served_path(here, directory_urls)
+    base = page if page.endswith("/") or not page else posixpath.dirname(page)
+    to = served_path(path, directory_urls)
+    rel = posixpath.relpath(to or ".", base.rstrip("/") or ".")
+    if to.endswith("/") or not to:
+        rel = "./" if rel == "." else rel + "/"
+    return rel + sep + anchor
 
 
 def _finalize(value):
@@ -142,20 +184,23 @@ def environment() -> Environment:
 
 
 def cell(value) -> Markup:
-    """Escaped text for a Markdown table cell ('—' when empty)."""
+    """Escaped text for a table cell ('—' when empty)."""
     if value is None or value == "":
         return Markup("—")
     return md_escape(value)
 
 
 def table(headers, rows) -> Markup:
-    """A Markdown table; every cell is escaped unless it is already `Markup` from a helper."""
+    """An HTML table block; every cell is escaped unless it is already `Markup` from a helper.
+
+    Python-Markdown passes an HTML block through as it is, so the cells are not parsed again (the
+    numeric character references of `md_escape` read the same in HTML), and Material styles and
+    wraps a plain `<table>` as it does a Markdown one. One row a line, no blank line inside."""
     if not rows:
         return Markup("")
-    head = "| " + " | ".join(str(cell(h)) for h in headers) + " |"
-    sep = "|" + "|".join(" --- " for _ in headers) + "|"
-    body = ["| " + " | ".join(str(cell(c)) for c in row) + " |" for row in rows]
-    return Markup("\n".join([head, sep, *body]) + "\n")
+    head = "<tr>" + "".join(f"<th>{cell(h)}</th>" for h in headers) + "</tr>"
+    body = ["<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>" for row in rows]
+    return Markup("\n".join(["<table>", "<thead>", head, "</thead>", "<tbody>", *body, "</tbody>", "</table>"]) + "\n")
 
 
 def code_block(text: str, lang: str = "") -> Markup:

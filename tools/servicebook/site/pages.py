@@ -42,7 +42,7 @@ from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 from . import charts
 from . import people
 from .i18n import Translator, catalogue, check_lang, fmt_time, target_text
-from .markup import code_block, environment, external_link, is_safe_id, link, md_escape, relurl, table
+from .markup import code, code_block, environment, external_link, href, is_safe_id, link, md_escape, relurl, table
 from .mask import mask_value
 from .model import Chain, SiteModel, get
 from .schemaview import description, enum_label, title as schema_title, value_type
@@ -111,21 +111,21 @@ class _Generator:
                     rlink=lambda rid, text=None: self.record_link(path, rid, text))
         self.out[path] = tpl.render(**base, **ctx)
 
+    def href(self, here: str, target: str) -> str:
+        """`markup.href` with this build's `use_directory_urls` (MkDocs's default: true)."""
+        return href(here, target, self.o.get("use_directory_urls", True))
+
     def link_to(self, here: str, text, target: str | None) -> Markup:
-        return link(text, relurl(here, target)) if target else md_escape(text)
+        return link(text, self.href(here, target)) if target else md_escape(text)
 
     def record_link(self, here: str, rid, text=None) -> Markup:
-        """Link to wherever a record is shown; plain escaped text when it has no page."""
+        """Link to wherever a record is shown (a page, or an anchor on one); plain escaped text
+        when it has no page."""
         if not isinstance(rid, str):
             return md_escape(rid)
         label = text if text is not None else rid
         target = self.where.get(rid)
-        if not target:
-            return md_escape(label)
-        if "#" in target:
-            page, anchor = target.split("#", 1)
-            return link(label, relurl(here, page) + "#" + anchor)
-        return link(label, relurl(here, target))
+        return self.link_to(here, label, target)
 
     def short(self, rid) -> str:
         """``name (ID)`` of a record in a table or list: `servicebook.derive.names.short_name` of the
@@ -451,7 +451,8 @@ class _Generator:
             return Markup("")
         from . import aftersales  # (bad record data is the section's to show; a raise is a bug)
 
-        return Markup(aftersales.kb_links(self.m.corpus, rec.id, self.lang, here, where=self.where.get))
+        return Markup(aftersales.kb_links(self.m.corpus, rec.id, self.lang, here, where=self.where.get,
+                                          directory_urls=self.o.get("use_directory_urls", True)))
 
     def who(self, here: str, name, email) -> Markup:
         """A committer or approver: the person record matched by git e-mail, else the git name
@@ -567,7 +568,7 @@ class _Generator:
                             self.t(f"audit.action.{'imported' if ch.imported else ch.action}")
                             if ch.action in AUDIT_ACTIONS else ch.action,
                             move, self.changed_fields(tr.kind or rec.kind, ch.fields) if ch.action == "changed" else "",
-                            Markup(f"`{ch.commit[:10]}`"), _short(self.m.text(ch.subject), 60)])
+                            code(ch.commit[:10]), _short(self.m.text(ch.subject), 60)])
         block["changes"] = table([self.t("word.at"), self.t("audit.committer"), self.t("audit.action"),
                                   self.t("audit.status_move"), self.t("audit.fields"), self.t("audit.commit"),
                                   self.t("audit.subject")], changes)
@@ -578,7 +579,7 @@ class _Generator:
                               m.role_label(a.role, self.lang) if a.role else "—",
                               m.status_label(rec.kind, a.status, self.lang) if a.status else "—",
                               external_link(self.t("audit.review"), a.reviewed_on) if a.reviewed_on else "—",
-                              Markup(f"`{a.commit[:10]}`")])
+                              code(a.commit[:10])])
         block["approvals"] = table([self.t("word.at"), self.t("case.approval_by"), self.t("word.role"),
                                     self.t("case.approval_step"), self.t("audit.review"), self.t("audit.commit")],
                                    approvals)
@@ -616,7 +617,7 @@ class _Generator:
                          m.kind_label(tr.kind, self.lang) if tr.kind else "",
                          self.rule_label(f.rule), _rule_code(f.rule),
                          self.t(f"audit.severity.{f.severity}") if f.severity in ("error", "warning") else f.severity,
-                         self.finding_text(f, tr.kind), Markup(f"`{f.commit[:10]}`") if f.commit else "—"])
+                         self.finding_text(f, tr.kind), code(f.commit[:10]) if f.commit else "—"])
         self.render(here, "approvals.md.j2",
                     pending=table([self.t("word.record"), self.t("word.kind"), self.t("word.status"),
                                    self.t("approvals.step"), self.t("word.role"), self.t("approvals.who"),
@@ -1012,7 +1013,7 @@ class _Generator:
                 path = f"{prefix}{name}"
                 vt = value_type(sub)
                 item, ib = m.view.items(sub, sb) if vt == "array" else ({}, sb)
-                rows.append([Markup(f"`{path}`"), schema_title(sub, "zh", name), schema_title(sub, "en", name),
+                rows.append([code(path), schema_title(sub, "zh", name), schema_title(sub, "en", name),
                              self.type_label(sub, item), self.t("word.yes") if name in required else "",
                              self.allowed(sub if vt != "array" else item), _with_code(description(sub, self.lang))])
                 if depth < 4 and vt == "object" and vt != "money" and sub.get("x-sb-def") not in ("money",):
@@ -1084,7 +1085,7 @@ class _Generator:
                 notes.append(self.t("forms.pause"))
             if m.is_final(kind, st):
                 notes.append(self.t("forms.final"))
-            statuses.append([Markup(f"`{st}`"), m.status_label(kind, st, "zh"), m.status_label(kind, st, "en"),
+            statuses.append([code(st), m.status_label(kind, st, "zh"), m.status_label(kind, st, "en"),
                              "; ".join(notes), ", ".join(m.transitions(kind, st))])
         examples = root.get("examples")
         example = None
@@ -1124,9 +1125,8 @@ class _Generator:
 
 
 def _code(value) -> Markup:
-    """A value of a schema (an enum key) as a code span; escaped text if it holds a backtick."""
-    text = str(value)
-    return Markup(f"`{text}`") if "`" not in text and "\n" not in text and "|" not in text else md_escape(text)
+    """A value of a schema (an enum key) as a code span."""
+    return code(str(value))
 
 
 def _with_code(text) -> Markup:
@@ -1140,7 +1140,7 @@ def _with_code(text) -> Markup:
 
 def _rule_code(rule) -> Markup | str:
     """A finding's rule ID (`approval.missing`) as code: an identifier, meant literally."""
-    return Markup(f"`{rule}`") if isinstance(rule, str) and re.fullmatch(r"[a-z0-9.\-]+", rule) else str(rule)
+    return code(rule) if isinstance(rule, str) and re.fullmatch(r"[a-z0-9.\-]+", rule) else str(rule)
 
 
 def _short(text, n: int) -> str:

@@ -20,7 +20,7 @@ from servicebook.derive.sla import times as times_mod
 from servicebook.load.instants import ZONE
 
 from . import charts
-from .markup import is_safe_id, md_escape, relurl, table
+from .markup import is_safe_id, md_escape, relurl, served_path, table
 from .i18n import fmt_time
 
 INDEX = "people/index.md"
@@ -157,17 +157,6 @@ def times_page(g) -> None:
     g.render(here, "times.md.j2", sections=sections, index_link=g.link_to(here, g.t("people.title"), INDEX))
 
 
-def site_url(path: str, directory_urls: bool) -> str:
-    """The URL (from the site's root) MkDocs gives the page at docs path ``path``."""
-    page, _, anchor = path.partition("#")
-    stem = page[:-3] if page.endswith(".md") else page
-    if directory_urls:
-        stem = "" if stem == "index" else stem[:-len("index")] if stem.endswith("/index") else stem + "/"
-    else:
-        stem += ".html"
-    return stem + (f"#{anchor}" if anchor else "")
-
-
 def lookup(g) -> str:
     """Every record shown somewhere (cases and the records of their chains, customers, people,
     knowledge-base entries), by ID and name, for the search box (`templates/lookup.js`):
@@ -180,7 +169,7 @@ def lookup(g) -> str:
     items = []
     for rid, target in sorted(g.where.items()):
         page, _, anchor = target.partition("#")
-        n = pages.setdefault(site_url(page, directory_urls), len(pages))
+        n = pages.setdefault(served_path(page, directory_urls), len(pages))
         rec = g.m.records.get(rid)
         name = names.short_name(g.m.shown(rid), g.lang) if rec is not None and rec.kind in ("customer", "person", "kb") else ""
         full = names.full_name(g.m.shown(rid), g.lang) if name else ""

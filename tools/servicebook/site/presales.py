@@ -27,20 +27,24 @@ from servicebook.derive import pipeline as pl
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 from . import charts, i18n
-from .markup import is_safe_id, link, md_escape, relurl, table
+from .markup import href, is_safe_id, link, md_escape, table
 
 # Labels of these pages are in catalogue.yaml (`presales.*`), through i18n; deal stage names are
 # the pipeline's own (`pipeline.STAGE_LABELS`), like status labels come from the lifecycle.
 
 
 class _Ctx:
-    def __init__(self, corpus, lang: str, at, where=None):
+    def __init__(self, corpus, lang: str, at, where=None, directory_urls: bool = True):
         if lang not in ("zh", "en"):
             raise ValueError(f"unsupported language {lang!r}")
         self.c, self.lang = corpus, lang
         self.at = parse_instant(at)
         self.records = corpus.records
         self.where = where
+        self.directory_urls = directory_urls
+
+    def href(self, here: str, target: str) -> str:
+        return href(here, target, self.directory_urls)
 
     def t(self, key: str, **kw) -> str:
         return i18n.t(key, self.lang, **kw)
@@ -70,7 +74,7 @@ class _Ctx:
         """A person in a table: ``name (ID)``, linked to their queue page (`site.people`) where the
         site has one."""
         target = self.where(pid) if self.where is not None and isinstance(pid, str) else None
-        return link(self.name(pid), relurl(here, target)) if target else self.name(pid)
+        return link(self.name(pid), self.href(here, target)) if target else self.name(pid)
 
     def customer(self, here: str, cid):
         """A customer in a table: its name and ID, linked to its page where the site has one."""
@@ -83,8 +87,7 @@ class _Ctx:
         target = self.where(rid) if self.where is not None and isinstance(rid, str) else None
         if not target:
             return shown if shown is not None else "—"
-        page, _, anchor = target.partition("#")
-        return link(shown, relurl(here, page) + (f"#{anchor}" if anchor else ""))
+        return link(shown, self.href(here, target))
 
     def when(self, value, date_only=False) -> str:
         if value is None:
@@ -128,7 +131,7 @@ def _manager_slug(pid: str | None) -> str:
 def pages(corpus, lang: str, at, where=None, options: dict | None = None) -> dict[str, str]:
     """``options["detail_window_days"]``: contracts with no change for longer than this and no
     open problem are listed in the delivery index without a page of their own."""
-    x = _Ctx(corpus, lang, at, where)
+    x = _Ctx(corpus, lang, at, where, (options or {}).get("use_directory_urls", True))
     out: dict[str, str] = {}
     deals = pl.deals(corpus, x.at)
     out["pipeline/index.md"] = _pipeline_index(x, deals)
@@ -158,7 +161,7 @@ def _deal_row(x: _Ctx, d: pl.Deal, here: str):
         if n["manager_not_informed"]:
             rounds += " ⚠"
     return [x.ref(here, d.survey), x.customer(here, d.customer), _money(*d.value) if d.value else "—", x.person(here, d.salesperson),
-            link(x.name(d.manager), relurl(here, f"pipeline/managers/{_manager_slug(d.manager)}.md")) if d.manager else "—",
+            link(x.name(d.manager), x.href(here, f"pipeline/managers/{_manager_slug(d.manager)}.md")) if d.manager else "—",
             x.when(d.stage_since), "—" if d.days_in_stage is None else ("≥ " if d.days_at_least else "") + f"{d.days_in_stage:g}",
             x.when(d.deadline), x.state(d.state), rounds]
 
@@ -222,14 +225,14 @@ def _pipeline_index(x: _Ctx, deals: list[pl.Deal]) -> str:
     for manager, groups_m in pl.manager_view(deals).items():
         label = x.name(manager) if manager else x.t("presales.unassigned")
         counts = f" — {len(groups_m['open'])} / {len(groups_m['long_negotiations'])} / {len(groups_m['lost'])}"
-        parts.append(f"- {link(label, relurl(here, f'pipeline/managers/{_manager_slug(manager)}.md'))}{md_escape(counts)}\n")
+        parts.append(f"- {link(label, x.href(here, f'pipeline/managers/{_manager_slug(manager)}.md'))}{md_escape(counts)}\n")
     return "".join(parts)
 
 
 def _manager_page(x: _Ctx, manager: str, groups: dict, here: str) -> str:
     label = x.full(manager) if manager else x.t("presales.unassigned")
     parts = [f"# {md_escape(x.t('presales.h.manager', name=label))}\n",
-             f"{link(x.t('presales.back.pipeline'), relurl(here, 'pipeline/index.md'))}\n"]
+             f"{link(x.t('presales.back.pipeline'), x.href(here, 'pipeline/index.md'))}\n"]
     head = [x.t(k) for k in ("presales.col.deal", "presales.col.customer", "presales.col.value", "presales.col.sales", "presales.col.manager",
                              "presales.col.since", "presales.col.days", "presales.col.deadline", "presales.col.state", "presales.col.rounds")]
     parts.append(f"\n## {md_escape(x.t('presales.h.long'))}\n")
@@ -263,7 +266,7 @@ def _delivery_index(x: _Ctx, reports: list[dict], paged: set[str], days: int) ->
     rows = []
     for rep in reports:
         open_counts = " / ".join(f"{x.t(f'presales.level.{lv}')} {len(ids)}" for lv, ids in rep["open_problems_by_level"].items() if ids)
-        page = relurl(here, f"delivery/{rep['contract']}.md") if rep["contract"] in paged else None
+        page = x.href(here, f"delivery/{rep['contract']}.md") if rep["contract"] in paged else None
         rows.append([link(rep["contract"], page), x.customer(here, rep["customer"]),
                      x.status("contract", rep["status"]), x.when(rep["signed_at"], True),
                      f"{rep['team']['shape']}: {x.name(rep['team']['owner'])}" if rep["team"]["owner"] else rep["team"]["shape"],
@@ -278,7 +281,7 @@ def _delivery_index(x: _Ctx, reports: list[dict], paged: set[str], days: int) ->
 def _delivery_page(x: _Ctx, rep: dict) -> str:
     here = f"delivery/{rep['contract']}.md"
     parts = [f"# {md_escape(rep['contract'])} — {md_escape(x.full(rep['customer']))}\n",
-             f"{link(x.t('presales.back'), relurl(here, 'delivery/index.md'))}\n\n",
+             f"{link(x.t('presales.back'), x.href(here, 'delivery/index.md'))}\n\n",
              md_escape(f"{x.status('contract', rep['status'])} · {x.enum('contract', ('service_tier',), rep['tier'])} · "
                        f"{x.t('presales.col.signed')} {x.when(rep['signed_at'])}"), "\n"]
     # team
