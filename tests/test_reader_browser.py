@@ -145,8 +145,16 @@ def test_field_engineer_finds_their_queue_from_the_first_screen(browser, server,
     name = next(c["owner_name"] for c in late if c["owner"] == owner)
     link = table_after(page, "当前已超时").locator("tbody td a", has_text=name).first
     assert on_first_screen(page, link), "the engineer's name is not on the home page's first screen"
+    # the table is an HTML block in the page's Markdown (issue #19): Material still wraps it to
+    # scroll sideways and styles it as it does a Markdown table
+    wrapped = table_after(page, "当前已超时").locator(
+        "xpath=parent::div[contains(concat(' ', @class, ' '), ' md-typeset__table ')]"
+        "/parent::div[contains(concat(' ', @class, ' '), ' md-typeset__scrollwrap ')]")
+    assert wrapped.count() == 1
+    # and its link carries the URL the page is served at: it leads to the queue, not a 404
     link.click()
     page.wait_for_load_state("load")
+    assert re.search(rf"/people/{re.escape(owner)}/$", page.url), page.url
     summary = page.locator("article p", has_text="未完成时限").first
     assert on_first_screen(page, summary)
     assert summary.inner_text().strip() == \
