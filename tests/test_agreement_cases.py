@@ -36,6 +36,7 @@ import pytest
 import yaml
 
 from conftest import sb, with_site
+from site_tables import page_tables, tables_by_heading
 from servicebook.derive import cases
 from servicebook.load import corpus as corpus_mod
 from servicebook.load.index import CHAIN_PARENT
@@ -348,14 +349,15 @@ def test_customer_pages_count_the_same_open_cases(repo, lang):
     out = pages.generate(repo.corpus, {"lang": lang, "root": str(repo.root), "as_of": parse_instant(AT)})
     expected = Counter(case["customer"] for case in repo.report_data["cases"] if case["customer"])
     # customer | tier | open | all | ... (satisfaction columns follow)
-    rows = re.findall(r"^\| \[[^\]]*\((CU-[^)]+)\)\]\([^)]*\) \|[^|]*\| (\d+) \| (\d+) \|", out["customers/index.md"], re.M)
+    rows = [(m.group(1), row[2], row[3]) for _, tbl in page_tables(out["customers/index.md"])
+            for row, links in zip(tbl.rows, tbl.links)
+            if links[0] and (m := re.fullmatch(r".*\((CU-[^)]+)\)", row[0]))]  # a linked customer
     assert rows and {cid: int(n) for cid, n, _ in rows if int(n)} == dict(expected)
     heading = Translator(lang)("customer.open_cases")
     for cid, n, _ in rows:
         page = out[f"customers/{cid}.md"]
-        start = page.index(f"## {heading}\n")
-        end = page.find("\n## ", start + 3)
-        section = page[start:end if end >= 0 else None]
-        shown = re.findall(r"^\| \[?((?:SV|CP|RP|[A-Z]+)-[A-Za-z0-9-]+)", section, re.M)
+        assert f"## {heading}\n" in page
+        shown = [m.group(1) for row in tables_by_heading(page).get(heading, [])
+                 if (m := re.match(r"((?:SV|CP|RP|[A-Z]+)-[A-Za-z0-9-]+)", row[0]))]
         listed = sorted(case["root"] for case in repo.report_data["cases"] if case["customer"] == cid)
         assert sorted(shown) == listed, cid

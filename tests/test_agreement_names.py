@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from site_tables import page_tables
 from servicebook import cli
 from servicebook.load import corpus
 from servicebook.derive import delivery
@@ -282,8 +283,9 @@ def weekly_long(texts: dict[str, str], lang: str) -> set[str]:
     page = texts["weekly.md"]
     head = f"## {i18n.t('weekly.overdue_negotiations', lang)}\n"
     assert head in page
-    section = page.split(head, 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| \[(SV-[A-Za-z0-9-]+)\]", section, flags=re.M))
+    title = i18n.t("weekly.overdue_negotiations", lang)
+    return {row[0] for heading, tbl in page_tables(page) if heading == title
+            for row, links in zip(tbl.rows, tbl.links) if links[0] and re.fullmatch(r"SV-[A-Za-z0-9-]+", row[0])}
 
 
 def test_weekly_page_and_pipeline_list_the_same_long_negotiations(repo, site):
