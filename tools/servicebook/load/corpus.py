@@ -367,7 +367,7 @@ def _records(results) -> ById:
         if kind and data is not None:
             rid = _stem(rel)
             if rid not in records:
-                records[rid] = Record(kind, rid, Path(rel), data)
+                records[rid] = Record(kind, rid, rel, data)  # the path becomes a Path when read
     return ById(records)
 
 

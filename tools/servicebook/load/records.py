@@ -66,11 +66,30 @@ SUFFIX = ".yaml"
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+class _PathOnFirstUse:
+    """A field holding a Path that may be given as text and becomes a Path when first read:
+    loading builds 100k records, and making a Path of each costs ~1 s that validate never needs."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj, objtype=None) -> Path:
+        if obj is None:
+            raise AttributeError(self.slot)  # no default for the dataclass
+        value = obj.__dict__[self.slot]
+        if value.__class__ is str:
+            value = obj.__dict__[self.slot] = Path(value)
+        return value
+
+    def __set__(self, obj, value: Path | str) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class Record:
     kind: str
     id: str
-    path: Path  # relative to the repository root, e.g. records/complaint/2026/CP-....yaml
+    path: Path = _PathOnFirstUse()  # relative to the repository root, e.g. records/complaint/2026/CP-....yaml
     data: dict[str, Any] = field(repr=False)
 
     @property
