@@ -54,6 +54,13 @@ def timed_cpu(cmd, cwd, env=None) -> tuple[float, float]:
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def replace(path: Path, data: bytes) -> None:
+    """Write ``path`` as a new file: a repository copied with hard links (cp -al) keeps its twin."""
+    tmp = path.with_name(path.name + ".bench-tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def best(runs: list[tuple[float, float]]) -> tuple[float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
@@ -112,11 +119,11 @@ def main() -> None:
             cold.append(timed_cpu(sb, root, {"SERVICEBOOK_NO_CACHE": "1"}))
             timed(sb, root)  # fills the cache
             warm.append(timed_cpu(sb, root))
-            edit.write_bytes(original + b"# edited by bench_validate\n")
+            replace(edit, original + b"# edited by bench_validate\n")
             try:
                 edited.append(timed_cpu(sb, root))
             finally:
-                edit.write_bytes(original)
+                replace(edit, original)
             timed(sb, root)  # the cache again as the repository is
             changed.append(timed_cpu([*sb, names[len(names) // 2]], root))
         rows = [
