@@ -36,6 +36,8 @@ whole stretch is masked. Masking is done on plain text, before any escaping for 
 
 from __future__ import annotations
 
+import hashlib
+
 import re
 import unicodedata
 from bisect import bisect_right
@@ -379,6 +381,9 @@ class Known:
     def __init__(self, known: Mapping[str, str]):
         """``known``: value -> kind, as `values` gives it (values too short to match safely
         are left out here too)."""
+        # what the masking depends on, for caches of masked output (the site's kept pages)
+        self.digest = hashlib.blake2b(repr(sorted(map(repr, known.items()))).encode("utf-8", "surrogatepass"),
+                                      digest_size=16).hexdigest()
         self._text = ahocorasick.Automaton()
         self._phones = ahocorasick.Automaton()
         n_text = n_phones = 0

@@ -14,6 +14,10 @@ Options (all optional except `as_of`, which the plugin fills):
   archive_page_size    rows per archive page (200)
   show_personal_data   false: personal data masked by the schemas' x-personal markers
   progress             callable(done, total) for build progress
+  store                a `servicebook.write.pagestore.PageStore`: case pages whose inputs did not
+                       change since the build that stored them are not generated again; every page
+                       is kept in the store, and the mapping gives a kept page's file (a `Path`)
+                       instead of its text
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from servicebook.derive.audit import trail as audit_trail
 from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 
 from . import charts
+from . import pagekeys
 from . import people
 from .i18n import Translator, catalogue, check_lang, fmt_time, target_text
 from .markup import code, code_block, environment, external_link, href, is_safe_id, link, md_escape, relurl, table
@@ -82,6 +87,11 @@ def generate(corpus, options: dict) -> dict[str, str]:
     out = gen.run()
     _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()},
                        gen.where)
+    store = opts.get("store")
+    if store is not None:
+        out = {path: text if isinstance(text, Path) else store.put(path, text) for path, text in out.items()}
+        store.finish()
+        log.info("servicebook: %d pages kept, %d files changed", store.kept, store.written)
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out
@@ -100,6 +110,8 @@ class _Generator:
         self.env = environment()
         self.out: dict[str, str] = {}
         self.progress: Callable[[int, int], None] | None = opts.get("progress")
+        self.store = opts.get("store")
+        self._build_key: str | None = None
         # where each record is shown: case page anchor, customer page, or archive page
         self.where: dict[str, str] = {}
 
@@ -394,13 +406,23 @@ class _Generator:
 
     def case_page(self, ch: Chain) -> None:
         m, here = self.m, self.m.page(ch)
+        key = None
+        if self.store is not None:  # a case page is the costly kind: kept while its inputs are unchanged
+            if self._build_key is None:
+                self._build_key = pagekeys.build_key(self)
+            key = pagekeys.case_key(self, ch, self._build_key)
+            if self.store.kept_page(here, key):
+                self.out[here] = self.store.file(here)
+                return
         timeline = [[fmt_time(e.at), self.record_link(here, e.record.id), m.kind_label(e.record.kind, self.lang),
                      m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), m.text(e.note)]
                     for e in ch.entries]
         approvals = [[fmt_time(e.at), self.record_link(here, e.record.id), m.status_label(e.record.kind, e.status, self.lang),
                       m.role_label(role, self.lang), self.person(here, e.by)] for e, role in cases.approvals_given(m.c, ch)]
         ids = {r.id for r in ch.records}
-        clocks = [c for _, c in sorted(pair for rid in ids for pair in m.clocks_of.get(rid, ()))]
+        # in the chain's record order, each record's clocks in the engine's order (the engine's
+        # order across records follows the load order, which a changed file can move)
+        clocks = [c for r in ch.records for _, c in m.clocks_of.get(r.id, ())]
         linked = []
         seen = set()
         for r in ch.records:
@@ -441,6 +463,8 @@ class _Generator:
                     audit_available=m.audit_available,
                     audit=[self.audit_block(here, r) for r in ch.records],
                     forms=forms)
+        if key is not None:
+            self.out[here] = self.store.put(here, self.out[here], key)
 
     # --- knowledge-base links and the audit trail on case pages ----------------------------------------
     def kb_links(self, here: str, rec) -> Markup:

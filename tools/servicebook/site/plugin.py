@@ -35,6 +35,7 @@ from . import people
 from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
 from servicebook.load.instants import InstantError, now, parse_instant
+from servicebook.write.pagestore import PageStore, complete_search_index, page_folder, search_copy
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
@@ -69,15 +70,17 @@ class ServicebookConfig(Config):
     alternate_config = c.Optional(c.Type(str))          # e.g. mkdocs.en.yml, built after this one
     alternate_dir = c.Type(str, default="en")
     alternate_on_serve = c.Type(bool, default=False)
+    keep_pages = c.Type(bool, default=True)             # generated pages kept in .cache/ (rebuilds)
 
 
 def generate(corpus, root: Path, lang: str, as_of: datetime, options: dict, *,
-             use_directory_urls: bool = True, progress=None) -> dict[str, str]:
+             use_directory_urls: bool = True, progress=None, store: PageStore | None = None) -> dict[str, str | Path]:
     """Every generated page (docs-relative path -> Markdown) and the stylesheet: what a build
-    adds to the site, and what `servicebook site generate` writes as files."""
+    adds to the site, and what `servicebook site generate` writes as files. With a ``store`` the
+    pages are kept there between builds (`servicebook.write.pagestore`) and given by their files."""
     generated = pages.generate(corpus, {
         "lang": lang, "root": str(root), "as_of": as_of, **options,
-        "progress": progress, "use_directory_urls": use_directory_urls,
+        "progress": progress, "use_directory_urls": use_directory_urls, "store": store,
     })
     generated[CSS_PATH] = (TEMPLATES / "servicebook.css").read_text(encoding="utf-8")
     return generated
@@ -89,15 +92,19 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
     def __init__(self):
         super().__init__()
         self.command = "build"
+        self.dirty = False
         self.rendered = 0
         self.total_pages = 0
         self.started = 0.0
         self.pinned_as_of: datetime | None = None
         self.alternate: tuple[subprocess.Popen, Path, Path] | None = None
+        self.page_urls: set[str] = set()        # every page of this build
+        self.rendered_urls: set[str] = set()    # the pages this build rendered (fewer when --dirty)
 
     # --- lifecycle -----------------------------------------------------------------------------
     def on_startup(self, *, command, dirty):
         self.command = command
+        self.dirty = dirty
 
     def root(self, config) -> Path:
         if self.config.root:
@@ -155,9 +162,10 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             if done % every == 0 or done == total:
                 log.info("servicebook (%s): generating pages %d/%d", lang, done, total)
 
+        store = PageStore(page_folder(root, lang)) if self.config.keep_pages else None
         generated = generate(corpus, root, lang, self.as_of(),
                              {key: self.config[key] for key in PAGE_OPTIONS},
-                             use_directory_urls=config.use_directory_urls, progress=progress)
+                             use_directory_urls=config.use_directory_urls, progress=progress, store=store)
         for path, content in generated.items():
             existing = files.get_file_from_path(path)
             if existing is not None:
@@ -167,9 +175,14 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
                 files.remove(existing)
             inclusion = (InclusionLevel.NOT_IN_NAV if path.startswith(NOT_IN_NAV) and path not in NAV_PAGES
                          else InclusionLevel.UNDEFINED)
-            files.append(File.generated(config, path, content=content, inclusion=inclusion))
+            if isinstance(content, Path):  # kept: `--dirty` renders it again only when its file changed
+                files.append(File.generated(config, path, abs_src_path=str(content), inclusion=inclusion))
+            else:
+                files.append(File.generated(config, path, content=content, inclusion=inclusion))
         config.nav = self._nav(files, lang)
         self.total_pages = sum(1 for f in files if f.is_documentation_page())
+        self.page_urls = {f.url for f in files.documentation_pages()}
+        self.rendered_urls = set()
         self.rendered = 0
         self.started = time.monotonic()
         return files
@@ -243,6 +256,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
     # --- progress ------------------------------------------------------------------------------
     def on_post_page(self, output, *, page, config):
         self.rendered += 1
+        self.rendered_urls.add(page.url)
         every = max(1, self.config.progress_every)
         if self.rendered % every == 0 or self.rendered == self.total_pages:
             rate = self.rendered / max(0.001, time.monotonic() - self.started) * 60
@@ -261,6 +275,16 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
 
     # --- the other language -------------------------------------------------------------------------
     def on_pre_build(self, *, config):
+        if self.dirty:
+            # Material's search keeps the last index under `serve --dirty` and merges this build's
+            # pages into it assuming one page changed; `on_post_build` completes the index from the
+            # kept copy instead, for any number of pages (see `complete_search_index`)
+            search = config.plugins.get("material/search") or config.plugins.get("search")
+            if search is not None and hasattr(search, "search_index_prev"):
+                search.search_index_prev = None
+        self._start_alternate(config)
+
+    def _start_alternate(self, config):
         alt = self.config.alternate_config
         if not alt:
             return
@@ -270,21 +294,35 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         path = Path(config.config_file_path).parent / alt
         site_dir = Path(config.site_dir)
         site_dir.parent.mkdir(parents=True, exist_ok=True)
-        # beside site/ (same file system, so it can be renamed into place), outside what is cleaned
-        out = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-{self.config.alternate_dir}-", dir=site_dir.parent))
+        dest = site_dir / self.config.alternate_dir
+        if self.dirty and dest.is_dir():
+            # a dirty build renders only what changed, over the last output: build in place
+            out = dest
+        else:
+            # beside site/ (same file system, so it can be renamed into place), outside what is cleaned
+            out = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-{self.config.alternate_dir}-", dir=site_dir.parent))
         cmd = [sys.executable, "-m", "mkdocs", "build", "-f", str(path), "-d", str(out)]
         if config.strict:
             cmd.append("--strict")
+        if out == dest:
+            cmd.append("--dirty")
         env = {**os.environ, "SERVICEBOOK_AS_OF": self.as_of().isoformat()}
         log.info("servicebook: building %s alongside, into %s/%s", alt, site_dir, self.config.alternate_dir)
-        self.alternate = (subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL), out,
-                          site_dir / self.config.alternate_dir)
+        self.alternate = (subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL), out, dest)
 
     def on_post_build(self, *, config):
+        complete_search_index(Path(config.site_dir) / "search" / "search_index.json",
+                              search_copy(self.root(config), self.config.lang),
+                              self.rendered_urls, self.page_urls, self.dirty)
         if self.alternate is None:
             return
         proc, out, dest = self.alternate
         self.alternate = None
+        if out == dest:  # built in place (--dirty)
+            if proc.wait() != 0:
+                raise Abort(f"servicebook: the {self.config.alternate_dir} build ({self.config.alternate_config}) "
+                            f"failed with exit code {proc.returncode}; its messages are above")
+            return
         try:
             if proc.wait() != 0:
                 raise Abort(f"servicebook: the {self.config.alternate_dir} build ({self.config.alternate_config}) "
@@ -296,8 +334,9 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
 
     def on_build_error(self, *, error):
         if self.alternate is not None:
-            proc, out, _ = self.alternate
+            proc, out, dest = self.alternate
             self.alternate = None
             proc.kill()
             proc.wait()
-            shutil.rmtree(out, ignore_errors=True)
+            if out != dest:
+                shutil.rmtree(out, ignore_errors=True)

@@ -1,0 +1,162 @@
+"""Incremental site builds: pages kept between builds (`write/pagestore.py`, `site/pagekeys.py`)
+are exactly the pages generated from scratch, after edits of every kind of input; and a
+`mkdocs build --dirty` after one record change renders only the pages that changed, with a whole
+search index."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import with_site
+from servicebook.derive import checked
+from servicebook.load.instants import parse_instant
+from servicebook.site.plugin import PAGE_OPTIONS, generate
+from servicebook.write.pagestore import PageStore, page_folder
+
+AT = "2026-11-21T00:00:00+08:00"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com", *args],
+                   cwd=root, check=True, capture_output=True)
+
+
+def _texts(out: dict) -> dict[str, str]:
+    return {p: (v.read_text(encoding="utf-8") if isinstance(v, Path) else v) for p, v in out.items()}
+
+
+def _pages(root: Path, at: str, lang: str = "zh", store: PageStore | None = None) -> dict:
+    return generate(checked.load(root), root, lang, parse_instant(at), dict(PAGE_OPTIONS), store=store)
+
+
+def _agree(root: Path, at: str, lang: str = "zh") -> PageStore:
+    """Generate with the page store (as the last build left it) and from scratch: the same pages."""
+    store = PageStore(page_folder(root, lang))
+    kept = _texts(_pages(root, at, lang, store))
+    fresh = _pages(root, at, lang)
+    assert sorted(kept) == sorted(fresh)
+    differ = [p for p in fresh if kept[p] != fresh[p]]
+    assert not differ, f"kept pages differ from fresh ones: {differ[:5]}"
+    return store
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _chain_page_record(root: Path) -> Path:
+    """A complaint shown on a case page of its own (the demo's first open complaint)."""
+    for path in sorted((root / "records" / "complaint").rglob("*.yaml")):
+        if re.search(r"^status: (?!closed)", path.read_text(encoding="utf-8"), re.M):
+            return path
+    raise AssertionError("no open complaint in the demo")
+
+
+@pytest.fixture
+def repo(demo):
+    _git(demo, "init", "-q", "-b", "main")
+    _git(demo, "add", "-A")
+    _git(demo, "commit", "-q", "-m", "demo records")
+    return demo
+
+
+def test_kept_pages_equal_fresh_ones_after_every_kind_of_change(repo):
+    store = _agree(repo, AT)
+    assert store.kept == 0 and store.written > 100            # the first build keeps nothing
+    store = _agree(repo, AT)
+    cases = sum(1 for p in store.keys if p.startswith("cases/"))
+    assert cases > 20 and store.kept == cases and store.written == 0  # nothing changed: every case page kept
+
+    complaint = _chain_page_record(repo)
+    text = complaint.read_text(encoding="utf-8")
+    line = next(m for m in re.finditer(r"^[ -]*(problem|cause|remarks): (\S.*)$", text, re.M))
+    _edit(complaint, line.group(0), line.group(0) + " 改了")          # a case's own text
+    store = _agree(repo, AT)
+    assert 0 < store.written < 20 and store.kept >= cases - 2        # only its page and the lists that show it
+
+    steps = [
+        lambda: _edit(repo / "records/person/P-chen-gang.yaml", "name: 陈刚", "name: 陈刚强"),   # a person's name
+        lambda: _edit(next((repo / "records/customer").glob("*.yaml")), "name: ", "name: 新"),  # a customer's name
+        lambda: next((repo / "records/callback").rglob("*.yaml")).unlink(),                 # a referrer deleted
+            lambda: _edit(repo / "records/policy/SLA-complaint.yaml", "\nversion: 2", "\nversion: 3"),  # the SLA policy
+    ]
+    for step in steps:
+        step()
+        _agree(repo, AT)
+    # a commit changes the audit trail of what it touches
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "edits")
+    _agree(repo, AT)
+    # the moment moves on: open clocks change state, closed pages stay
+    _agree(repo, "2026-11-21T09:30:00+08:00")
+    _agree(repo, "2027-01-15T09:30:00+08:00")
+    _agree(repo, "2027-01-15T09:30:00+08:00", lang="en")
+
+
+def test_kept_pages_agree_after_random_edits(demo):
+    """Hostile, careless edits anywhere (a value of any field changed, so some records fail their
+    checks): the kept pages still equal fresh ones."""
+    rnd = random.Random(19)
+    _agree(demo, AT)
+    files = sorted((demo / "records").rglob("*.yaml"))
+    for path in rnd.sample(files, 6):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        candidates = [i for i, line in enumerate(lines) if re.match(r"^\s*[a-z_]+: \S", line) and "schema" not in line]
+        i = rnd.choice(candidates)
+        lines[i] = lines[i].rstrip("\n") + rnd.choice([" 改", " <b>x</b>", " |x|", "0"]) + "\n"
+        path.write_text("".join(lines), encoding="utf-8")
+        _agree(demo, AT)
+
+
+def test_a_damaged_store_is_rebuilt_not_trusted(demo):
+    _agree(demo, AT)
+    folder = page_folder(demo, "zh")
+    (folder / "manifest.marshal").write_bytes(b"\x00 not a manifest")
+    page = next(p for p in sorted(folder.rglob("*.md")) if "cases" in p.parts)
+    page.write_text("tampered", encoding="utf-8")
+    store = _agree(demo, AT)
+    assert store.kept == 0 and page.read_text(encoding="utf-8") != "tampered"
+
+
+def _site_pages(site: Path) -> dict[str, float]:
+    return {p.relative_to(site).as_posix(): p.stat().st_mtime for p in site.rglob("index.html")}
+
+
+def _search_docs(site: Path) -> list:
+    docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    return sorted(json.dumps(d, sort_keys=True, ensure_ascii=False) for d in docs)
+
+
+def test_a_dirty_build_renders_only_what_changed(demo, monkeypatch):
+    with_site(demo)
+    monkeypatch.setenv("SERVICEBOOK_AS_OF", AT)
+    mkdocs = [shutil.which("mkdocs") or "mkdocs", "build", "-q"]
+    subprocess.run(mkdocs, cwd=demo, check=True, capture_output=True)
+    site = demo / "site"
+    before = _site_pages(site)
+    complaint = _chain_page_record(demo)
+    cid = complaint.stem
+    text = complaint.read_text(encoding="utf-8")
+    line = next(m for m in re.finditer(r"^[ -]*(problem|cause|remarks): (\S.*)$", text, re.M))
+    _edit(complaint, line.group(0), line.group(0) + " 改了")
+    subprocess.run(mkdocs + ["--dirty"], cwd=demo, check=True, capture_output=True)
+    after = _site_pages(site)
+    assert sorted(after) == sorted(before)
+    changed = {p for p in after if after[p] != before[p]}
+    case_pages = [p for p in before if p.startswith("cases/") and p != "cases/index.html"]
+    assert any(cid in p for p in changed) or any("cases/" in p for p in changed)
+    assert len(changed & set(case_pages)) <= 2 < len(case_pages), sorted(changed)
+    dirty_index = {lang: _search_docs(site / lang if lang else site) for lang in ("", "en")}
+    # the index a dirty build leaves is the whole one a full build writes
+    subprocess.run(mkdocs, cwd=demo, check=True, capture_output=True)
+    for lang, docs in dirty_index.items():
+        assert docs == _search_docs(site / lang if lang else site)

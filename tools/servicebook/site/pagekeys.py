@@ -1,0 +1,67 @@
+"""The key of a case page: a digest of every input the page is made from, so a kept page
+(`servicebook.write.pagestore`) is reused exactly when generating it again would give the same text.
+
+A case page shows its chain's records (forms, timeline, approvals, audit trail, clocks, knowledge-base
+matches) and names or links the records they refer to and the records that refer to them. Its key is
+made of:
+
+- the build's key (`build_key`): the package's source, the language and page options, the schemas
+  and lifecycle, and every record that is not a case or a customer (people, products, KB entries,
+  policies, calendars, ...: any page may name or use them), and the personal values masked in text;
+- the chain as derived for this build (its records' data, statuses, entries, state and where each
+  record is shown);
+- the clocks of its records, by the fields a page shows (state, deadline, owner, ...; not the
+  seconds left, which move with every build without changing the page);
+- each record's audit trail;
+- one hop out: each record a chain record refers to (its data: a page shows its name) and each
+  record referring to one (its kind), with where each is shown.
+
+`tests/test_site_incremental.py` proves kept pages equal to pages generated from scratch after edits
+of every kind of input.
+"""
+from __future__ import annotations
+
+from servicebook.derive import cases
+from servicebook.write.pagestore import code_digest, digest, folder_digest
+
+
+def build_key(gen) -> str:
+    """What every kept page of a build depends on besides its own records."""
+    m, o = gen.m, gen.o
+    options = {k: o.get(k) for k in ("lang", "show_personal_data", "detail_window_days", "closed_case_pages_max",
+                                      "archive_page_size", "recent_days", "use_directory_urls")}
+    shared = [(r.id, r.kind, r.data) for r in sorted(m.records.values(), key=lambda r: r.id)
+              if r.kind != "customer" and not cases.is_case_kind(r.kind)]
+    known = m.masker.known
+    return digest(code_digest(), options, str(m.root), folder_digest(m.root / "schemas"), shared,
+                  m.audit_available, known.digest if known is not None else None)
+
+
+def _clock(c) -> tuple:
+    s = c.src
+    return (c.record_id, c.name, c.label_en, c.label_zh, c.state, c.deadline, c.finished, c.person,
+            getattr(s, "target", None), getattr(s, "at_least", None), getattr(s, "missing", None),
+            getattr(s, "last_cycle", None), getattr(s, "open", None), getattr(s, "error", None))
+
+
+def case_key(gen, ch, build: str) -> str:
+    m, where = gen.m, gen.where
+    ids = {r.id for r in ch.records}
+    parts: list = [build, ch.root.id, m.page(ch), ch.kind, ch.open, ch.started, ch.last, ch.customer,
+                   sorted(ch.status.items()), [r.id for r in ch.open_records], sorted(ch.changed.items()),
+                   [(e.at, e.at_text, e.record.id, e.status, e.by, e.note) for e in ch.entries]]
+    hop: set[str] = {ch.customer} if isinstance(ch.customer, str) else set()
+    for r in ch.records:
+        parts.append((r.id, r.kind, r.data, where.get(r.id), repr(m.trails.get(r.id))))
+        parts.append([_clock(c) for _, c in m.clocks_of.get(r.id, ())])
+        parts.append([(o.id, o.kind, where.get(o.id)) for o in m.c.referrers(r.id)])
+        refs = gen.refs_of(r)
+        parts.append(refs)
+        hop.update(x for x in refs if isinstance(x, str) and x not in ids)
+        customer = m.customer_id(r)
+        if customer:
+            hop.add(customer)
+    for rid in sorted(hop):
+        other = m.records.get(rid)
+        parts.append((rid, where.get(rid), (other.kind, other.data) if other is not None else None))
+    return digest(*parts)

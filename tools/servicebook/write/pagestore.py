@@ -1,0 +1,188 @@
+"""Generated pages kept between site builds, so a rebuild after one record change redoes only the
+pages that change.
+
+Every generated page of a build is a file under `.cache/servicebook/pages/<lang>/` (outside git), in
+the docs layout (`cases/SV-1.md`). Two things make a rebuild cheap:
+
+- A page's file is written only when its text changed, so its modification time says when it last
+  changed: MkDocs's `--dirty` mode (`mkdocs serve --dirty`, `mkdocs build --dirty`) renders a page
+  again only when its source is newer than its output.
+- A page that is expensive to make (a case page: every form of the chain) is stored with a key: a
+  digest of every input it is made from (`site/pagekeys.py`). While the key is unchanged the page is
+  not generated at all; its file is already right.
+
+The store is a cache: its manifest (page -> key) is one marshal file written atomically after the
+files; a damaged or foreign manifest is ignored (every page is generated again), never trusted. A
+page no longer generated is removed with its key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+
+PAGES_DIR = Path(".cache") / "servicebook" / "pages"
+_FORMAT = "servicebook-pages-1"
+
+
+def page_folder(root: Path, lang: str) -> Path:
+    return root / PAGES_DIR / lang
+
+
+class PageStore:
+    """The kept pages of one language's build (see the module's docstring)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.manifest = folder / "manifest.marshal"
+        self.keys: dict[str, str] = self._read_keys()
+        self.seen: set[str] = set()     # pages of this build
+        self.written = 0                # files whose text changed this build
+        self.kept = 0                   # pages not generated: their key was unchanged
+
+    def _read_keys(self) -> dict[str, str]:
+        try:
+            loaded = marshal.loads(self.manifest.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return {}
+        if not (isinstance(loaded, dict) and loaded.get("format") == _FORMAT and isinstance(loaded.get("keys"), dict)):
+            return {}
+        return {k: v for k, v in loaded["keys"].items() if isinstance(k, str) and isinstance(v, str)}
+
+    def file(self, page: str) -> Path:
+        """Where a page's text is kept. Page paths are the generator's own (built from safe IDs);
+        anything that could leave the folder is refused."""
+        rel = PurePosixPath(page)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ValueError(f"not a page path: {page!r}")
+        return self.folder.joinpath(*rel.parts)
+
+    def kept_page(self, page: str, key: str) -> bool:
+        """Whether ``page`` is kept with exactly this key (and its file is there): then it need not
+        be generated, and counts as a page of this build."""
+        if self.keys.get(page) != key or not self.file(page).is_file():
+            return False
+        self.seen.add(page)
+        self.kept += 1
+        return True
+
+    def put(self, page: str, text: str, key: str | None = None) -> Path:
+        """Keep a page's text (written only when it differs from the file's) and its key, if any."""
+        path = self.file(page)
+        data = text.encode("utf-8")
+        try:
+            same = path.stat().st_size == len(data) and path.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(path, data)
+            self.written += 1
+        self.seen.add(page)
+        if key is None:
+            self.keys.pop(page, None)
+        else:
+            self.keys[page] = key
+        return path
+
+    def finish(self) -> None:
+        """Drop the pages this build did not make, then write the manifest."""
+        for page in [p for p in self.keys if p not in self.seen]:
+            del self.keys[page]
+        if self.folder.is_dir():
+            for path in self.folder.rglob("*"):
+                if path.is_file() and path != self.manifest:
+                    page = path.relative_to(self.folder).as_posix()
+                    if page not in self.seen:
+                        path.unlink()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.manifest, marshal.dumps({"format": _FORMAT, "keys": self.keys}))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def digest(*parts) -> str:
+    """A key from values whose `repr` is deterministic (text, numbers, tuples, lists, dicts built in
+    a fixed order, datetimes)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(repr(part).encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+_CODE_SUFFIXES = (".py", ".j2", ".yaml", ".css", ".js")
+
+
+def code_digest() -> str:
+    """Digest of the package's own source (code, templates, catalogue): pages kept by other code are
+    made again. Computed once per process."""
+    global _CODE
+    if _CODE is None:
+        pkg = Path(__file__).resolve().parent.parent
+        h = hashlib.blake2b(_FORMAT.encode(), digest_size=16)
+        for path in sorted(p for p in pkg.rglob("*") if p.suffix in _CODE_SUFFIXES and "__pycache__" not in p.parts):
+            h.update(path.relative_to(pkg).as_posix().encode())
+            h.update(path.read_bytes())
+        _CODE = h.hexdigest()
+    return _CODE
+
+
+_CODE: str | None = None
+
+
+def folder_digest(folder: Path) -> str:
+    """Digest of every file under ``folder`` (names and bytes): the schemas, lifecycle and rules."""
+    h = hashlib.blake2b(digest_size=16)
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def search_copy(root: Path, lang: str) -> Path:
+    """Where a build keeps a copy of its whole search index (beside the kept pages)."""
+    return root / PAGES_DIR / f"{lang}.search_index.json"
+
+
+def _page_url(url: str) -> str:
+    """A page's URL as the search index writes its location (the home page's `./` is ``)."""
+    return "" if url in ("./", ".") else url
+
+
+def complete_search_index(index: Path, copy: Path, rendered: set[str], pages: set[str], dirty: bool) -> None:
+    """Make the search index a `--dirty` build wrote whole again, and keep a copy of it.
+
+    The search plugin indexes the pages a build renders; a `--dirty` build renders only the pages
+    whose files changed, so its index lacks every other page. The entries of the pages it did not
+    render are taken from the copy the previous build kept (a page is an entry's location before its
+    `#`), and those of pages that no longer exist are dropped. A full build's index is kept as is."""
+    try:
+        current = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no search index in this build (the search plugin is off)
+    if dirty:
+        try:
+            before = json.loads(copy.read_text(encoding="utf-8")).get("docs", [])
+        except (OSError, ValueError, AttributeError):
+            before = []
+        pages, rendered = {_page_url(u) for u in pages}, {_page_url(u) for u in rendered}
+        kept = [d for d in before if isinstance(d, dict) and isinstance(d.get("location"), str)
+                and (page := d["location"].split("#", 1)[0]) in pages and page not in rendered]
+        current["docs"] = kept + [d for d in current.get("docs", [])]
+        _write_atomic(index, json.dumps(current, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(copy, index.read_bytes())
