@@ -12,6 +12,7 @@ repair or complaint page.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Callable
 
@@ -153,13 +154,25 @@ def _numbered(items) -> str:
 
 # =============================================================================================== KB
 
+def _own_text(corpus):
+    """The corpus KB matching reads: the records' own text. Masking is for what a page shows, and
+    masking every repair and complaint only to match it cost a masked build of 10k records seconds
+    (the case pages and the KB pages match the same text, so they agree)."""
+    return corpus.raw if isinstance(corpus, MaskedCorpus) else corpus
+
+
+def _shown_matches(p: "_Page", found: list) -> list:
+    """Matches with their entries as the page shows them (masked on a masked build)."""
+    return [replace(m, entry=p.c.records[m.entry.id]) for m in found]
+
+
 def kb_links(corpus, record_id: str, lang: str, here: str, limit: int = 5,
              where: Callable[[str], str | None] | None = None, directory_urls: bool = True) -> str:
     """Markdown list of the KB entries matching a repair or complaint, for its page ('' when none)."""
     p = _Page(corpus, lang, None, where, directory_urls)
     if record_id not in corpus.records:  # (kb.match raises KeyError for an unknown record)
         return ""
-    found = kb_mod.match(corpus, record_id, limit=limit)
+    found = _shown_matches(p, kb_mod.match(_own_text(corpus), record_id, limit=limit))
     if not found:
         return ""
     items = [f"- {p.kb_ref(here, m.entry)} ({md_escape(p.reasons(m))})" for m in found]
@@ -199,7 +212,8 @@ def _kb_pages(p: _Page) -> dict[str, str]:
     out[here] = _lines(*blocks)
 
     # which cases match which entries (`kb.case_matches`, once; the entry pages use it too)
-    matches_of_case = kb_mod.case_matches(p.c, limit=3)
+    matches_of_case = {cid: _shown_matches(p, found)
+                       for cid, found in kb_mod.case_matches(_own_text(p.c), limit=3).items()}
     cases_of_entry = {eid: [(p.c.records[cid], m) for cid, m in found]
                       for eid, found in kb_mod.cases_of_entries(matches_of_case).items()}
 

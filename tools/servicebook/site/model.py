@@ -25,6 +25,7 @@ from servicebook.derive.personal import Known
 from servicebook.derive.sla import reports as sla_reports
 from servicebook.derive.sla.engine import Engine
 from servicebook.load.instants import ZONE
+from servicebook.write.pagestore import KeptMasks, code_digest, digest, masks_file
 from servicebook.load.records import ById, get  # noqa: F401 (get: re-exported for the site and reports)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
@@ -76,6 +77,10 @@ class SiteModel:
         self.records = ById(corpus.records)
         masking = not options.get("show_personal_data", False)
         self.masker = Masker(self.view, enabled=masking, known=self._known() if masking else None)
+        # masked data kept between builds when the build keeps its pages (`write.pagestore`)
+        self.kept_masks = (KeptMasks(masks_file(self.root), digest(code_digest(), corpus.schemas.digest,
+                                                                   self.masker.known.digest))
+                           if masking and options.get("store") is not None else None)
         self.by_kind: dict[str, list] = defaultdict(list)
         for rec in self.records.values():
             self.by_kind[rec.kind].append(rec)
@@ -143,7 +148,11 @@ class SiteModel:
     def masked(self, rec) -> dict:
         if rec.id not in self._masked:
             data = rec.data if isinstance(rec.data, dict) else {}
-            self._masked[rec.id] = self.masker.record(rec.kind, data)
+            if self.kept_masks is None:
+                self._masked[rec.id] = self.masker.record(rec.kind, data)
+            else:
+                self._masked[rec.id] = self.kept_masks.get(rec.id, (rec.kind, data),
+                                                           lambda: self.masker.record(rec.kind, data))
         return self._masked[rec.id]
 
     def text(self, value):

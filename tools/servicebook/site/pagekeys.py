@@ -55,9 +55,9 @@ def case_key(gen, ch, build: str) -> str:
         parts.append((r.id, r.kind, r.data, where.get(r.id), repr(m.trails.get(r.id))))
         parts.append([_clock(c) for _, c in m.clocks_of.get(r.id, ())])
         parts.append([(o.id, o.kind, where.get(o.id)) for o in m.c.referrers(r.id)])
-        refs = gen.refs_of(r)
-        parts.append(refs)
-        hop.update(x for x in refs if isinstance(x, str) and x not in ids)
+        # what the record refers to (the page names them): the index's references, the same
+        # schema markers the page's own walk follows (the record's data above fixes their order)
+        hop.update(target for _, target, _ in m.c.index.refs.get(r.id, ()) if target not in ids)
         customer = m.customer_id(r)
         if customer:
             hop.add(customer)

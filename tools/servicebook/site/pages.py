@@ -88,6 +88,8 @@ def generate(corpus, options: dict) -> dict[str, str]:
     _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()},
                        gen.where)
     store = opts.get("store")
+    if model.kept_masks is not None:
+        model.kept_masks.save()
     if store is not None:
         out = {path: text if isinstance(text, Path) else store.put(path, text) for path, text in out.items()}
         store.finish()

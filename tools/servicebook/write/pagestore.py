@@ -107,6 +107,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # as an ordinary file (mkstemp makes it private)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -186,3 +187,52 @@ def complete_search_index(index: Path, copy: Path, rendered: set[str], pages: se
         _write_atomic(index, json.dumps(current, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     copy.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(copy, index.read_bytes())
+
+
+class KeptMasks:
+    """Masked record data kept between builds: masking every record's text costs a build of 10k
+    records seconds, and a record's masked data changes only with the record, the personal values
+    of the corpus, the schemas or the code, which make the file's ``key``. Entries are checked
+    against a digest of the record's data; a damaged or foreign file is ignored."""
+
+    def __init__(self, path: Path, key: str):
+        self.path, self.key = path, key
+        self.masks: dict[str, tuple[str, object]] = {}
+        self.used: set[str] = set()
+        self.changed = False
+        try:
+            loaded = marshal.loads(path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return
+        if isinstance(loaded, dict) and loaded.get("format") == _FORMAT and loaded.get("key") == key \
+                and isinstance(loaded.get("masks"), dict):
+            self.masks = loaded["masks"]
+
+    def get(self, rid: str, data, make):
+        """The masked data of record ``rid`` (whose data is ``data``): kept, or ``make()``."""
+        mark = digest(data)
+        self.used.add(rid)
+        hit = self.masks.get(rid)
+        if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == mark:
+            return hit[1]
+        value = make()
+        self.masks[rid] = (mark, value)
+        self.changed = True
+        return value
+
+    def save(self) -> None:
+        stale = [rid for rid in self.masks if rid not in self.used]
+        if not (self.changed or stale):
+            return
+        for rid in stale:
+            del self.masks[rid]
+        try:
+            data = marshal.dumps({"format": _FORMAT, "key": self.key, "masks": self.masks})
+        except ValueError:
+            return  # a value marshal cannot write: nothing kept, nothing lost
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.path, data)
+
+
+def masks_file(root: Path) -> Path:
+    return root / PAGES_DIR / "masked.marshal"
