@@ -26,7 +26,9 @@ class MissingLabel(KeyError):
 
 @lru_cache(maxsize=None)
 def catalogue() -> dict[str, dict[str, str]]:
-    data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8")) or {}
+    # the package's own file: libyaml's safe loader when present (a quarter of a second saved per build)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(CATALOGUE.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506 (a safe loader)
     for key, entry in data.items():
         if not isinstance(entry, dict) or any(lang not in entry for lang in LANGS):
             raise MissingLabel(f"catalogue entry {key!r} needs both {LANGS}")

@@ -1,4 +1,4 @@
-"""The key of a case page: a digest of every input the page is made from, so a kept page
+"""The keys of case and customer pages: a digest of every input the page is made from, so a kept page
 (`servicebook.write.pagestore`) is reused exactly when generating it again would give the same text.
 
 A case page shows its chain's records (forms, timeline, approvals, audit trail, clocks, knowledge-base
@@ -21,6 +21,7 @@ of every kind of input.
 """
 from __future__ import annotations
 
+from servicebook.derive import attention
 from servicebook.derive import cases
 from servicebook.write.pagestore import code_digest, digest, folder_digest
 
@@ -62,6 +63,30 @@ def case_key(gen, ch, build: str) -> str:
         if customer:
             hop.add(customer)
     for rid in sorted(hop):
+        other = m.records.get(rid)
+        parts.append((rid, where.get(rid), (other.kind, other.data) if other is not None else None))
+    return digest(*parts)
+
+
+def customer_key(gen, rec, build: str) -> str:
+    """A customer page's inputs: the customer record, its chains as their rows show them, its
+    callbacks and installations, what its callbacks said, its value, its SLA flag, and the
+    records all of these refer to (one hop)."""
+    m, where = gen.m, gen.where
+    parts: list = [build, rec.id, rec.kind, rec.data, where.get(rec.id)]
+    for ch in gen.by_customer("chain").get(rec.id, []):
+        state = ch.state_record
+        parts.append((ch.root.id, m.page(ch), ch.kind, ch.open, ch.customer, state.kind, ch.status.get(state.id),
+                      ch.started, ch.last, len(ch.records)))
+    hop: set[str] = set()
+    for kind in ("callback", "installation"):
+        for r in gen.by_customer(kind).get(rec.id, []):
+            parts.append((r.id, r.kind, r.data, where.get(r.id)))
+            hop.update(target for _, target, _ in m.c.index.refs.get(r.id, ()))
+    hop.update(target for _, target, _ in m.c.index.refs.get(rec.id, ()))
+    parts += [repr(gen.satisfactions().get(rec.id)), repr(gen.values().score(rec.id)),
+              attention.flag(list(gen.clocks_by_customer().get(rec.id, ())))]
+    for rid in sorted(hop - {rec.id}):
         other = m.records.get(rid)
         parts.append((rid, where.get(rid), (other.kind, other.data) if other is not None else None))
     return digest(*parts)

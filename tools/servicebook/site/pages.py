@@ -406,16 +406,29 @@ class _Generator:
         self.render(here, "archive.md.j2", n=n, total=total, window=window, closed_max=self.o["closed_case_pages_max"], rows=table(self.chain_head(), rows),
                     prev_link=prev_link, next_link=next_link)
 
+    # --- pages kept between builds (`write.pagestore`, `pagekeys`): case and customer pages ----------
+    def kept(self, here: str, key_of, item) -> str | bool | None:
+        """True when the page is kept unchanged in the store (nothing to generate), else the key to
+        keep it under once generated (None without a store)."""
+        if self.store is None:
+            return None
+        if self._build_key is None:
+            self._build_key = pagekeys.build_key(self)
+        key = key_of(self, item, self._build_key)
+        if self.store.kept_page(here, key):
+            self.out[here] = self.store.file(here)
+            return True
+        return key
+
+    def keep(self, here: str, key: str | None) -> None:
+        if key is not None:
+            self.out[here] = self.store.put(here, self.out[here], key)
+
     def case_page(self, ch: Chain) -> None:
         m, here = self.m, self.m.page(ch)
-        key = None
-        if self.store is not None:  # a case page is the costly kind: kept while its inputs are unchanged
-            if self._build_key is None:
-                self._build_key = pagekeys.build_key(self)
-            key = pagekeys.case_key(self, ch, self._build_key)
-            if self.store.kept_page(here, key):
-                self.out[here] = self.store.file(here)
-                return
+        key = self.kept(here, pagekeys.case_key, ch)
+        if key is True:
+            return
         timeline = [[fmt_time(e.at), self.record_link(here, e.record.id), m.kind_label(e.record.kind, self.lang),
                      m.status_label(e.record.kind, e.status, self.lang), self.person(here, e.by), m.text(e.note)]
                     for e in ch.entries]
@@ -465,8 +478,7 @@ class _Generator:
                     audit_available=m.audit_available,
                     audit=[self.audit_block(here, r) for r in ch.records],
                     forms=forms)
-        if key is not None:
-            self.out[here] = self.store.put(here, self.out[here], key)
+        self.keep(here, key)
 
     # --- knowledge-base links and the audit trail on case pages ----------------------------------------
     def kb_links(self, here: str, rec) -> Markup:
@@ -837,6 +849,9 @@ class _Generator:
     def customer_page(self, rec) -> None:
         m = self.m
         here = f"customers/{rec.id}.md"
+        key = self.kept(here, pagekeys.customer_key, rec)
+        if key is True:
+            return
         chains = self.by_customer("chain").get(rec.id, [])
         callbacks = self.by_customer("callback").get(rec.id, [])
         said = self.satisfactions().get(rec.id)
@@ -857,6 +872,7 @@ class _Generator:
                                      for r in sorted(callbacks, key=lambda r: r.id)]),
                     value_index=f"{value_index.shown(value.index)} / 100" if value else None,
                     value_coverage=f"{value.coverage:.0%}" if value else None)
+        self.keep(here, key)
 
     def clocks_by_customer(self) -> dict[str, list]:
         """The engine's clocks grouped by customer, once per generation (customer pages stay linear)."""

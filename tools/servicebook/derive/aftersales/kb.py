@@ -54,7 +54,11 @@ def similarity(a: str | Counter, b: str | Counter) -> float:
     total = sum(ga.values()) + sum(gb.values())
     if not total:
         return 0.0
-    return 2 * sum((ga & gb).values()) / total
+    small, large = (ga, gb) if len(ga) <= len(gb) else (gb, ga)
+    # |A ∩ B| of the multisets, without building the intersection Counter (`ga & gb`): the KB
+    # page matches every repair and complaint against every entry
+    common = sum(min(n, large[k]) for k, n in small.items() if k in large)
+    return 2 * common / total
 
 
 # --------------------------------------------------------------------------- what a case says
