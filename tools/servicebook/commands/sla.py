@@ -148,24 +148,19 @@ def run(args) -> int:
             "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
                          for p in engine.policies],
             "counts": counts,
-            "clocks": [_row(r.to_dict(), name, attention.customer_class(values, r.customer)) for r in rows],
+            "clocks": [_row(r, name, attention.customer_class(values, r.customer)) for r in rows],
         }))
     else:
         print(_text(rows, as_of, engine, counts, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if counts["error"] else 0
 
 
-def _row(row: dict, name, customer_class) -> dict:
+def _row(clock, name, customer_class) -> dict:
     """A clock's JSON row with the names of its customer and owner beside their IDs, and the
     customer's class and value index (`attention.customer_class`, as the site's home page)."""
-    out = {}
-    for key, value in row.items():
-        out[key] = value
-        if key in ("customer", "owner"):
-            out[f"{key}_name"] = name(value)
-        if key == "customer":
-            out["customer_class"], out["customer_value"] = customer_class
-    return out
+    cls, value = customer_class
+    return clock.to_dict({"customer_name": name(clock.customer), "customer_class": cls, "customer_value": value},
+                         {"owner_name": name(clock.owner)})
 
 
 def _text(rows, as_of, engine, counts, who) -> str:

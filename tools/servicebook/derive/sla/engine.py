@@ -60,6 +60,8 @@ __all__ = ["STATES", "Clock", "Engine", "compute"]
 STATES = ("running", "at_risk", "paused", "met", "breached", "cancelled", "error")
 _INF = math.inf
 _UNSEEN = object()
+_NOTHING: dict = {}  # no fields added (never changed)
+_OPEN_STATES = frozenset(("running", "at_risk", "paused"))
 
 
 # --------------------------------------------------------------------------- clocks
@@ -104,7 +106,7 @@ class Clock:
 
     @property
     def open(self) -> bool:
-        return self.state in ("running", "at_risk", "paused") or (
+        return self.state in _OPEN_STATES or (
             self.state == "breached" and self.stopped_at is None
         )
 
@@ -144,15 +146,33 @@ class Clock:
                 self.calendar, self.tz, self.occurrence, self.error, self.at_least,
                 self.missing)
 
-    def to_dict(self) -> dict:
-        """The stable JSON shape (documented in ``servicebook.commands.sla``)."""
-        used = self.used
+    def to_dict(self, customer_extra: dict = _NOTHING, owner_extra: dict = _NOTHING) -> dict:
+        """The stable JSON shape (documented in ``servicebook.commands.sla``); ``customer_extra``
+        and ``owner_extra``: fields a report adds right after ``customer`` and ``owner`` (their
+        names). Written for speed: `sla --format json` makes 150,000 of these at 100k records."""
+        tz = self.tz or _dt.timezone.utc
+        started = stopped = deadline = month = None
+        if self.started_at is not None:
+            started = _dt.datetime.fromtimestamp(self.started_at, tz).isoformat(timespec="seconds")
+        if self.stopped_at is not None:
+            stopped = _dt.datetime.fromtimestamp(self.stopped_at, tz).isoformat(timespec="seconds")
+        if self.deadline is not None:
+            deadline = _dt.datetime.fromtimestamp(self.deadline, tz).isoformat(timespec="seconds")
+        counted = deadline or started  # the month: of the deadline, else of the start (``month``)
+        if counted is not None:
+            # "YYYY-MM" of the instant text is strftime("%Y-%m") but for years before 1000
+            month = counted[:7] if counted[0] != "0" else self.month()
+        state = self.state
+        remaining = self.remaining_seconds
+        target = self.target_seconds
         return {
             "case": self.case,
             "kind": self.kind,
             "customer": self.customer,
+            **customer_extra,
             "tier": self.tier,
             "owner": self.owner,
+            **owner_extra,
             "department": self.department,
             "policy": self.policy,
             "policy_version": self.policy_version,
@@ -162,19 +182,19 @@ class Clock:
             "occurrence": self.occurrence,
             "cycle": self.cycle,
             "last_cycle": self.last_cycle,
-            "state": self.state,
-            "open": self.open,
-            "started_at": self.instant(self.started_at),
-            "stopped_at": self.instant(self.stopped_at),
-            "deadline": self.instant(self.deadline),
+            "state": state,
+            "open": state in _OPEN_STATES or (state == "breached" and self.stopped_at is None),
+            "started_at": started,
+            "stopped_at": stopped,
+            "deadline": deadline,
             "target": self.target,
-            "target_seconds": _secs(self.target_seconds),
+            "target_seconds": _secs(target),
             "elapsed_seconds": _secs(self.elapsed_seconds),
-            "remaining_seconds": _secs(self.remaining_seconds),
-            "overdue_seconds": _secs(self.overdue_seconds),
-            "used": None if used is None else round(used, 4),
+            "remaining_seconds": _secs(remaining),
+            "overdue_seconds": _secs(max(0.0, -remaining) if state == "breached" else 0.0),
+            "used": round(self.elapsed_seconds / target, 4) if target else None,
             "calendar": self.calendar,
-            "month": self.month(),
+            "month": month,
             "error": self.error,
             "at_least": self.at_least,
             "missing": self.missing,
