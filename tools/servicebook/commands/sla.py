@@ -164,6 +164,7 @@ def _row(clock, name, customer_class) -> dict:
 
 
 def _text(rows, as_of, engine, counts, who) -> str:
+    who = functools.cache(who)  # a few thousand customers and owners over 100k rows
     head = ("CASE", "CLOCK", "CUSTOMER", "TIER", "OWNER", "STATE", "TARGET", "ELAPSED", "LEFT/LATE")
     table = [head]
     for c in rows:
@@ -178,13 +179,13 @@ def _text(rows, as_of, engine, counts, who) -> str:
         clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
         if c.missing:
             clock += f" (no {c.missing} yet)"
-        table.append((c.case, clock, who(c.customer), c.tier, who(c.owner), c.state, c.target,
-                      (("≥" if c.at_least else "") + reports.format_duration(c.elapsed_seconds))
-                      if c.state != "error" else "", left))
-    widths = [max(len(str(r[i])) for r in table) for i in range(len(head) - 1)]
+        table.append(tuple(map(str, (c.case, clock, who(c.customer), c.tier, who(c.owner), c.state, c.target,
+                                     (("≥" if c.at_least else "") + reports.format_duration(c.elapsed_seconds))
+                                     if c.state != "error" else "", left))))
+    widths = [max(map(len, column)) for column in list(zip(*table))[:-1]]
     lines = [f"SLA clocks as of {as_of}; policies: "
              + (", ".join(f"{p.id} v{p.version}" for p in engine.policies) or "none")]
     for r in table:
-        lines.append("  ".join(str(v).ljust(w) for v, w in zip(r, widths)) + "  " + str(r[-1]))
+        lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1])
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no clocks")
     return "\n".join(lines)
