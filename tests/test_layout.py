@@ -69,6 +69,8 @@ MAY_READ = {
     "write/": "writers read the file they rewrite (byte-for-byte layout) and write outputs",
     "derive/audit/": "the audit is the one reader of git history (issue #15 moves its record and "
                      "rules reading onto git objects)",
+    "derive/sla/store.py": "the kept SLA clocks in .cache/ (derived, outside git) and the engine's "
+                           "own source, for the store's key; records come from load/",
     "site/i18n.py": "the package's own label catalogue, not the repository",
     "site/plugin.py": "the package's own stylesheet, not the repository",
     # debt (issue #14 follow-ups):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import hashlib
 import math
 from collections.abc import Iterable, Mapping  # typing's aliases make isinstance slow
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from typing import Any
 from servicebook.derive import schedules as sched
 from servicebook.derive.sla import calendar as bc
 from servicebook.derive.sla import parallel
+from servicebook.derive.sla import store as store_mod
 from servicebook.derive.sla.calendar import CalendarError
 from servicebook.load.instants import ZONE
 from servicebook.derive.sla.policies import (
@@ -201,6 +203,42 @@ class Clock:
         }
 
 
+class _Noting(Mapping):
+    """The engine's records, noting each ID looked up (found or not) in ``ids``."""
+
+    __slots__ = ("_records", "_ids")
+
+    def __init__(self, records: dict, ids: set):
+        self._records = records
+        self._ids = ids
+
+    def get(self, key, default=None):
+        found = self._records.get(key, default)
+        if isinstance(key, str):
+            self._ids.add(key)
+        return found
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            self._ids.add(key)
+        return self._records[key]
+
+    def __contains__(self, key):
+        found = key in self._records
+        if isinstance(key, str):
+            self._ids.add(key)
+        return found
+
+    def __iter__(self):
+        return iter(self._records)
+
+    def __len__(self):
+        return len(self._records)
+
+    def values(self):  # whole scans: referrer indexes (lookups are noted) and role holders (people: the store's key)
+        return self._records.values()
+
+
 def _secs(x: float) -> int | float:
     r = round(x, 3)
     return int(r) if float(r).is_integer() else r
@@ -241,9 +279,14 @@ class Engine:
     """
 
     def __init__(self, records, *, policies: Iterable[Policy] | None = None,
-                 calendars: Mapping[str, Any] | None = None, lifecycle=None):
+                 calendars: Mapping[str, Any] | None = None, lifecycle=None, keep: bool = True):
         if lifecycle is None and hasattr(records, "lifecycle"):
             lifecycle = records.lifecycle
+        # the closed clocks are kept in the repository's .cache (``store``) when the records are
+        # a whole repository as loaded (not a pull request's subset, not records built in code)
+        # and everything else comes from them too
+        self._keep_root = (getattr(records, "root", None) if keep and policies is None and calendars is None
+                           and getattr(records, "only", True) is None else None)
         recs = records_list(records)
         self.records: dict[str, Any] = {r.id: r for r in recs}
         self.problems: list[tuple[Any, str]] = []
@@ -274,26 +317,36 @@ class Engine:
         self._refidx: dict[tuple[str, str], dict[str, list]] = {}
         self._cal24: dict[str, Any] = {}
         self._setups: dict[tuple[int, str], tuple] = {}
+        self._track: store_mod.Trace | None = None  # what one record's clocks read, while kept
+        self.store: store_mod.ClockStore | None = None  # the last clocks() call's, for tests
 
     # ------------------------------------------------------------------ lookups
 
     def _history(self, rec, tz) -> tuple[list[float], list[str], float | None]:
         h = self._hist.get(rec.id)
         if h is None:
-            ts, st = [], []
-            for e in rec.data.get("history") or ():
-                if type(e) is not dict and not isinstance(e, Mapping):  # the ABC check is slow
-                    continue
-                ts.append(bc.to_timestamp(e.get("at"), tz))
-                st.append(e.get("status"))
-            if ts:
-                created = ts[0]
-            elif rec.data.get("created_at") is not None:
-                created = bc.to_timestamp(rec.data["created_at"], tz)
-            else:
-                created = None
-            h = (ts, st, created)
-            self._hist[rec.id] = h
+            h = self._read_history(rec, tz)
+        if self._track is not None:
+            self._track.ids.add(rec.id)
+            self._track.instant(max(h[0], default=None))
+            self._track.instant(h[2])
+        return h
+
+    def _read_history(self, rec, tz) -> tuple[list[float], list[str], float | None]:
+        ts, st = [], []
+        for e in rec.data.get("history") or ():
+            if type(e) is not dict and not isinstance(e, Mapping):  # the ABC check is slow
+                continue
+            ts.append(bc.to_timestamp(e.get("at"), tz))
+            st.append(e.get("status"))
+        if ts:
+            created = ts[0]
+        elif rec.data.get("created_at") is not None:
+            created = bc.to_timestamp(rec.data["created_at"], tz)
+        else:
+            created = None
+        h = (ts, st, created)
+        self._hist[rec.id] = h
         return h
 
     def _instant(self, rec, fld: str, tz) -> float | None:
@@ -303,6 +356,9 @@ class Engine:
         if t is _UNSEEN:
             v = field_of(rec.data, fld)
             t = self._fields[key] = None if v is None else bc.to_timestamp(v, tz)
+        if self._track is not None:
+            self._track.ids.add(rec.id)
+            self._track.instant(t)
         return t
 
     def _entry_instant(self, rec, ev: Event, at: float, tz) -> float:
@@ -320,6 +376,14 @@ class Engine:
             self._index_referrers([(kind, fld)])
             idx = self._refidx[(kind, fld)]
         return idx
+
+    def _referring(self, kind: str, fld: str, target) -> list:
+        """The records of ``kind`` whose field ``fld`` names ``target``."""
+        found = self._referrers(kind, fld).get(target, ())
+        if self._track is not None and isinstance(target, str):
+            self._track.lookups.append((kind, fld, target))
+            self._track.ids.update(r.id for r in found)
+        return found
 
     def _index_referrers(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Build the ``_referrers`` indexes of these ``(kind, field)`` pairs in one pass."""
@@ -404,7 +468,7 @@ class Engine:
                 target = field_of(rec.data, ev.ref)
                 if not isinstance(target, str):
                     return None
-            for other in self._referrers(*ev.referrer).get(target, ()):
+            for other in self._referring(*ev.referrer, target):
                 t = self._event_on(other, ev, A, lo, hi, tz)
                 if t is not None and (best is None or t < best):
                     best = t
@@ -447,7 +511,7 @@ class Engine:
         for ev in evs:
             if ev.referrer is not None:
                 target = field_of(rec.data, ev.ref) if ev.ref is not None else rec.id
-                for other in self._referrers(*ev.referrer).get(target, ()):
+                for other in self._referring(*ev.referrer, target):
                     t = self._event_on(other, ev, A, lo, _INF, tz)
                     if t is not None:
                         out.append(t)
@@ -494,14 +558,15 @@ class Engine:
         recs = [r for r in self.records.values()
                 if r.kind not in REFERENCE_KINDS and (r.kind in self._by_kind or r.kind in starting)
                 and (kinds is None or r.kind in kinds or r.kind in starting)]
-        if workers is None:
-            workers = parallel.workers_for(len(recs))
-        workers = min(workers, len(recs))
         # Many small objects are created and none form cycles: the cyclic collector would
         # rescan the whole (large) corpus again and again, so it waits until we are done.
         gc_was = gc.isenabled()
         gc.disable()
         try:
+            store = self.store = self._open_store()
+            if store is not None:
+                return self._kept_clocks(store, recs, A, kinds, workers)
+            workers = min(parallel.workers_for(len(recs)) if workers is None else workers, len(recs))
             if workers > 1 and parallel.can_fork() and self._prepare_fork():
                 return parallel.run(lambda chunk: self._clocks_of(chunk, A, kinds), recs, workers,
                                     encode=Clock.values, decode=Clock)
@@ -509,6 +574,81 @@ class Engine:
         finally:
             if gc_was:
                 gc.enable()
+
+    def _open_store(self) -> store_mod.ClockStore | None:
+        """The kept clocks of this repository under a key of everything every clock depends on
+        (policies, calendars, people, lifecycle), or None: not a whole repository, caching off,
+        a record there that cannot be digested, or calendars in several zones (the instants of a
+        history are read in the zone of the first calendar asking: ``_prepare_fork``)."""
+        if self._keep_root is None or not store_mod.caching():
+            return None
+        h = hashlib.blake2b(digest_size=16)
+        for r in sorted((r for r in self.records.values() if r.kind in store_mod.EVERY_CLOCK_READS),
+                        key=lambda r: r.id):
+            fp = store_mod.fingerprint(r)
+            if fp is None:
+                return None
+            h.update(r.id.encode() + b"\0" + fp)
+        life = self.lifecycle
+        h.update(repr([(k, sorted(v), sorted(life.pause.get(k, ())), sorted(life.final.get(k, ())))
+                       for k, v in sorted(life.statuses.items())]).encode())
+        zones = set()
+        for p in self.policies:
+            for tier in TIERS:
+                try:
+                    zones.update(cal.timezone for cal in self._calendars_for(p, tier))
+                except CalendarError:
+                    continue
+        if len(zones) > 1:
+            return None
+        return store_mod.ClockStore.for_repository(self._keep_root, h.digest(), self.records, self._referring)
+
+    def _kept_clocks(self, store, recs, A: float, kinds, workers: int | None) -> list[Clock]:
+        """``_clocks_of(recs)``, the closed clocks taken from ``store`` where their inputs are
+        unchanged; the others computed (traced, shared by ``workers`` processes as ``clocks``
+        shares them) and kept if they can be used again."""
+        kept: dict[str, list[tuple]] = {}
+        todo = []
+        for r in recs:
+            values = store.get(r.id, A)
+            if values is None:
+                todo.append(r)
+            else:
+                kept[r.id] = values
+        workers = min(parallel.workers_for(len(todo)) if workers is None else workers, len(todo))
+        if workers > 1 and parallel.can_fork() and self._prepare_fork():
+            computed = parallel.run(lambda chunk: [self._traced(r, A) for r in chunk], todo, workers,
+                                    encode=lambda row: (row[0], [c.values() for c in row[1]], row[2]),
+                                    decode=lambda rid, values, trace: (rid, [Clock(*v) for v in values], trace))
+        else:
+            computed = [self._traced(r, A) for r in todo]
+        fresh = {}
+        for rid, clocks, trace in computed:
+            store.put(rid, A, trace, clocks)
+            fresh[rid] = clocks
+        store.keep_only(self.records)
+        store.save()
+        out: list[Clock] = []
+        for r in recs:
+            got = fresh.get(r.id)
+            out.extend(got if got is not None else [Clock(*v) for v in kept[r.id]])
+        if kinds is not None:
+            out = [c for c in out if c.kind in kinds]
+        return out
+
+    def _traced(self, rec, A: float) -> tuple[str, list[Clock], tuple]:
+        """``clocks_for(rec, A)`` and what it read (``store.Trace``): every record looked up goes
+        through a view that notes it, the tier is worked out again (its cache hides its reads)."""
+        trace = self._track = store_mod.Trace(rec.id)
+        plain = self.records
+        self.records = self.matcher.records = _Noting(plain, trace.ids)
+        self.matcher._tier.pop(rec.id, None)
+        try:
+            clocks = self.clocks_for(rec, A)
+        finally:
+            self._track = None
+            self.records = self.matcher.records = plain
+        return rec.id, clocks, trace.plain()
 
     def _clocks_of(self, recs, A: float, kinds=None) -> list[Clock]:
         out: list[Clock] = []
@@ -562,7 +702,7 @@ class Engine:
         tier = None
         for kind, name, u in self._unrecorded[rec.kind]:
             if any(self._history(o, ZONE)[2] is not None and self._history(o, ZONE)[2] <= A
-                   for o in self._referrers(kind, u.ref).get(rec.id, ())):
+                   for o in self._referring(kind, u.ref, rec.id)):
                 continue  # the record is there: its own clock measures it
             tier = tier or self.matcher.tier_of(rec)
             for policy in self._by_kind.get(kind, ()):
@@ -993,7 +1133,7 @@ class Engine:
             if not isinstance(target, str):
                 continue
             closing = self.lifecycle.final.get(ev.referrer[0], frozenset()) - (ev.statuses or frozenset())
-            for other in self._referrers(*ev.referrer).get(target, ()):
+            for other in self._referring(*ev.referrer, target):
                 label = field_of(other.data, label_field) if label_field else None
                 label = label if type(label) is int else None
                 t = self._event_on(other, ev, A, -_INF, _INF, tz)  # None too if created after A
@@ -1003,7 +1143,10 @@ class Engine:
                         raw = field_of(other.data, ev.field)
                         if isinstance(raw, str) and len(raw) == 10:  # a date: done by its end, as due
                             day = _day(t, tz)
-                            t = min(sched.end_of_day(day, tz), A)
+                            end = sched.end_of_day(day, tz)
+                            if self._track is not None:
+                                self._track.instant(end)
+                            t = min(end, A)
                     v = sched.Visit(other.id, label, sched.DONE, t, day) if t >= start else None
                 else:
                     ts, st, created = self._history(other, tz)

@@ -1,0 +1,180 @@
+"""The kept SLA clocks (``derive/sla/store.py``) give exactly the clocks computed afresh.
+
+A synthetic repository (real YAML files) is edited at random, round after round: instants moved,
+statuses changed, references pointed elsewhere, records deleted and copied under new IDs (new
+referrers), a policy's target and a calendar's hours changed. After each round the clocks taken
+through the store (filled by the rounds before) must equal the clocks computed without it, at
+instants before, within and after the data, in one process and in two.
+"""
+
+from __future__ import annotations
+
+import marshal
+import random
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from servicebook.derive.sla.engine import Engine
+from servicebook.load import corpus
+from servicebook.load.instants import parse_instant
+from servicebook.write import synth
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANTS = [parse_instant(t).timestamp() for t in (
+    "2025-09-01T10:00:00+08:00", "2026-06-15T15:30:00+08:00", "2026-11-30T10:00:00+08:00",
+    "2027-03-01T09:00:00+08:00")]
+CLOCKED = ("complaint", "repair", "callback", "survey", "appraisal", "solution", "installation",
+           "inspection", "contract", "part-request", "requirements", "feasibility")
+INSTANT = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00)"')
+STATUS = re.compile(r"^(\s*-?\s*status: )(\w+)$", re.M)
+REFERENCE = re.compile(r"^((?:customer|contract|complaint|case|assigned_to|survey): )(\S+)$", re.M)
+
+
+def clocks(root: Path, at: float, keep: bool, workers=None) -> tuple[list[tuple], Engine]:
+    engine = Engine(corpus.load(root, use_cache=False), keep=keep)
+    return [c.values() for c in engine.clocks(at, workers=workers)], engine
+
+
+def store_files(root: Path) -> list[Path]:
+    return sorted((root / ".cache" / "servicebook").glob("sla-clocks-*.marshal"))
+
+
+def assert_same(root: Path, instants=INSTANTS, workers=None) -> int:
+    """The kept and the fresh clocks agree at every instant; the store hits it made."""
+    hits = 0
+    for at in instants:
+        kept, engine = clocks(root, at, True, workers)
+        fresh, _ = clocks(root, at, False)
+        assert kept == fresh, f"as of {datetime.fromtimestamp(at)}"
+        hits += engine.store.hits
+    return hits
+
+
+def record_files(root: Path, kinds=CLOCKED) -> list[Path]:
+    return sorted(p for kind in kinds for p in (root / "records" / kind).rglob("*.yaml"))
+
+
+def edit(path: Path, rnd: random.Random) -> None:
+    text = path.read_text(encoding="utf-8")
+    how = rnd.choice(("instant", "status", "reference", "tier"))
+    if how == "tier" and "service_tier: " in text:  # a customer's or contract's tier: the case's
+        text = re.sub(r"service_tier: (\w+)",
+                      lambda m: "service_tier: " + ("standard" if m.group(1) == "vip" else "vip"), text)
+    elif how == "instant" and INSTANT.search(text):
+        found = list(INSTANT.finditer(text))
+        m = rnd.choice(found)
+        moved = datetime.fromisoformat(m.group(1)) + timedelta(minutes=rnd.randint(-4000, 4000))
+        text = text[:m.start(1)] + moved.isoformat() + text[m.end(1):]
+    elif how == "status" and STATUS.search(text):
+        found = list(STATUS.finditer(text))
+        m = rnd.choice(found)
+        other = rnd.choice(found).group(2)
+        text = text[:m.start(2)] + other + text[m.end(2):]
+    elif REFERENCE.search(text):  # another record of the same kind (same ID prefix)
+        m = rnd.choice(list(REFERENCE.finditer(text)))
+        prefix = m.group(2).split("-")[0] + "-"
+        root = next(p for p in path.parents if p.name == "records")
+        same_kind = sorted(p.stem for p in root.rglob(f"{prefix}*.yaml"))
+        if same_kind:
+            text = text[:m.start(2)] + rnd.choice(same_kind) + text[m.end(2):]
+    path.write_text(text, encoding="utf-8")
+
+
+def copy_as_new(path: Path, n: int, rnd: random.Random) -> None:
+    """The record again under a new ID, its instants moved: for a referrer (callback, repair,
+    appraisal) a second record referring to the same case, with events earlier or later."""
+    new_id = f"{path.stem[:-6]}Z{n:05d}"
+    shift = timedelta(minutes=rnd.randint(-3000, 3000))
+    text = path.read_text(encoding="utf-8").replace(f"id: {path.stem}", f"id: {new_id}", 1)
+    text = INSTANT.sub(lambda m: f'"{(datetime.fromisoformat(m.group(1)) + shift).isoformat()}"', text)
+    (path.parent / f"{new_id}.yaml").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("store") / "repo"
+    synth.generate(out, 700, seed=5, source=ROOT)
+    return out
+
+
+def test_kept_clocks_equal_fresh_ones_after_random_edits(repo):
+    rnd = random.Random(19)
+    assert assert_same(repo, INSTANTS[2:3]) == 0  # nothing kept yet
+    assert store_files(repo), "the store was written"
+    assert assert_same(repo) > 0  # unchanged: the closed clocks come from the store
+    for round_ in range(6):
+        files = record_files(repo)
+        for path in rnd.sample(files, 12):
+            edit(path, rnd)
+        for i, path in enumerate(rnd.sample(files, 6)):
+            copy_as_new(path, round_ * 10 + i, rnd)
+        for path in rnd.sample(files, 2):
+            path.unlink(missing_ok=True)
+        for path in rnd.sample(record_files(repo, ("customer", "contract", "product")), 6):
+            edit(path, rnd)
+        if round_ == 4:  # people are in the store's key: everything is computed again
+            edit(rnd.choice(record_files(repo, ("person",))), rnd)
+        assert_same(repo, rnd.sample(INSTANTS, 2))
+    assert_same(repo, INSTANTS[2:3], workers=2)  # forked workers compute the misses ...
+    assert assert_same(repo, INSTANTS[2:3], workers=2) > 0  # ... and what they kept is used
+
+
+def test_policy_and_calendar_changes_rebuild(repo):
+    assert_same(repo, INSTANTS[2:3])
+    before = store_files(repo)
+    policy = repo / "records" / "policy" / "SLA-complaint.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(
+        "standard: {amount: 1, unit: working_days}", "standard: {amount: 2, unit: working_days}", 1),
+        encoding="utf-8")
+    assert assert_same(repo, INSTANTS[2:3]) == 0  # another key: nothing kept applies
+    assert store_files(repo) != before and len(store_files(repo)) == 1  # the old file is gone
+    calendar = repo / "records" / "calendar" / "CAL-cn-standard.yaml"
+    calendar.write_text(calendar.read_text(encoding="utf-8").replace(
+        'mon: [{from: "09:00", to: "12:00"}', 'mon: [{from: "08:30", to: "12:00"}', 1), encoding="utf-8")
+    assert assert_same(repo, INSTANTS[1:3]) == 0
+    assert assert_same(repo, INSTANTS[2:3]) > 0
+
+
+@pytest.mark.parametrize("damage", [
+    b"not a marshal file",
+    marshal.dumps([1, 2, 3]),  # not a dict
+    None,  # a dict of entries of the wrong shape
+])
+def test_damaged_store_is_rebuilt_not_trusted(repo, damage):
+    at = INSTANTS[2]
+    assert_same(repo, [at])
+    (path,) = store_files(repo)
+    if damage is None:
+        entries = marshal.loads(path.read_bytes())
+        damage = marshal.dumps({rid: ("x",) if i % 2 else (0.0, (rid,), (), b"", [("y",)])
+                                for i, rid in enumerate(entries)})
+    path.write_bytes(damage)
+    assert assert_same(repo, [at]) == 0
+    assert isinstance(marshal.loads(path.read_bytes()), dict)  # replaced by a good one
+    assert assert_same(repo, [at]) > 0
+
+
+def test_no_store_when_caching_is_off(repo, monkeypatch):
+    monkeypatch.setenv("SERVICEBOOK_NO_CACHE", "1")
+    _, engine = clocks(repo, INSTANTS[2], True)
+    assert engine.store is None
+
+
+def test_a_new_referrer_reaches_a_kept_case(repo):
+    """A callback filed for a closed complaint whose clocks are kept: the complaint's callback
+    clock now stops at the new callback's call, earlier than the kept one says."""
+    at = INSTANTS[2]
+    assert_same(repo, [at])
+    before, _ = clocks(repo, at, False)
+    callbacks = sorted((repo / "records" / "callback").rglob("CB-*.yaml"))[:8]
+    for n, path in enumerate(callbacks):
+        new_id = f"{path.stem[:-6]}Y{n:05d}"
+        text = path.read_text(encoding="utf-8").replace(f"id: {path.stem}", f"id: {new_id}", 1)
+        text = INSTANT.sub(lambda m: f'"{(datetime.fromisoformat(m.group(1)) - timedelta(minutes=30)).isoformat()}"', text)
+        (path.parent / f"{new_id}.yaml").write_text(text, encoding="utf-8")
+    assert assert_same(repo, [at]) > 0
+    after, _ = clocks(repo, at, False)
+    assert after != before  # the new callbacks changed some kept clock

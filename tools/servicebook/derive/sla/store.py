@@ -1,0 +1,185 @@
+"""The SLA clocks of closed cases, kept between runs in ``.cache/servicebook/`` (outside git).
+
+Most cases of a large repository are closed: their clocks stopped long ago and come out the same
+whatever the instant they are computed for. Computing them again on every run was most of the
+engine's time. Here each record's clocks are kept with what they were computed from, and used
+again only when that is unchanged:
+
+* the records the computation read (the case, its customer and contract, the people named as
+  owners, the records referring to it that start or stop a clock, ...), each by a digest of its
+  content, and the records it looked for and did not find;
+* the records it found referring to the case, per lookup (a new referrer is a new input);
+* the instant: every instant it compared with the as-of instant (history entries, field instants,
+  the ends of days a visit counts to) lies at or before the newest of them, ``horizon``; clocks
+  are kept only when all are closed (stopped or cancelled: the as-of instant no longer enters
+  them) and the as-of instant was at or after the horizon, and used for any as-of instant at or
+  after it, for which every comparison comes out the same;
+* everything else every clock depends on is in the file's name: the engine's source, the holiday
+  data's version, the policies, calendars, people and lifecycle (a change there rebuilds all).
+
+Open clocks, clocks in error and records whose inputs cannot be digested are never kept. A
+damaged or foreign file, or an entry of the wrong shape, only costs time: it is ignored and
+replaced, never trusted. ``SERVICEBOOK_NO_CACHE=1`` turns the store off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from servicebook.load.cache import CACHE_DIR, read_store
+
+_FORMAT = b"servicebook-sla-clocks-1"
+_NAME = "sla-clocks"
+_TZ_FIELD = 22  # index of ``tz`` in ``Clock.values()``
+_FIELDS = 27  # length of ``Clock.values()``
+_HERE = Path(__file__).resolve().parent
+# the code a kept clock depends on: the engine, its policies and calendar, schedules, instants
+_SOURCES = (*sorted(_HERE.glob("*.py")), _HERE.parent / "schedules.py",
+            _HERE.parent.parent / "load" / "instants.py")
+
+
+# kinds any clock may read without naming them (role holders, policies, calendars): in the key
+EVERY_CLOCK_READS = ("person", "policy", "calendar")
+
+
+def caching() -> bool:
+    return os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
+
+
+def fingerprint(rec) -> bytes | None:
+    """A digest of a record's kind, ID and content; None when it cannot be taken (not plain
+    data). Equal digests mean equal records; the converse need not hold (a miss costs time)."""
+    try:
+        return hashlib.blake2b(marshal.dumps((rec.kind, rec.id, rec.data), 2), digest_size=16).digest()
+    except ValueError:
+        return None
+
+
+def _holiday_data_version() -> str:
+    import chinese_calendar  # the calendar's holiday data (a dependency): its version is an input
+
+    return str(getattr(chinese_calendar, "__version__", "unknown"))
+
+
+class Trace:
+    """What computing one record's clocks read: records (by ID, found or not), referrer lookups,
+    and the newest instant compared with the as-of instant."""
+
+    __slots__ = ("ids", "lookups", "horizon")
+
+    def __init__(self, rid: str):
+        self.ids: set[str] = {rid}
+        self.lookups: list[tuple[str, str, str]] = []
+        self.horizon = -float("inf")
+
+    def instant(self, t) -> None:
+        if t is not None and t > self.horizon:
+            self.horizon = t
+
+    def plain(self) -> tuple:
+        return (tuple(sorted(self.ids)), tuple(self.lookups), self.horizon)
+
+
+class ClockStore:
+    """rid -> (horizon, ids, lookups, digest of their state, clocks as value tuples)."""
+
+    def __init__(self, root: Path, key: str, records, referring):
+        self.path = Path(root) / CACHE_DIR / f"{_NAME}-{key}.marshal"
+        self._records = records  # id -> record, as the engine holds them
+        self._referring = referring  # (kind, field, target) -> the referring records
+        self._fp: dict[str, bytes | None] = {}
+        loaded = read_store(self.path)
+        self.entries: dict = loaded
+        self.dirty = False
+        self.hits = 0
+
+    @classmethod
+    def for_repository(cls, root: Path, engine_key: bytes, records, referring) -> ClockStore | None:
+        if not caching():
+            return None
+        h = hashlib.blake2b(_FORMAT, digest_size=12)
+        for src in _SOURCES:
+            h.update(src.read_bytes())
+        h.update(_holiday_data_version().encode())
+        h.update(sys.version.encode())
+        h.update(engine_key)
+        return cls(root, h.hexdigest(), records, referring)
+
+    def _fingerprint(self, rid: str) -> bytes | None:
+        fp = self._fp.get(rid, b"")
+        if fp == b"":
+            rec = self._records.get(rid)
+            fp = self._fp[rid] = b"-" if rec is None else fingerprint(rec)
+        return fp
+
+    def _digest(self, ids, lookups) -> bytes | None:
+        h = hashlib.blake2b(digest_size=16)
+        for rid in ids:
+            fp = self._fingerprint(rid)
+            if fp is None:
+                return None
+            h.update(rid.encode() + b"\0" + fp)
+        for kind, fld, target in lookups:
+            h.update(f"\1{kind}\0{fld}\0{target}\0".encode())
+            h.update("\0".join(r.id for r in self._referring(kind, fld, target)).encode())
+        return h.digest()
+
+    def get(self, rid: str, A: float) -> list[tuple] | None:
+        """The kept clocks of ``rid`` as of ``A`` (value tuples, ``tz`` restored), or None."""
+        entry = self.entries.get(rid)
+        if entry is None:
+            return None
+        try:
+            horizon, ids, lookups, digest, clocks = entry
+            if not A >= horizon or self._digest(ids, lookups) != digest:
+                return None
+            out = [(*c[:_TZ_FIELD], ZoneInfo(c[_TZ_FIELD]), *c[_TZ_FIELD + 1:]) for c in clocks]
+            if any(len(c) != _FIELDS for c in out):
+                return None
+        except (TypeError, ValueError, KeyError, AttributeError):  # a damaged entry: not trusted
+            return None
+        self.hits += 1
+        return out
+
+    def put(self, rid: str, A: float, trace: tuple, clocks: list) -> None:
+        """Keep ``clocks`` (``Clock`` objects) of ``rid`` computed as of ``A`` under ``trace``
+        (``Trace.plain()``) if they can be used again; else forget any kept ones."""
+        ids, lookups, horizon = trace
+        keep = A >= horizon and all(not c.open and c.state != "error" and c.tz is not None
+                                    and isinstance(getattr(c.tz, "key", None), str) for c in clocks)
+        digest = self._digest(ids, lookups) if keep else None
+        if digest is None:
+            if self.entries.pop(rid, None) is not None:
+                self.dirty = True
+            return
+        values = [(*v[:_TZ_FIELD], v[_TZ_FIELD].key, *v[_TZ_FIELD + 1:]) for v in (c.values() for c in clocks)]
+        self.entries[rid] = (horizon, ids, lookups, digest, values)
+        self.dirty = True
+
+    def keep_only(self, rids) -> None:
+        stale = [rid for rid in self.entries if rid not in rids]
+        for rid in stale:
+            del self.entries[rid]
+        self.dirty = self.dirty or bool(stale)
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{_NAME}-", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as f:
+                f.write(marshal.dumps(self.entries))
+            os.replace(tmp, self.path)
+            for old in self.path.parent.glob(f"{_NAME}-*.marshal"):  # other keys are dead
+                if old != self.path:
+                    old.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass  # a store that cannot be written only costs time
+        self.dirty = False
