@@ -19,6 +19,7 @@ import pytest
 
 from servicebook.derive.sla.engine import Engine
 from servicebook.load import corpus
+from servicebook.load.cache import content_hash
 from servicebook.load.instants import parse_instant
 from servicebook.write import synth
 
@@ -138,23 +139,26 @@ def test_policy_and_calendar_changes_rebuild(repo):
     assert assert_same(repo, INSTANTS[2:3]) > 0
 
 
-@pytest.mark.parametrize("damage", [
-    b"not a marshal file",
-    marshal.dumps([1, 2, 3]),  # not a dict
-    None,  # a dict of entries of the wrong shape
-])
+def checked(payload: bytes) -> bytes:
+    return content_hash(payload) + payload
+
+
+@pytest.mark.parametrize("damage", ["garbage", "flipped", "list", "shapes"])
 def test_damaged_store_is_rebuilt_not_trusted(repo, damage):
     at = INSTANTS[2]
     assert_same(repo, [at])
     (path,) = store_files(repo)
-    if damage is None:
-        entries = marshal.loads(path.read_bytes())
-        damage = marshal.dumps({rid: ("x",) if i % 2 else (0.0, (rid,), (), b"", [("y",)])
-                                for i, rid in enumerate(entries)})
-    path.write_bytes(damage)
+    good = path.read_bytes()
+    entries = marshal.loads(good[len(content_hash(b"")):])
+    path.write_bytes({
+        "garbage": b"not a store file",
+        "flipped": good[:-1] + bytes([good[-1] ^ 1]),  # fails its checksum
+        "list": checked(marshal.dumps([1, 2, 3])),  # not a dict
+        "shapes": checked(marshal.dumps({rid: ("x",) if i % 2 else (0.0, (rid,), (), b"", [("y",)])
+                                         for i, rid in enumerate(entries)})),
+    }[damage])
     assert assert_same(repo, [at]) == 0
-    assert isinstance(marshal.loads(path.read_bytes()), dict)  # replaced by a good one
-    assert assert_same(repo, [at]) > 0
+    assert assert_same(repo, [at]) > 0  # replaced by a good one
 
 
 def test_no_store_when_caching_is_off(repo, monkeypatch):
