@@ -10,8 +10,11 @@ instants before, within and after the data, in one process and in two.
 from __future__ import annotations
 
 import marshal
+import os
 import random
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -182,3 +185,25 @@ def test_a_new_referrer_reaches_a_kept_case(repo):
     assert assert_same(repo, [at]) > 0
     after, _ = clocks(repo, at, False)
     assert after != before  # the new callbacks changed some kept clock
+
+
+HITS = """
+import sys
+from servicebook.derive.sla.engine import Engine
+from servicebook.load import corpus
+engine = Engine(corpus.load(sys.argv[1]))
+engine.clocks(float(sys.argv[2]))
+print(engine.store.hits)
+"""
+
+
+def test_kept_clocks_are_used_by_the_next_process(repo):
+    """What one run keeps, the next run (another process, records read through load's cache)
+    uses: the file reads back and the records' digests do not depend on the process."""
+    def run() -> int:
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "tools")}
+        out = subprocess.run([sys.executable, "-c", HITS, str(repo), str(INSTANTS[2])], env=env,
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout)
+    run()
+    assert run() > 0

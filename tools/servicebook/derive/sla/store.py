@@ -55,8 +55,8 @@ def caching() -> bool:
 def fingerprint(rec) -> bytes | None:
     """A digest of a record's kind, ID and content; None when it cannot be taken (not plain
     data). Equal digests mean equal records; the converse need not hold (a miss costs time)."""
-    try:
-        return hashlib.blake2b(marshal.dumps((rec.kind, rec.id, rec.data), 2), digest_size=16).digest()
+    try:  # version 0: no flag for interned texts, no back-references, so the same bytes in every process
+        return hashlib.blake2b(marshal.dumps((rec.kind, rec.id, rec.data), 0), digest_size=16).digest()
     except ValueError:
         return None
 
