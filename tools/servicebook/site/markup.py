@@ -16,6 +16,7 @@ the browser resolves from the page's served address (`href`).
 """
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -134,6 +135,7 @@ def relurl(from_path: str, to_path: str) -> str:
     return "/".join(rel)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; asked for every link of every generated page
 def served_path(path: str, directory_urls: bool = True) -> str:
     """The URL, relative to the site root, at which MkDocs serves the docs path ``path``:
     ``cases/X.md`` at ``cases/X/`` (``cases/X.html`` without directory URLs), ``cases/index.md``
@@ -148,6 +150,7 @@ def served_path(path: str, directory_urls: bool = True) -> str:
     return f"{p.with_suffix('')}/"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def href(here: str, target: str, directory_urls: bool = True) -> str:
     """The relative URL of docs path ``target`` (``x.md``, ``x.md#anchor``, ``chart.svg``) as a
     link on the page generated from ``here`` must carry it: resolved by the browser from the

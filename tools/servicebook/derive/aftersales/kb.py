@@ -147,35 +147,53 @@ def entries(corpus, include_drafts: bool = False) -> list:
     return sorted((r for r in corpus.of_kind("kb") if get(r.data, "status") in wanted), key=lambda r: r.id)
 
 
+@dataclass
+class _Entry:
+    """What matching reads of one KB entry, worked out once per matching run."""
+    rec: Any
+    products: set
+    codes: set
+    category: Any
+    grams: Counter
+
+
+def _prepared(corpus, include_drafts: bool) -> list[_Entry]:
+    out = []
+    for rec in entries(corpus, include_drafts):
+        data = rec.data if isinstance(rec.data, dict) else {}
+        out.append(_Entry(rec, entry_products(data), {c for c in get_list(data, "fault_codes") if isinstance(c, str)},
+                          data.get("fault_category"), _entry_grams(entry_text(data))))
+    return out
+
+
 def match_facts(corpus, facts: Facts, *, limit: int | None = 5, min_similarity: float = MIN_SIMILARITY,
-                include_drafts: bool = False, exclude: Iterable[str] = ()) -> list[Match]:
+                include_drafts: bool = False, exclude: Iterable[str] = (), prepared: list | None = None) -> list[Match]:
+    """``prepared``: the entries as `_prepared` gives them, when one run matches many cases."""
     grams = bigrams(facts.text)
     skip = set(exclude)
     found: list[Match] = []
-    for rec in entries(corpus, include_drafts):
-        if rec.id in skip:
+    for e in prepared if prepared is not None else _prepared(corpus, include_drafts):
+        if e.rec.id in skip:
             continue
-        data = rec.data if isinstance(rec.data, dict) else {}
-        same_product = bool(facts.product) and facts.product in entry_products(data)
-        codes = {c for c in get_list(data, "fault_codes") if isinstance(c, str)}
-        code = bool(facts.codes & codes)
-        category = bool(facts.category) and facts.category == data.get("fault_category")
-        sim = similarity(grams, _entry_grams(entry_text(data))) if grams else 0.0
+        same_product = bool(facts.product) and facts.product in e.products
+        code = bool(facts.codes & e.codes)
+        category = bool(facts.category) and facts.category == e.category
+        sim = similarity(grams, e.grams) if grams else 0.0
         if not (code or (same_product and category) or sim >= min_similarity):
             continue
         reasons = [r for r, ok in (("product", same_product), ("fault_code", code),
                                    ("fault_category", category)) if ok]
-        found.append(Match(rec, same_product, code, category, sim, reasons))
+        found.append(Match(e.rec, same_product, code, category, sim, reasons))
     found.sort(key=lambda m: (tuple(not x if isinstance(x, bool) else -x for x in m.rank), m.entry.id))
     return found[:limit] if limit else found
 
 
-def match(corpus, record, **options) -> list[Match]:
+def match(corpus, record, prepared: list | None = None, **options) -> list[Match]:
     """KB entries for a repair or complaint (a Record or its ID), best first."""
     rec = corpus.records.get(record) if isinstance(record, str) else record
     if rec is None:
         raise KeyError(f"no record {record}")
-    return match_facts(corpus, case_facts(rec), exclude=[rec.id], **options)
+    return match_facts(corpus, case_facts(rec), exclude=[rec.id], prepared=prepared, **options)
 
 
 CASE_KINDS = ("repair", "complaint")   # the records entries are matched to
@@ -184,7 +202,8 @@ CASE_KINDS = ("repair", "complaint")   # the records entries are matched to
 def case_matches(corpus, limit: int = 3) -> dict[str, list[Match]]:
     """Every repair and complaint (by kind, then ID) -> its best ``limit`` entries (none: an empty
     list): the knowledge base's "which cases match which entries" page."""
-    return {rec.id: match(corpus, rec, limit=limit)
+    prepared = _prepared(corpus, False)
+    return {rec.id: match(corpus, rec, prepared=prepared, limit=limit)
             for kind in CASE_KINDS for rec in sorted(corpus.of_kind(kind), key=lambda r: r.id)}
 
 
