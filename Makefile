@@ -26,7 +26,7 @@ site: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
 serve: $(STAMP)
-	$(BIN)/mkdocs serve
+	$(BIN)/mkdocs serve --dirty  # re-renders only the pages a save changed (kept in .cache/)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

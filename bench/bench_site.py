@@ -3,8 +3,9 @@
     .venv/bin/python bench/bench_site.py [--records 10000] [--demo-only] [--mask-only] [--keep DIR]
 
 Builds, in this run: the demo site (this repository's records, both languages); a synthetic
-repository of --records records (both languages), then again after changing one record, which
-is what `mkdocs serve` does on a save; and the peer: MkDocs Material alone building the same
+repository of --records records (both languages), then again after changing one record's text,
+with `--dirty` (what `mkdocs serve --dirty` does on a save: pages kept in .cache/ are not
+generated again, and only changed pages are rendered) and in full; and the peer: MkDocs Material alone building the same
 number of plain pages (same theme and features), which shows what our generation adds on top of
 the engine. Prints a Markdown table.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,18 +36,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+# one moment for every build of a run, so a rebuild differs from the build before only by the edit
+ENV = {"SERVICEBOOK_AS_OF": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+       **os.environ, "NO_MKDOCS_2_WARNING": "1"}
 
 
-def build(root: Path, site: Path) -> tuple[float, int]:
-    shutil.rmtree(site, ignore_errors=True)
+def build(root: Path, site: Path, dirty: bool = False) -> tuple[float, int]:
+    """A full build (the site folder emptied first) or a `--dirty` one over the last output."""
+    if not dirty:
+        shutil.rmtree(site, ignore_errors=True)
     started = time.perf_counter()
-    proc = subprocess.run([str(BIN / "mkdocs"), "build", "-q", "-d", str(site)], cwd=root, env=ENV,
-                          capture_output=True, text=True)
+    proc = subprocess.run([str(BIN / "mkdocs"), "build", "-q", "-d", str(site)] + (["--dirty"] if dirty else []),
+                          cwd=root, env=ENV, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if proc.returncode:
         sys.exit(f"mkdocs build failed in {root}:\n{proc.stderr[-3000:]}")
     return elapsed, sum(1 for _ in site.rglob("*.html"))
+
+
+def rendered_since(site: Path, since: float) -> int:
+    """HTML pages a build wrote after ``since`` (epoch seconds)."""
+    return sum(1 for p in site.rglob("*.html") if p.stat().st_mtime >= since)
+
+
+def edit_one_record(root: Path) -> Path:
+    """Change the text of one complaint, as a person fixing a typo would."""
+    for record in sorted((root / "records" / "complaint").rglob("*.yaml")):
+        text = record.read_text(encoding="utf-8")
+        found = re.search(r"^[ -]*(problem|cause|remarks): \S.*$", text, re.M)
+        if found:
+            record.write_text(text.replace(found.group(0), found.group(0) + " (edited)", 1), encoding="utf-8")
+            return record
+    sys.exit(f"no complaint with text to edit under {root}")
 
 
 def site_repo(dest: Path, records: int | None) -> Path:
@@ -230,10 +252,14 @@ def main() -> None:
             syn = site_repo(work / "synthetic", args.records)
             seconds, pages = build(syn, syn / "site")
             rows.append((f"{args.records:,} synthetic records, both languages", seconds, pages))
-            record = next((syn / "records" / "complaint").rglob("*.yaml"))
-            record.write_text(record.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+            edit_one_record(syn)
+            since = time.time()
+            again, _ = build(syn, syn / "site", dirty=True)
+            rows.append((f"  after one record changed, `--dirty` ({rendered_since(syn / 'site', since)} pages rendered)",
+                         again, pages))
+            edit_one_record(syn)
             again, _ = build(syn, syn / "site")
-            rows.append(("  the same after one record changed (what serve rebuilds)", again, pages))
+            rows.append(("  after one record changed, full", again, pages))
             peer_seconds = peer(work / "peer", pages)
             rows.append((f"peer: MkDocs Material alone, {pages:,} plain pages", peer_seconds, pages))
         print("\n| build | seconds | pages | pages/min |")

@@ -162,3 +162,52 @@ def test_a_dirty_build_renders_only_what_changed(demo, monkeypatch):
     subprocess.run(mkdocs, cwd=demo, check=True, capture_output=True)
     for lang, docs in dirty_index.items():
         assert docs == _search_docs(site / lang if lang else site)
+
+
+def test_serve_dirty_rebuilds_one_changed_page(demo, monkeypatch):
+    """`mkdocs serve --dirty` (what `make serve` runs): a saved record is on its page after one
+    rebuild that renders only the pages that changed."""
+    import socket
+    import time
+    import urllib.request
+
+    with_site(demo)
+    monkeypatch.setenv("SERVICEBOOK_AS_OF", AT)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = demo / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([shutil.which("mkdocs") or "mkdocs", "serve", "--dirty", "-a", f"127.0.0.1:{port}"],
+                                cwd=demo, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def page(path: str) -> str | None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=5) as resp:
+                    return resp.read().decode("utf-8")
+            except OSError:
+                return None
+
+        def wait(what, seconds=240):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                if (found := what()):
+                    return found
+                assert proc.poll() is None, log.read_text(encoding="utf-8")[-3000:]
+                time.sleep(0.5)
+            raise AssertionError(f"timed out; log:\n{log.read_text(encoding='utf-8')[-3000:]}")
+
+        wait(lambda: page(""))
+        complaint = _chain_page_record(demo)
+        text = complaint.read_text(encoding="utf-8")
+        line = next(m for m in re.finditer(r"^[ -]*(problem|cause|remarks): (\S.*)$", text, re.M))
+        _edit(complaint, line.group(0), line.group(0) + " 服务中改了")
+        shown = wait(lambda: (p := page(f"cases/{complaint.stem}/")) and "服务中改了" in p and p)
+        assert "服务中改了" in shown
+        rebuilt = wait(lambda: re.search(r"rendered (\d+) of (\d+) pages", log.read_text(encoding="utf-8")))
+        logged = re.findall(r"rendered (\d+) of (\d+) pages", log.read_text(encoding="utf-8"))
+        done, total = map(int, logged[-1])
+        assert rebuilt and 1 <= done <= 3 < total, logged
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -311,6 +311,9 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self.alternate = (subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL), out, dest)
 
     def on_post_build(self, *, config):
+        if self.dirty:
+            log.info("servicebook (%s): rendered %d of %d pages (--dirty: the others were unchanged)",
+                     self.config.lang, len(self.rendered_urls), len(self.page_urls))
         complete_search_index(Path(config.site_dir) / "search" / "search_index.json",
                               search_copy(self.root(config), self.config.lang),
                               self.rendered_urls, self.page_urls, self.dirty)
