@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,13 +46,21 @@ def build(root: Path, site: Path, dirty: bool = False) -> tuple[float, int]:
     """A full build (the site folder emptied first) or a `--dirty` one over the last output."""
     if not dirty:
         shutil.rmtree(site, ignore_errors=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run([str(BIN / "mkdocs"), "build", "-q", "-d", str(site)] + (["--dirty"] if dirty else []),
                           cwd=root, env=ENV, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if proc.returncode:
         sys.exit(f"mkdocs build failed in {root}:\n{proc.stderr[-3000:]}")
+    print(f"  ({'dirty' if dirty else 'full'} build of {root.name}: {elapsed:.1f} s wall, "
+          f"{_children_cpu() - cpu:.1f} s CPU over both processes)", flush=True)
     return elapsed, sum(1 for _ in site.rglob("*.html"))
+
+
+def _children_cpu() -> float:
+    """User + system seconds of the finished child processes (both languages' builds)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rendered_since(site: Path, since: float) -> int:
@@ -238,8 +247,8 @@ def main() -> None:
             print("\n| step | seconds | pages | vs MkDocs |")
             print("| --- | ---: | ---: | ---: |")
             for label, seconds, pages in rows:
-                peer = mk.get(label.split(":")[1].strip()) if label.startswith("Zensical") else None
-                print(f"| {label} | {seconds:.1f} | {pages:,} | {f'{seconds / peer:.2f}x' if peer else ''} |")
+                base = mk.get(label.split(":")[1].strip()) if label.startswith("Zensical") else None
+                print(f"| {label} | {seconds:.1f} | {pages:,} | {f'{seconds / base:.2f}x' if base else ''} |")
             return
         if args.mask_only:
             syn = site_repo(work / "synthetic", args.records)
@@ -248,18 +257,22 @@ def main() -> None:
         demo = site_repo(work / "demo", None)
         seconds, pages = build(demo, demo / "site")
         rows.append(("demo site, both languages", seconds, pages))
+        print(rows[-1], flush=True)  # each figure as it comes: a full run takes a while
         if not args.demo_only:
             syn = site_repo(work / "synthetic", args.records)
             seconds, pages = build(syn, syn / "site")
             rows.append((f"{args.records:,} synthetic records, both languages", seconds, pages))
+            print(rows[-1], flush=True)
             edit_one_record(syn)
             since = time.time()
             again, _ = build(syn, syn / "site", dirty=True)
             rows.append((f"  after one record changed, `--dirty` ({rendered_since(syn / 'site', since)} pages rendered)",
                          again, pages))
+            print(rows[-1], flush=True)
             edit_one_record(syn)
             again, _ = build(syn, syn / "site")
             rows.append(("  after one record changed, full", again, pages))
+            print(rows[-1], flush=True)
             peer_seconds = peer(work / "peer", pages)
             rows.append((f"peer: MkDocs Material alone, {pages:,} plain pages", peer_seconds, pages))
         print("\n| build | seconds | pages | pages/min |")
