@@ -8,8 +8,8 @@ all come out as the literal text the record holds. Record text is never used as 
 
 Only the helpers in this module (`link`, `code`, `table`, ...) create `Markup`, i.e. trusted markup,
 and they escape their text arguments themselves. What they make is HTML, never Markdown syntax: a
-table is an HTML block that Python-Markdown passes through without parsing its cells (half of the
-render time of our pages went into its table and inline passes), so a link or code span inside a
+table is an HTML block that Python-Markdown passes through without parsing its cells (that halved
+its time on our pages: docs/performance.md, "HTML tables"), so a link or code span inside a
 cell must already be HTML there, and the same helpers serve for Markdown paragraphs, where inline
 HTML passes through as well. MkDocs does not rewrite URLs in raw HTML, so a link carries the URL
 the browser resolves from the page's served address (`href`).
