@@ -109,9 +109,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
         os.chmod(tmp, 0o644)  # as an ordinary file (mkstemp makes it private)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # left behind only when the write failed
 
 
 def digest(*parts) -> str:
