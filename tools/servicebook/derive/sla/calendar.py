@@ -148,6 +148,11 @@ def _zone(calendar_id: str, timezone: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise CalendarError(f"{calendar_id}: unknown time zone {timezone!r}") from exc
 
+
+def zone_named(timezone: str) -> ZoneInfo:
+    """A calendar's zone by its name (how kept clocks store it); CalendarError when unknown."""
+    return _zone("", timezone)
+
 class BusinessCalendar:
     """Working hours per weekday + statutory holidays/make-up days + a record's overrides.
 

@@ -30,8 +30,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from servicebook.derive.sla.calendar import zone_named
 from servicebook.load.cache import CACHE_DIR, content_hash
 
 _FORMAT = b"servicebook-sla-clocks-1"
@@ -138,7 +138,7 @@ class ClockStore:
             horizon, ids, lookups, digest, clocks = entry
             if not A >= horizon or self._digest(ids, lookups) != digest:
                 return None
-            out = [(*c[:_TZ_FIELD], ZoneInfo(c[_TZ_FIELD]), *c[_TZ_FIELD + 1:]) for c in clocks]
+            out = [(*c[:_TZ_FIELD], zone_named(c[_TZ_FIELD]), *c[_TZ_FIELD + 1:]) for c in clocks]
             if any(len(c) != _FIELDS for c in out):
                 return None
         except (TypeError, ValueError, KeyError, AttributeError):  # a damaged entry: not trusted
