@@ -68,7 +68,8 @@ def read_store(path: Path) -> dict:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _write_store(path: Path, value) -> None:
+def write_store(path: Path, value) -> None:
+    """Write a cache file atomically: a checksum, then ``value`` as marshal (`read_store` reads it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
@@ -197,8 +198,8 @@ class FileCache:
             # the data first: an index is never newer than the data it vouches for (a datum is
             # checked against the index's hash anyway)
             for kind in sorted(self._dirty_kinds):
-                _write_store(self._data_path(kind), self._data[kind])
-            _write_store(self.path, {"files": self.entries, "verdict": self._verdict})
+                write_store(self._data_path(kind), self._data[kind])
+            write_store(self.path, {"files": self.entries, "verdict": self._verdict})
             for pattern in ("records-*.marshal", "data-*.marshal"):  # other keys are dead
                 for old in self.dir.glob(pattern):
                     if old != self.path and not old.name.startswith(f"data-{self.key}-"):

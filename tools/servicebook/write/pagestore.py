@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import marshal
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
+
+from servicebook.load.cache import read_store, write_store
 
 PAGES_DIR = Path(".cache") / "servicebook" / "pages"
 _FORMAT = "servicebook-pages-1"
@@ -44,11 +45,8 @@ class PageStore:
         self.kept = 0                   # pages not generated: their key was unchanged
 
     def _read_keys(self) -> dict[str, str]:
-        try:
-            loaded = marshal.loads(self.manifest.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
-            return {}
-        if not (isinstance(loaded, dict) and loaded.get("format") == _FORMAT and isinstance(loaded.get("keys"), dict)):
+        loaded = read_store(self.manifest)  # checksummed; {} when missing or damaged
+        if not (loaded.get("format") == _FORMAT and isinstance(loaded.get("keys"), dict)):
             return {}
         return {k: v for k, v in loaded["keys"].items() if isinstance(k, str) and isinstance(v, str)}
 
@@ -98,8 +96,7 @@ class PageStore:
                     page = path.relative_to(self.folder).as_posix()
                     if page not in self.seen:
                         path.unlink()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.manifest, marshal.dumps({"format": _FORMAT, "keys": self.keys}))
+        write_store(self.manifest, {"format": _FORMAT, "keys": self.keys})
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -199,12 +196,8 @@ class KeptMasks:
         self.masks: dict[str, tuple[str, object]] = {}
         self.used: set[str] = set()
         self.changed = False
-        try:
-            loaded = marshal.loads(path.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
-            return
-        if isinstance(loaded, dict) and loaded.get("format") == _FORMAT and loaded.get("key") == key \
-                and isinstance(loaded.get("masks"), dict):
+        loaded = read_store(path)  # checksummed: a flipped bit never shows as other text
+        if loaded.get("format") == _FORMAT and loaded.get("key") == key and isinstance(loaded.get("masks"), dict):
             self.masks = loaded["masks"]
 
     def get(self, rid: str, data, make):
@@ -226,11 +219,9 @@ class KeptMasks:
         for rid in stale:
             del self.masks[rid]
         try:
-            data = marshal.dumps({"format": _FORMAT, "key": self.key, "masks": self.masks})
-        except ValueError:
-            return  # a value marshal cannot write: nothing kept, nothing lost
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.path, data)
+            write_store(self.path, {"format": _FORMAT, "key": self.key, "masks": self.masks})
+        except OSError:
+            pass  # not kept (a value marshal cannot write, a full disk): only costs time next build
 
 
 def masks_file(root: Path) -> Path:

@@ -28,11 +28,10 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from servicebook.derive.sla.calendar import zone_named
-from servicebook.load.cache import CACHE_DIR, content_hash
+from servicebook.load.cache import CACHE_DIR, read_store, write_store
 
 _FORMAT = b"servicebook-sla-clocks-1"
 _NAME = "sla-clocks"
@@ -94,7 +93,7 @@ class ClockStore:
         self._records = records  # id -> record, as the engine holds them
         self._referring = referring  # (kind, field, target) -> the referring records
         self._fp: dict[str, bytes | None] = {}
-        self.entries: dict = _read(self.path)
+        self.entries: dict = read_store(self.path)
         self.dirty = False
         self.hits = 0
 
@@ -171,32 +170,10 @@ class ClockStore:
         if not self.dirty:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            payload = marshal.dumps(self.entries)
-            fd, tmp = tempfile.mkstemp(prefix=f".{_NAME}-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(content_hash(payload))  # a flipped bit is caught, not loaded as other clocks
-                f.write(payload)
-            os.replace(tmp, self.path)
+            write_store(self.path, self.entries)  # checksummed: a flipped bit is not loaded as other clocks
             for old in self.path.parent.glob(f"{_NAME}-*.marshal"):  # other keys are dead
                 if old != self.path:
                     old.unlink(missing_ok=True)
-        except (OSError, ValueError):
+        except OSError:
             pass  # a store that cannot be written only costs time
         self.dirty = False
-
-
-_SUM = len(content_hash(b""))
-
-
-def _read(path: Path) -> dict:
-    """The kept entries, or none when the file is missing, unreadable, fails its checksum or
-    holds no dict."""
-    try:
-        raw = path.read_bytes()
-        if raw[:_SUM] != content_hash(memoryview(raw)[_SUM:]):
-            return {}
-        loaded = marshal.loads(memoryview(raw)[_SUM:])
-    except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
