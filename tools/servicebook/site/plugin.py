@@ -35,7 +35,8 @@ from . import people
 from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
 from servicebook.load.instants import InstantError, now, parse_instant
-from servicebook.write.pagestore import PageStore, complete_search_index, page_folder, search_copy
+from servicebook.write.pagestore import (PageStore, complete_search_index, keep_last_search_index, page_folder,
+                                         search_copy)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
 
@@ -282,6 +283,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             search = config.plugins.get("material/search") or config.plugins.get("search")
             if search is not None and hasattr(search, "search_index_prev"):
                 search.search_index_prev = None
+            keep_last_search_index(Path(config.site_dir) / "search" / "search_index.json",
+                                   search_copy(self.root(config), self.config.lang))
         self._start_alternate(config)
 
     def _start_alternate(self, config):

@@ -185,6 +185,16 @@ def complete_search_index(index: Path, copy: Path, rendered: set[str], pages: se
     _write_atomic(copy, index.read_bytes())
 
 
+def keep_last_search_index(index: Path, copy: Path) -> None:
+    """Before a `--dirty` build: without a kept copy of the whole index (the kept pages were cleaned
+    away, or the last build kept none), the index the last build left in the site is the whole one;
+    keep it as the copy, or the entries of every page this build does not render would be lost."""
+    if copy.is_file() or not index.is_file():
+        return
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(copy, index.read_bytes())
+
+
 class KeptMasks:
     """Masked record data kept between builds: masking every record's text costs a build of 10k
     records seconds, and a record's masked data changes only with the record, the personal values
