@@ -123,6 +123,21 @@ def test_kept_pages_agree_after_random_edits(demo):
         _agree(demo, AT)
 
 
+def test_kept_pages_agree_after_values_of_the_wrong_type(demo):
+    """A list where an ID or a status belongs, a number where the history belongs: the build goes
+    on (the SLA engine once raised on each), the problems page names the files, and kept pages
+    still equal fresh ones."""
+    _agree(demo, AT)
+    first, second, third = sorted((demo / "records" / "repair").rglob("*.yaml"))[1:4]
+    _edit(first, "\ncustomer: ", "\ncustomer: [a, b]\nold_customer: ")
+    _edit(second, "\nstatus: ", "\nstatus: [1, 2]\nold_status: ")
+    _edit(third, "\nhistory:", "\nhistory: 5\nold_history:")
+    store = _agree(demo, AT)
+    problems = store.file("problems.md").read_text(encoding="utf-8")
+    for path in (first, second, third):
+        assert path.name in problems, path
+
+
 def test_a_damaged_store_is_rebuilt_not_trusted(demo):
     _agree(demo, AT)
     folder = page_folder(demo, "zh")

@@ -334,7 +334,8 @@ class Engine:
 
     def _read_history(self, rec, tz) -> tuple[list[float], list[str], float | None]:
         ts, st = [], []
-        for e in rec.data.get("history") or ():
+        history = rec.data.get("history")
+        for e in history if isinstance(history, list) else ():  # not a list: a broken record, reported by its check
             if type(e) is not dict and not isinstance(e, Mapping):  # the ABC check is slow
                 continue
             ts.append(bc.to_timestamp(e.get("at"), tz))

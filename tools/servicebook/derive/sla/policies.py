@@ -442,7 +442,8 @@ class PolicyMatcher:
         return None
 
     def _customer_tier(self, rec) -> str | None:
-        cu = self.records.get(rec.data.get("customer"))
+        ref = rec.data.get("customer")
+        cu = self.records.get(ref) if isinstance(ref, str) else None  # not an ID: a broken record, reported by its check
         t = cu.data.get("service_tier") if cu is not None else None
         return t if t in TIERS else None
 
@@ -521,7 +522,7 @@ def check_policies(records, lifecycle) -> list:
             continue
         status = r.data.get("status")
         if life.known:
-            if r.kind not in life.statuses or status in life.final.get(r.kind, ()):
+            if r.kind not in life.statuses or (isinstance(status, str) and status in life.final.get(r.kind, ())):
                 continue
         pols = matcher.policies_for(r)
         if len(pols) == 1:
