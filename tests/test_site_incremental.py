@@ -124,17 +124,19 @@ def test_kept_pages_agree_after_random_edits(demo):
 
 
 def test_kept_pages_agree_after_values_of_the_wrong_type(demo):
-    """A list where an ID or a status belongs, a number where the history belongs: the build goes
-    on (the SLA engine once raised on each), the problems page names the files, and kept pages
-    still equal fresh ones."""
+    """A list where an ID or a status belongs, a number where the history belongs, a history entry
+    without an instant or with a status that is no text: the build goes on (the SLA engine once
+    raised on each), the problems page names the files, and kept pages still equal fresh ones."""
     _agree(demo, AT)
-    first, second, third = sorted((demo / "records" / "repair").rglob("*.yaml"))[1:4]
+    first, second, third, fourth, fifth = sorted((demo / "records" / "repair").rglob("*.yaml"))[1:6]
     _edit(first, "\ncustomer: ", "\ncustomer: [a, b]\nold_customer: ")
     _edit(second, "\nstatus: ", "\nstatus: [1, 2]\nold_status: ")
     _edit(third, "\nhistory:", "\nhistory: 5\nold_history:")
+    _edit(fourth, "\n- at: ", "\n- at: null\n  old_at: ")                 # a history entry with no instant
+    _edit(fifth, "\n  status: ", "\n  status: {a: 1}\n  old_status: ")   # a history status that is no text
     store = _agree(demo, AT)
     problems = store.file("problems.md").read_text(encoding="utf-8")
-    for path in (first, second, third):
+    for path in (first, second, third, fourth, fifth):
         assert path.name in problems, path
 
 

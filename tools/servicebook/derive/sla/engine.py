@@ -339,7 +339,8 @@ class Engine:
             if type(e) is not dict and not isinstance(e, Mapping):  # the ABC check is slow
                 continue
             ts.append(bc.to_timestamp(e.get("at"), tz))
-            st.append(e.get("status"))
+            status = e.get("status")
+            st.append(status if isinstance(status, str) else None)  # (not text: no status of any kind)
         if ts:
             created = ts[0]
         elif rec.data.get("created_at") is not None:
@@ -780,7 +781,10 @@ class Engine:
         if isinstance(setup, str):
             return [self._error(rec, tier, policy, None, setup)]
         cal, cal24, plans = setup
-        ts, st, created = self._history(rec, cal.tz)
+        try:
+            ts, st, created = self._history(rec, cal.tz)
+        except CalendarError as exc:  # a history instant that is none: a broken record, its check reports it
+            return [self._error(rec, tier, policy, None, str(exc))]
         if created is None or created > A:
             return []
         n = 0  # history entries seen as of A
