@@ -134,9 +134,13 @@ def test_kept_pages_agree_after_values_of_the_wrong_type(demo):
     _edit(third, "\nhistory:", "\nhistory: 5\nold_history:")
     _edit(fourth, "\n- at: ", "\n- at: null\n  old_at: ")                 # a history entry with no instant
     _edit(fifth, "\n  status: ", "\n  status: {a: 1}\n  old_status: ")   # a history status that is no text
+    appraisal = next((demo / "records" / "appraisal").rglob("AP-20261118-5SRHX3.yaml"))  # an open deal's latest step
+    text = appraisal.read_text(encoding="utf-8")
+    last = text.rindex("\n  status: ")                                    # its status now: the deal's stage
+    appraisal.write_text(text[:last] + "\n  status: {a: 1}\n  old" + text[last + 3:], encoding="utf-8")
     store = _agree(demo, AT)
     problems = store.file("problems.md").read_text(encoding="utf-8")
-    for path in (first, second, third, fourth, fifth):
+    for path in (first, second, third, fourth, fifth, appraisal):
         assert path.name in problems, path
 
 

@@ -333,7 +333,7 @@ def deal(source, survey_id: str, at, *, commission_rate: float = DEFAULT_COMMISS
             if before is None:
                 continue
             status, entered = before  # where the deal stood when this record lost it
-        stage = EVIDENCE.get(kind, {}).get(status)
+        stage = EVIDENCE.get(kind, {}).get(status) if isinstance(status, str) else None  # (no text: a broken record)
         if stage is None:
             continue
         i = STAGES.index(stage)
