@@ -41,11 +41,11 @@ def _reader_digest() -> str:
     here = Path(__file__).resolve().parent
     for name in _READER_SOURCES:
         h.update((here / name).read_bytes())
-    h.update(_installed())
+    h.update(installed())
     return h.hexdigest()
 
 
-def _installed() -> bytes:
+def installed() -> bytes:
     """The Python version and every installed distribution with its version (the names of the
     ``*.dist-info`` folders): the YAML parser, the validators and the holiday data are code too."""
     names = [sys.version]

@@ -17,13 +17,14 @@ page no longer generated is removed with its key.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from servicebook.load.cache import read_store, write_store
+from servicebook.load.cache import installed, read_store, source_digest, write_store
 
 PAGES_DIR = Path(".cache") / "servicebook" / "pages"
 _FORMAT = "servicebook-pages-1"
@@ -120,24 +121,12 @@ def digest(*parts) -> str:
     return h.hexdigest()
 
 
-_CODE_SUFFIXES = (".py", ".j2", ".yaml", ".css", ".js")
-
-
+@functools.lru_cache(maxsize=None)
 def code_digest() -> str:
-    """Digest of the package's own source (code, templates, catalogue): pages kept by other code are
-    made again. Computed once per process."""
-    global _CODE
-    if _CODE is None:
-        pkg = Path(__file__).resolve().parent.parent
-        h = hashlib.blake2b(_FORMAT.encode(), digest_size=16)
-        for path in sorted(p for p in pkg.rglob("*") if p.suffix in _CODE_SUFFIXES and "__pycache__" not in p.parts):
-            h.update(path.relative_to(pkg).as_posix().encode())
-            h.update(path.read_bytes())
-        _CODE = h.hexdigest()
-    return _CODE
-
-
-_CODE: str | None = None
+    """Digest of the package's own source (code, templates, catalogue) and of the installed
+    distributions (Jinja, Markdown, the YAML parser are code too): pages kept by other code are made
+    again. Once per process."""
+    return source_digest(_FORMAT.encode(), installed()).hex()
 
 
 def folder_digest(folder: Path) -> str:
