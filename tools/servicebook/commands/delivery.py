@@ -51,7 +51,7 @@ def run(args) -> int:
         return fail(f"no contract {args.contract} (as of {at.isoformat(timespec='seconds')})")
     if args.format == "json":
         named = {rid: names.short_name(c.records.get(rid), args.lang) for rid in _named(rep)}
-        print(json_text({**rep, "lang": args.lang, "customer_name": named.get(rep["customer"], ""),
+        print(json_text({**rep, "lang": args.lang, "customer_name": named.get(rep["customer"], "") if isinstance(rep["customer"], str) else "",
                           "names": named}))
     else:
         print(_text(rep, lambda rid: names.short_label(c.records, rid, args.lang)))

@@ -137,7 +137,7 @@ def run(args) -> int:
     for r in rows:
         counts[r.state] += 1
     as_of = moment.astimezone(ZONE).isoformat(timespec="seconds")
-    @functools.cache  # a few thousand customers and owners over 100k clock rows
+    @_once_per_id  # a few thousand customers and owners over 100k clock rows
     def name(rid):
         return names.short_name(names.lookup(c.records, rid), args.lang)
 
@@ -163,8 +163,15 @@ def _row(clock, name, customer_class) -> dict:
                          {"owner_name": name(clock.owner)})
 
 
+def _once_per_id(look_up):
+    """``look_up`` remembered per ID; a value that is not text (a broken record's customer can be a
+    list or a mapping, which the checks report) is looked up every time: it is no cache key."""
+    cached = functools.cache(look_up)
+    return lambda rid: cached(rid) if rid is None or isinstance(rid, str) else look_up(rid)
+
+
 def _text(rows, as_of, engine, counts, who) -> str:
-    who = functools.cache(who)  # a few thousand customers and owners over 100k rows
+    who = _once_per_id(who)  # a few thousand customers and owners over 100k rows
     head = ("CASE", "CLOCK", "CUSTOMER", "TIER", "OWNER", "STATE", "TARGET", "ELAPSED", "LEFT/LATE")
     table = [head]
     for c in rows:

@@ -116,17 +116,21 @@ class Lifecycle:
         return self._statuses.get(kind, {})
 
     def status(self, kind: str, name: str) -> Status | None:
+        """The status ``name`` of ``kind``; None for an unknown one, or one that is not text (a broken
+        record: its schema check reports it, located)."""
+        if not isinstance(name, str):
+            return None
         return self._statuses.get(kind, {}).get(name)
 
     def label(self, kind: str, name: str, lang: str = "zh") -> str:
         s = self.status(kind, name)
-        return (s.zh if lang == "zh" else s.en) if s else name
+        return (s.zh if lang == "zh" else s.en) if s else name if isinstance(name, str) else str(name)
 
     def initial(self, kind: str) -> tuple[str, ...]:
         return self._initial.get(kind, ())
 
     def allowed(self, kind: str, before: str) -> tuple[str, ...]:
-        return self._next.get(kind, {}).get(before, ())
+        return self._next.get(kind, {}).get(before, ()) if isinstance(before, str) else ()
 
     def is_final(self, kind: str, name: str) -> bool:
         s = self.status(kind, name)
