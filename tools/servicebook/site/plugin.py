@@ -283,8 +283,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             search = config.plugins.get("material/search") or config.plugins.get("search")
             if search is not None and hasattr(search, "search_index_prev"):
                 search.search_index_prev = None
-            keep_last_search_index(Path(config.site_dir) / "search" / "search_index.json",
-                                   search_copy(self.root(config), self.config.lang))
+            keep_last_search_index(_search_index(config), search_copy(self.root(config), self.config.lang))
         self._start_alternate(config)
 
     def _start_alternate(self, config):
@@ -317,26 +316,22 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         if self.dirty:
             log.info("servicebook (%s): rendered %d of %d pages (--dirty: the others were unchanged)",
                      self.config.lang, len(self.rendered_urls), len(self.page_urls))
-        complete_search_index(Path(config.site_dir) / "search" / "search_index.json",
-                              search_copy(self.root(config), self.config.lang),
+        complete_search_index(_search_index(config), search_copy(self.root(config), self.config.lang),
                               self.rendered_urls, self.page_urls, self.dirty)
         if self.alternate is None:
             return
         proc, out, dest = self.alternate
         self.alternate = None
-        if out == dest:  # built in place (--dirty)
-            if proc.wait() != 0:
-                raise Abort(f"servicebook: the {self.config.alternate_dir} build ({self.config.alternate_config}) "
-                            f"failed with exit code {proc.returncode}; its messages are above")
-            return
         try:
             if proc.wait() != 0:
                 raise Abort(f"servicebook: the {self.config.alternate_dir} build ({self.config.alternate_config}) "
                             f"failed with exit code {proc.returncode}; its messages are above")
-            shutil.rmtree(dest, ignore_errors=True)
-            out.rename(dest)
+            if out != dest:  # built beside site/ (a dirty build works in place)
+                shutil.rmtree(dest, ignore_errors=True)
+                out.rename(dest)
         finally:
-            shutil.rmtree(out, ignore_errors=True)
+            if out != dest:
+                shutil.rmtree(out, ignore_errors=True)
 
     def on_build_error(self, *, error):
         if self.alternate is not None:
@@ -346,3 +341,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             proc.wait()
             if out != dest:
                 shutil.rmtree(out, ignore_errors=True)
+
+
+def _search_index(config) -> Path:
+    """The search index the search plugin writes into the built site."""
+    return Path(config.site_dir) / "search" / "search_index.json"
