@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from servicebook.load.cache import installed, read_store, source_digest, write_store
+from servicebook.write.writer import umask_mode
 
 PAGES_DIR = Path(".cache") / "servicebook" / "pages"
 _FORMAT = "servicebook-pages-1"
@@ -103,9 +104,9 @@ class PageStore:
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, umask_mode())  # as an ordinary file (mkstemp makes it private)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)  # as an ordinary file (mkstemp makes it private)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)  # left behind only when the write failed
@@ -157,21 +158,24 @@ def complete_search_index(index: Path, copy: Path, rendered: set[str], pages: se
     render are taken from the copy the previous build kept (a page is an entry's location before its
     `#`), and those of pages that no longer exist are dropped. A full build's index is kept as is."""
     try:
-        current = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = index.read_bytes()
+    except OSError:
         return  # no search index in this build (the search plugin is off)
     if dirty:
         try:
-            before = json.loads(copy.read_text(encoding="utf-8")).get("docs", [])
+            current = json.loads(data)
+            before = json.loads(copy.read_bytes()).get("docs", [])
         except (OSError, ValueError, AttributeError):
             before = []
         pages, rendered = {_page_url(u) for u in pages}, {_page_url(u) for u in rendered}
         kept = [d for d in before if isinstance(d, dict) and isinstance(d.get("location"), str)
                 and (page := d["location"].split("#", 1)[0]) in pages and page not in rendered]
-        current["docs"] = kept + [d for d in current.get("docs", [])]
-        _write_atomic(index, json.dumps(current, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if kept:
+            current["docs"] = kept + current.get("docs", [])
+            data = json.dumps(current, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            _write_atomic(index, data)
     copy.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(copy, index.read_bytes())
+    _write_atomic(copy, data)  # the whole index, as written: the next dirty build completes from it
 
 
 def keep_last_search_index(index: Path, copy: Path) -> None:
