@@ -11,6 +11,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from unittest.mock import patch
 
@@ -22,6 +23,8 @@ from servicebook.load.instants import parse_instant
 from servicebook.site.plugin import PAGE_OPTIONS, generate
 from servicebook.write.pagestore import PageStore, page_folder
 
+# The venv's own mkdocs: CI runs `make test` without the venv on PATH.
+MKDOCS = str(Path(sys.executable).with_name("mkdocs"))
 AT = "2026-11-21T00:00:00+08:00"
 
 
@@ -166,7 +169,7 @@ def _search_docs(site: Path) -> list:
 def test_a_dirty_build_renders_only_what_changed(demo, monkeypatch):
     with_site(demo)
     monkeypatch.setenv("SERVICEBOOK_AS_OF", AT)
-    mkdocs = [shutil.which("mkdocs") or "mkdocs", "build", "-q"]
+    mkdocs = [MKDOCS, "build", "-q"]
     subprocess.run(mkdocs, cwd=demo, check=True, capture_output=True)
     site = demo / "site"
     before = _site_pages(site)
@@ -209,7 +212,7 @@ def test_serve_dirty_rebuilds_one_changed_page(demo, monkeypatch):
         port = s.getsockname()[1]
     log = demo / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([shutil.which("mkdocs") or "mkdocs", "serve", "--dirty", "-a", f"127.0.0.1:{port}"],
+        proc = subprocess.Popen([MKDOCS, "serve", "--dirty", "-a", f"127.0.0.1:{port}"],
                                 cwd=demo, stdout=out, stderr=subprocess.STDOUT)
     try:
         def page(path: str) -> str | None:
