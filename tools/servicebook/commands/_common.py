@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
+
+import orjson
 
 from servicebook.load import corpus, instants
 from servicebook.load.problems import format_text
@@ -82,11 +85,37 @@ def missing_record(root: Path, record_id: str) -> int:
 
 
 def json_text(value) -> str:
-    """``json.dumps(value, ensure_ascii=False, indent=2)``, byte for byte, in a fraction of the
-    time: with ``indent`` Python's json falls back to its pure-Python encoder (20 s for the SLA
-    clocks of 100k records). Here every container that holds only scalars -- each clock row,
-    each count table -- goes through the C encoder, whose item separator carries the newline and
-    the indentation; only the containers above them are walked in Python."""
+    """``json.dumps(value, ensure_ascii=False, indent=2)``, byte for byte, but for a number that is
+    not finite (NaN, infinity: never computed from records; JSON has no spelling for them) which is
+    written ``null`` where json.dumps wrote ``NaN``/``Infinity``, texts no JSON reader accepts.
+
+    orjson writes the same text 10x faster (155 MB of SLA clocks at 100k records: 3.3 s with
+    json's C encoder per container, 0.3 s). Where orjson's text would differ, the exact walk below
+    writes it: a value orjson refuses (an integer past 64 bits, a lone surrogate, a type json
+    cannot write either) or a float below 1e-4, which json spells ``1e-05`` and orjson
+    ``0.00001`` (found by a scan of the text; a string holding the same letters only costs the
+    walk)."""
+    try:
+        text = orjson.dumps(value, option=_ORJSON)
+    except orjson.JSONEncodeError:
+        return _walk_text(value)
+    if b"0.0000" in text or _SHORT_EXPONENT.search(text):
+        return _walk_text(value)
+    return text.decode()
+
+
+# json.dumps's options, keys that are not text written as json.dumps writes them; dates,
+# dataclasses and the like are no JSON for json.dumps: they go to orjson's (absent) default, fail
+_ORJSON = (orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+           | orjson.OPT_PASSTHROUGH_DATACLASS)
+_SHORT_EXPONENT = re.compile(rb"[0-9]e-[0-9](?![0-9])")  # orjson's 1e-7, json's 1e-07
+
+
+def _walk_text(value) -> str:
+    """json.dumps(value, ensure_ascii=False, indent=2) in a fraction of its time: with ``indent``
+    Python's json falls back to its pure-Python encoder. Every container that holds only scalars
+    goes through the C encoder, whose item separator carries the newline and the indentation;
+    only the containers above them are walked in Python."""
     out: list[str] = []
     _json_into(value, 0, out)
     return "".join(out)
