@@ -99,6 +99,10 @@ class _Records(Mapping):
             raise KeyError(rid)
         return self._owner.masked_record(self._owner.raw.records[rid])
 
+    def get(self, rid, default=None):  # asked for every link and name: no KeyError for a miss
+        rec = self._owner.raw.records.get(rid)
+        return self._owner.masked_record(rec) if rec is not None else default
+
     def __iter__(self) -> Iterator:
         return iter(self._owner.raw.records)
 

@@ -129,7 +129,6 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
 
     def on_config(self, config):
         self.pinned_as_of = None  # one instant per build; `mkdocs serve` rebuilds move it on
-        self._setup_search_words()
         if CSS_PATH not in config.extra_css:
             config.extra_css.append(CSS_PATH)
         if people.LOOKUP_JS not in config.extra_javascript:  # find a record by ID from the search box
@@ -137,6 +136,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         return config
 
     def _setup_search_words(self, extra: list[str] = ()) -> None:
+        # in `on_files`, after the other language's build started (`on_pre_build`): loading jieba's
+        # dictionary takes a second, which that build's start-up then overlaps
         import jieba  # noqa: PLC0415 - a dependency (Material's search segments Chinese with it): no silent skip
 
         jieba.setLogLevel(logging.WARNING)

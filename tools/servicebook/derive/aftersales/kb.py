@@ -51,7 +51,12 @@ def similarity(a: str | Counter, b: str | Counter) -> float:
     """Dice coefficient of the two bigram multisets: 2 |A ∩ B| / (|A| + |B|), 0..1."""
     ga = a if isinstance(a, Counter) else bigrams(a)
     gb = b if isinstance(b, Counter) else bigrams(b)
-    total = sum(ga.values()) + sum(gb.values())
+    return _dice(ga, ga.total(), gb, gb.total())
+
+
+def _dice(ga: Counter, size_a: int, gb: Counter, size_b: int) -> float:
+    """`similarity` of bigram multisets whose sizes are known (an entry's, once per run)."""
+    total = size_a + size_b
     if not total:
         return 0.0
     small, large = (ga, gb) if len(ga) <= len(gb) else (gb, ga)
@@ -155,6 +160,7 @@ class _Entry:
     codes: set
     category: Any
     grams: Counter
+    size: int  # of ``grams``
 
 
 def _prepared(corpus, include_drafts: bool) -> list[_Entry]:
@@ -162,7 +168,7 @@ def _prepared(corpus, include_drafts: bool) -> list[_Entry]:
     for rec in entries(corpus, include_drafts):
         data = rec.data if isinstance(rec.data, dict) else {}
         out.append(_Entry(rec, entry_products(data), {c for c in get_list(data, "fault_codes") if isinstance(c, str)},
-                          data.get("fault_category"), _entry_grams(entry_text(data))))
+                          data.get("fault_category"), grams := _entry_grams(entry_text(data)), grams.total()))
     return out
 
 
@@ -170,6 +176,7 @@ def match_facts(corpus, facts: Facts, *, limit: int | None = 5, min_similarity: 
                 include_drafts: bool = False, exclude: Iterable[str] = (), prepared: list | None = None) -> list[Match]:
     """``prepared``: the entries as `_prepared` gives them, when one run matches many cases."""
     grams = bigrams(facts.text)
+    size = grams.total()
     skip = set(exclude)
     found: list[Match] = []
     for e in prepared if prepared is not None else _prepared(corpus, include_drafts):
@@ -178,7 +185,7 @@ def match_facts(corpus, facts: Facts, *, limit: int | None = 5, min_similarity: 
         same_product = bool(facts.product) and facts.product in e.products
         code = bool(facts.codes & e.codes)
         category = bool(facts.category) and facts.category == e.category
-        sim = similarity(grams, e.grams) if grams else 0.0
+        sim = _dice(grams, size, e.grams, e.size) if grams else 0.0
         if not (code or (same_product and category) or sim >= min_similarity):
             continue
         reasons = [r for r, ok in (("product", same_product), ("fault_code", code),
