@@ -103,6 +103,13 @@ class _Records(Mapping):
         rec = self._owner.raw.records.get(rid)
         return self._owner.masked_record(rec) if rec is not None else default
 
+    # derive walks every record by these: without a lookup by ID per record
+    def values(self) -> list:
+        return [self._owner.masked_record(r) for r in self._owner.raw.records.values()]
+
+    def items(self) -> list:
+        return [(rid, self._owner.masked_record(r)) for rid, r in self._owner.raw.records.items()]
+
     def __iter__(self) -> Iterator:
         return iter(self._owner.raw.records)
 

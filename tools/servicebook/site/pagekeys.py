@@ -23,7 +23,17 @@ from __future__ import annotations
 
 from servicebook.derive import attention
 from servicebook.derive import cases
+from servicebook.derive.sla.store import fingerprint
 from servicebook.write.pagestore import code_digest, digest, folder_digest
+
+
+def _content(gen, rec):
+    """A record's kind, ID and data (as the build shows it) as one digest, taken once per build: a
+    customer's or a person's record is an input of many pages."""
+    hit = gen.record_digests.get(rec.id)
+    if hit is None or hit[0] is not rec:
+        hit = gen.record_digests[rec.id] = (rec, fingerprint(rec) or repr((rec.kind, rec.id, rec.data)))
+    return hit[1]
 
 
 def build_key(gen) -> str:
@@ -31,7 +41,7 @@ def build_key(gen) -> str:
     m, o = gen.m, gen.o
     options = {k: o.get(k) for k in ("lang", "show_personal_data", "detail_window_days", "closed_case_pages_max",
                                       "archive_page_size", "recent_days", "use_directory_urls")}
-    shared = [(r.id, r.kind, r.data) for r in sorted(m.records.values(), key=lambda r: r.id)
+    shared = [_content(gen, r) for r in sorted(m.records.values(), key=lambda r: r.id)
               if r.kind != "customer" and not cases.is_case_kind(r.kind)]
     known = m.masker.known
     return digest(code_digest(), options, str(m.root), folder_digest(m.root / "schemas"), shared,
@@ -53,7 +63,7 @@ def case_key(gen, ch, build: str) -> str:
                    [(e.at, e.at_text, e.record.id, e.status, e.by, e.note) for e in ch.entries]]
     hop: set[str] = {ch.customer} if isinstance(ch.customer, str) else set()
     for r in ch.records:
-        parts.append((r.id, r.kind, r.data, where.get(r.id), repr(m.trails.get(r.id))))
+        parts.append((_content(gen, r), where.get(r.id), repr(m.trails.get(r.id))))
         parts.append([_clock(c) for _, c in m.clocks_of.get(r.id, ())])
         parts.append([(o.id, o.kind, where.get(o.id)) for o in m.c.referrers(r.id)])
         # what the record refers to (the page names them): the index's references, the same
@@ -64,7 +74,7 @@ def case_key(gen, ch, build: str) -> str:
             hop.add(customer)
     for rid in sorted(hop):
         other = m.records.get(rid)
-        parts.append((rid, where.get(rid), (other.kind, other.data) if other is not None else None))
+        parts.append((rid, where.get(rid), _content(gen, other) if other is not None else None))
     return digest(*parts)
 
 
@@ -73,7 +83,7 @@ def customer_key(gen, rec, build: str) -> str:
     callbacks and installations, what its callbacks said, its value, its SLA flag, and the
     records all of these refer to (one hop)."""
     m, where = gen.m, gen.where
-    parts: list = [build, rec.id, rec.kind, rec.data, where.get(rec.id)]
+    parts: list = [build, _content(gen, rec), where.get(rec.id)]
     for ch in gen.by_customer("chain").get(rec.id, []):
         state = ch.state_record
         parts.append((ch.root.id, m.page(ch), ch.kind, ch.open, ch.customer, state.kind, ch.status.get(state.id),
@@ -81,12 +91,12 @@ def customer_key(gen, rec, build: str) -> str:
     hop: set[str] = set()
     for kind in ("callback", "installation"):
         for r in gen.by_customer(kind).get(rec.id, []):
-            parts.append((r.id, r.kind, r.data, where.get(r.id)))
+            parts.append((_content(gen, r), where.get(r.id)))
             hop.update(target for _, target, _ in m.c.index.refs.get(r.id, ()))
     hop.update(target for _, target, _ in m.c.index.refs.get(rec.id, ()))
     parts += [repr(gen.satisfactions().get(rec.id)), repr(gen.values().score(rec.id)),
               attention.flag(list(gen.clocks_by_customer().get(rec.id, ())))]
     for rid in sorted(hop - {rec.id}):
         other = m.records.get(rid)
-        parts.append((rid, where.get(rid), (other.kind, other.data) if other is not None else None))
+        parts.append((rid, where.get(rid), _content(gen, other) if other is not None else None))
     return digest(*parts)

@@ -114,6 +114,7 @@ class _Generator:
         self.progress: Callable[[int, int], None] | None = opts.get("progress")
         self.store = opts.get("store")
         self._build_key: str | None = None
+        self.record_digests: dict = {}  # record ID -> (record, digest): `pagekeys`
         # where each record is shown: case page anchor, customer page, or archive page
         self.where: dict[str, str] = {}
 
