@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from servicebook.derive.aftersales.common import get, get_list, text
+from servicebook.derive.aftersales.kbstore import KeptMatches
 
 FAULT_CATEGORIES = ("electrical", "mechanical", "hydraulic", "other")
 MIN_SIMILARITY = 0.12
@@ -210,8 +211,20 @@ def case_matches(corpus, limit: int = 3) -> dict[str, list[Match]]:
     """Every repair and complaint (by kind, then ID) -> its best ``limit`` entries (none: an empty
     list): the knowledge base's "which cases match which entries" page."""
     prepared = _prepared(corpus, False)
-    return {rec.id: match(corpus, rec, prepared=prepared, limit=limit)
-            for kind in CASE_KINDS for rec in sorted(corpus.of_kind(kind), key=lambda r: r.id)}
+    store = KeptMatches.for_corpus(corpus, [e.rec for e in prepared], limit, MIN_SIMILARITY)
+    out = {}
+    for kind in CASE_KINDS:
+        for rec in sorted(corpus.of_kind(kind), key=lambda r: r.id):
+            kept = store.get(rec) if store is not None else None
+            if kept is not None:
+                out[rec.id] = [Match(*row) for row in kept]
+                continue
+            out[rec.id] = match(corpus, rec, prepared=prepared, limit=limit)
+            if store is not None:
+                store.put(rec, out[rec.id])
+    if store is not None:
+        store.save(out)
+    return out
 
 
 def cases_of_entries(found: dict[str, list[Match]]) -> dict[str, list[tuple[str, Match]]]:
