@@ -71,6 +71,8 @@ MAY_READ = {
                      "rules reading onto git objects)",
     "derive/sla/store.py": "the kept SLA clocks in .cache/ (derived, outside git) and the engine's "
                            "own source, for the store's key; records come from load/",
+    "derive/aftersales/kbstore.py": "the kept KB matches in .cache/ (derived, outside git) and the "
+                                    "matching code, for the store's key; records come from load/",
     "site/i18n.py": "the package's own label catalogue, not the repository",
     "site/plugin.py": "the package's own stylesheet, not the repository",
     # debt (issue #14 follow-ups):
