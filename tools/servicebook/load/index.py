@@ -55,35 +55,15 @@ class Index:
     def _build_refs(self) -> None:
         refs: dict[str, list] = {}
         referrers: dict[str, list[str]] = defaultdict(list)
-        patterns: dict[str, tuple] = {}  # kind -> ((pattern, kinds, the key when one step), ...)
+        patterns: dict[str, tuple] = {}  # kind -> ref_patterns(kind)
         for rid, rec in self.records.items():
             kind_patterns = patterns.get(rec.kind)
             if kind_patterns is None:
-                kind_patterns = patterns[rec.kind] = tuple(
-                    (pattern, kinds, _shape(pattern)) for pattern, kinds in self.schemas.ref_kinds(rec.kind).items())
-            data = rec.data
-            if not isinstance(data, dict):
-                refs[rid] = []
-                continue
-            out = []
-            for pattern, kinds, shape in kind_patterns:
-                # most references are a top-level field or a field of each item of a top-level
-                # list (history[].by): read directly, no general walk
-                if shape == 1:
-                    value = data.get(pattern[0])
-                    found = ((pattern, value),) if type(value) is str else ()
-                elif shape == 3:
-                    items, key = data.get(pattern[0]), pattern[2]
-                    found = [((pattern[0], i, key), item[key]) for i, item in enumerate(items)
-                             if isinstance(item, dict) and key in item] if isinstance(items, list) else ()
-                else:
-                    found = values_at(data, pattern)
-                for path, value in found:
-                    if type(value) is str:
-                        out.append((path, value, kinds))
-                        if value != rid:
-                            referrers[value].append(rid)
-            refs[rid] = out
+                kind_patterns = patterns[rec.kind] = ref_patterns(self.schemas, rec.kind)
+            out = refs[rid] = references(rec.data, kind_patterns)
+            for _path, value, _kinds in out:
+                if value != rid:
+                    referrers[value].append(rid)
         self._referrers = referrers
         self._refs = refs
 
@@ -134,6 +114,35 @@ class Index:
 
     def roots(self) -> list[str]:
         return sorted(self._chain_maps()[1])
+
+
+def ref_patterns(schemas: SchemaSet, kind: str) -> tuple:
+    """The reference fields of ``kind``: ((pattern, kinds the target may be, its shape), ...)."""
+    return tuple((pattern, kinds, _shape(pattern)) for pattern, kinds in schemas.ref_kinds(kind).items())
+
+
+def references(data, kind_patterns: tuple) -> list[tuple[tuple, str, tuple[str, ...]]]:
+    """A record's outgoing references: [(path, target id, kinds the target may be)]. One
+    function for the index and for what ``load.neighbours`` keeps per file."""
+    if not isinstance(data, dict):
+        return []
+    out = []
+    for pattern, kinds, shape in kind_patterns:
+        # most references are a top-level field or a field of each item of a top-level
+        # list (history[].by): read directly, no general walk
+        if shape == 1:
+            value = data.get(pattern[0])
+            found = ((pattern, value),) if type(value) is str else ()
+        elif shape == 3:
+            items, key = data.get(pattern[0]), pattern[2]
+            found = [((pattern[0], i, key), item[key]) for i, item in enumerate(items)
+                     if isinstance(item, dict) and key in item] if isinstance(items, list) else ()
+        else:
+            found = values_at(data, pattern)
+        for path, value in found:
+            if type(value) is str:
+                out.append((path, value, kinds))
+    return out
 
 
 def _shape(pattern: tuple) -> int:
