@@ -104,7 +104,7 @@ class Lifecycle:
     @classmethod
     def load(cls, schemas_dir: Path) -> "Lifecycle":
         with open(schemas_dir / "lifecycle.yaml", encoding="utf-8") as f:
-            return cls(yaml.safe_load(f))
+            return cls(yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # libyaml: 10x faster
 
     def kinds(self) -> list[str]:
         return list(self._statuses)
