@@ -5,8 +5,10 @@
 
 Each command runs as its own process from REPO (as a user would: ``python -m servicebook``),
 under ``/usr/bin/time``, after one untimed warming run; the table gives the best wall and CPU
-seconds (user + system) of ``--runs`` and the peak memory. ``--tools``: the package to run
-(default: this checkout's), so the same table can be taken of another revision. ``--out``: keep
+seconds (user + system) of ``--runs`` and the peak memory, and below it the read floor of the same
+run (every record file's bytes read once, best of ``--runs``: ``bench_growth.read_floor``).
+``--only NAME``: a command by its name or its family (``show``: show-text and show-json).
+``--tools``: the package to run (default: this checkout's), so the same table can be taken of another revision. ``--out``: keep
 each command's standard output (and the exported file) there, named after the command, to prove
 two revisions print the same bytes (``cmp``). Fixed ``--at`` so outputs are comparable.
 """
@@ -19,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench_growth import read_floor
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = "2026-11-30T10:00:00+08:00"
@@ -74,7 +78,7 @@ def main() -> int:
     print("| command | wall s (best) | CPU s (best) | peak MB | exit |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, argv in commands(args.repo.resolve(), scratch):
-        if args.only and name not in args.only:
+        if args.only and name not in args.only and name.split("-")[0] not in args.only:
             continue
         timed(argv, args.repo, env, None)  # warm: the cache and the page cache
         runs = [timed(argv, args.repo, env, scratch / f"{name}.out" if args.out else None)
@@ -82,6 +86,8 @@ def main() -> int:
         wall, cpu = min(r[0] for r in runs), min(r[1] for r in runs)
         print(f"| `{' '.join(argv[:2])}` ({name}) | {wall:.2f} | {cpu:.2f} | {max(r[2] for r in runs)} "
               f"| {runs[-1][3]} |", flush=True)
+    floor = min((read_floor(args.repo.resolve()) for _ in range(args.runs)), key=lambda r: r[0])
+    print(f"\nread floor (every record file's bytes once): {floor[0]:.2f} s wall, {floor[1]:.2f} s CPU")
     return 0
 
 
