@@ -198,6 +198,29 @@ def test_a_dirty_build_renders_only_what_changed(demo, monkeypatch):
         assert cleaned_index[lang] == docs
 
 
+def test_a_dirty_build_removes_the_pages_of_deleted_records(demo, monkeypatch):
+    """A dirty build renders over the last output: a deleted customer's page (their personal data)
+    and a deleted KB entry's page go, in both languages, and the site has exactly the pages a full
+    build makes."""
+    with_site(demo)
+    monkeypatch.setenv("SERVICEBOOK_AS_OF", AT)
+    mkdocs = [MKDOCS, "build", "-q"]
+    subprocess.run(mkdocs, cwd=demo, check=True, capture_output=True)
+    site = demo / "site"
+    gone = []
+    for kind, folder in (("customer", "customers"), ("kb", "kb")):
+        rec = next(p for p in sorted((demo / "records" / kind).rglob("*.yaml"))
+                   if (site / folder / p.stem / "index.html").is_file())
+        rec.unlink()
+        gone += [f"{folder}/{rec.stem}/index.html", f"en/{folder}/{rec.stem}/index.html"]
+    assert all((site / page).is_file() for page in gone)
+    subprocess.run(mkdocs + ["--dirty"], cwd=demo, check=True, capture_output=True)
+    assert not [page for page in gone if (site / page).exists()]
+    dirty = sorted(_site_pages(site))
+    subprocess.run(mkdocs, cwd=demo, check=True, capture_output=True)
+    assert dirty == sorted(_site_pages(site))
+
+
 def test_serve_dirty_rebuilds_one_changed_page(demo, monkeypatch):
     """`mkdocs serve --dirty` (what `make serve` runs): a saved record is on its page after one
     rebuild that renders only the pages that changed."""

@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -181,6 +182,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
                 files.append(File.generated(config, path, abs_src_path=str(content), inclusion=inclusion))
             else:
                 files.append(File.generated(config, path, content=content, inclusion=inclusion))
+        if self.dirty and store is not None:
+            self._remove_outputs(store.removed, files, config)
         config.nav = self._nav(files, lang)
         self.total_pages = sum(1 for f in files if f.is_documentation_page())
         self.page_urls = {f.url for f in files.documentation_pages()}
@@ -188,6 +191,19 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self.rendered = 0
         self.started = time.monotonic()
         return files
+
+    @staticmethod
+    def _remove_outputs(pages: list[str], files: Files, config) -> None:
+        """A dirty build renders over the last build's output: the page of a record deleted since
+        (a customer's, with their personal data) must not stay there to be served."""
+        for page in pages:
+            if files.get_file_from_path(page) is not None:  # a hand-written page took its place
+                continue
+            dest = Path(File(page, None, config.site_dir, config.use_directory_urls).abs_dest_path)
+            dest.unlink(missing_ok=True)
+            if dest.name == "index.html" and page.endswith(".md"):
+                with contextlib.suppress(OSError):  # not empty: other pages live under it
+                    dest.parent.rmdir()
 
     def _localise_docs(self, files: Files, config, lang: str) -> None:
         """`x.<lang>.md` is the `lang` version of `x.md`; other languages' versions are dropped."""

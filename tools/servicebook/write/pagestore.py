@@ -45,6 +45,7 @@ class PageStore:
         self.seen: set[str] = set()     # pages of this build
         self.written = 0                # files whose text changed this build
         self.kept = 0                   # pages not generated: their key was unchanged
+        self.removed: list[str] = []    # pages of the last build this one no longer makes
 
     def _read_keys(self) -> dict[str, str]:
         loaded = read_store(self.manifest)  # checksummed; {} when missing or damaged
@@ -98,6 +99,7 @@ class PageStore:
                     page = path.relative_to(self.folder).as_posix()
                     if page not in self.seen:
                         path.unlink()
+                        self.removed.append(page)
         write_store(self.manifest, {"format": _FORMAT, "keys": self.keys})
 
 
