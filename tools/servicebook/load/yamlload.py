@@ -17,6 +17,7 @@ returns where each value sits, so errors can name line and column.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -150,12 +151,19 @@ class RecordLoader(_Parser, RecordConstructor, RecordResolver):  # type: ignore[
 _BLOCK_PREFIX = re.compile(r"^[ ?-]*", re.MULTILINE)
 
 
+@functools.lru_cache(maxsize=None)
+def _line_prefix(width: int) -> re.Pattern:
+    """A line starting with ``width`` of ' ', '?', '-': a newline then those, which the regex
+    engine finds by scanning for the newline (``^`` with MULTILINE tries every position: 3x slower)."""
+    return re.compile(r"\n[ ?-]{%d}" % width)
+
+
 def _depth_upper_bound(text: str) -> int:
     """A cheap bound on nesting depth: each block level needs a column of indent or a ``- ``
     on its line, each flow level a bracket."""
     flow = text.count("[") + text.count("{")
     room = MAX_DEPTH - flow
-    if room >= 0 and not re.search(r"^[ ?-]{%d}" % (room + 1), text, re.MULTILINE):
+    if room >= 0 and not _line_prefix(room + 1).search("\n" + text):
         return MAX_DEPTH  # no line's prefix can take it past the bound: no need to measure
     block = max((len(m) for m in _BLOCK_PREFIX.findall(text)), default=0)
     return flow + block
@@ -232,9 +240,11 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> str:
 # keys, an empty block scalar ending the file (yaml-rs reads a newline), and YAML 1.2 number
 # forms we keep as text (0123, 0x1F, .5, 1e3, 1_000, .inf). Keys that are not text need no gate:
 # no schema admits them, so such a file fails the fast validation and is re-read strictly.
-# Cheapest tests first; the gate must cost less than the parse it protects.
+# Cheapest tests first; the gate must cost less than the parse it protects (the number forms'
+# pattern starts with one character class, which the engine scans for: an alternation there made
+# it try every position, twice the cost).
 _NUMBER_FORMS_WE_KEEP_AS_TEXT = re.compile(
-    r"""(?:[:-][ \t]|[\[,{])[ \t]*     # a value position
+    r"""[:\-\[,{](?:(?<=[:-])[ \t]+|(?<![:-])[ \t]*)   # a value position: ': ', '- ', or [ , {
     [-+]?(?:
         0[0-9xXoObB_]                 # leading zero, hex, octal, binary: 0123 0x1F
       | \.[0-9iInN]                   # leading dot, .inf, .nan
