@@ -53,7 +53,7 @@ def check(corpus: Corpus) -> list[Problem]:
     created: dict[str, object] = {}  # created_at instants, once per record
     refs = index.refs
     for rid, rec in records.items():
-        if only is not None and rec.path.as_posix() not in only:
+        if only is not None and rec.path_text not in only:
             continue
         _check_identity(rec, report)
         for path, target, kinds in refs.get(rid, ()):
@@ -73,6 +73,8 @@ def check(corpus: Corpus) -> list[Problem]:
             _check_process_order(rec, refs.get(rec.id, ()), records, report, created)
     return problems
 
+
+check.by_file = True  # each problem is on the record being checked; honours corpus.only (see load.corpus)
 
 _UNSEEN = object()
 _RANK = {kind: i for i, kind in enumerate(PROCESS_ORDER)}

@@ -28,7 +28,7 @@ def check(corpus: Corpus) -> list[Problem]:
     lifecycle = corpus.lifecycle
     out: list[Problem] = []
     for rec in corpus.records.values():
-        if not lifecycle.has(rec.kind) or (corpus.only is not None and rec.path.as_posix() not in corpus.only):
+        if not lifecycle.has(rec.kind) or (corpus.only is not None and rec.path_text not in corpus.only):
             continue
         status = rec.data.get("status")
         if lifecycle.requires(rec.kind, status, rec.data):  # most statuses require nothing
@@ -37,6 +37,9 @@ def check(corpus: Corpus) -> list[Problem]:
             out += _roles(rec, lifecycle, status, corpus)
         out += _steps(rec, lifecycle, corpus)
     return out
+
+
+check.by_file = True  # each problem is on the record being checked; honours corpus.only (see load.corpus)
 
 
 def _problem(rec: Record, path: tuple, rule: str, message: str, params: dict | None = None) -> Problem:

@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import astuple
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_all_start_methods, get_context
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -344,8 +345,7 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents, need_k
         problems = list(weight_problems)
         for _rel, _digest, _kind, _data, file_problems in results:
             problems.extend(Problem(*p) for p in file_problems)
-        for check in checks:
-            problems.extend(_located(corpus, check(corpus)))
+        problems.extend(_run_checks(corpus, checks, jobs))
         if only_set is not None:
             problems = [p for p in problems if p.file in only_set]
         problems.sort(key=lambda p: (p.file, p.line, p.column, p.rule))
@@ -426,6 +426,52 @@ def _read_subset(root, files, only_set, schemas, max_bytes, cache, contents, alw
                         if isinstance(value, str) and value in by_id:
                             wanted.add(by_id[value])
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# the checks over a whole repository, in parallel: a check that reports every problem on the
+# record it is looking at and honours ``corpus.only`` (it reads every record, reports on those
+# files only) says so with ``by_file = True``; each worker process runs it on one part of the
+# files. The workers are forked after loading, so they share the loaded records instead of
+# receiving them; only their problems come back.
+
+_split: tuple | None = None  # (corpus, the by-file checks, the parts) while the forked workers run
+
+
+def _run_checks(corpus: Corpus, checks: tuple, jobs: int) -> list[Problem]:
+    """Every check's problems, located, in the order a single process finds them: check by check,
+    and within one check and one file in the check's own order (a file is in one part only)."""
+    by_file = [c for c in checks if getattr(c, "by_file", False)]
+    if (corpus.only is not None or jobs <= 1 or not by_file or len(corpus.files) < PARALLEL_THRESHOLD
+            or "fork" not in get_all_start_methods()):
+        return [p for check in checks for p in _located(corpus, check(corpus))]
+    _ = corpus.index.refs, corpus.known_ids  # built once before the fork: every part reads them
+    parts = [frozenset(corpus.files[i::jobs]) for i in range(jobs)]  # interleaved: kinds cost unlike
+    global _split
+    _split = (corpus, by_file, parts)
+    try:
+        with ProcessPoolExecutor(jobs - 1, mp_context=get_context("fork")) as pool:
+            others = [pool.submit(_check_part, i) for i in range(1, jobs)]
+            whole = {c: _located(corpus, c(corpus)) for c in checks if c not in by_file}
+            found = [_check_part(0)] + [f.result() for f in others]
+    finally:
+        _split = None
+    out: list[Problem] = []
+    for check in checks:
+        if check in whole:
+            out.extend(whole[check])
+        else:
+            i = by_file.index(check)
+            for part in found:
+                out.extend(part[i])
+    return out
+
+
+def _check_part(i: int) -> list[list[Problem]]:
+    """In a forked worker (or the parent, part 0): each by-file check's located problems in part ``i``."""
+    corpus, by_file, parts = _split
+    view = dataclasses.replace(corpus, only=parts[i])
+    return [_located(view, check(view)) for check in by_file]
 
 
 def _located(corpus: Corpus, found: Iterable[Problem]) -> list[Problem]:
