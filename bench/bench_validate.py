@@ -1,6 +1,7 @@
 """Benchmark: `servicebook validate` against its peer and the floor (a figure, not a timed test).
 
     .venv/bin/python bench/bench_validate.py [--records 100000] [--peer-files 10000] [--repo DIR]
+                                             [--compare OTHER/tools]
 
 Writes a synthetic repository (`servicebook synth`, every kind, seeded) unless --repo names one,
 then measures in this run, on these files:
@@ -14,7 +15,9 @@ then measures in this run, on these files:
   --peer-files files, extrapolated per file to the whole repository.
 
 Each of our rows is the best of --repeat runs, wall and CPU (user + system, every process of
-the run). Prints a Markdown table with ratios.
+the run). Prints a Markdown table with ratios. ``--compare`` names the ``tools`` folder of another
+version (e.g. ``git archive`` of a commit): both versions then run every row, alternating, each on
+its own hard-linked copy of the repository, and the table shows them side by side.
 """
 
 from __future__ import annotations
@@ -86,6 +89,34 @@ def peer(root: Path, names: list[str]) -> float:
     return total
 
 
+def measure(root: Path, names: list[str], env: dict) -> dict[str, tuple[float, float]]:
+    """One round of our rows on ``root`` with ``env`` (which code runs): label -> (wall, CPU)."""
+    sb = [str(BIN / "servicebook"), "validate", "--root", str(root)]
+    edit = root / names[len(names) // 3]
+    original = edit.read_bytes()
+    out = {}
+    shutil.rmtree(root / ".cache", ignore_errors=True)
+    out["cold"] = timed_cpu(sb, root, {**env, "SERVICEBOOK_NO_CACHE": "1"})
+    timed(sb, root, env)  # fills the cache
+    out["warm"] = timed_cpu(sb, root, env)
+    replace(edit, original + b"# edited by bench_validate\n")
+    try:
+        out["edited"] = timed_cpu(sb, root, env)
+    finally:
+        replace(edit, original)
+    timed(sb, root, env)  # the cache again as the repository is
+    out["changed"] = timed_cpu([*sb, names[len(names) // 2]], root, env)
+    return out
+
+
+ROWS = (
+    ("cold", "servicebook validate, cold (no cache), 2 processes"),
+    ("warm", "servicebook validate, warm cache"),
+    ("edited", "servicebook validate, warm, one record edited"),
+    ("changed", "servicebook validate one changed file"),
+)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=100_000)
@@ -93,6 +124,8 @@ def main() -> None:
     ap.add_argument("--repo", type=Path, help="an existing repository to measure instead")
     ap.add_argument("--repeat", type=int, default=2, help="runs per row; the best is shown")
     ap.add_argument("--no-peer", action="store_true", help="skip check-jsonschema")
+    ap.add_argument("--compare", type=Path, metavar="TOOLS",
+                    help="the tools/ folder of another version, measured alternately beside this one")
     args = ap.parse_args()
 
     work = None
@@ -106,51 +139,46 @@ def main() -> None:
                         "--seed", "1", "--root", str(ROOT)], check=True, stdout=subprocess.DEVNULL)
         print(f"synthetic repository: {args.records:,} records in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
+    copies: list[Path] = []
     try:
         names = find_names(root)
         n = len(names)
-        sb = [str(BIN / "servicebook"), "validate", "--root", str(root)]
+        versions = {"this": (root, {"PYTHONPATH": str(ROOT / "tools")})}
+        if args.compare:  # its own copy: the stat signatures and the cache stay its own
+            other = Path(tempfile.mkdtemp(prefix="sb-bench-other-")) / "repo"
+            subprocess.run(["cp", "-al", str(root), str(other)], check=True)
+            shutil.rmtree(other / ".cache", ignore_errors=True)
+            copies.append(other.parent)
+            versions = {"before": (other, {"PYTHONPATH": str(args.compare.resolve())}), **versions}
         floor = min(read_floor(root, names) for _ in range(args.repeat))
-        cold, warm, edited, changed = [], [], [], []
-        edit = root / names[len(names) // 3]
-        original = edit.read_bytes()
+        runs: dict[str, list[dict]] = {v: [] for v in versions}
         for _ in range(args.repeat):
-            shutil.rmtree(root / ".cache", ignore_errors=True)
-            cold.append(timed_cpu(sb, root, {"SERVICEBOOK_NO_CACHE": "1"}))
-            timed(sb, root)  # fills the cache
-            warm.append(timed_cpu(sb, root))
-            replace(edit, original + b"# edited by bench_validate\n")
-            try:
-                edited.append(timed_cpu(sb, root))
-            finally:
-                replace(edit, original)
-            timed(sb, root)  # the cache again as the repository is
-            changed.append(timed_cpu([*sb, names[len(names) // 2]], root))
-        rows = [
-            ("read every file, one process (the floor)", (floor, float("nan"))),
-            ("servicebook validate, cold (no cache), 2 processes", best(cold)),
-            ("servicebook validate, warm cache", best(warm)),
-            ("servicebook validate, warm, one record edited", best(edited)),
-            ("servicebook validate one changed file", best(changed)),
-        ]
+            for version, (where, env) in versions.items():  # alternating: the load hits both alike
+                runs[version].append(measure(where, names, env))
+        best_of = {v: {key: best([r[key] for r in rs]) for key, _ in ROWS} for v, rs in runs.items()}
         if not args.no_peer:
             sample = names[: args.peer_files]
             peer_time = peer(root, sample)
             peer_all = peer_time / len(sample) * n
-            rows.append((f"check-jsonschema, schemas only ({len(sample):,} files measured, per file x {n:,})",
-                         (peer_all, float("nan"))))
-        print(f"\n{n:,} record files, {os.cpu_count()} cores, best of {args.repeat}\n")
-        print("| step | wall s | CPU s | wall x floor |")
-        print("| --- | ---: | ---: | ---: |")
-        for label, (seconds, cpu) in rows:
-            shown_cpu = f"{cpu:.2f}" if cpu == cpu else "-"  # NaN: not measured
-            print(f"| {label} | {seconds:.2f} | {shown_cpu} | {seconds / floor:.1f} |")
+        print(f"\n{n:,} record files, {os.cpu_count()} cores, best of {args.repeat}, "
+              f"load average {os.getloadavg()[0]:.1f} at the end\n")
+        heads = " | ".join(f"{v}: wall s | CPU s | wall x floor" for v in versions)
+        print(f"| step | {heads} |")
+        print("| --- |" + " ---: | ---: | ---: |" * len(versions))
+        print(f"| read every file, one process (the floor) | {floor:.2f} | - | 1.0 |"
+              + " - | - | - |" * (len(versions) - 1))
+        for key, label in ROWS:
+            cells = " | ".join(f"{w:.2f} | {c:.2f} | {w / floor:.1f}" for w, c in (best_of[v][key] for v in versions))
+            print(f"| {label} | {cells} |")
         if not args.no_peer:
-            print(f"\ncheck-jsonschema / ours: {peer_all / best(cold)[0]:.0f}x slower than our cold run, "
-                  f"{peer_all / best(warm)[0]:.0f}x slower than our warm run; peer {len(sample) / peer_time:.0f} files/s")
+            print(f"| check-jsonschema, schemas only ({len(sample):,} files measured, per file x {n:,}) | "
+                  f"{peer_all:.2f} | - | {peer_all / floor:.1f} |" + " - | - | - |" * (len(versions) - 1))
+            cold, warm = best_of["this"]["cold"][0], best_of["this"]["warm"][0]
+            print(f"\ncheck-jsonschema / ours: {peer_all / cold:.1f}x our cold run's wall time, "
+                  f"{peer_all / warm:.0f}x our warm run's; peer {len(sample) / peer_time:.0f} files/s")
     finally:
-        if work:
-            shutil.rmtree(work, ignore_errors=True)
+        for folder in copies + ([work] if work else []):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
