@@ -484,6 +484,7 @@ def _check_part(i: int) -> list[list[Problem]]:
     """In a forked worker (or the parent, part 0): each by-file check's located problems in part ``i``."""
     corpus, by_file, parts = _split
     view = dataclasses.replace(corpus, only=parts[i])
+    object.__setattr__(view, "_known_ids", corpus.known_ids)  # a cache of the same files: not built again
     return [_located(view, check(view)) for check in by_file]
 
 
