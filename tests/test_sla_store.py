@@ -22,7 +22,7 @@ import pytest
 
 from servicebook.derive.sla.engine import Engine
 from servicebook.load import corpus
-from servicebook.load.cache import content_hash
+from servicebook.load.cache import seal
 from servicebook.load.instants import parse_instant
 from servicebook.write import synth
 
@@ -143,7 +143,7 @@ def test_policy_and_calendar_changes_rebuild(repo):
 
 
 def checked(payload: bytes) -> bytes:
-    return content_hash(payload) + payload
+    return seal(payload) + payload
 
 
 @pytest.mark.parametrize("damage", ["garbage", "flipped", "list", "shapes"])
@@ -152,7 +152,7 @@ def test_damaged_store_is_rebuilt_not_trusted(repo, damage):
     assert_same(repo, [at])
     (path,) = store_files(repo)
     good = path.read_bytes()
-    entries = marshal.loads(good[len(content_hash(b"")):])
+    entries = marshal.loads(good[len(seal(b"")):])
     path.write_bytes({
         "garbage": b"not a store file",
         "flipped": good[:-1] + bytes([good[-1] ^ 1]),  # fails its checksum

@@ -17,10 +17,17 @@ Two kinds of store, marshal files written atomically (fast to load):
 
 A damaged, foreign or stale store is ignored, never trusted: every entry is checked for its shape
 and every datum for the content hash the index gives its file.
+
+Every store's checksum is keyed with a secret of this user on this machine (`seal`, kept in
+``~/.cache/servicebook/``, outside every repository), and so are the names of the audit's SQLite
+stores (`sealed_name`). ``.cache/`` is ignored by git, but a pull request can still commit files
+there; a store made anywhere else — committed, copied in, hand-written — fails its check and is
+rebuilt, so a verdict, a kept clock, page or signature verdict is only ever one this machine made.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
 import os
@@ -60,7 +67,7 @@ def read_store(path: Path) -> dict:
     is not a dict: a cache only ever saves work, so a bad one is rebuilt, never trusted."""
     try:
         raw = path.read_bytes()
-        if raw[:_SUM] != content_hash(memoryview(raw)[_SUM:]):
+        if raw[:_SUM] != seal(memoryview(raw)[_SUM:]):
             return {}
         loaded = marshal.loads(memoryview(raw)[_SUM:])
     except (OSError, ValueError, EOFError, TypeError):
@@ -75,7 +82,7 @@ def write_store(path: Path, value) -> None:
     try:
         payload = marshal.dumps(value)
         with os.fdopen(fd, "wb") as f:
-            f.write(content_hash(payload))  # a flipped bit is caught, not loaded as other data
+            f.write(seal(payload))  # a flipped bit, or a file this machine did not write, is caught
             f.write(payload)
         os.replace(tmp, path)
     except (OSError, ValueError):  # ValueError: a value marshal cannot write
@@ -85,6 +92,54 @@ def write_store(path: Path, value) -> None:
 
 def content_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def seal(data: bytes) -> bytes:
+    """The checksum of a store's bytes, keyed with this machine's secret (see the module notes)."""
+    return hashlib.blake2b(data, key=_local_key(), digest_size=_SUM).digest()
+
+
+def sealed_name(text: str) -> str:
+    """``text`` (a store's version) as a file name part only this machine's secret gives."""
+    return hashlib.blake2b(text.encode(), key=_local_key(), digest_size=8).hexdigest()
+
+
+def _key_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "servicebook" / "store-key"
+
+
+@functools.lru_cache(maxsize=None)
+def _local_key() -> bytes:
+    """32 random bytes made on first use and kept private (0600) outside every repository; when
+    that cannot be written, this process's own (its stores then serve this run only)."""
+    path = _key_file()
+    try:
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+    except OSError:
+        pass
+    fresh = os.urandom(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(fresh)
+            if path.exists():  # damaged (a wrong length): replaced
+                os.replace(tmp, path)
+            else:
+                try:
+                    os.link(tmp, path)  # never over another's: two first runs agree on one key
+                except FileExistsError:
+                    pass
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        key = path.read_bytes()
+        return key if len(key) == 32 else fresh
+    except OSError:
+        return fresh
 
 
 def signature(path: str) -> tuple | None:

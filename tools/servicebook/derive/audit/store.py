@@ -22,7 +22,7 @@ from pathlib import Path
 from servicebook.derive.audit import history as hist
 from servicebook.derive.audit.history import Commit, History, Touch
 from servicebook.load import records
-from servicebook.load.cache import CACHE_DIR
+from servicebook.load.cache import CACHE_DIR, sealed_name
 
 _CHUNK = 500  # keys per IN (...) query: under SQLite's bound on parameters
 
@@ -45,7 +45,7 @@ def connect(root: Path, name: str, version: str) -> sqlite3.Connection | None:
     if not caching():
         return None
     folder = Path(root) / CACHE_DIR
-    path = folder / f"{name}-{version}.sqlite"
+    path = folder / f"{name}-{sealed_name(version)}.sqlite"  # a committed or copied-in file never matches
     for _attempt in range(2):
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,107 @@
+"""Stores under `.cache/` are trusted only when this machine made them (`load.cache.seal`).
+
+`.cache/` is ignored by git, but a pull request can still commit files there (`git add -f`), and
+the workflows build and audit a fresh checkout. The attack: on their own machine the author forges
+the validation verdict of a repository holding an invalid record — "no problems" — seals it with
+their own machine's key, commits it and the record. The forgery is real: on the author's machine
+`validate` believes it. On any other machine (a clone, as CI checks out) `validate` finds the
+problem, because the store fails its check and is rebuilt.
+"""
+from __future__ import annotations
+
+import marshal
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from servicebook.load.cache import CACHE_DIR
+
+SUM = 16  # the sealed checksum that starts every store
+
+
+def git(root: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x.cn", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x.cn", "GIT_CONFIG_NOSYSTEM": "1"}
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def validate(root: Path, machine: Path) -> subprocess.CompletedProcess:
+    """`servicebook validate` as run on ``machine`` (its own user cache folder, so its own key)."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(machine)}
+    env.pop("SERVICEBOOK_NO_CACHE", None)
+    return subprocess.run([sys.executable, "-m", "servicebook", "validate"], cwd=root, env=env,
+                          capture_output=True, text=True)
+
+
+def reseal(path: Path, machine: Path, change) -> None:
+    """Rewrite a store as ``machine`` would seal it, after ``change`` (dict -> None) — what an
+    author can do with their own key."""
+    code = ("import marshal, sys; from pathlib import Path; from servicebook.load.cache import write_store; "
+            "write_store(Path(sys.argv[1]), marshal.loads(sys.stdin.buffer.read()))")
+    stored = marshal.loads(path.read_bytes()[SUM:])
+    change(stored)
+    subprocess.run([sys.executable, "-c", code, str(path)], input=marshal.dumps(stored), check=True,
+                   env={**os.environ, "XDG_CACHE_HOME": str(machine)})
+
+
+def no_problems(store: dict) -> None:
+    store["files"] = {rel: (digest, kind, (), sig) for rel, (digest, kind, _problems, sig) in store["files"].items()}
+    key, _problems = store["verdict"]
+    store["verdict"] = (key, ())
+
+
+def test_a_forged_verdict_committed_with_a_pull_request_is_not_trusted(demo, tmp_path):
+    author, ci = tmp_path / "author-machine", tmp_path / "ci-machine"
+    record = sorted((demo / "records" / "complaint").rglob("*.yaml"))[0]
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("schema_version: 1", "schema_version: one", 1), encoding="utf-8")
+    found = validate(demo, author)
+    assert found.returncode != 0 and record.stem in found.stdout + found.stderr
+
+    (store,) = (demo / CACHE_DIR).glob("records-*.marshal")
+    reseal(store, author, no_problems)
+    forged = validate(demo, author)
+    assert forged.returncode == 0, forged.stdout + forged.stderr  # the forgery works where it was sealed
+
+    git(demo, "init", "-q", "-b", "main")
+    git(demo, "add", "-A")
+    git(demo, "add", "-f", ".cache")
+    git(demo, "commit", "-q", "-m", "records (and a forged verdict)")
+    assert ".cache/servicebook/" in git(demo, "ls-files")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(demo), str(clone))
+    checked = validate(clone, ci)
+    assert checked.returncode != 0, checked.stdout
+    assert record.stem in checked.stdout + checked.stderr
+
+
+def test_the_machine_key_is_private_and_kept(demo, tmp_path):
+    machine = tmp_path / "machine"
+    assert validate(demo, machine).returncode == 0
+    key = machine / "servicebook" / "store-key"
+    assert key.stat().st_mode & 0o077 == 0 and len(key.read_bytes()) == 32
+    before = key.read_bytes()
+    assert validate(demo, machine).returncode == 0
+    assert key.read_bytes() == before
+
+
+def test_an_audit_store_made_on_another_machine_is_not_opened(tmp_path):
+    """The audit keeps signature verdicts in SQLite files whose names are sealed: a file committed
+    or copied from another machine is never the one this machine opens; it is deleted as stale."""
+    code = ("import sys; from pathlib import Path; from servicebook.derive.audit.store import connect; "
+            "db = connect(Path(sys.argv[1]), 'signatures', 'v1'); db.execute('CREATE TABLE IF NOT EXISTS t (k)'); "
+            "print(db.execute('PRAGMA database_list').fetchone()[2])")
+
+    def open_on(machine: str) -> Path:
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / machine)}
+        env.pop("SERVICEBOOK_NO_CACHE", None)
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "repo")], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        return Path(out.strip())
+
+    theirs = open_on("author-machine")
+    assert theirs.is_file() and open_on("author-machine") == theirs  # the same machine opens it again
+    mine = open_on("ci-machine")
+    assert mine != theirs and mine.is_file()
+    assert not theirs.exists()  # the foreign file went
