@@ -86,7 +86,7 @@ import sys
 from servicebook.derive import attention, names
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.sla import reports
-from servicebook.derive.sla.engine import STATES, Engine
+from servicebook.derive.sla.engine import STATES, Engine, InstantTexts
 from servicebook.commands._common import add_root, at_or_now, find_root, json_text
 from servicebook.load.instants import ZONE
 
@@ -148,19 +148,38 @@ def run(args) -> int:
             "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
                          for p in engine.policies],
             "counts": counts,
-            "clocks": [_row(r, name, attention.customer_class(values, r.customer)) for r in rows],
+            "clocks": _json_rows(rows, name, values),
         }))
     else:
         print(_text(rows, as_of, engine, counts, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if counts["error"] else 0
 
 
-def _row(clock, name, customer_class) -> dict:
-    """A clock's JSON row with the names of its customer and owner beside their IDs, and the
-    customer's class and value index (`attention.customer_class`, as the site's home page)."""
-    cls, value = customer_class
-    return clock.to_dict({"customer_name": name(clock.customer), "customer_class": cls, "customer_value": value},
-                         {"owner_name": name(clock.owner)})
+def _json_rows(rows, name, values) -> list[dict]:
+    """Each clock's JSON row with the names of its customer and owner beside their IDs, and the
+    customer's class and value index (`attention.customer_class`, as the site's home page). What
+    rows share is made once: the fields of each customer and owner, the text of each instant."""
+    texts = InstantTexts()
+    customers: dict = {}
+    owners: dict = {}
+
+    def customer_fields(cid):
+        cls, value = attention.customer_class(values, cid)
+        return {"customer_name": name(cid), "customer_class": cls, "customer_value": value}
+
+    out = []
+    for clock in rows:
+        cid, oid = clock.customer, clock.owner
+        if isinstance(cid, str):  # a broken record's customer can be a list or a mapping: no key
+            extra = customers.get(cid) or customers.setdefault(cid, customer_fields(cid))
+        else:
+            extra = customer_fields(cid)
+        if isinstance(oid, str):
+            owner = owners.get(oid) or owners.setdefault(oid, {"owner_name": name(oid)})
+        else:
+            owner = {"owner_name": name(oid)}
+        out.append(clock.to_dict(extra, owner, texts))
+    return out
 
 
 def _once_per_id(look_up):

@@ -148,18 +148,21 @@ class Clock:
                 self.calendar, self.tz, self.occurrence, self.error, self.at_least,
                 self.missing)
 
-    def to_dict(self, customer_extra: dict = _NOTHING, owner_extra: dict = _NOTHING) -> dict:
+    def to_dict(self, customer_extra: dict = _NOTHING, owner_extra: dict = _NOTHING,
+                texts: InstantTexts | None = None) -> dict:
         """The stable JSON shape (documented in ``servicebook.commands.sla``); ``customer_extra``
         and ``owner_extra``: fields a report adds right after ``customer`` and ``owner`` (their
-        names). Written for speed: `sla --format json` makes 150,000 of these at 100k records."""
+        names); ``texts``: instants already written, shared by the rows of one output (150,000
+        rows at 100k records hold 430,000 instants, 195,000 of them distinct)."""
         tz = self.tz or _dt.timezone.utc
+        texts = (texts or InstantTexts()).zone(tz)
         started = stopped = deadline = month = None
         if self.started_at is not None:
-            started = _dt.datetime.fromtimestamp(self.started_at, tz).isoformat(timespec="seconds")
+            started = texts[self.started_at]
         if self.stopped_at is not None:
-            stopped = _dt.datetime.fromtimestamp(self.stopped_at, tz).isoformat(timespec="seconds")
+            stopped = texts[self.stopped_at]
         if self.deadline is not None:
-            deadline = _dt.datetime.fromtimestamp(self.deadline, tz).isoformat(timespec="seconds")
+            deadline = texts[self.deadline]
         counted = deadline or started  # the month: of the deadline, else of the start (``month``)
         if counted is not None:
             # "YYYY-MM" of the instant text is strftime("%Y-%m") but for years before 1000
@@ -240,8 +243,39 @@ class _Noting(Mapping):
 
 
 def _secs(x: float) -> int | float:
+    if type(x) is float and x.is_integer():  # most seconds are whole: round() would format them first
+        return int(x)
     r = round(x, 3)
     return int(r) if float(r).is_integer() else r
+
+
+class InstantTexts:
+    """Epoch seconds as instant text per zone (``Clock.instant``), each written once."""
+
+    __slots__ = ("_zones",)
+
+    def __init__(self):
+        self._zones: dict = {}
+
+    def zone(self, tz) -> _ZoneTexts:
+        texts = self._zones.get(tz)
+        if texts is None:
+            texts = self._zones[tz] = _ZoneTexts(tz)
+        return texts
+
+
+class _ZoneTexts(dict):
+    """ts -> ``Clock.instant(ts)`` text in one zone, filled on first use."""
+
+    __slots__ = ("tz",)
+
+    def __init__(self, tz):
+        super().__init__()
+        self.tz = tz
+
+    def __missing__(self, ts):
+        text = self[ts] = _dt.datetime.fromtimestamp(ts, self.tz).isoformat(timespec="seconds")
+        return text
 
 
 _add_months = sched.add_months
