@@ -40,3 +40,31 @@ def test_the_quick_scan_finds_exactly_the_characters_shown_as_codes():
 
     for c in range(0x30000):
         assert bool(cli._ANY_SHOWN.search(f"a{chr(c)}b")) == (c in cli._SHOWN), hex(c)
+
+
+def test_the_byte_scan_finds_exactly_the_characters_shown_as_codes():
+    """`_Shown.write_bytes` passes UTF-8 bytes through untranslated when the byte scan finds
+    nothing: it must find every character shown as a code and nothing else."""
+    from servicebook import cli
+
+    for c in range(0x30000):
+        if 0xD800 <= c < 0xE000:  # surrogates: no UTF-8
+            continue
+        assert cli._any_shown_utf8(f"a{chr(c)}b".encode()) == (c in cli._SHOWN), hex(c)
+
+
+@pytest.mark.parametrize("text", ["孙丽 plain\n", "孙丽\x1b]0;pwned\x07\u202e\x9b31m\rX\r\n", "a\r\nb\rc", "—“引号”…·\n"])
+def test_bytes_written_as_their_text_would_be(text):
+    import io
+
+    from servicebook import cli
+
+    def shown(write):
+        stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+        out = cli._Shown(stream)
+        out.write("first ")  # text written before the bytes stays before them
+        write(out)
+        stream.flush()
+        return stream.buffer.getvalue()
+
+    assert shown(lambda out: out.write_bytes(text.encode())) == shown(lambda out: out.write(text))

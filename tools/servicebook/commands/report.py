@@ -40,7 +40,7 @@ from servicebook.derive.aftersales import parts
 from servicebook.derive.aftersales import technicians
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.aftersales.common import as_date, as_datetime
-from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, now_instant, json_text
+from servicebook.commands._common import UsageError, add_root, at_or_now, fail, find_root, now_instant, print_json
 from servicebook.derive.sla.reports import format_duration
 from servicebook.load.instants import format_instant
 from servicebook.site import i18n
@@ -346,7 +346,7 @@ def run(args) -> int:
     except UsageError as err:
         return fail(str(err))
     if args.format == "json":
-        print(json_text(_plain(data)))
+        print_json(_plain(data))
     else:
         print(_text(args.topic, data, args.lang))
     return 0

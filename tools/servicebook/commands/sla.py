@@ -87,7 +87,7 @@ from servicebook.derive import attention, names
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.sla import reports
 from servicebook.derive.sla.engine import STATES, Engine, InstantTexts
-from servicebook.commands._common import add_root, at_or_now, find_root, json_text
+from servicebook.commands._common import add_root, at_or_now, find_root, print_json
 from servicebook.load.instants import ZONE
 
 NAME = "sla"
@@ -142,14 +142,14 @@ def run(args) -> int:
         return names.short_name(names.lookup(c.records, rid), args.lang)
 
     if args.format == "json":
-        print(json_text({
+        print_json({
             "as_of": as_of,
             "lang": args.lang,
             "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
                          for p in engine.policies],
             "counts": counts,
             "clocks": _json_rows(rows, name, values),
-        }))
+        })
     else:
         print(_text(rows, as_of, engine, counts, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if counts["error"] else 0
