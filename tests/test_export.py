@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 import pyarrow.parquet as pq
+import pytest
 
 from servicebook.load import corpus
 from conftest import sb
@@ -45,3 +46,15 @@ def test_export_writes_nothing_under_records(mini, tmp_path):
     before = mini.snapshot()
     export(mini, "sqlite", tmp_path / "x.sqlite")
     assert mini.snapshot() == before
+
+
+@pytest.mark.parametrize("given", ["records/complaint/2026/CP-1.yaml", "records//a.yaml", "./records/a.yaml",
+                                   "records/./a.yaml", "records/a/", "records/a/.", "", "a\\b.yaml", "../x/a.yaml",
+                                   "/abs/records/a.yaml", ".hidden/a.yaml", "records/..a/b.yaml"])
+def test_record_file_is_its_path_as_posix(given):
+    from pathlib import Path
+
+    from servicebook.load.records import Record
+
+    assert Record("complaint", "CP-1", given, {}).file == Path(given).as_posix()
+    assert Record("complaint", "CP-1", Path(given), {}).file == Path(given).as_posix()

@@ -24,14 +24,19 @@ FORMATS = ("jsonl", "sqlite", "parquet")
 
 
 def record_row(rec: Record) -> dict:
+    """The columns every record shares, then the whole record as JSON text (``data``)."""
+    return {**_shared_columns(rec), "data": json.dumps(rec.data, ensure_ascii=False, sort_keys=True)}
+
+
+def _shared_columns(rec: Record) -> dict:
     data = rec.data
+    customer, filled_by, created_at = data.get("customer"), data.get("filled_by"), data.get("created_at")
     return {
-        "id": rec.id, "kind": rec.kind, "file": rec.path.as_posix(),
+        "id": rec.id, "kind": rec.kind, "file": rec.file,
         "schema_version": data.get("schema_version"), "status": data.get("status"),
-        "customer": data.get("customer") if isinstance(data.get("customer"), str) else None,
-        "filled_by": data.get("filled_by") if isinstance(data.get("filled_by"), str) else None,
-        "created_at": data.get("created_at") if isinstance(data.get("created_at"), str) else None,
-        "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
+        "customer": customer if isinstance(customer, str) else None,
+        "filled_by": filled_by if isinstance(filled_by, str) else None,
+        "created_at": created_at if isinstance(created_at, str) else None,
     }
 
 
@@ -60,10 +65,9 @@ def export(records: Iterable[Record], fmt: str, out: Path) -> int:
     try:
         if fmt == "jsonl":
             with open(tmp, "w", encoding="utf-8") as f:
-                for rec in records:
-                    row = record_row(rec)
-                    row["data"] = rec.data
-                    f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+                for rec in records:  # the record itself in the row (record_row's text of it is not needed)
+                    f.write(json.dumps({**_shared_columns(rec), "data": rec.data}, ensure_ascii=False,
+                                       sort_keys=True) + "\n")
         elif fmt == "sqlite":
             _sqlite(records, tmp)
         elif fmt == "parquet":
