@@ -152,16 +152,39 @@ def test_damaged_store_is_rebuilt_not_trusted(repo, damage):
     assert_same(repo, [at])
     (path,) = store_files(repo)
     good = path.read_bytes()
-    entries = marshal.loads(good[len(seal(b"")):])
+    entries = marshal.loads(good[len(seal(b"")):])["entries"]
     path.write_bytes({
         "garbage": b"not a store file",
         "flipped": good[:-1] + bytes([good[-1] ^ 1]),  # fails its checksum
         "list": checked(marshal.dumps([1, 2, 3])),  # not a dict
-        "shapes": checked(marshal.dumps({rid: ("x",) if i % 2 else (0.0, (rid,), (), b"", [("y",)])
-                                         for i, rid in enumerate(entries)})),
+        "shapes": checked(marshal.dumps({"content": marshal.loads(good[len(seal(b"")):])["content"],
+                                         "entries": {rid: ("x",) if i % 2 else (0.0, (rid,), (), b"", [("y",)])
+                                                     for i, rid in enumerate(entries)}})),
     }[damage])
     assert assert_same(repo, [at]) == 0
     assert assert_same(repo, [at]) > 0  # replaced by a good one
+
+
+def test_unchanged_content_skips_the_digests_and_any_change_brings_them_back(repo):
+    """While the repository's content is the one every entry was checked against, entries are
+    taken without digests; after an edit each is checked again, and a run that checked only some
+    (``--kind``) leaves the next run checking too."""
+    at = INSTANTS[2]
+
+    def run(kinds=None):
+        engine = Engine(corpus.load(repo, use_cache=False))
+        kept = [c.values() for c in engine.clocks(at, kinds)]
+        fresh = [c.values() for c in Engine(corpus.load(repo, use_cache=False), keep=False).clocks(at, kinds)]
+        assert kept == fresh
+        return engine.store
+
+    run()
+    assert run()._trusted and run().hits > 0
+    path = record_files(repo, ("complaint",))[3]
+    path.write_text(path.read_text(encoding="utf-8") + "# the same record, other bytes\n", encoding="utf-8")
+    assert not run(["callback"])._trusted  # changed: checked, but only the callbacks
+    assert not run()._trusted  # so this run checks every entry ...
+    assert run()._trusted  # ... and the next takes them as they are
 
 
 def test_no_store_when_caching_is_off(repo, monkeypatch):

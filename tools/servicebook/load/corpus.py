@@ -51,6 +51,9 @@ class Corpus:
     _known_ids: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
     _where: dict[str, dict[tuple, Where]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _contents: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)  # load(contents=)
+    # a digest of every file's name and content and of the reader's code (equal keys: equal
+    # records), for stores of derived results; None unless the whole repository was read
+    content_key: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def known_ids(self) -> dict[str, list[str]]:
@@ -351,7 +354,8 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents, need_k
 
     records = _records(results)
     corpus = Corpus(root, schemas, lifecycle, records, (), tuple(names), index_mod.Index(records, schemas),
-                    frozenset(only_set) if only_set is not None else None, weights, _contents=contents)
+                    frozenset(only_set) if only_set is not None else None, weights, _contents=contents,
+                    content_key=_content_key(cache, results) if only_set is None else None)
     if stored is not None:  # the checks found these in these very files last time
         problems = [Problem(*p) for p in stored]
     else:
@@ -370,6 +374,17 @@ def _load(root: Path, only, jobs, max_bytes, use_cache, checks, contents, need_k
     # the one assignment after construction: the checks needed the corpus before its problems were known
     object.__setattr__(corpus, "problems", tuple(problems))
     return corpus
+
+
+def _content_key(cache: FileCache, results) -> bytes | None:
+    """``Corpus.content_key`` of the whole repository's ``results`` (in the files' order)."""
+    digests = [r[1] for r in results]
+    if not all(digests):
+        return None
+    h = hashlib.blake2b(cache.key.encode(), digest_size=16)  # the schemas and the reader's code
+    h.update("\0".join(r[0] for r in results).encode())
+    h.update(b"".join(digests))
+    return h.digest()
 
 
 def _records(results) -> ById:

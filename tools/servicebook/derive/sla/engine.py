@@ -39,6 +39,7 @@ from servicebook.derive.sla import calendar as bc
 from servicebook.derive.sla import parallel
 from servicebook.derive.sla import store as store_mod
 from servicebook.derive.sla.calendar import CalendarError
+from servicebook.load.corpus import Corpus
 from servicebook.load.instants import ZONE
 from servicebook.derive.sla.policies import (
     REFERENCE_KINDS,
@@ -321,6 +322,9 @@ class Engine:
         # and everything else comes from them too
         self._keep_root = (getattr(records, "root", None) if keep and policies is None and calendars is None
                            and getattr(records, "only", True) is None else None)
+        # the whole repository's content as loaded vouches for every kept clock's inputs at once;
+        # only a Corpus itself (a masked view forwards the key of records it changed)
+        self._content_key = records.content_key if self._keep_root is not None and type(records) is Corpus else None
         recs = records_list(records)
         self.records: dict[str, Any] = {r.id: r for r in recs}
         self.problems: list[tuple[Any, str]] = []
@@ -637,7 +641,8 @@ class Engine:
                     continue
         if len(zones) > 1:
             return None
-        return store_mod.ClockStore.for_repository(self._keep_root, h.digest(), self.records, self._referring)
+        return store_mod.ClockStore.for_repository(self._keep_root, h.digest(), self.records, self._referring,
+                                                   self._content_key)
 
     def _kept_clocks(self, store, recs, A: float, kinds, workers: int | None) -> list[Clock]:
         """``_clocks_of(recs)``, the closed clocks taken from ``store`` where their inputs are

@@ -17,6 +17,11 @@ again only when that is unchanged:
 * everything else every clock depends on is in the file's name: the engine's source, the holiday
   data's version, the policies, calendars, people and lifecycle (a change there rebuilds all).
 
+Checking the digests of an entry costs about half of computing its clocks. So the file also
+notes the repository's ``Corpus.content_key`` when every entry was checked or computed against
+it: while the repository's content is unchanged, its entries are taken without their digests
+(the instant is still checked); after any change each entry is checked again, once.
+
 Open clocks, clocks in error and records whose inputs cannot be digested are never kept. A
 damaged or foreign file, or an entry of the wrong shape, only costs time: it is ignored and
 replaced, never trusted. ``SERVICEBOOK_NO_CACHE=1`` turns the store off.
@@ -33,7 +38,7 @@ from pathlib import Path
 from servicebook.derive.sla.calendar import zone_named
 from servicebook.load.cache import CACHE_DIR, read_store, write_store
 
-_FORMAT = b"servicebook-sla-clocks-1"
+_FORMAT = b"servicebook-sla-clocks-2"
 _NAME = "sla-clocks"
 _TZ_FIELD = 22  # index of ``tz`` in ``Clock.values()``
 _FIELDS = 27  # length of ``Clock.values()``
@@ -88,17 +93,25 @@ class Trace:
 class ClockStore:
     """rid -> (horizon, ids, lookups, digest of their state, clocks as value tuples)."""
 
-    def __init__(self, root: Path, key: str, records, referring):
+    def __init__(self, root: Path, key: str, records, referring, content_key: bytes | None = None):
         self.path = Path(root) / CACHE_DIR / f"{_NAME}-{key}.marshal"
         self._records = records  # id -> record, as the engine holds them
         self._referring = referring  # (kind, field, target) -> the referring records
         self._fp: dict[str, bytes | None] = {}
-        self.entries: dict = read_store(self.path)
+        kept = read_store(self.path)
+        entries, checked_under = kept.get("entries"), kept.get("content")
+        self.entries: dict = entries if type(entries) is dict else {}
+        self._content_key = content_key
+        self._checked_under = checked_under if type(checked_under) is bytes else None
+        # every entry was checked or computed against this very content: no digests to compare
+        self._trusted = content_key is not None and self._checked_under == content_key
+        self._checked: set[str] = set()  # entries checked or computed in this run
         self.dirty = False
         self.hits = 0
 
     @classmethod
-    def for_repository(cls, root: Path, engine_key: bytes, records, referring) -> ClockStore | None:
+    def for_repository(cls, root: Path, engine_key: bytes, records, referring,
+                       content_key: bytes | None = None) -> ClockStore | None:
         if not caching():
             return None
         h = hashlib.blake2b(_FORMAT, digest_size=12)
@@ -107,7 +120,7 @@ class ClockStore:
         h.update(_holiday_data_version().encode())
         h.update(sys.version.encode())
         h.update(engine_key)
-        return cls(root, h.hexdigest(), records, referring)
+        return cls(root, h.hexdigest(), records, referring, content_key)
 
     def _fingerprint(self, rid: str) -> bytes | None:
         fp = self._fp.get(rid, b"")
@@ -133,14 +146,15 @@ class ClockStore:
         entry = self.entries.get(rid)
         if entry is None:
             return None
+        self._checked.add(rid)  # a kept entry that fails is computed again and put (or dropped)
         try:
             horizon, ids, lookups, digest, clocks = entry
-            if not A >= horizon or self._digest(ids, lookups) != digest:
+            if not A >= horizon or (not self._trusted and self._digest(ids, lookups) != digest):
                 return None
             out = [(*c[:_TZ_FIELD], zone_named(c[_TZ_FIELD]), *c[_TZ_FIELD + 1:]) for c in clocks]
             if any(len(c) != _FIELDS for c in out):
                 return None
-        except (TypeError, ValueError, KeyError, AttributeError):  # a damaged entry: not trusted
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # a damaged entry: not trusted
             return None
         self.hits += 1
         return out
@@ -149,6 +163,7 @@ class ClockStore:
         """Keep ``clocks`` (``Clock`` objects) of ``rid`` computed as of ``A`` under ``trace``
         (``Trace.plain()``) if they can be used again; else forget any kept ones."""
         ids, lookups, horizon = trace
+        self._checked.add(rid)
         keep = A >= horizon and all(not c.open and c.state != "error" and c.tz is not None
                                     and isinstance(getattr(c.tz, "key", None), str) for c in clocks)
         digest = self._digest(ids, lookups) if keep else None
@@ -167,13 +182,18 @@ class ClockStore:
         self.dirty = self.dirty or bool(stale)
 
     def save(self) -> None:
-        if not self.dirty:
+        # the content every entry now agrees with: this run's, when each was checked or computed
+        # against it (or already was); else none, and the next run checks each entry
+        checked_under = (self._content_key if self._content_key is not None and (
+            self._trusted or self._checked.issuperset(self.entries)) else None)
+        if not self.dirty and checked_under == self._checked_under:
             return
-        try:
-            write_store(self.path, self.entries)  # checksummed: a flipped bit is not loaded as other clocks
+        try:  # checksummed: a flipped bit is not loaded as other clocks
+            write_store(self.path, {"content": checked_under, "entries": self.entries})
             for old in self.path.parent.glob(f"{_NAME}-*.marshal"):  # other keys are dead
                 if old != self.path:
                     old.unlink(missing_ok=True)
+            self._checked_under = checked_under
         except OSError:
             pass  # a store that cannot be written only costs time
         self.dirty = False
