@@ -66,8 +66,7 @@ def record_ids(root: Path) -> list[str]:
 
 def assert_store_agrees(root: Path, ids, forms=FORMS, cycle: bool = False) -> None:
     """Every ID and form printed with the store as from a fresh load; the store answered."""
-    cli_show(root, ids[0])  # an edit: the whole repository is loaded and its verdict stored
-    cli_show(root, ids[0])  # the store is brought up to date from the load cache
+    cli_show(root, ids[0])  # after an edit: every record loaded and checked, the store brought up to date
     assert neighbours.around(root, ids[0], checked.CHECKS) is not None, "the store did not answer"
     truth = fresh_outputs(root, ids, forms, cycle)
     for (rid, fmt, lang), expected in truth.items():
@@ -207,7 +206,6 @@ def test_a_damaged_store_is_rebuilt_never_trusted(demo):
     ids = ["CU-haixia-port", *record_ids(demo)[::40]]
     truth = fresh_outputs(demo, ids)
     for name, damage in _stale_and_damaged(demo):
-        cli_show(demo, ids[0])
         cli_show(demo, ids[0])
         found = store_files(demo)
         damage(found["files"], found["view"])

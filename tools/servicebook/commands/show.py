@@ -27,8 +27,11 @@ def configure(parser):
 def run(args) -> int:
     root = find_root(args.root)
     # from the stores when nothing changed since the last verdict (100k records: ~1 s, not ~4 s);
-    # else every record loaded and checked, which stores the verdict for the next run
-    c = neighbours.around(root, args.id, checked.CHECKS) or checked.load(root)
+    # else every record loaded and checked, and the stores brought up to date for the next run
+    c = neighbours.around(root, args.id, checked.CHECKS)
+    if c is None:
+        c = checked.load(root)
+        neighbours.keep(c, checked.CHECKS)
     return show(c, root, args.id, args.format, args.lang)
 
 

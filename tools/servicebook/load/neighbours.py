@@ -23,8 +23,8 @@ The view is used only while nothing it was built from changed: the same context 
 changed (else the file names are listed again and must be the same) and every file's stat
 signature is the one the load cache read its content with (the trust ``load.cache`` already
 places in a signature). Otherwise it is built again from the load cache, and only when that holds
-the verdict for exactly the current files; when it does not, :func:`around` answers None and the
-caller loads the repository (which stores a new verdict for the next run). A damaged, foreign or
+the verdict for exactly the current files; when it does not, :func:`around` answers None, the
+caller loads the repository (which stores the new verdict) and :func:`keep` builds the view again. A damaged, foreign or
 stale store is never trusted: ``read_store`` checks the checksum, every part and every entry read
 is checked for its shape (a bad one: built again), every file entry for its file's content hash.
 ``SERVICEBOOK_NO_CACHE=1`` turns it off.
@@ -59,17 +59,11 @@ def around(root: Path, record_id: str, checks) -> Neighbourhood | None:
     """The record ``record_id`` with what `show` reads around it, from the stores; None when they
     cannot answer for the repository as it is now (no cache, or no stored verdict for these
     files): then load the whole repository. ``checks``: the checks the verdict was stored for."""
-    if os.environ.get("SERVICEBOOK_NO_CACHE", "") not in ("", "0"):
+    schemas = SchemaSet(root / SCHEMAS_DIR) if _caching() else None
+    opened = _open(root, schemas, checks) if schemas is not None else None
+    if opened is None:
         return None
-    schemas = SchemaSet(root / SCHEMAS_DIR)
-    cache = FileCache(root, schemas.digest, MAX_BYTES, enabled=False)  # its key only: nothing read
-    context = _verdict_key(root, cache, checks, [], [])
-    if context is None:
-        return None
-    key = hashlib.blake2b(_FORMAT + cache.key.encode(), digest_size=12)
-    for src in _SOURCES:
-        key.update(src.read_bytes())
-    store = _Stores(root / CACHE_DIR, key.hexdigest())
+    context, store = opened
     view = read_store(store.view)
     if _current(root, view, context):
         found = Neighbourhood.of(root, schemas, view, record_id)
@@ -78,6 +72,32 @@ def around(root: Path, record_id: str, checks) -> Neighbourhood | None:
     # stale, or damaged where the shape check did not look: built again, never trusted
     view = _rebuild(root, schemas, checks, context, store)
     return Neighbourhood.of(root, schemas, view, record_id) if view is not None else None
+
+
+def keep(corpus, checks) -> None:
+    """Bring the stores up to date after ``corpus`` (every record, checked with ``checks``) was
+    loaded because they could not answer, so that the next `show` is answered from them."""
+    if not _caching() or corpus.only is not None:
+        return
+    opened = _open(corpus.root, corpus.schemas, checks)
+    if opened is not None:
+        _rebuild(corpus.root, corpus.schemas, checks, *opened)
+
+
+def _caching() -> bool:
+    return os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
+
+
+def _open(root: Path, schemas: SchemaSet, checks) -> tuple[bytes, _Stores] | None:
+    """(the context key of the verdict, the stores), or None when a check has no stable name."""
+    cache = FileCache(root, schemas.digest, MAX_BYTES, enabled=False)  # its key only: nothing read
+    context = _verdict_key(root, cache, checks, [], [])
+    if context is None:
+        return None
+    key = hashlib.blake2b(_FORMAT + cache.key.encode(), digest_size=12)
+    for src in _SOURCES:
+        key.update(src.read_bytes())
+    return context, _Stores(root / CACHE_DIR, key.hexdigest())
 
 
 class _Stores:
@@ -174,7 +194,7 @@ def _rebuild(root: Path, schemas: SchemaSet, checks, context: bytes, store: _Sto
         kept = files.get(rel)
         if type(kept) is tuple and len(kept) == 2 and kept[0] == digest and _is_entry(kept[1]):
             continue
-        data = cache.data(kind, rel, digest)
+        data = cache.data(kind, rel, digest)  # stored under this very content (a corpus's could be older)
         if data is MISSING:
             return None
         files[rel] = (digest, _entry(kind, _stem(rel), data, patterns, schemas))
