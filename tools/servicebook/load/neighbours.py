@@ -32,6 +32,8 @@ is checked for its shape (a bad one: built again), every file entry for its file
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import marshal
 import os
@@ -55,6 +57,22 @@ _VIEW_PARTS = {"context": bytes, "folders": tuple, "names": tuple, "sigs": bytes
 _LOOKUP_ERRORS = (TypeError, ValueError, EOFError, IndexError, KeyError)  # a damaged entry
 
 
+def _no_gc(function):
+    """Run without the cyclic garbage collector: building or reading a view allocates 100k
+    objects and frees none, which it would rescan again and again (as in ``corpus.load``)."""
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return wrapped
+
+
+@_no_gc
 def around(root: Path, record_id: str, checks) -> Neighbourhood | None:
     """The record ``record_id`` with what `show` reads around it, from the stores; None when they
     cannot answer for the repository as it is now (no cache, or no stored verdict for these
@@ -74,6 +92,7 @@ def around(root: Path, record_id: str, checks) -> Neighbourhood | None:
     return Neighbourhood.of(root, schemas, view, record_id) if view is not None else None
 
 
+@_no_gc
 def keep(corpus, checks) -> None:
     """Bring the stores up to date after ``corpus`` (every record, checked with ``checks``) was
     loaded because they could not answer, so that the next `show` is answered from them."""
