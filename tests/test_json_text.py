@@ -68,3 +68,36 @@ def test_dates_and_dataclasses_are_no_json():
     for value in (datetime.datetime(2026, 1, 1), {"d": datetime.date(2026, 1, 1)}, [Point(1)]):
         with pytest.raises(TypeError):
             json_text(value)
+
+
+LISTINGS = [
+    ({"as_of": "x", "counts": {"met": 1}}, []),
+    ({}, [{"case": "CP-1", "used": 0.5}]),
+    ({"lang": "zh", "policies": [{"id": "P", "name": "时限\n"}]},
+     [{"case": f"CP-{i}", "nested": {"a": [i, None]}, "t": "引号\"\\"} for i in range(7)]),
+    ({"n": 1}, [{"small": 1e-5 if i == 4 else 0.25, "big": 2 ** 70 if i == 1 else 3} for i in range(9)]),
+    ({"n": 1}, [[1, 2], "text", None, {"k": []}, {}]),
+]
+
+
+@pytest.mark.parametrize("head, items", LISTINGS, ids=range(len(LISTINGS)))
+@pytest.mark.parametrize("chunk", [1, 3, 2000])
+def test_listing_is_the_whole_value_printed(head, items, chunk):
+    """print_json_listing writes, a chunk of items at a time, what print(json_text(...)) writes
+    of the whole value, through the command's byte path and through a plain text stream."""
+    import contextlib
+    import io
+
+    from servicebook import cli
+    from servicebook.commands._common import print_json_listing
+
+    whole = json.dumps({**head, "clocks": items}, ensure_ascii=False, indent=2) + "\n"
+    plain = io.StringIO()
+    with contextlib.redirect_stdout(plain):
+        print_json_listing(head, "clocks", iter(items), chunk)
+    assert plain.getvalue() == whole
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    with contextlib.redirect_stdout(cli._Shown(stream)):
+        print_json_listing(head, "clocks", iter(items), chunk)
+    stream.flush()
+    assert stream.buffer.getvalue().decode() == whole

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Iterable
 
 import orjson
 
@@ -94,13 +96,38 @@ def json_text(value) -> str:
 
 def print_json(value) -> None:
     """``print(json_text(value))``; the UTF-8 bytes go to standard output as they are where it
-    takes them (``cli._Shown.write_bytes``: 155 MB of SLA clocks at 100k records)."""
-    text = _json(value)
+    takes them (``cli._Shown.write_bytes``)."""
+    _write(_json(value))
+    _write(b"\n")
+
+
+def print_json_listing(head: dict, key: str, items: Iterable, chunk: int = 2000) -> None:
+    """``print_json({**head, key: list(items)})``, the items written ``chunk`` at a time as they
+    come: 150,000 SLA clock rows are never all held at once, nor their whole text (155 MB)."""
+    whole = _bytes(_json({**head, key: []}))
+    empty = b"[]\n}"  # the last value, an empty list, closes the text
+    if not whole.endswith(empty):
+        raise ValueError(f"{key!r} must be the last key and hold a list")
+    _write(whole[:-len(empty)])
+    items, first = iter(items), True
+    while batch := list(itertools.islice(items, chunk)):
+        text = _bytes(_json(batch))  # "[\n  {...},\n  {...}\n]": the items at depth 1
+        # at depth 2 inside the object: one more indent after each line end (a string holds none)
+        _write((b"[\n  " if first else b",\n  ") + text[2:-2].replace(b"\n", b"\n  "))
+        first = False
+    _write(b"[]\n}\n" if first else b"\n  ]\n}\n")
+
+
+def _bytes(text: bytes | str) -> bytes:
+    return text if isinstance(text, bytes) else text.encode()
+
+
+def _write(text: bytes | str) -> None:
     write_bytes = getattr(sys.stdout, "write_bytes", None)
-    if isinstance(text, bytes) and write_bytes is not None:
-        write_bytes(text + b"\n")
+    if write_bytes is not None:
+        write_bytes(_bytes(text))
     else:
-        print(text.decode() if isinstance(text, bytes) else text)
+        sys.stdout.write(text if isinstance(text, str) else text.decode())
 
 
 def _json(value) -> bytes | str:

@@ -81,13 +81,15 @@ record not yet filed is named with that kind ("appraisal (no appraisal yet)").
 from __future__ import annotations
 
 import functools
+import operator
 import sys
+from collections.abc import Iterator
 
 from servicebook.derive import attention, names
 from servicebook.derive.aftersales import value_index
 from servicebook.derive.sla import reports
 from servicebook.derive.sla.engine import STATES, Engine, InstantTexts
-from servicebook.commands._common import add_root, at_or_now, find_root, print_json
+from servicebook.commands._common import add_root, at_or_now, find_root, print_json_listing
 from servicebook.load.instants import ZONE
 
 NAME = "sla"
@@ -116,7 +118,10 @@ def _rows(clocks, args, priority):
     if args.at_risk:
         return reports.at_risk_queue(clocks, priority)
     selected = reports.select(clocks, args.cycles)
-    return sorted(selected, key=lambda c: (c.kind, c.case, c.clock, c.cycle))
+    return sorted(selected, key=_BY_CASE)
+
+
+_BY_CASE = operator.attrgetter("kind", "case", "clock", "cycle")  # a C call per clock, no lambda
 
 
 def run(args) -> int:
@@ -142,20 +147,19 @@ def run(args) -> int:
         return names.short_name(names.lookup(c.records, rid), args.lang)
 
     if args.format == "json":
-        print_json({
+        print_json_listing({
             "as_of": as_of,
             "lang": args.lang,
             "policies": [{"id": p.id, "version": p.version, "kind": p.kind, "name": p.name}
                          for p in engine.policies],
             "counts": counts,
-            "clocks": _json_rows(rows, name, values),
-        })
+        }, "clocks", _json_rows(rows, name, values))
     else:
         print(_text(rows, as_of, engine, counts, lambda rid: names.short_label(c.records, rid, args.lang)))
     return 1 if counts["error"] else 0
 
 
-def _json_rows(rows, name, values) -> list[dict]:
+def _json_rows(rows, name, values) -> Iterator[dict]:
     """Each clock's JSON row with the names of its customer and owner beside their IDs, and the
     customer's class and value index (`attention.customer_class`, as the site's home page). What
     rows share is made once: the fields of each customer and owner, the text of each instant."""
@@ -167,7 +171,6 @@ def _json_rows(rows, name, values) -> list[dict]:
         cls, value = attention.customer_class(values, cid)
         return {"customer_name": name(cid), "customer_class": cls, "customer_value": value}
 
-    out = []
     for clock in rows:
         cid, oid = clock.customer, clock.owner
         if isinstance(cid, str):  # a broken record's customer can be a list or a mapping: no key
@@ -178,8 +181,7 @@ def _json_rows(rows, name, values) -> list[dict]:
             owner = owners.get(oid) or owners.setdefault(oid, {"owner_name": name(oid)})
         else:
             owner = {"owner_name": name(oid)}
-        out.append(clock.to_dict(extra, owner, texts))
-    return out
+        yield clock.to_dict(extra, owner, texts)
 
 
 def _once_per_id(look_up):
@@ -211,7 +213,8 @@ def _text(rows, as_of, engine, counts, who) -> str:
     widths = [max(map(len, column)) for column in list(zip(*table))[:-1]]
     lines = [f"SLA clocks as of {as_of}; policies: "
              + (", ".join(f"{p.id} v{p.version}" for p in engine.policies) or "none")]
-    for r in table:
-        lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1])
+    # each column but the last left-justified to its width ("{:<w}" is str.ljust(w)), in one C call per row
+    line = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    lines.extend(line.format(*r) for r in table)
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no clocks")
     return "\n".join(lines)
