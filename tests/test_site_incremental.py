@@ -268,3 +268,37 @@ def test_serve_dirty_rebuilds_one_changed_page(demo, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+LOCK_PROBE = """
+import fcntl, sys
+with open(sys.argv[1], "a+b") as fh:
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("held")
+    else:
+        print("free")
+"""
+
+
+def test_one_build_of_a_language_uses_the_store_at_a_time(tmp_path):
+    """`mkdocs serve` beside `make site`: a build holds its language's store from opening it to
+    `finish` (or a failure), so one build's manifest is never written beside another's pages."""
+    folder = page_folder(tmp_path, "zh")
+
+    def probe() -> str:
+        return subprocess.run([sys.executable, "-c", LOCK_PROBE, str(folder / ".lock")], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    store = PageStore(folder)
+    assert probe() == "held"
+    assert PageStore(page_folder(tmp_path, "en")) is not None  # the other language is not held up
+    store.put("cases/SV-1.md", "# SV-1\n", "key")
+    store.finish()
+    assert probe() == "free"
+    assert (folder / "cases" / "SV-1.md").is_file()
+    again = PageStore(folder)
+    assert again.keys == {"cases/SV-1.md": "key"}  # the lock file is no page: nothing else dropped
+    again.close()
+    assert probe() == "free"

@@ -82,18 +82,22 @@ def generate(corpus, options: dict) -> dict[str, str]:
     opts["as_of"] = parse_instant(opts.get("as_of"))  # required: the pages never read the wall clock
     check_lang(opts["lang"])
     started = time.monotonic()
-    model = SiteModel(corpus, opts)
-    gen = _Generator(model, opts)
-    out = gen.run()
-    _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()},
-                       gen.where)
     store = opts.get("store")
-    if model.kept_masks is not None:
-        model.kept_masks.save()
-    if store is not None:
-        out = {path: text if isinstance(text, Path) else store.put(path, text) for path, text in out.items()}
-        store.finish()
-        log.info("servicebook: %d pages kept, %d files changed", store.kept, store.written)
+    try:
+        model = SiteModel(corpus, opts)
+        gen = _Generator(model, opts)
+        out = gen.run()
+        _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()},
+                           gen.where)
+        if model.kept_masks is not None:
+            model.kept_masks.save()
+        if store is not None:
+            out = {path: text if isinstance(text, Path) else store.put(path, text) for path, text in out.items()}
+            store.finish()
+            log.info("servicebook: %d pages kept, %d files changed", store.kept, store.written)
+    finally:
+        if store is not None:
+            store.close()  # (`finish` did) a failed build lets the next one use the store
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out

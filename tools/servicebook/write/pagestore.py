@@ -21,8 +21,14 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path, PurePosixPath
+
+if sys.platform == "win32":  # no POSIX locks: one build at a time there
+    fcntl = None
+else:
+    import fcntl
 
 from servicebook.load.cache import installed, read_store, source_digest, write_store
 from servicebook.write.writer import umask_mode
@@ -41,6 +47,7 @@ class PageStore:
     def __init__(self, folder: Path):
         self.folder = folder
         self.manifest = folder / "manifest.marshal"
+        self._lock = _locked(folder / ".lock")  # until `finish` or `close`
         self.keys: dict[str, str] = self._read_keys()
         self.seen: set[str] = set()     # pages of this build
         self.written = 0                # files whose text changed this build
@@ -95,12 +102,32 @@ class PageStore:
             del self.keys[page]
         if self.folder.is_dir():
             for path in self.folder.rglob("*"):
-                if path.is_file() and path != self.manifest:
+                if path.is_file() and path not in (self.manifest, self.folder / ".lock"):
                     page = path.relative_to(self.folder).as_posix()
                     if page not in self.seen:
                         path.unlink()
                         self.removed.append(page)
         write_store(self.manifest, {"format": _FORMAT, "keys": self.keys})
+        self.close()
+
+    def close(self) -> None:
+        """Let another build of this language use the store (`finish` does; so does a failed build)."""
+        if self._lock is not None:
+            self._lock.close()  # which releases the lock
+            self._lock = None
+
+
+def _locked(path: Path):
+    """An open lock file on which this process holds the only lock, waiting for it while another
+    build of the same language (`mkdocs serve` beside `make site`) holds it: two builds at once
+    could leave one's manifest beside the other's page files, and a later build would trust a
+    page made from other inputs than its key says. None where there are no POSIX locks."""
+    if fcntl is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+b")  # noqa: SIM115 - held until `PageStore.close`
+    fcntl.flock(fh, fcntl.LOCK_EX)
+    return fh
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
