@@ -46,6 +46,7 @@ def _agree(root: Path, at: str, lang: str = "zh") -> PageStore:
     kind): the same pages."""
     store = PageStore(page_folder(root, lang))
     kept = _texts(_pages(root, at, lang, store))
+    store.close()
     with patch.dict(os.environ, {"SERVICEBOOK_NO_CACHE": "1"}):  # from scratch: no kept records or clocks either
         fresh = _pages(root, at, lang)
     assert sorted(kept) == sorted(fresh)
@@ -145,6 +146,19 @@ def test_kept_pages_agree_after_values_of_the_wrong_type(demo):
     problems = store.file("problems.md").read_text(encoding="utf-8")
     for path in (first, second, third, fourth, fifth, appraisal):
         assert path.name in problems, path
+
+
+def test_a_page_file_changed_behind_the_store_is_made_again(demo):
+    """The manifest is sealed, but a page's file is a plain file: one replaced by anything else (a
+    checkout of a branch that force-added it under .cache/) is generated again, not trusted."""
+    _agree(demo, AT)
+    folder = page_folder(demo, "zh")
+    page = next(p for p in sorted(folder.rglob("*.md")) if "cases" in p.parts)
+    forged = page.read_text(encoding="utf-8").replace("\n", "\n<script>alert('forged')</script>\n", 1)
+    page.write_text(forged, encoding="utf-8")
+    store = _agree(demo, AT)
+    assert "forged" not in page.read_text(encoding="utf-8")
+    assert store.kept > 0  # the others were kept
 
 
 def test_a_damaged_store_is_rebuilt_not_trusted(demo):
@@ -296,9 +310,11 @@ def test_one_build_of_a_language_uses_the_store_at_a_time(tmp_path):
     assert PageStore(page_folder(tmp_path, "en")) is not None  # the other language is not held up
     store.put("cases/SV-1.md", "# SV-1\n", "key")
     store.finish()
+    assert probe() == "held"  # until MkDocs has read the page files: the plugin closes it then
+    store.close()
     assert probe() == "free"
     assert (folder / "cases" / "SV-1.md").is_file()
     again = PageStore(folder)
-    assert again.keys == {"cases/SV-1.md": "key"}  # the lock file is no page: nothing else dropped
+    assert list(again.keys) == ["cases/SV-1.md"] and again.kept_page("cases/SV-1.md", "key")  # the lock is no page
     again.close()
     assert probe() == "free"

@@ -95,9 +95,10 @@ def generate(corpus, options: dict) -> dict[str, str]:
             out = {path: text if isinstance(text, Path) else store.put(path, text) for path, text in out.items()}
             store.finish()
             log.info("servicebook: %d pages kept, %d files changed", store.kept, store.written)
-    finally:
+    except BaseException:
         if store is not None:
-            store.close()  # (`finish` did) a failed build lets the next one use the store
+            store.close()  # a failed build lets the next one use the store (else its caller closes it)
+        raise
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out

@@ -100,6 +100,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self.started = 0.0
         self.pinned_as_of: datetime | None = None
         self.alternate: tuple[subprocess.Popen, Path, Path] | None = None
+        self.store: PageStore | None = None  # this build's kept pages (`write.pagestore`), locked
         self.page_urls: set[str] = set()        # every page of this build
         self.rendered_urls: set[str] = set()    # the pages this build rendered (fewer when --dirty)
 
@@ -165,7 +166,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             if done % every == 0 or done == total:
                 log.info("servicebook (%s): generating pages %d/%d", lang, done, total)
 
-        store = PageStore(page_folder(root, lang)) if self.config.keep_pages else None
+        store = self.store
         generated = generate(corpus, root, lang, self.as_of(),
                              {key: self.config[key] for key in PAGE_OPTIONS},
                              use_directory_urls=config.use_directory_urls, progress=progress, store=store)
@@ -300,8 +301,21 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             search = config.plugins.get("material/search") or config.plugins.get("search")
             if search is not None and hasattr(search, "search_index_prev"):
                 search.search_index_prev = None
-            keep_last_search_index(_search_index(config), search_copy(self.root(config), self.config.lang))
+        # the kept pages, locked for this build until MkDocs has read them (`on_post_build`)
+        self._close_store()
+        folder = self._folder(config)
+        self.store = PageStore(folder) if self.config.keep_pages else None
+        if self.dirty:
+            keep_last_search_index(_search_index(config), search_copy(folder))
         self._start_alternate(config)
+
+    def _folder(self, config) -> Path:
+        return page_folder(self.root(config), self.config.lang, self.config.show_personal_data)
+
+    def _close_store(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def _start_alternate(self, config):
         alt = self.config.alternate_config
@@ -333,8 +347,11 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         if self.dirty:
             log.info("servicebook (%s): rendered %d of %d pages (--dirty: the others were unchanged)",
                      self.config.lang, len(self.rendered_urls), len(self.page_urls))
-        complete_search_index(_search_index(config), search_copy(self.root(config), self.config.lang),
-                              self.rendered_urls, self.page_urls, self.dirty)
+        try:
+            complete_search_index(_search_index(config), search_copy(self._folder(config)),
+                                  self.rendered_urls, self.page_urls, self.dirty)
+        finally:
+            self._close_store()
         if self.alternate is None:
             return
         proc, out, dest = self.alternate
@@ -351,6 +368,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
                 shutil.rmtree(out, ignore_errors=True)
 
     def on_build_error(self, *, error):
+        self._close_store()
         if self.alternate is not None:
             proc, out, dest = self.alternate
             self.alternate = None

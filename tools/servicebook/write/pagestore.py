@@ -34,11 +34,13 @@ from servicebook.load.cache import installed, read_store, source_digest, write_s
 from servicebook.write.writer import umask_mode
 
 PAGES_DIR = Path(".cache") / "servicebook" / "pages"
-_FORMAT = "servicebook-pages-1"
+_FORMAT = "servicebook-pages-2"
 
 
-def page_folder(root: Path, lang: str) -> Path:
-    return root / PAGES_DIR / lang
+def page_folder(root: Path, lang: str, personal: bool = False) -> Path:
+    """The kept pages of one language; an internal build's (personal data shown) apart, so it never
+    shares page files with the public build of the same language."""
+    return root / PAGES_DIR / (f"{lang}-personal" if personal else lang)
 
 
 class PageStore:
@@ -47,18 +49,20 @@ class PageStore:
     def __init__(self, folder: Path):
         self.folder = folder
         self.manifest = folder / "manifest.marshal"
-        self._lock = _locked(folder / ".lock")  # until `finish` or `close`
-        self.keys: dict[str, str] = self._read_keys()
+        # held until `close`, after MkDocs has read the page files (`on_post_build`)
+        self._lock = _locked(folder / ".lock")
+        self.keys: dict[str, tuple[str, str]] = self._read_keys()  # page -> (key, digest of its file)
         self.seen: set[str] = set()     # pages of this build
         self.written = 0                # files whose text changed this build
         self.kept = 0                   # pages not generated: their key was unchanged
         self.removed: list[str] = []    # pages of the last build this one no longer makes
 
-    def _read_keys(self) -> dict[str, str]:
-        loaded = read_store(self.manifest)  # checksummed; {} when missing or damaged
+    def _read_keys(self) -> dict[str, tuple[str, str]]:
+        loaded = read_store(self.manifest)  # sealed; {} when missing, damaged or not made here
         if not (loaded.get("format") == _FORMAT and isinstance(loaded.get("keys"), dict)):
             return {}
-        return {k: v for k, v in loaded["keys"].items() if isinstance(k, str) and isinstance(v, str)}
+        return {k: v for k, v in loaded["keys"].items()
+                if isinstance(k, str) and type(v) is tuple and len(v) == 2 and all(isinstance(x, str) for x in v)}
 
     def file(self, page: str) -> Path:
         """Where a page's text is kept. Page paths are the generator's own (built from safe IDs);
@@ -69,9 +73,16 @@ class PageStore:
         return self.folder.joinpath(*rel.parts)
 
     def kept_page(self, page: str, key: str) -> bool:
-        """Whether ``page`` is kept with exactly this key (and its file is there): then it need not
-        be generated, and counts as a page of this build."""
-        if self.keys.get(page) != key or not self.file(page).is_file():
+        """Whether ``page`` is kept with exactly this key and its file holds the text kept with it
+        (a file put there by anything else — a checkout of a branch that force-added it — is not
+        trusted): then it need not be generated, and counts as a page of this build."""
+        kept = self.keys.get(page)
+        if kept is None or kept[0] != key:
+            return False
+        try:
+            if _text_digest(self.file(page).read_bytes()) != kept[1]:
+                return False
+        except OSError:
             return False
         self.seen.add(page)
         self.kept += 1
@@ -93,7 +104,7 @@ class PageStore:
         if key is None:
             self.keys.pop(page, None)
         else:
-            self.keys[page] = key
+            self.keys[page] = (key, _text_digest(data))
         return path
 
     def finish(self) -> None:
@@ -108,13 +119,17 @@ class PageStore:
                         path.unlink()
                         self.removed.append(page)
         write_store(self.manifest, {"format": _FORMAT, "keys": self.keys})
-        self.close()
 
     def close(self) -> None:
-        """Let another build of this language use the store (`finish` does; so does a failed build)."""
+        """Let another build of this language use the store: once MkDocs has read its page files
+        (`on_post_build`), or when the build failed."""
         if self._lock is not None:
             self._lock.close()  # which releases the lock
             self._lock = None
+
+
+def _text_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _locked(path: Path):
@@ -169,9 +184,15 @@ def folder_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def search_copy(root: Path, lang: str) -> Path:
-    """Where a build keeps a copy of its whole search index (beside the kept pages)."""
-    return root / PAGES_DIR / f"{lang}.search_index.json"
+def search_copy(folder: Path) -> Path:
+    """Where a build keeps a copy of its whole search index: beside its kept pages (``folder``),
+    sealed as every store is (`read_store`), so a copy this machine did not write is not merged."""
+    return folder.with_name(f"{folder.name}.search.marshal")
+
+
+def _read_copy(copy: Path) -> bytes | None:
+    data = read_store(copy).get("index")
+    return data if isinstance(data, bytes) else None
 
 
 def _page_url(url: str) -> str:
@@ -193,8 +214,8 @@ def complete_search_index(index: Path, copy: Path, rendered: set[str], pages: se
     if dirty:
         try:
             current = json.loads(data)
-            before = json.loads(copy.read_bytes()).get("docs", [])
-        except (OSError, ValueError, AttributeError):
+            before = json.loads(_read_copy(copy) or b"{}").get("docs", [])
+        except (ValueError, AttributeError):
             before = []
         pages, rendered = {_page_url(u) for u in pages}, {_page_url(u) for u in rendered}
         kept = [d for d in before if isinstance(d, dict) and isinstance(d.get("location"), str)
@@ -203,18 +224,16 @@ def complete_search_index(index: Path, copy: Path, rendered: set[str], pages: se
             current["docs"] = kept + current.get("docs", [])
             data = json.dumps(current, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             _write_atomic(index, data)
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(copy, data)  # the whole index, as written: the next dirty build completes from it
+    write_store(copy, {"index": data})  # the whole index, as written: the next dirty build completes from it
 
 
 def keep_last_search_index(index: Path, copy: Path) -> None:
     """Before a `--dirty` build: without a kept copy of the whole index (the kept pages were cleaned
     away, or the last build kept none), the index the last build left in the site is the whole one;
     keep it as the copy, or the entries of every page this build does not render would be lost."""
-    if copy.is_file() or not index.is_file():
+    if _read_copy(copy) is not None or not index.is_file():
         return
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(copy, index.read_bytes())
+    write_store(copy, {"index": index.read_bytes()})
 
 
 class KeptMasks:
