@@ -105,3 +105,34 @@ def test_an_audit_store_made_on_another_machine_is_not_opened(tmp_path):
     mine = open_on("ci-machine")
     assert mine != theirs and mine.is_file()
     assert not theirs.exists()  # the foreign file went
+
+
+def test_a_key_inside_the_repository_is_not_used(demo, tmp_path):
+    """A CI setting such as GitLab's ``XDG_CACHE_HOME=$CI_PROJECT_DIR/.cache`` puts the user cache
+    inside the checkout: a pull request could commit a key there beside a verdict sealed with it.
+    A key inside a git working tree is never used (nor a relative ``XDG_CACHE_HOME``)."""
+    import hashlib
+
+    record = sorted((demo / "records" / "complaint").rglob("*.yaml"))[0]
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("schema_version: 1", "schema_version: one", 1), encoding="utf-8")
+    assert validate(demo, tmp_path / "author-machine").returncode != 0
+    (store,) = (demo / CACHE_DIR).glob("records-*.marshal")
+    stored = marshal.loads(store.read_bytes()[SUM:])
+    no_problems(stored)
+    key = bytes(range(32))
+    payload = marshal.dumps(stored)
+    store.write_bytes(hashlib.blake2b(payload, key=key, digest_size=SUM).digest() + payload)
+    planted = demo / ".cache" / "servicebook" / "store-key"
+    planted.write_bytes(key)
+    planted.chmod(0o600)
+    git(demo, "init", "-q", "-b", "main")
+    git(demo, "add", "-A")
+    git(demo, "add", "-f", ".cache")
+    git(demo, "commit", "-q", "-m", "records, a key and a verdict sealed with it")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(demo), str(clone))
+    (clone / ".cache" / "servicebook" / "store-key").chmod(0o600)  # as the author's checkout has it
+    for xdg in (clone / ".cache", Path(".cache")):
+        checked = validate(clone, xdg)
+        assert checked.returncode != 0 and record.stem in checked.stdout + checked.stderr, (xdg, checked.stdout)

@@ -104,42 +104,75 @@ def sealed_name(text: str) -> str:
     return hashlib.blake2b(text.encode(), key=_local_key(), digest_size=8).hexdigest()
 
 
-def _key_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "servicebook" / "store-key"
+def _key_file() -> Path | None:
+    """Where this user's key is kept, or None when there is no such place outside every repository:
+    ``$XDG_CACHE_HOME`` (only an absolute one, as the XDG spec says) or ``~/.cache``, and never
+    inside a git working tree other than the home folder itself (a CI setting such as
+    ``XDG_CACHE_HOME=$CI_PROJECT_DIR/.cache`` would let a pull request commit the key)."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    home = os.path.expanduser("~")
+    if os.path.isabs(xdg):
+        base = Path(xdg)
+    elif os.path.isabs(home):
+        base = Path(home) / ".cache"
+    else:
+        return None  # no home folder: nowhere to keep it
+    base = base.resolve()
+    home_dir = Path(home).resolve() if os.path.isabs(home) else None
+    for folder in (base, *base.parents):
+        if folder != home_dir and (folder / ".git").exists():
+            return None
+    return base / "servicebook" / "store-key"
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a file of this user that no one else can read or write."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not (st.st_mode & 0o077) and (not hasattr(os, "getuid") or st.st_uid == os.getuid())
+
+
+def _own_key(path: Path) -> bytes | None:
+    """The key in ``path`` if it is this user's, private (0600) and whole; else None."""
+    if not _ours(path):
+        return None
+    try:
+        key = path.read_bytes()
+    except OSError:
+        return None
+    return key if len(key) == 32 else None
 
 
 @functools.lru_cache(maxsize=None)
 def _local_key() -> bytes:
     """32 random bytes made on first use and kept private (0600) outside every repository; when
-    that cannot be written, this process's own (its stores then serve this run only)."""
-    path = _key_file()
-    try:
-        key = path.read_bytes()
-        if len(key) == 32:
-            return key
-    except OSError:
-        pass
+    there is no such place, or the file there is not this user's own private key, this process's
+    own (its stores then serve this run only)."""
     fresh = os.urandom(32)
+    path = _key_file()
+    if path is None:
+        return fresh
+    key = _own_key(path)
+    if key is not None:
+        return key
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)  # mode 0600
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(fresh)
-            if path.exists():  # damaged (a wrong length): replaced
-                os.replace(tmp, path)
-            else:
-                try:
-                    os.link(tmp, path)  # never over another's: two first runs agree on one key
-                except FileExistsError:
-                    pass
+            try:
+                os.link(tmp, path)  # never over another's: two first runs agree on one key
+            except FileExistsError:  # another run's (read below), or a damaged one of ours:
+                if _ours(path) and _own_key(path) is None:
+                    os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
-        key = path.read_bytes()
-        return key if len(key) == 32 else fresh
     except OSError:
         return fresh
+    return _own_key(path) or fresh
 
 
 def signature(path: str) -> tuple | None:
