@@ -136,3 +136,51 @@ def test_a_key_inside_the_repository_is_not_used(demo, tmp_path):
     for xdg in (clone / ".cache", Path(".cache")):
         checked = validate(clone, xdg)
         assert checked.returncode != 0 and record.stem in checked.stdout + checked.stderr, (xdg, checked.stdout)
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_seen(demo, tmp_path):
+    """``touch -r`` (or ``cp -p``) can put an edited file's size and modification time back; its
+    change time moves all the same, so the cache reads it again (as git's index does)."""
+    machine = tmp_path / "machine"
+    assert validate(demo, machine).returncode == 0
+    record = sorted((demo / "records" / "complaint").rglob("*.yaml"))[0]
+    before = record.stat()
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("schema_version: 1", "schema_version: x", 1), encoding="utf-8")
+    os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = record.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    checked = validate(demo, machine)
+    assert checked.returncode != 0 and record.stem in checked.stdout + checked.stderr
+
+
+def test_a_save_while_the_file_is_read_is_not_stored_as_unchanged(demo, tmp_path, monkeypatch):
+    """A file saved right after the cache read it (an editor, `servicebook status`, a checkout
+    beside `validate` or `mkdocs serve`) must not be stored as the old content under the new
+    file's stat signature: the next run would trust it until the file changed again. The other
+    writer's save is real; the hook only fixes its moment, just after our read."""
+    from servicebook.load import corpus as corpus_mod
+
+    record = sorted((demo / "records" / "complaint").rglob("*.yaml"))[0]
+    saved = record.read_bytes().replace(b"schema_version: 1", b"schema_version: one", 1)
+    real = corpus_mod.read_bytes
+
+    def read_then_another_save(path):
+        data = real(path)
+        if str(path).endswith(record.name):
+            record.write_bytes(saved)
+        return data
+
+    from servicebook.load import cache as cache_mod
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine"))  # the machine `validate` runs on below
+    monkeypatch.delenv("SERVICEBOOK_NO_CACHE", raising=False)
+    monkeypatch.setattr(corpus_mod, "read_bytes", read_then_another_save)
+    cache_mod._local_key.cache_clear()
+    try:
+        corpus_mod.load(demo)  # reads every file, stores what it read
+    finally:
+        cache_mod._local_key.cache_clear()  # the next test's key is its own machine's again
+    monkeypatch.setattr(corpus_mod, "read_bytes", real)
+    checked = validate(demo, tmp_path / "machine")
+    assert checked.returncode != 0 and record.stem in checked.stdout + checked.stderr

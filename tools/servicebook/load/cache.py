@@ -4,7 +4,7 @@ verdict, kept between runs outside git.
 Keyed on the file's content hash, under a key for everything else the result depends on: the
 schemas, the size bound, and the source of the code that reads and checks files. A changed file,
 schema or reader simply misses. Like git's index, an entry also remembers the file's stat
-signature (size, mtime, inode): while that is unchanged the file is not even read again.
+signature (size, mtime, ctime, inode): while that is unchanged the file is not even read again.
 
 Two kinds of store, marshal files written atomically (fast to load):
 
@@ -180,7 +180,14 @@ def signature(path: str) -> tuple | None:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+    return stat_signature(st)
+
+
+def stat_signature(st: os.stat_result) -> tuple:
+    """What says a file is unchanged without reading it: size, modification and change times and
+    inode. The change time as git's index keeps it: ``touch -r`` or ``cp -p`` can put an edited
+    file's modification time back, not its change time."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def source_digest(*parts: bytes) -> bytes:

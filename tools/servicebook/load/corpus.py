@@ -243,6 +243,9 @@ def _complete(root: Path, hits: list, misses: list[str], schemas, jobs, max_byte
             misses.append(rel)
         else:
             results.append((rel, digest, kind, data, problems))
+    # each file's stat signature before it is read: one saved between the read and a later stat
+    # would leave the old content stored under the new signature, trusted until the next change
+    before = {rel: signature(os.path.join(root, rel)) for rel in misses} if cache.enabled else {}
     fresh = _read_many(root, misses, schemas, jobs, max_bytes, contents)
     results.extend(fresh)
     for rel, digest, kind, data, problems in fresh:  # only what was read now: hits are stored
@@ -251,7 +254,7 @@ def _complete(root: Path, hits: list, misses: list[str], schemas, jobs, max_byte
         if contents and rel in contents:
             continue  # a candidate, not what the file holds
         if digest:
-            cache.put(rel, digest, kind, problems, signature(os.path.join(root, rel)), data)
+            cache.put(rel, digest, kind, problems, before.get(rel), data)
     return results
 
 

@@ -39,7 +39,8 @@ import marshal
 import os
 from pathlib import Path
 
-from servicebook.load.cache import CACHE_DIR, MISSING, FileCache, content_hash, read_store, signature, write_store
+from servicebook.load.cache import (CACHE_DIR, MISSING, FileCache, content_hash, read_store, signature,
+                                    stat_signature, write_store)
 from servicebook.load.corpus import _cached, _read_one, _stem, _verdict_key
 from servicebook.load.index import CHAIN_PARENT, Index, ref_patterns, references
 from servicebook.load.lifecycle import Lifecycle
@@ -148,7 +149,7 @@ def _current(root: Path, view: dict, context: bytes) -> bool:
         if any(signature(os.path.join(base, rel)) != sig for rel, sig in view["folders"]):
             if tuple(find_names(root)) != view["names"]:  # a folder changed: is the list the same?
                 return False
-        now = [(s.st_size, s.st_mtime_ns, s.st_ino) for s in map(os.stat, [f"{base}/{rel}" for rel in view["names"]])]
+        now = [stat_signature(s) for s in map(os.stat, [f"{base}/{rel}" for rel in view["names"]])]
     except (OSError, TypeError, ValueError):  # a file gone, or a damaged entry
         return False
     return _signatures_digest(now) == view["sigs"]
