@@ -53,7 +53,7 @@ def check(corpus: Corpus) -> list[Problem]:
     created: dict[str, object] = {}  # created_at instants, once per record
     refs = index.refs
     for rid, rec in records.items():
-        if only is not None and rec.path_text not in only:
+        if only is not None and rec.file not in only:
             continue
         _check_identity(rec, report)
         for path, target, kinds in refs.get(rid, ()):

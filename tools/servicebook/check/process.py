@@ -28,7 +28,7 @@ def check(corpus: Corpus) -> list[Problem]:
     lifecycle = corpus.lifecycle
     out: list[Problem] = []
     for rec in corpus.records.values():
-        if not lifecycle.has(rec.kind) or (corpus.only is not None and rec.path_text not in corpus.only):
+        if not lifecycle.has(rec.kind) or (corpus.only is not None and rec.file not in corpus.only):
             continue
         status = rec.data.get("status")
         if lifecycle.requires(rec.kind, status, rec.data):  # most statuses require nothing

@@ -97,13 +97,6 @@ class Record:
     data: dict[str, Any] = field(repr=False)
 
     @property
-    def path_text(self) -> str:
-        """The path as text ('records/complaint/...'), without building a Path (checks that test
-        100k records against a set of files would spend a second on them)."""
-        value = self.__dict__["_path"]
-        return value if value.__class__ is str else value.as_posix()
-
-    @property
     def status(self) -> str | None:
         return self.data.get("status")
 
