@@ -83,6 +83,7 @@ def generate(corpus, options: dict) -> dict[str, str]:
     check_lang(opts["lang"])
     started = time.monotonic()
     store = opts.get("store")
+    made = False
     try:
         model = SiteModel(corpus, opts)
         gen = _Generator(model, opts)
@@ -95,10 +96,10 @@ def generate(corpus, options: dict) -> dict[str, str]:
             out = {path: text if isinstance(text, Path) else store.put(path, text) for path, text in out.items()}
             store.finish()
             log.info("servicebook: %d pages kept, %d files changed", store.kept, store.written)
-    except BaseException:
-        if store is not None:
+        made = True
+    finally:
+        if store is not None and not made:
             store.close()  # a failed build lets the next one use the store (else its caller closes it)
-        raise
     log.info("servicebook: generated %d pages and charts (%s) in %.1f s",
              len(out), opts["lang"], time.monotonic() - started)
     return out
