@@ -139,7 +139,7 @@ def relurl(from_path: str, to_path: str) -> str:
     return "/".join(rel)
 
 
-@functools.lru_cache(maxsize=1 << 16)  # pure; asked for every link of every generated page
+@functools.lru_cache(maxsize=None)  # pure; asked for every link of every generated page (one per page)
 def served_path(path: str, directory_urls: bool = True) -> str:
     """The URL, relative to the site root, at which MkDocs serves the docs path ``path``:
     ``cases/X.md`` at ``cases/X/`` (``cases/X.html`` without directory URLs), ``cases/index.md``
@@ -154,7 +154,7 @@ def served_path(path: str, directory_urls: bool = True) -> str:
     return f"{p.with_suffix('')}/"
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 19)  # a site of 100k records has ~300k (page, target) pairs: no thrashing
 def href(here: str, target: str, directory_urls: bool = True) -> str:
     """The relative URL of docs path ``target`` (``x.md``, ``x.md#anchor``, ``chart.svg``) as a
     link on the page generated from ``here`` must carry it: resolved by the browser from the
