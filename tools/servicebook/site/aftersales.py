@@ -227,16 +227,17 @@ def _kb_pages(p: _Page) -> dict[str, str]:
     out[here] = _lines(_heading(1, p.t("aftersales.kb.cases")), md_escape(p.t("aftersales.kb.cases_intro")),
                        table([p.t("aftersales.w.record"), p.t("aftersales.w.status"), p.t("aftersales.w.product"), p.t("aftersales.kb.related")], rows))
 
+    # part number -> part, once for every entry page (each walked every part: 5 s at 100k records)
+    numbers = {get(r.data, "part_number"): r for r in p.c.of_kind("part") if isinstance(get(r.data, "part_number"), str)}
     for rec in all_entries + [r for r in p.c.of_kind("kb") if get(r.data, "status") == "retired"]:
         if is_safe_id(rec.id):
-            out[f"kb/{rec.id}.md"] = _kb_entry(p, rec, cases_of_entry.get(rec.id, []))
+            out[f"kb/{rec.id}.md"] = _kb_entry(p, rec, cases_of_entry.get(rec.id, []), numbers)
     return out
 
 
-def _kb_entry(p: _Page, rec, cases) -> str:
+def _kb_entry(p: _Page, rec, cases, numbers: dict) -> str:
     here = f"kb/{rec.id}.md"
     d = rec.data if isinstance(rec.data, dict) else {}
-    numbers = {get(r.data, "part_number"): r for r in p.c.of_kind("part") if isinstance(get(r.data, "part_number"), str)}
 
     def part_cell(nums):
         shown = []
