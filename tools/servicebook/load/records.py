@@ -6,6 +6,8 @@ kind, the file name is the ID, and IDs are generated without any coordination be
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import os
 import re
 import secrets
@@ -235,3 +237,16 @@ def kind_of_path(rel: Path | str) -> str | None:
     return None
 
 
+def fingerprint(rec) -> bytes | None:
+    """A digest of a record's kind, ID and content (`content_digest`): what every store kept
+    between runs (SLA clocks, KB matches, site pages and masks) checks a record by."""
+    return content_digest((rec.kind, rec.id, rec.data))
+
+
+def content_digest(value) -> bytes | None:
+    """A digest of plain data (as YAML reads it); None when it cannot be taken. Equal digests mean
+    equal values; the converse need not hold (a miss costs time)."""
+    try:  # version 0: no flag for interned texts, no back-references, so the same bytes in every process
+        return hashlib.blake2b(marshal.dumps(value, 0), digest_size=16).digest()
+    except ValueError:
+        return None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from servicebook.derive import attention
 from servicebook.derive import cases
-from servicebook.derive.sla.store import fingerprint
+from servicebook.load.records import fingerprint
 from servicebook.write.pagestore import code_digest, digest, folder_digest
 
 

@@ -31,6 +31,7 @@ else:
     import fcntl
 
 from servicebook.load.cache import installed, read_store, source_digest, write_store
+from servicebook.load.records import content_digest
 from servicebook.write.writer import umask_mode
 
 PAGES_DIR = Path(".cache") / "servicebook" / "pages"
@@ -253,7 +254,7 @@ class KeptMasks:
 
     def get(self, rid: str, data, make):
         """The masked data of record ``rid`` (whose data is ``data``): kept, or ``make()``."""
-        mark = digest(data)
+        mark = content_digest(data) or digest(data)
         self.used.add(rid)
         hit = self.masks.get(rid)
         if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == mark:

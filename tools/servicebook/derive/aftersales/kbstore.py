@@ -17,7 +17,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from servicebook.derive.sla.store import caching, fingerprint
+from servicebook.derive.sla.store import caching
+from servicebook.load.records import fingerprint
 from servicebook.load.cache import CACHE_DIR, read_store, write_store
 
 _FORMAT = b"servicebook-kb-matches-1"

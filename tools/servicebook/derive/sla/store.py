@@ -30,13 +30,13 @@ replaced, never trusted. ``SERVICEBOOK_NO_CACHE=1`` turns the store off.
 from __future__ import annotations
 
 import hashlib
-import marshal
 import os
 import sys
 from pathlib import Path
 
 from servicebook.derive.sla.calendar import zone_named
 from servicebook.load.cache import CACHE_DIR, read_store, write_store
+from servicebook.load.records import fingerprint
 
 _FORMAT = b"servicebook-sla-clocks-2"
 _NAME = "sla-clocks"
@@ -54,15 +54,6 @@ EVERY_CLOCK_READS = ("person", "policy", "calendar")
 
 def caching() -> bool:
     return os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
-
-
-def fingerprint(rec) -> bytes | None:
-    """A digest of a record's kind, ID and content; None when it cannot be taken (not plain
-    data). Equal digests mean equal records; the converse need not hold (a miss costs time)."""
-    try:  # version 0: no flag for interned texts, no back-references, so the same bytes in every process
-        return hashlib.blake2b(marshal.dumps((rec.kind, rec.id, rec.data), 0), digest_size=16).digest()
-    except ValueError:
-        return None
 
 
 def _holiday_data_version() -> str:
