@@ -10,6 +10,7 @@ import random
 import re
 import shutil
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
@@ -35,15 +36,8 @@ def repo(synthetic, tmp_path) -> Path:
 
 
 def validate(root: Path, *, cache: bool, fmt: str = "text") -> tuple[int, str, str]:
-    env_before = os.environ.get("SERVICEBOOK_NO_CACHE")
-    os.environ["SERVICEBOOK_NO_CACHE"] = "0" if cache else "1"
-    try:
+    with patch.dict(os.environ, {"SERVICEBOOK_NO_CACHE": "0" if cache else "1"}):
         proc = sb("validate", "--format", fmt, "--at", "2026-12-02T09:00:00+08:00", "--root", str(root), cwd=root)
-    finally:
-        if env_before is None:
-            del os.environ["SERVICEBOOK_NO_CACHE"]
-        else:
-            os.environ["SERVICEBOOK_NO_CACHE"] = env_before
     return proc.returncode, proc.stdout, proc.stderr
 
 

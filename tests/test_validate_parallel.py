@@ -12,6 +12,7 @@ import random
 import re
 import shutil
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
@@ -59,15 +60,8 @@ def hostile(tmp_path_factory) -> Path:
 
 
 def validate(root: Path, *args: str, cache: bool, jobs: int) -> tuple[int, str, str]:
-    before = os.environ.get("SERVICEBOOK_NO_CACHE")
-    os.environ["SERVICEBOOK_NO_CACHE"] = "0" if cache else "1"
-    try:
+    with patch.dict(os.environ, {"SERVICEBOOK_NO_CACHE": "0" if cache else "1"}):
         proc = sb("validate", "--jobs", str(jobs), "--at", AT, "--root", str(root), *args, cwd=root)
-    finally:
-        if before is None:
-            del os.environ["SERVICEBOOK_NO_CACHE"]
-        else:
-            os.environ["SERVICEBOOK_NO_CACHE"] = before
     return proc.returncode, proc.stdout, proc.stderr
 
 
