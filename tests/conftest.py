@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
@@ -9,9 +10,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The stores under .cache/ are sealed with a key of "this machine" (servicebook.load.cache): the
+# tests' own, kept in a folder of their own, so they neither depend on the runner's home folder (a
+# CI may point XDG_CACHE_HOME anywhere, even inside the checkout, where no key is used) nor touch
+# it; every process the tests start inherits it and shares the key.
+_MACHINE_CACHE = tempfile.mkdtemp(prefix="servicebook-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _MACHINE_CACHE
+atexit.register(shutil.rmtree, _MACHINE_CACHE, True)
 
 from servicebook import cli
 
