@@ -90,6 +90,14 @@ def write_store(path: Path, value) -> None:
         raise OSError(f"cannot write {path}") from None
 
 
+def drop_other_keys(folder: Path, family: str, *keep: Path) -> None:
+    """Remove the ``family-*.marshal`` stores other than ``keep``: one written under another key is
+    dead (its inputs or code changed) and would never be read again."""
+    for old in folder.glob(f"{family}-*.marshal"):
+        if old not in keep:
+            old.unlink(missing_ok=True)
+
+
 def content_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 

@@ -39,8 +39,8 @@ import marshal
 import os
 from pathlib import Path
 
-from servicebook.load.cache import (CACHE_DIR, MISSING, FileCache, content_hash, read_store, signature,
-                                    stat_signature, write_store)
+from servicebook.load.cache import (CACHE_DIR, MISSING, FileCache, content_hash, drop_other_keys, read_store,
+                                    signature, stat_signature, write_store)
 from servicebook.load.corpus import _cached, _read_one, _stem, _verdict_key
 from servicebook.load.index import CHAIN_PARENT, Index, ref_patterns, references
 from servicebook.load.lifecycle import Lifecycle
@@ -131,9 +131,7 @@ class _Stores:
             if files is not None:
                 write_store(self.files, files)
             write_store(self.view, view)
-            for old in self.folder.glob(f"{_NAME}-*.marshal"):  # other keys are dead
-                if old not in (self.files, self.view):
-                    old.unlink(missing_ok=True)
+            drop_other_keys(self.folder, _NAME, self.files, self.view)
         except OSError:
             pass  # a store that cannot be written only costs time
 

@@ -30,7 +30,7 @@ if sys.platform == "win32":  # no POSIX locks: one build at a time there
 else:
     import fcntl
 
-from servicebook.load.cache import installed, read_store, source_digest, write_store
+from servicebook.load.cache import content_hash, installed, read_store, source_digest, write_store
 from servicebook.load.records import content_digest
 from servicebook.write.writer import umask_mode
 
@@ -81,7 +81,7 @@ class PageStore:
         if kept is None or kept[0] != key:
             return False
         try:
-            if _text_digest(self.file(page).read_bytes()) != kept[1]:
+            if content_hash(self.file(page).read_bytes()).hex() != kept[1]:
                 return False
         except OSError:
             return False
@@ -105,7 +105,7 @@ class PageStore:
         if key is None:
             self.keys.pop(page, None)
         else:
-            self.keys[page] = (key, _text_digest(data))
+            self.keys[page] = (key, content_hash(data).hex())
         return path
 
     def finish(self) -> None:
@@ -127,10 +127,6 @@ class PageStore:
         if self._lock is not None:
             self._lock.close()  # which releases the lock
             self._lock = None
-
-
-def _text_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _locked(path: Path):

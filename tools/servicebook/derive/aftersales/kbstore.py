@@ -19,7 +19,7 @@ from pathlib import Path
 
 from servicebook.derive.sla.store import caching
 from servicebook.load.records import fingerprint
-from servicebook.load.cache import CACHE_DIR, read_store, write_store
+from servicebook.load.cache import CACHE_DIR, drop_other_keys, read_store, write_store
 
 _FORMAT = b"servicebook-kb-matches-1"
 _NAME = "kb-matches"
@@ -87,9 +87,7 @@ class KeptMatches:
             return
         try:
             write_store(self.path, self.kept)
-            for old in self.path.parent.glob(f"{_NAME}-*.marshal"):  # other keys are dead
-                if old != self.path:
-                    old.unlink(missing_ok=True)
+            drop_other_keys(self.path.parent, _NAME, self.path)
         except OSError:
             pass  # a store that cannot be written only costs time
         self.dirty = False

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 from servicebook.derive.sla.calendar import zone_named
-from servicebook.load.cache import CACHE_DIR, read_store, write_store
+from servicebook.load.cache import CACHE_DIR, drop_other_keys, read_store, write_store
 from servicebook.load.records import fingerprint
 
 _FORMAT = b"servicebook-sla-clocks-2"
@@ -181,9 +181,7 @@ class ClockStore:
             return
         try:  # checksummed: a flipped bit is not loaded as other clocks
             write_store(self.path, {"content": checked_under, "entries": self.entries})
-            for old in self.path.parent.glob(f"{_NAME}-*.marshal"):  # other keys are dead
-                if old != self.path:
-                    old.unlink(missing_ok=True)
+            drop_other_keys(self.path.parent, _NAME, self.path)
             self._checked_under = checked_under
         except OSError:
             pass  # a store that cannot be written only costs time
