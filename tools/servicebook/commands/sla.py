@@ -164,24 +164,15 @@ def _json_rows(rows, name, values) -> Iterator[dict]:
     customer's class and value index (`attention.customer_class`, as the site's home page). What
     rows share is made once: the fields of each customer and owner, the text of each instant."""
     texts = InstantTexts()
-    customers: dict = {}
-    owners: dict = {}
 
+    @_once_per_id
     def customer_fields(cid):
         cls, value = attention.customer_class(values, cid)
         return {"customer_name": name(cid), "customer_class": cls, "customer_value": value}
 
+    owner_fields = _once_per_id(lambda oid: {"owner_name": name(oid)})
     for clock in rows:
-        cid, oid = clock.customer, clock.owner
-        if isinstance(cid, str):  # a broken record's customer can be a list or a mapping: no key
-            extra = customers.get(cid) or customers.setdefault(cid, customer_fields(cid))
-        else:
-            extra = customer_fields(cid)
-        if isinstance(oid, str):
-            owner = owners.get(oid) or owners.setdefault(oid, {"owner_name": name(oid)})
-        else:
-            owner = {"owner_name": name(oid)}
-        yield clock.to_dict(extra, owner, texts)
+        yield clock.to_dict(customer_fields(clock.customer), owner_fields(clock.owner), texts)
 
 
 def _once_per_id(look_up):
