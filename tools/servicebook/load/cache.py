@@ -90,6 +90,11 @@ def write_store(path: Path, value) -> None:
         raise OSError(f"cannot write {path}") from None
 
 
+def caching() -> bool:
+    """Whether stores are kept between runs (``SERVICEBOOK_NO_CACHE=1`` turns every one off)."""
+    return os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
+
+
 def drop_other_keys(folder: Path, family: str, *keep: Path) -> None:
     """Remove the ``family-*.marshal`` stores other than ``keep``: one written under another key is
     dead (its inputs or code changed) and would never be read again."""
@@ -224,7 +229,7 @@ class FileCache:
                                    digest_size=12).hexdigest()
         self.dir = root / CACHE_DIR
         self.path = self.dir / f"records-{self.key}.marshal"
-        self.enabled = enabled and os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
+        self.enabled = enabled and caching()
         store = read_store(self.path) if self.enabled else {}
         entries = store.get("files")
         self.entries: dict[str, tuple] = entries if type(entries) is dict else {}

@@ -39,7 +39,7 @@ import marshal
 import os
 from pathlib import Path
 
-from servicebook.load.cache import (CACHE_DIR, MISSING, FileCache, content_hash, drop_other_keys, read_store,
+from servicebook.load.cache import (CACHE_DIR, MISSING, FileCache, caching, content_hash, drop_other_keys, read_store,
                                     signature, stat_signature, write_store)
 from servicebook.load.corpus import _cached, _read_one, _stem, _verdict_key
 from servicebook.load.index import CHAIN_PARENT, Index, ref_patterns, references
@@ -78,7 +78,7 @@ def around(root: Path, record_id: str, checks) -> Neighbourhood | None:
     """The record ``record_id`` with what `show` reads around it, from the stores; None when they
     cannot answer for the repository as it is now (no cache, or no stored verdict for these
     files): then load the whole repository. ``checks``: the checks the verdict was stored for."""
-    schemas = SchemaSet(root / SCHEMAS_DIR) if _caching() else None
+    schemas = SchemaSet(root / SCHEMAS_DIR) if caching() else None
     opened = _open(root, schemas, checks) if schemas is not None else None
     if opened is None:
         return None
@@ -97,15 +97,11 @@ def around(root: Path, record_id: str, checks) -> Neighbourhood | None:
 def keep(corpus, checks) -> None:
     """Bring the stores up to date after ``corpus`` (every record, checked with ``checks``) was
     loaded because they could not answer, so that the next `show` is answered from them."""
-    if not _caching() or corpus.only is not None:
+    if not caching() or corpus.only is not None:
         return
     opened = _open(corpus.root, corpus.schemas, checks)
     if opened is not None:
         _rebuild(corpus.root, corpus.schemas, checks, *opened)
-
-
-def _caching() -> bool:
-    return os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
 
 
 def _open(root: Path, schemas: SchemaSet, checks) -> tuple[bytes, _Stores] | None:

@@ -17,9 +17,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from servicebook.derive.sla.store import caching
 from servicebook.load.records import fingerprint
-from servicebook.load.cache import CACHE_DIR, drop_other_keys, read_store, write_store
+from servicebook.load.cache import CACHE_DIR, caching, drop_other_keys, read_store, write_store
 
 _FORMAT = b"servicebook-kb-matches-1"
 _NAME = "kb-matches"

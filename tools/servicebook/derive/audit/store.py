@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from pathlib import Path
@@ -22,13 +21,9 @@ from pathlib import Path
 from servicebook.derive.audit import history as hist
 from servicebook.derive.audit.history import Commit, History, Touch
 from servicebook.load import records
-from servicebook.load.cache import CACHE_DIR, sealed_name
+from servicebook.load.cache import CACHE_DIR, caching, sealed_name
 
 _CHUNK = 500  # keys per IN (...) query: under SQLite's bound on parameters
-
-
-def caching() -> bool:
-    return os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
 
 
 def version_of(*sources: Path | bytes) -> str:

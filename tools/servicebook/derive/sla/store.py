@@ -30,12 +30,11 @@ replaced, never trusted. ``SERVICEBOOK_NO_CACHE=1`` turns the store off.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
 from servicebook.derive.sla.calendar import zone_named
-from servicebook.load.cache import CACHE_DIR, drop_other_keys, read_store, write_store
+from servicebook.load.cache import CACHE_DIR, caching, drop_other_keys, read_store, write_store
 from servicebook.load.records import fingerprint
 
 _FORMAT = b"servicebook-sla-clocks-2"
@@ -50,10 +49,6 @@ _SOURCES = (*sorted(_HERE.glob("*.py")), _HERE.parent / "schedules.py",
 
 # kinds any clock may read without naming them (role holders, policies, calendars): in the key
 EVERY_CLOCK_READS = ("person", "policy", "calendar")
-
-
-def caching() -> bool:
-    return os.environ.get("SERVICEBOOK_NO_CACHE", "") in ("", "0")
 
 
 def _holiday_data_version() -> str:
