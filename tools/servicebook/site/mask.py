@@ -170,6 +170,8 @@ class MaskedCorpus:
     (the site model's cached `Masker.record`) when it is first read, so a section that reads a
     few records masks a few. Records are never modified: masked ones are copies."""
 
+    content_key = None  # the repository's content key vouches for its records, not for masked copies
+
     def __init__(self, corpus, masked: Callable[[Any], Any]):
         self.raw = corpus
         self._masked = masked

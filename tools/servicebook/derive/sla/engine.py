@@ -39,7 +39,6 @@ from servicebook.derive.sla import calendar as bc
 from servicebook.derive.sla import parallel
 from servicebook.derive.sla import store as store_mod
 from servicebook.derive.sla.calendar import CalendarError
-from servicebook.load.corpus import Corpus
 from servicebook.load.instants import ZONE
 from servicebook.derive.sla.policies import (
     REFERENCE_KINDS,
@@ -323,8 +322,8 @@ class Engine:
         self._keep_root = (getattr(records, "root", None) if keep and policies is None and calendars is None
                            and getattr(records, "only", True) is None else None)
         # the whole repository's content as loaded vouches for every kept clock's inputs at once;
-        # only a Corpus itself (a masked view forwards the key of records it changed)
-        self._content_key = records.content_key if self._keep_root is not None and type(records) is Corpus else None
+        # (a masked view has none: its records are not the repository's content)
+        self._content_key = getattr(records, "content_key", None) if self._keep_root is not None else None
         recs = records_list(records)
         self.records: dict[str, Any] = {r.id: r for r in recs}
         self.problems: list[tuple[Any, str]] = []
