@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from servicebook.check.approvals import judge
@@ -65,13 +66,9 @@ class Entry:
 def history(rec, at: datetime | None = None) -> list[Entry]:
     """The dated history entries of ``rec`` (at or before ``at`` when given), in record order. An
     entry whose time is not an instant (a broken record, reported by the schema check) is left out."""
-    hist = get(rec.data, "history")
     out = []
-    for h in hist if isinstance(hist, list) else ():
-        if not isinstance(h, dict):
-            continue
-        when = instant_or_none(h.get("at"))
-        if when is None or (at is not None and when > at):
+    for when, h in rec.dated_history:
+        if at is not None and when > at:
             continue
         note = h.get("note")
         out.append(Entry(when, str(h.get("at")), rec, str(h.get("status") or ""), str(h.get("by") or ""),
@@ -84,8 +81,8 @@ def created(rec) -> datetime | None:
     when = instant_or_none(get(rec.data, "created_at"))
     if when is not None:
         return when
-    hist = history(rec)
-    return hist[0].at if hist else None
+    dated = rec.dated_history
+    return dated[0][0] if dated else None
 
 
 def exists(rec, at: datetime) -> bool:
@@ -98,26 +95,26 @@ def status_at(rec, at: datetime):
     """The record's status at ``at``: that of its last history entry at or before ``at``; a record
     without a dated history entry has its ``status`` field; one whose entries are all later has its
     first entry's. A status that is not text (a broken record) is None."""
-    hist = get(rec.data, "history")
-    status, first, dated = None, None, False
-    for h in hist if isinstance(hist, list) else ():
-        if not isinstance(h, dict):
-            continue
-        when = instant_or_none(h.get("at"))
-        if when is None:
-            continue
-        if not dated:
-            first, dated = h.get("status"), True
+    return _state_at(rec, at)[0]
+
+
+def _state_at(rec, at: datetime) -> tuple[str | None, datetime | None]:
+    """(`status_at`, the time of its latest history entry at or before ``at``): one pass for chains."""
+    dated = rec.dated_history
+    status = latest = None
+    for when, h in dated:
         if when <= at:
             status = h.get("status")
+            if latest is None or when > latest:
+                latest = when
     if status is None:
-        status = first if dated else get(rec.data, "status")
-    return status if isinstance(status, str) else None
+        status = dated[0][1].get("status") if dated else get(rec.data, "status")
+    return (status if isinstance(status, str) else None), latest
 
 
 def last_change(rec, at: datetime) -> datetime | None:
     """The record's last history entry at or before ``at``, else its creation."""
-    return max((e.at for e in history(rec, at)), default=None) or created(rec)
+    return _state_at(rec, at)[1] or created(rec)
 
 
 def customer_of(rec) -> str | None:
@@ -139,10 +136,16 @@ class Chain:
     started: datetime | None        # the earliest creation of its records
     last: datetime | None           # its last history entry, else ``started``
     customer: str | None
-    entries: list = field(default_factory=list)       # every history entry of its records, by time
+    at: datetime                    # the instant it is seen at
     status: dict = field(default_factory=dict)        # record id -> status at ``at``
     open_records: list = field(default_factory=list)  # the records that keep it open
     changed: dict = field(default_factory=dict)       # record id -> its last change
+
+    @cached_property
+    def entries(self) -> list[Entry]:
+        """Every history entry of its records by ``at``, by time (made when first read: counts
+        and lists of cases never read them)."""
+        return sorted((e for r in self.records for e in history(r, self.at)), key=lambda e: e.at)
 
     @property
     def state_record(self):
@@ -177,21 +180,27 @@ def chains(corpus, at) -> list[Chain]:
     lifecycle = corpus.lifecycle
     out = []
     for root_id in corpus.index.roots():   # sorted: ties in activity stay in ID order
-        recs = [r for r in corpus.chain(root_id) if r.kind in _CASE_KIND_SET and exists(r, at)]
+        recs, status, changed, started, last = [], {}, {}, None, None
+        for r in corpus.chain(root_id):
+            if r.kind not in _CASE_KIND_SET:
+                continue
+            made = created(r)
+            if made is not None and made > at:
+                continue
+            status[r.id], latest = _state_at(r, at)
+            recs.append(r)
+            changed[r.id] = latest or made
+            if made is not None and (started is None or made < started):
+                started = made
+            if latest is not None and (last is None or latest > last):
+                last = latest
         if not recs:
             continue
-        root = recs[0]
-        kind = chain_kind(root)
-        status = {r.id: status_at(r, at) for r in recs}
-        per_record = {r.id: history(r, at) for r in recs}
-        entries = sorted((e for r in recs for e in per_record[r.id]), key=lambda e: e.at)
-        made = {r.id: created(r) for r in recs}
-        changed = {r.id: max((e.at for e in per_record[r.id]), default=None) or made[r.id] for r in recs}
+        kind = chain_kind(recs[0])
         open_recs = [r for r in deciding(kind, recs) if is_open_status(lifecycle, r.kind, status[r.id])]
-        started = min((d for d in made.values() if d), default=None)
         customer = next((c for c in map(customer_of, recs) if c), None)
-        out.append(Chain(root, recs, kind, bool(open_recs), started, entries[-1].at if entries else started,
-                         customer, entries, status, open_recs, changed))
+        out.append(Chain(recs[0], recs, kind, bool(open_recs), started, last or started, customer, at,
+                         status, open_recs, changed))
     out.sort(key=lambda ch: ch.last or _EARLIEST, reverse=True)
     return out
 

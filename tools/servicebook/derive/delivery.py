@@ -64,9 +64,8 @@ def _date(value) -> _dt.date | None:
 
 def signed_at(contract, at) -> _dt.datetime | None:
     """When the contract was signed, as of ``at`` (None while unsigned)."""
-    for e in get_list(contract.data, "history"):
-        when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
-        if when is not None and when <= at and e.get("status") == "signed":
+    for when, e in contract.dated_history:
+        if when <= at and e.get("status") == "signed":
             return when
     st = status_at(contract, at)
     if st and st[0] in ("signed", "completed"):
@@ -241,9 +240,8 @@ def _report(shared: _Shared, contract_id: str, at: _dt.datetime, *, levels: Mapp
     for r in by_kind["requirements"]:
         st = status_at(r, at)
         confirmed = None
-        for e in get_list(r.data, "history"):
-            when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
-            if when is not None and when <= at and e.get("status") == "confirmed":
+        for when, e in r.dated_history:
+            if when <= at and e.get("status") == "confirmed":
                 confirmed = when
                 break
         reqs.append({"id": r.id, "status": st[0], "confirmed_at": _fmt(confirmed),

@@ -132,11 +132,8 @@ def status_at(rec, at: _dt.datetime) -> tuple[str, _dt.datetime, str | None] | N
     if created is not None and created > at:
         return None
     last = None
-    for entry in get_list(rec.data, "history"):
-        if not isinstance(entry, Mapping):
-            continue
-        when = instant_or_none(entry.get("at"))
-        if when is None or when > at:
+    for when, entry in rec.dated_history:
+        if when > at:
             continue
         if last is None or entry.get("status") != last[0]:
             last = (entry.get("status"), when, entry.get("note"))
@@ -150,9 +147,8 @@ def status_at(rec, at: _dt.datetime) -> tuple[str, _dt.datetime, str | None] | N
 def _previous_status(rec, at: _dt.datetime) -> tuple[str, _dt.datetime] | None:
     """The status a record had before its current one (as of ``at``), and when it entered it."""
     seq = []
-    for entry in get_list(rec.data, "history"):
-        when = instant_or_none(entry.get("at")) if isinstance(entry, Mapping) else None
-        if when is None or when > at:
+    for when, entry in rec.dated_history:
+        if when > at:
             continue
         if not seq or entry.get("status") != seq[-1][0]:
             seq.append((entry.get("status"), when))
@@ -161,9 +157,8 @@ def _previous_status(rec, at: _dt.datetime) -> tuple[str, _dt.datetime] | None:
 
 def _entered(rec, status: str, at: _dt.datetime) -> _dt.datetime | None:
     """When a record first entered ``status`` (as of ``at``)."""
-    for entry in get_list(rec.data, "history"):
-        when = instant_or_none(entry.get("at")) if isinstance(entry, Mapping) else None
-        if when is not None and when <= at and entry.get("status") == status:
+    for when, entry in rec.dated_history:
+        if when <= at and entry.get("status") == status:
             return when
     return None
 
@@ -275,9 +270,8 @@ def _approvers(records: Mapping[str, Any], at) -> dict[str, str]:
 
 def _reviewer(solution, at) -> str | None:
     who = None
-    for e in get_list(solution.data, "history"):
-        when = instant_or_none(e.get("at")) if isinstance(e, Mapping) else None
-        if when is not None and when <= at and e.get("status") in ("approved", "returned") \
+    for when, e in solution.dated_history:
+        if when <= at and e.get("status") in ("approved", "returned") \
                 and isinstance(e.get("by"), str):
             who = e.get("by")
     return who

@@ -32,6 +32,7 @@ CHAIN_PARENT: dict[str, tuple[str, ...]] = {
     "problem": ("contract",),
 }
 PROCESS_ORDER = [k for k, spec in KINDS.items() if spec.case]
+_PROCESS_PLACE = {k: i for i, k in enumerate(PROCESS_ORDER)}
 
 
 class Index:
@@ -105,12 +106,11 @@ class Index:
     def chain(self, record_id: str) -> list[Record]:
         """Every case record of the chain ``record_id`` belongs to, root first, then in
         process order and time."""
-        members = self._chain_maps()[1].get(self.root(record_id), [record_id])
+        root = self.root(record_id)
+        members = self._chain_maps()[1].get(root, [record_id])
         recs = [self.records[m] for m in members if m in self.records]
-        return sorted(recs, key=lambda r: (
-            r.id != self.root(record_id),
-            PROCESS_ORDER.index(r.kind) if r.kind in PROCESS_ORDER else 99,
-            str(r.data.get("created_at", "")), r.id))
+        return sorted(recs, key=lambda r: (r.id != root, _PROCESS_PLACE.get(r.kind, 99),
+                                           str(r.data.get("created_at", "")), r.id))
 
     def roots(self) -> list[str]:
         return sorted(self._chain_maps()[1])

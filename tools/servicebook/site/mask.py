@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, Mapping
 
 from servicebook.derive.personal import MASK, Known, mask_value  # noqa: F401 (mask_value: re-exported)
+from servicebook.load.records import dated_history
 
 from .schemaview import SchemaView
 
@@ -140,17 +141,24 @@ class MaskedRecord:
     (the SLA engine of the delivery pages looks at every record's kind), and masking all of them
     would cost 16 s at 100k records."""
 
-    __slots__ = ("kind", "id", "path", "_raw", "_mask", "_data")
+    __slots__ = ("kind", "id", "path", "_raw", "_mask", "_data", "_dated")
 
     def __init__(self, rec, mask: Callable[[Any], Any]):
         self.kind, self.id, self.path = rec.kind, rec.id, getattr(rec, "path", None)
-        self._raw, self._mask, self._data = rec, mask, _UNREAD
+        self._raw, self._mask, self._data, self._dated = rec, mask, _UNREAD, None
 
     @property
     def data(self):
         if self._data is _UNREAD:
             self._data = self._mask(self._raw)
         return self._data
+
+    @property
+    def dated_history(self):
+        """`load.records.dated_history` of the masked data (its notes are masked), parsed once."""
+        if self._dated is None:
+            self._dated = dated_history(self.data)
+        return self._dated
 
     @property
     def status(self):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
-from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_date, parse_instant
+from servicebook.load.instants import ZONE, date_or_none, parse_date, parse_instant
 from servicebook.load.records import get, get_dict, get_list  # noqa: F401 (re-exported for the site and reports)
 
 # Instants and dates of record data: ``load.instants.instant_or_none`` / ``date_or_none`` (None
@@ -58,16 +58,9 @@ def month_key(moment) -> str | None:
 
 
 def history(rec) -> list[tuple[datetime, str, str]]:
-    """``[(at, status, by)]`` of a record's history entries that have a readable time; none when
-    ``history`` is not a list (the schema check reports that, located)."""
-    out = []
-    entries = get(rec.data, "history")
-    for h in entries if isinstance(entries, list) else []:
-        if isinstance(h, dict):
-            at = instant_or_none(h.get("at"))
-            if at is not None:
-                out.append((at, text(h.get("status")), text(h.get("by"))))
-    return out
+    """``[(at, status, by)]`` of a record's history entries that have a readable time
+    (`load.records.dated_history`)."""
+    return [(at, text(h.get("status")), text(h.get("by"))) for at, h in rec.dated_history]
 
 
 def region_of_customer(corpus, customer_id) -> str:
