@@ -243,3 +243,16 @@ def test_no_cache_writes_no_store(demo):
     assert not list((demo / CACHE_DIR).glob("neighbours-*"))
     with no_cache(True):
         assert neighbours.around(demo, "CU-haixia-port", checked.CHECKS) is None
+
+
+def test_the_text_shown_is_the_text_the_record_was_read_from(demo):
+    """`show` prints the record's fields and its file as written: both come from one read, so a save
+    in between cannot show one version's fields under another's text."""
+    complaint = next((demo / "records" / "complaint").rglob("*.yaml"))
+    cli_show(demo, complaint.stem)  # the store is built
+    around = neighbours.around(demo, complaint.stem, checked.CHECKS)
+    assert around is not None, "the store did not answer"
+    before = complaint.read_text(encoding="utf-8")
+    complaint.write_text(before + "# saved while it was being shown\n", encoding="utf-8")
+    rel = around.get(complaint.stem).file
+    assert around.source(rel) == before

@@ -43,7 +43,7 @@ check.by_file = True  # each problem is on the record being checked; honours cor
 
 
 def _problem(rec: Record, path: tuple, rule: str, message: str, params: dict | None = None) -> Problem:
-    return Problem(rec.path.as_posix(), 0, 0, dump_path(path), rule, message,  # located by the loader
+    return Problem(rec.file, 0, 0, dump_path(path), rule, message,  # located by the loader
                    params=params or {})
 
 

@@ -43,11 +43,11 @@ def show(c, root, record_id: str, fmt: str, lang: str) -> int:
         return missing_record(root, record_id)
     chain = [r for r in c.chain(rec.id) if r.id != rec.id]
     referrers = [r for r in c.referrers(rec.id) if r not in chain]
-    mine = [p for p in c.problems if p.file == str(rec.path)]
+    mine = [p for p in c.problems if p.file == rec.file]
     customer = rec.data.get("customer") if isinstance(rec.data, dict) else None
     if fmt == "json":
         print(json.dumps({
-            "id": rec.id, "kind": rec.kind, "file": str(rec.path), "lang": lang,
+            "id": rec.id, "kind": rec.kind, "file": rec.file, "lang": lang,
             "name": names.full_name(rec, lang),
             "customer": customer if isinstance(customer, str) else None,
             "customer_name": names.short_name(names.lookup(c.records, customer), lang),

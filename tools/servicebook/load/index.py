@@ -74,11 +74,11 @@ class Index:
             records = self.records
             parent: dict[str, str] = {}
             for rid, rec in records.items():
-                for field in CHAIN_PARENT.get(rec.kind, ()):
-                    target = rec.data.get(field)
-                    if isinstance(target, str) and target in records and target != rid:
-                        parent[rid] = target
-                        break
+                fields = CHAIN_PARENT.get(rec.kind)
+                if fields:
+                    found = chain_parent(rid, [rec.data.get(f) for f in fields], records)
+                    if found is not None:
+                        parent[rid] = found
             self._chains = (parent, {})
             members: dict[str, list[str]] = defaultdict(list)
             for rid, rec in records.items():
@@ -114,6 +114,16 @@ class Index:
 
     def roots(self) -> list[str]:
         return sorted(self._chain_maps()[1])
+
+
+def chain_parent(rid: str, values, known) -> str | None:
+    """The previous step of ``rid``'s chain: the first of its chain-parent field values
+    (``CHAIN_PARENT`` order) naming another record in ``known``. One rule for the index and for
+    ``load.neighbours``."""
+    for target in values:
+        if isinstance(target, str) and target != rid and target in known:
+            return target
+    return None
 
 
 def ref_patterns(schemas: SchemaSet, kind: str) -> tuple:

@@ -41,8 +41,8 @@ from pathlib import Path
 
 from servicebook.load.cache import (CACHE_DIR, MISSING, FileCache, caching, content_hash, drop_other_keys, read_store,
                                     signature, stat_signature, write_store)
-from servicebook.load.corpus import _cached, _read_one, _stem, _verdict_key
-from servicebook.load.index import CHAIN_PARENT, Index, ref_patterns, references
+from servicebook.load.corpus import _cached, _read_one, _stem, _verdict_key, read_bytes
+from servicebook.load.index import CHAIN_PARENT, Index, chain_parent, ref_patterns, references
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.problems import Problem
 from servicebook.load.records import RECORDS_DIR, SCHEMAS_DIR, Record, find_names
@@ -230,7 +230,7 @@ def _rebuild(root: Path, schemas: SchemaSet, checks, context: bytes, store: _Sto
     for rid, (rel, kind, status, created, parents, targets) in records.items():
         for target in targets:
             referrers.setdefault(target, set()).add(rid)
-        parent = parent_of[rid] = _parent(rid, parents, records)
+        parent = parent_of[rid] = chain_parent(rid, parents, records)
         if parent is not None:
             children.setdefault(parent, []).append(rid)
     problems: dict[str, list] = {}
@@ -249,15 +249,6 @@ def _rebuild(root: Path, schemas: SchemaSet, checks, context: bytes, store: _Sto
         return None
     store.save(files if changed else None, view)
     return view
-
-
-def _parent(rid: str, parents: tuple, records) -> str | None:
-    """The previous step of ``rid``'s chain, as ``Index`` finds it: the first chain-parent field
-    naming another record."""
-    for target in parents:
-        if target is not None and target in records and target != rid:
-            return target
-    return None
 
 
 class _Linked:
@@ -288,6 +279,7 @@ class Neighbourhood:
         self._linked: dict[str, _Linked] = {}
         self._stubs: dict[str, Record] = {}
         self._chains: dict[str, list[Record]] = {}
+        self._read: dict[str, bytes] = {}  # file -> the bytes its record was read from
         self.records = _FullRecords(root, schemas, self)
 
     @classmethod
@@ -318,7 +310,11 @@ class Neighbourhood:
         return self.records.get(record_id)
 
     def source(self, rel: Path | str) -> str:
-        return decode((self.root / Path(rel).as_posix()).read_bytes())
+        """The file as written: the very bytes its record was read from, when it was (a save
+        between two reads would show one version's fields under another's text)."""
+        rel = Path(rel).as_posix()
+        raw = self._read.get(rel)
+        return decode(raw if raw is not None else (self.root / rel).read_bytes())
 
     def _stub(self, rid: str) -> Record:
         """A record with what a chain or referrer line shows and the chain is sorted by."""
@@ -362,9 +358,14 @@ class _FullRecords:
             return default
         if record_id not in self._read:
             linked = self._around.linked(record_id)
-            _rel, _digest, kind, data, _problems = _read_one(self._root, linked.rel, self._schemas, MAX_BYTES)
+            try:
+                raw = read_bytes(os.path.join(self._root, linked.rel))
+            except OSError:
+                raise Changed(linked.rel) from None
+            _rel, _digest, kind, data, _problems = _read_one(self._root, linked.rel, self._schemas, MAX_BYTES, raw)
             if kind != linked.kind or not isinstance(data, dict):
                 raise Changed(linked.rel)
+            self._around._read[linked.rel] = raw
             self._read[record_id] = Record(kind, record_id, linked.rel, data)
         return self._read[record_id]
 
