@@ -37,6 +37,7 @@ import yaml
 
 from conftest import sb, with_site
 from site_tables import page_tables, tables_by_heading
+from servicebook.check.approvals import judge
 from servicebook.derive import cases
 from servicebook.load import corpus as corpus_mod
 from servicebook.load.index import CHAIN_PARENT
@@ -361,3 +362,42 @@ def test_customer_pages_count_the_same_open_cases(repo, lang):
                  if (m := re.match(r"((?:SV|CP|RP|[A-Z]+)-[A-Za-z0-9-]+)", row[0]))]
         listed = sorted(case["root"] for case in repo.report_data["cases"] if case["customer"] == cid)
         assert sorted(shown) == listed, cid
+
+
+
+def _approvers_as_judged(corpus, at) -> None:
+    lifecycle = corpus.lifecycle
+    people = sorted((p for p in corpus.of_kind("person") if p.data.get("active") is not False), key=lambda p: p.id)
+    for w in cases.waiting_approval(corpus, at):
+        filler = w.record.data.get("filled_by")
+        expected = tuple(p.id for p in people if any(
+            not judge(lifecycle, w.record.kind, nxt, p.id, cases.person_roles(p), (filler,)) for nxt, _ in w.steps))
+        assert w.approvers == expected, w.record.id
+
+
+def test_who_may_approve_is_judged_for_every_waiting_record(repo):
+    """The approvals page's "who may approve" (asked once per kind, steps and filler) names exactly
+    the active people `check.approvals.judge` lets take a step of each waiting record."""
+    _approvers_as_judged(repo.corpus, parse_instant(AT))
+
+
+def test_a_filler_who_holds_the_role_may_not_approve_their_own_record(demo):
+    """Two records of a kind wait for the same step; one was filled by a holder of the approving
+    role: that person may approve the other record, not their own (four eyes)."""
+    at = parse_instant(AT)
+    corpus = corpus_mod.load(demo)
+    w = cases.waiting_approval(corpus, at)[0]
+    holder = next(p.id for p in sorted(corpus.of_kind("person"), key=lambda p: p.id)
+                  if w.steps[0][1] in cases.person_roles(p) and p.data.get("active") is not False)
+    original = demo / w.record.file
+    text = original.read_text(encoding="utf-8")
+    twin_id = w.record.id.rsplit("-", 1)[0] + "-TW1N00"
+    for old, new in ((f"id: {w.record.id}\n", f"id: {twin_id}\n"),
+                     (f"filled_by: {w.record.data['filled_by']}\n", f"filled_by: {holder}\n")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    original.with_name(f"{twin_id}.yaml").write_text(text, encoding="utf-8")
+    corpus = corpus_mod.load(demo)
+    _approvers_as_judged(corpus, at)
+    waiting = {x.record.id: x for x in cases.waiting_approval(corpus, at)}
+    assert holder in waiting[w.record.id].approvers and holder not in waiting[twin_id].approvers

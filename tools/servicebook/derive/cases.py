@@ -288,6 +288,7 @@ def waiting_approval(corpus, at) -> list[Waiting]:
     lifecycle = corpus.lifecycle
     people = sorted((p for p in corpus.of_kind("person") if get(p.data, "active") is not False), key=lambda p: p.id)
     roles = {p.id: person_roles(p) for p in people}
+    may_for: dict[tuple, tuple[str, ...]] = {}
     out = []
     for rec in corpus.records.values():
         if not lifecycle.has(rec.kind) or not exists(rec, at):
@@ -299,8 +300,15 @@ def waiting_approval(corpus, at) -> list[Waiting]:
                       if lifecycle.approval_role(rec.kind, nxt))
         if steps:
             filler = get(rec.data, "filled_by")
-            may = tuple(p.id for p in people
-                        if any(not judge(lifecycle, rec.kind, nxt, p.id, roles[p.id], (filler,)) for nxt, _ in steps))
+            # who may approve depends on the kind, the steps and the filler only: asked once per
+            # combination (8k waiting records x 400 people at 100k records otherwise)
+            key = (rec.kind, steps, filler) if filler is None or isinstance(filler, str) else None
+            may = may_for.get(key) if key is not None else None
+            if may is None:
+                may = tuple(p.id for p in people
+                            if any(not judge(lifecycle, rec.kind, nxt, p.id, roles[p.id], (filler,)) for nxt, _ in steps))
+                if key is not None:
+                    may_for[key] = may
             out.append(Waiting(rec, status, steps, last_change(rec, at), may))
     out.sort(key=lambda w: (w.since or _EARLIEST, w.record.id))
     return out
