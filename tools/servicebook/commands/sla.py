@@ -183,24 +183,33 @@ def _once_per_id(look_up):
 
 
 def _text(rows, as_of, engine, counts, who) -> str:
-    who = _once_per_id(who)  # a few thousand customers and owners over 100k rows
+    labels = _Remembered(who)  # a few thousand customers and owners over 100k rows
+    duration = _Remembered(reports.format_duration)  # ~10,000 distinct durations over 300,000
     head = ("CASE", "CLOCK", "CUSTOMER", "TIER", "OWNER", "STATE", "TARGET", "ELAPSED", "LEFT/LATE")
     table = [head]
+    append = table.append
     for c in rows:
-        if c.state == "error":
-            left = c.error or ""
-        elif c.state == "breached":
-            left = "late " + ("≥" if c.at_least else "") + reports.format_duration(c.overdue_seconds)
-        elif c.state in ("met", "cancelled"):
-            left = ""
+        state = c.state
+        if state == "error":
+            elapsed, left = "", c.error or ""
         else:
-            left = reports.format_duration(c.remaining_seconds)
+            at_least = "≥" if c.at_least else ""
+            elapsed = at_least + duration[c.elapsed_seconds]
+            if state == "breached":
+                left = "late " + at_least + duration[c.overdue_seconds]
+            elif state == "met" or state == "cancelled":
+                left = ""
+            else:
+                left = duration[c.remaining_seconds]
         clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
         if c.missing:
             clock += f" (no {c.missing} yet)"
-        table.append(tuple(map(str, (c.case, clock, who(c.customer), c.tier, who(c.owner), c.state, c.target,
-                                     (("≥" if c.at_least else "") + reports.format_duration(c.elapsed_seconds))
-                                     if c.state != "error" else "", left))))
+        customer, owner = c.customer, c.owner
+        append(tuple(map(str, (c.case, clock,
+                               labels[customer] if customer is None or customer.__class__ is str else who(customer),
+                               c.tier,
+                               labels[owner] if owner is None or owner.__class__ is str else who(owner),
+                               state, c.target, elapsed, left))))
     widths = [max(map(len, column)) for column in list(zip(*table))[:-1]]
     lines = [f"SLA clocks as of {as_of}; policies: "
              + (", ".join(f"{p.id} v{p.version}" for p in engine.policies) or "none")]
@@ -209,3 +218,17 @@ def _text(rows, as_of, engine, counts, who) -> str:
     lines.extend(line.format(*r) for r in table)
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no clocks")
     return "\n".join(lines)
+
+
+class _Remembered(dict):
+    """``look_up(key)`` of each key, worked out on first use (a dict lookup after that)."""
+
+    __slots__ = ("_look_up",)
+
+    def __init__(self, look_up):
+        super().__init__()
+        self._look_up = look_up
+
+    def __missing__(self, key):
+        value = self[key] = self._look_up(key)
+        return value
