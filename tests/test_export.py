@@ -58,3 +58,16 @@ def test_record_file_is_its_path_as_posix(given):
 
     assert Record("complaint", "CP-1", given, {}).file == Path(given).as_posix()
     assert Record("complaint", "CP-1", Path(given), {}).file == Path(given).as_posix()
+
+
+def test_data_text_is_json_dumps_sorted():
+    """The export's one reused encoder writes what json.dumps(ensure_ascii=False, sort_keys=True)
+    writes, for the values YAML can give (and the odd ones a broken record can hold)."""
+    from servicebook.write.export import _sorted_json
+
+    values = [{"b": 1, "a": [1.5, 2e-7, 1e16, float("nan"), float("inf"), -0.0, 10 ** 30, True, None],
+               "é": "中文\u2028\x00\"\\\t", "E": {"z": {}, "y": [], "x": [{"b": 2, "a": 1}]}},
+              {}, [], "text", 3, {"nested": {"deeper": {"deepest": ["a", {"k": "v"}]}}}]
+    for _ in range(2):  # the encoder is used again: nothing of one value stays for the next
+        for value in values:
+            assert _sorted_json(value) == json.dumps(value, ensure_ascii=False, sort_keys=True)
