@@ -63,6 +63,15 @@ def history(rec) -> list[tuple[datetime, str, str]]:
     return [(at, text(h.get("status")), text(h.get("by"))) for at, h in rec.dated_history]
 
 
+def first_entered(rec, status: str) -> datetime | None:
+    """When the record first entered ``status``: its first history entry with that status and a
+    readable time, in record order (signed, done, fixed ...)."""
+    for at, h in rec.dated_history:
+        if h.get("status") == status:
+            return at
+    return None
+
+
 def region_of_customer(corpus, customer_id) -> str:
     rec = corpus.records.get(customer_id) if isinstance(customer_id, str) else None
     return text(get(rec.data, "region")) if rec else ""

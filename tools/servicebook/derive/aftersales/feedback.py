@@ -15,7 +15,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from servicebook.derive import cases
-from servicebook.derive.aftersales.common import as_datetime, as_start, get, get_list, history, region_of_customer, text
+from servicebook.derive.aftersales.common import (as_datetime, as_start, first_entered, get, get_list, history,
+                                                  region_of_customer, text)
 from servicebook.load.instants import instant_or_none
 from servicebook.derive.aftersales.inspections import done_inspections, handed_over_on, status_as_of
 
@@ -161,7 +162,7 @@ def answers(corpus, at) -> list[Answer]:
     out = []
     for rec in sorted(corpus.of_kind("callback"), key=lambda r: r.id):
         cid = get(rec.data, "customer")
-        done = next((t for t, st, _ in history(rec) if st == "done"), None)
+        done = first_entered(rec, "done")
         if not isinstance(cid, str) or done is None or done > end:
             continue
         visit = purpose(rec) == PERIODIC_VISIT

@@ -27,8 +27,8 @@ from datetime import date, datetime, timedelta
 
 from servicebook.derive import schedules as sched
 from servicebook.derive.sla.engine import Engine
-from servicebook.derive.aftersales.common import (add_months, as_date, as_datetime, get, get_list, history,
-                                region_of_customer, text)
+from servicebook.derive.aftersales.common import (add_months, as_date, as_datetime, first_entered, get, get_list,
+                                                  history, region_of_customer, text)
 from servicebook.load.instants import date_or_none
 
 STATES = ("overdue", "due", "upcoming", "done", "missed")
@@ -146,10 +146,8 @@ def unscheduled(computed: list[sched.Schedule]) -> list[dict]:
 
 
 def _entered(rec, status: str) -> date | None:
-    for at, st, _ in history(rec):
-        if st == status:
-            return at.date()
-    return None
+    when = first_entered(rec, status)
+    return when.date() if when is not None else None
 
 
 def _person_region(corpus, pid) -> str:

@@ -26,8 +26,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, get_list, history, month_key,
-                                region_of_customer, text)
+from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, first_entered, get, get_list,
+                                                  history, month_key, region_of_customer, text)
 from servicebook.load.instants import date_or_none, instant_or_none
 
 GRADE_ORDER = {"core": 0, "emergency": 1, "non_core": 2}
@@ -206,7 +206,7 @@ def uses(corpus, at, since=None) -> list[Use]:
                        qty, rec.id))
     for rec in corpus.of_kind("repair"):
         d = rec.data
-        when = instant_or_none(get(d, "fixed_at")) or _entered(rec, "fixed")
+        when = instant_or_none(get(d, "fixed_at")) or first_entered(rec, "fixed")
         if when is None or when > end or (start and when < start):
             continue
         for p in get_list(d, "parts_replaced"):
@@ -216,13 +216,6 @@ def uses(corpus, at, since=None) -> list[Use]:
             out.append(Use(get(d, "product") if isinstance(get(d, "product"), str) else None,
                            month_key(when), number, 1, rec.id))
     return sorted(out, key=lambda u: (u.month, str(u.product), u.part_number, u.source))
-
-
-def _entered(rec, status: str) -> datetime | None:
-    for at, st, _ in history(rec):
-        if st == status:
-            return at
-    return None
 
 
 def consumption(corpus, at, since=None) -> dict[str, dict[str, int]]:

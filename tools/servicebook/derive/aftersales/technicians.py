@@ -45,8 +45,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, get, get_list, history, merge,
-                                region_of_customer, text)
+from servicebook.derive.aftersales.common import (as_date, as_datetime, as_start, first_entered, get, get_list,
+                                                  history, merge, region_of_customer, text)
 from servicebook.load.instants import instant_or_none
 
 GRADES = ("fixed", "diagnosed_waiting_parts", "not_fixed")
@@ -109,7 +109,7 @@ def ratings_by_case(corpus, until: datetime) -> dict[str, list[int]]:
         case = get(cb.data, "case")
         if not isinstance(sat, int) or isinstance(sat, bool) or not isinstance(case, str):
             continue
-        done_at = next((at for at, st, _ in history(cb) if st == "done"), None)
+        done_at = first_entered(cb, "done")
         if done_at is None or done_at > until:
             continue
         out[case].append(sat)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
-from servicebook.derive.aftersales.common import as_datetime, get, history, merge
+from servicebook.derive.aftersales.common import as_datetime, first_entered, get, merge
 from servicebook.load.instants import instant_or_none
 
 FACTORS = ("maintenance_fees", "receivables_on_time", "repurchase", "proactive_contact", "referrals",
@@ -124,12 +124,12 @@ class ValueIndex:
         at = self.at
         for rec in self.corpus.of_kind("contract"):
             cid = get(rec.data, "customer")
-            signed = next((t for t, st, _ in history(rec) if st == "signed"), None)
+            signed = first_entered(rec, "signed")
             if isinstance(cid, str) and signed is not None and signed <= at:
                 slot(cid)["contracts"] += 1
         for rec in self.corpus.of_kind("inspection"):
             cid = get(rec.data, "customer")
-            done = next((t for t, st, _ in history(rec) if st == "done"), None)
+            done = first_entered(rec, "done")
             if not isinstance(cid, str) or done is None or done > at:
                 continue
             level = get(rec.data, "new_purchase_intent.level")
@@ -149,12 +149,12 @@ class ValueIndex:
             if created > year_ago:
                 slot(cid)["visits"] += 1
             rating = _num(get(rec.data, "customer_rating"))
-            fixed = next((t for t, st, _ in history(rec) if st == "fixed"), None)
+            fixed = first_entered(rec, "fixed")
             if rating is not None and (fixed is None or fixed <= at):
                 slot(cid)["ratings"].append(rating)
         for rec in self.corpus.of_kind("callback"):
             cid = get(rec.data, "customer")
-            done = next((t for t, st, _ in history(rec) if st == "done"), None)
+            done = first_entered(rec, "done")
             sat = _num(get(rec.data, "satisfaction"))
             if isinstance(cid, str) and done is not None and done <= at and sat is not None:
                 slot(cid)["ratings"].append(sat)
