@@ -8,7 +8,6 @@ Exit codes: 0 fine, 1 findings, 2 usage or internal error.
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import pkgutil
@@ -18,6 +17,7 @@ import traceback
 
 from servicebook import __version__, commands
 from servicebook.commands._common import UsageError
+from servicebook.load.collector import collect_rarely
 
 
 def _command_modules():
@@ -134,12 +134,9 @@ def _command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
 
 def entry() -> None:
     """The console script. Exits without tearing down the interpreter: freeing 100k records one
-    by one costs about a second and serves nothing (every write is atomic and already done).
-
-    The collector runs every 100,000 new objects instead of 700: a read command keeps most of what
-    it makes (records, then figures), so frequent collections rescan live objects for nothing
-    (10-20 % of `report` and `sla` at 100k records). Cycles are still collected."""
-    gc.set_threshold(100_000, 20, 100)
+    by one costs about a second and serves nothing (every write is atomic and already done). The
+    cyclic collector runs rarely (`load.collector`)."""
+    collect_rarely()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -35,6 +35,7 @@ from . import pages
 from . import people
 from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
+from servicebook.load.collector import collect_rarely
 from servicebook.load.instants import InstantError, now, parse_instant
 from servicebook.write.pagestore import (PageStore, complete_search_index, keep_last_search_index, page_folder,
                                          search_copy)
@@ -108,6 +109,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
     def on_startup(self, *, command, dirty):
         self.command = command
         self.dirty = dirty
+        collect_rarely()  # a build keeps the records and their pages alive (`load.collector`)
 
     def root(self, config) -> Path:
         if self.config.root:
