@@ -6,6 +6,7 @@ data, the lifecycle and the schemas' annotations only, so a new kind or referenc
 
 from __future__ import annotations
 
+from itertools import repeat
 from pathlib import Path
 
 from servicebook.check import approvals
@@ -49,27 +50,32 @@ def check(corpus: Corpus) -> list[Problem]:
     approval_steps = {kind: frozenset(name for name in lifecycle.statuses(kind)
                                       if approvals.needed_role(lifecycle, kind, name))
                       for kind in lifecycle.kinds()}
-    target_kinds: dict[str, str | None] = {}  # kind_of_id, once per referenced ID
+    # per kind, from each status the statuses it may move to (a set: one test per history entry)
+    moves = {kind: {name: frozenset(lifecycle.allowed(kind, name)) for name in lifecycle.statuses(kind)}
+             for kind in lifecycle.kinds()}
+    # per referenced ID, once: its kind (kind_of_id), or _NO_FILE when no file has that ID
+    target_kinds: dict[str, object] = {}
     created: dict[str, object] = {}  # created_at instants, once per record
+    instants: dict[str, object] = {}  # instant text -> instant_or_none, once per text
     refs = index.refs
     for rid, rec in records.items():
         if only is not None and rec.file not in only:
             continue
         _check_identity(rec, report)
         for path, target, kinds in refs.get(rid, ()):
-            if target not in known_ids:
+            target_kind = target_kinds.get(target, _UNSEEN)
+            if target_kind is _UNSEEN:
+                target_kind = target_kinds[target] = kind_of_id(target) if target in known_ids else _NO_FILE
+            if target_kind is _NO_FILE:
                 report(rec.path, path, "ref.missing",
                        f"refers to {target}, but no record has that ID")
-            elif kinds:
-                target_kind = target_kinds.get(target, _UNSEEN)
-                if target_kind is _UNSEEN:
-                    target_kind = target_kinds[target] = kind_of_id(target)
-                if target_kind not in kinds:
-                    report(rec.path, path, "ref.kind",
-                           f"refers to {target}, a {target_kind} record, but must refer to "
-                           f"a {' or '.join(kinds)} record")
-        if lifecycle.has(rec.kind):
-            _check_history(rec, lifecycle, persons, report, approval_steps[rec.kind], created)
+            elif kinds and target_kind not in kinds:
+                report(rec.path, path, "ref.kind",
+                       f"refers to {target}, a {target_kind} record, but must refer to "
+                       f"a {' or '.join(kinds)} record")
+        if rec.kind in moves:
+            _check_history(rec, lifecycle, persons, report, approval_steps[rec.kind], created,
+                           moves[rec.kind], instants)
             _check_process_order(rec, refs.get(rec.id, ()), records, report, created)
     return problems
 
@@ -77,6 +83,7 @@ def check(corpus: Corpus) -> list[Problem]:
 check.by_file = True  # each problem is on the record being checked; honours corpus.only (see load.corpus)
 
 _UNSEEN = object()
+_NO_FILE = object()
 _RANK = {kind: i for i, kind in enumerate(PROCESS_ORDER)}
 
 
@@ -103,9 +110,10 @@ def _check_identity(rec: Record, report) -> None:
 
 
 def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record], report,
-                   approval_steps: frozenset[str], memo: dict) -> None:
+                   approval_steps: frozenset[str], memo: dict, moves: dict[str, frozenset[str]],
+                   instants: dict) -> None:
     history = rec.data.get("history")
-    if not isinstance(history, list) or not history or not all(isinstance(h, dict) for h in history):
+    if not isinstance(history, list) or not history or not all(map(isinstance, history, repeat(dict))):
         return  # the schema already said what is wrong
     kind = rec.kind
     first = history[0].get("status")
@@ -114,40 +122,50 @@ def _check_history(rec: Record, lifecycle: Lifecycle, persons: dict[str, Record]
                f"a {kind} cannot start in status '{first}'; it starts in "
                + " or ".join(f"'{s}'" for s in lifecycle.initial(kind)))
     created = _created(rec, memo)
-    first_at = instant_or_none(history[0].get("at"))
+    first_at = _instant(history[0].get("at"), instants)
     if created and first_at and first_at < created:
         report(rec.path, ("history", 0, "at"), "history.order",
                f"the first history entry ({history[0].get('at')}) is before the form was filled "
                f"({rec.data.get('created_at')})")
     previous_at = None
-    statuses = lifecycle.statuses(kind)
     before = None
     for i, entry in enumerate(history):
-        at = instant_or_none(entry.get("at"))
+        at = _instant(entry.get("at"), instants)
         if at and previous_at and at < previous_at:
             report(rec.path, ("history", i, "at"), "history.order",
                    f"entry {i + 1} ({entry.get('at')}) is earlier than the entry before it; "
                    "history is kept in time order")
         previous_at = at or previous_at
         status = entry.get("status")
-        if i > 0:
-            if isinstance(before, str) and isinstance(status, str) and before in statuses \
-                    and status not in lifecycle.allowed(kind, before):
-                allowed = lifecycle.allowed(kind, before)
+        if i > 0 and isinstance(before, str) and isinstance(status, str):
+            allowed = moves.get(before)  # None: an unknown status, which the schema reports
+            if allowed is not None and status not in allowed:
+                allowed = lifecycle.allowed(kind, before)  # in the lifecycle's order, for the message
                 report(rec.path, ("history", i, "status"), "lifecycle.transition",
                        f"a {kind} cannot move from '{before}' to '{status}'; from '{before}' it "
                        "may move to " + (", ".join(f"'{s}'" for s in allowed) or "nothing (final)"))
-        by = entry.get("by")
-        if isinstance(by, str) and isinstance(status, str) and status in approval_steps:
-            person = persons.get(by)
-            roles = get_list(person.data, "roles") if person is not None else None
-            for p in approvals.judge(lifecycle, kind, status, by, roles, [rec.data.get("filled_by")]):
-                report(rec.path, ("history", i, "by"), p.rule, p.message, params=p.params)
+        if isinstance(status, str) and status in approval_steps:
+            by = entry.get("by")
+            if isinstance(by, str):
+                person = persons.get(by)
+                roles = get_list(person.data, "roles") if person is not None else None
+                for p in approvals.judge(lifecycle, kind, status, by, roles, [rec.data.get("filled_by")]):
+                    report(rec.path, ("history", i, "by"), p.rule, p.message, params=p.params)
         before = status
     last = history[-1].get("status")
     if rec.data.get("status") != last:
         report(rec.path, ("status",), "history.status",
                f"status is '{rec.data.get('status')}' but the last history entry says '{last}'")
+
+
+def _instant(value, memo: dict):
+    """``instant_or_none`` of a value, text read once (a history's instants repeat the form's)."""
+    if value.__class__ is not str:
+        return instant_or_none(value)
+    found = memo.get(value, _UNSEEN)
+    if found is _UNSEEN:
+        found = memo[value] = instant_or_none(value)
+    return found
 
 
 def _check_process_order(rec: Record, refs, records: dict[str, Record], report, memo: dict) -> None:

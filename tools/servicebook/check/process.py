@@ -14,7 +14,7 @@ from typing import Any
 
 from servicebook.load.corpus import Corpus
 from servicebook.load.instants import instant_or_none
-from servicebook.load.lifecycle import Follows, Lifecycle
+from servicebook.load.lifecycle import Follows, Lifecycle, Requires
 from servicebook.load.problems import Problem
 from servicebook.load.records import Record, get_list
 from servicebook.load.yamlload import dump_path
@@ -31,10 +31,11 @@ def check(corpus: Corpus) -> list[Problem]:
         if not lifecycle.has(rec.kind) or (corpus.only is not None and rec.file not in corpus.only):
             continue
         status = rec.data.get("status")
-        if lifecycle.requires(rec.kind, status, rec.data):  # most statuses require nothing
-            out += _incomplete(rec, lifecycle, status)
-            out += _unchecked(rec, lifecycle, status, corpus)
-            out += _roles(rec, lifecycle, status, corpus)
+        required = lifecycle.requires(rec.kind, status, rec.data)
+        if required:  # most statuses require nothing
+            out += _incomplete(rec, lifecycle, status, required)
+            out += _unchecked(rec, status, corpus, required)
+            out += _roles(rec, required, corpus)
         out += _steps(rec, lifecycle, corpus)
     return out
 
@@ -49,8 +50,8 @@ def _problem(rec: Record, path: tuple, rule: str, message: str, params: dict | N
 
 # --- fields a status requires ----------------------------------------------------------------------
 
-def _incomplete(rec: Record, lifecycle: Lifecycle, status) -> list[Problem]:
-    missing = [shown for pattern in lifecycle.requires(rec.kind, status, rec.data).fields for shown in _missing(rec.data, pattern)]
+def _incomplete(rec: Record, lifecycle: Lifecycle, status, required: Requires) -> list[Problem]:
+    missing = [shown for pattern in required.fields for shown in _missing(rec.data, pattern)]
     if not missing:
         return []
     label = lifecycle.label(rec.kind, status, "en")
@@ -85,11 +86,11 @@ def _filled(value) -> bool:
     return True  # a number, or a yes/no answered either way
 
 
-def _unchecked(rec: Record, lifecycle: Lifecycle, status, corpus: Corpus) -> list[Problem]:
+def _unchecked(rec: Record, status, corpus: Corpus, required: Requires) -> list[Problem]:
     """Every value the schema allows for ``field[].key`` must have its item (the zero-defect
     checklist: each checkpoint checked by a named person)."""
     out = []
-    for field, key in lifecycle.requires(rec.kind, status, rec.data).every:
+    for field, key in required.every:
         allowed = corpus.schemas.annotation(rec.kind, (field, 0, key), "enum") or []
         present = {item.get(key) for item in get_list(rec.data, field) if isinstance(item, dict)}
         absent = [v for v in allowed if v not in present]
@@ -102,9 +103,9 @@ def _unchecked(rec: Record, lifecycle: Lifecycle, status, corpus: Corpus) -> lis
 
 # --- people in a role ------------------------------------------------------------------------------
 
-def _roles(rec: Record, lifecycle: Lifecycle, status, corpus: Corpus) -> list[Problem]:
+def _roles(rec: Record, required: Requires, corpus: Corpus) -> list[Problem]:
     out = []
-    for field, roles in lifecycle.requires(rec.kind, status, rec.data).roles:
+    for field, roles in required.roles:
         person_id = rec.data.get(field)
         person = corpus.records.get(person_id)
         if person is None or person.kind != "person":

@@ -197,11 +197,22 @@ def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_b
     if contents or jobs <= 1 or len(rels) < PARALLEL_THRESHOLD:
         contents = contents or {}
         return [_read_one(str(root), rel, schemas, max_bytes, contents.get(rel)) for rel in rels]
-    size = max(200, len(rels) // (jobs * 8))
+    # ``jobs`` processes read: this one and jobs - 1 workers. Workers take chunks from the front,
+    # this process from the back, each a chunk no worker has started (a cancelled future): its
+    # results need no marshal round trip, and no third process competes for the cores.
+    size = max(200, len(rels) // (jobs * 24))
     chunks = [(str(root), rels[i:i + size], max_bytes) for i in range(0, len(rels), size)]
-    with ProcessPoolExecutor(jobs, initializer=_init_worker,
+    root_text = str(root)
+    with ProcessPoolExecutor(jobs - 1, initializer=_init_worker,
                              initargs=(str(root / SCHEMAS_DIR),)) as pool:
-        return [item for chunk in pool.map(_read_chunk, chunks) for item in marshal.loads(chunk)]
+        futures = [pool.submit(_read_chunk, chunk) for chunk in chunks]
+        own: dict[int, list] = {}
+        for i in range(len(chunks) - 1, -1, -1):
+            if not futures[i].cancel():
+                break  # taken by a worker, and so is every chunk before it (taken in order)
+            own[i] = [_read_one(root_text, rel, schemas, max_bytes) for rel in chunks[i][1]]
+        return [item for i, future in enumerate(futures)
+                for item in (own[i] if i in own else marshal.loads(future.result()))]
 
 
 def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cache: FileCache, contents=None):
