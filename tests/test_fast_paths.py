@@ -167,3 +167,72 @@ def test_non_text_keys_never_validate():
         example = SCHEMAS.raw[kind]["examples"][0]
         for key in (1, None, True, 1.5):
             assert not SCHEMAS.fast_valid(kind, {**example, key: "x"})
+
+
+# -- the compiled validator's shortcut for the date formats --------------------------------------
+
+def _date_candidates():
+    """Dates at every edge: each month's days 00-32 in leap, common and century years, years 0000,
+    0001 and 9999, and digits other than ASCII ones."""
+    for year in ("0000", "0001", "1900", "2000", "2024", "2026", "9999", "٢٠٢٦"):
+        for month in range(0, 14):
+            for day in range(0, 33):
+                yield f"{year}-{month:02d}-{day:02d}"
+
+
+def _instant_candidates():
+    days = ("2026-01-31", "2026-02-28", "2026-02-29", "2024-02-29", "2026-04-30", "2026-04-31", "0000-01-01")
+    times = ("00:00:00", "23:59:59", "24:00:00", "23:60:00", "23:59:60", "12:00", "12:00:00.5", "1:00:00")
+    offsets = ("Z", "z", "+08:00", "-00:00", "+23:59", "+24:00", "-24:00", "+08:60", "+0800", "")
+    for day in days:
+        for time in times:
+            for offset in offsets:
+                for sep in ("T", "t", " "):
+                    yield f"{day}{sep}{time}{offset}"
+
+
+@pytest.mark.parametrize("name, candidates", [("date", _date_candidates), ("date-time", _instant_candidates)])
+def test_format_shortcuts_are_inside_the_formats(name, candidates):
+    """What the compiled validator accepts without asking ``FORMATS`` must be valid by it (a
+    shortcut may be narrower, never wider); and it does take most valid values."""
+    import jsonschema_rs
+
+    from servicebook.load.schemas import FORMAT_SHORTCUTS, FORMATS
+
+    shortcut = jsonschema_rs.validator_for({"type": "string", "pattern": FORMAT_SHORTCUTS[name]})
+    taken = valid = 0
+    for text in candidates():
+        for value in (text, text + "\n", " " + text):
+            ok = FORMATS[name](value)
+            if shortcut.is_valid(value):
+                assert ok, f"the {name} shortcut accepts {value!r}, which the format refuses"
+                taken += value == text
+            valid += ok and value == text
+    assert valid > taken > 0  # 29 February, fractions of a second are left to the format
+    assert shortcut.is_valid({"date": "2026-11-20", "date-time": "2026-11-20T17:30:00+08:00"}[name])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2}))?\Z"))
+def test_format_shortcuts_agree_with_the_formats_on_generated_values(text):
+    from servicebook.load.schemas import FORMAT_SHORTCUTS, FORMATS
+    import jsonschema_rs
+
+    name = "date-time" if "T" in text else "date"
+    if jsonschema_rs.validator_for({"type": "string", "pattern": FORMAT_SHORTCUTS[name]}).is_valid(text):
+        assert FORMATS[name](text), text
+
+
+def test_format_shortcuts_leave_the_answer_to_the_formats():
+    """Every kind's compiled validator answers as the explaining one for date and instant values
+    at the edges: inside the shortcut, outside it but valid (29 February of a leap year), invalid."""
+    for kind in SCHEMAS.kinds():
+        example = SCHEMAS.raw[kind]["examples"][0]
+        for key, value in example.items():
+            if not isinstance(value, str) or SCHEMAS.annotation(kind, (key,), "format") not in ("date", "date-time"):
+                continue
+            for edge in ("2024-02-29", "2026-02-29", "2026-04-31", "2026-12-31", "0000-01-01"):
+                text = edge + value[10:]
+                variant = {**example, key: text}
+                precise = not list(SCHEMAS.precise(kind).iter_errors(variant))
+                assert SCHEMAS.fast_valid(kind, variant) == precise, (kind, key, text)

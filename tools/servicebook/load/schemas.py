@@ -55,6 +55,42 @@ FORMAT_HINTS = {
 }
 
 
+# The bulk validator's shortcut for the date formats: a value of this form (a year from 0001, a
+# day every month has, 29 and 30 in every month but February, 31 where it exists; a time and
+# offset within the day; no fraction) is valid by ``FORMATS`` too, and the compiled validator
+# matches it without calling back into Python (the callbacks were two thirds of the bulk
+# validation). Anything else (29 February, a fraction, garbage) is asked of ``FORMATS``, so the
+# answer is the same; tests/test_fast_paths.py proves the forms are inside the formats.
+_YEAR = "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_MONTH_DAY = ("(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+              "|(?:0[13578]|1[02])-31)")
+FORMAT_SHORTCUTS = {
+    "date": f"^{_YEAR}-{_MONTH_DAY}$",
+    "date-time": (f"^{_YEAR}-{_MONTH_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                  "(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"),
+}
+
+
+_NOT_SCHEMAS = frozenset(("enum", "const", "examples", "default"))  # values, not schemas: kept as they are
+
+
+def _with_format_shortcuts(node: Any) -> Any:
+    """A copy of a schema in which each ``format`` of ``FORMAT_SHORTCUTS`` is asked only of a
+    value its shortcut does not match: ``anyOf: [{pattern: shortcut}, {format}]`` (a value that
+    is not text passes both, as it passes a format)."""
+    if isinstance(node, list):
+        return [_with_format_shortcuts(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: v if k in _NOT_SCHEMAS or k.startswith("x-") else _with_format_shortcuts(v)
+           for k, v in node.items()}
+    name = out.get("format")
+    if isinstance(name, str) and name in FORMAT_SHORTCUTS:
+        del out["format"]
+        out["allOf"] = [*out.get("allOf", ()), {"anyOf": [{"pattern": FORMAT_SHORTCUTS[name]}, {"format": name}]}]
+    return out
+
+
 def _format_checker() -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker(formats=())
     for name, fn in FORMATS.items():
@@ -103,10 +139,10 @@ class SchemaSet:
     def fast_valid(self, kind: str, data: Any) -> bool:
         if kind not in self._fast:
             registry = jsonschema_rs.Registry(
-                [(BASE_URI + name + SUFFIX, schema) for name, schema in self.raw.items()]
+                [(BASE_URI + name + SUFFIX, _with_format_shortcuts(schema)) for name, schema in self.raw.items()]
             )
             self._fast[kind] = jsonschema_rs.Draft7Validator(
-                self.raw[kind],
+                _with_format_shortcuts(self.raw[kind]),
                 registry=registry,
                 base_uri=BASE_URI + kind + SUFFIX,
                 validate_formats=True,
