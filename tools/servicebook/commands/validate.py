@@ -20,7 +20,7 @@ def configure(parser):
                         help="record files or folders to report on (default: all records); "
                              "references are always checked against every record")
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default 2)")
+    parser.add_argument("--jobs", type=int, default=None, help="processes reading and checking, this one included (default 2)")
     parser.add_argument("--max-bytes", type=int, default=None,
                         help="refuse record files larger than this (default 1 MiB)")
     parser.add_argument("--at", metavar="INSTANT",
