@@ -1,6 +1,8 @@
 """SLA engine across processes: forked workers give exactly the clocks, in exactly the order, of
 one process. On a generated repository with every chain (deals with schedules, complaints with
-repairs and callbacks), the worker threshold lowered instead of generating 20,000 records."""
+repairs and callbacks), the worker threshold lowered instead of generating 20,000 records.
+The engines keep nothing (``keep=False``): with the kept clocks of ``derive/sla/store.py`` a
+second run has nothing left to share out (``tests/test_sla_store.py`` forks with the store)."""
 from __future__ import annotations
 
 import dataclasses
@@ -43,7 +45,7 @@ def forks(monkeypatch):
 
 def test_a_clock_is_rebuilt_from_its_values(records):
     """What a worker sends: values() spells out every field, in order."""
-    clocks = Engine(records).clocks(INSTANTS[-1], workers=1)
+    clocks = Engine(records, keep=False).clocks(INSTANTS[-1], workers=1)
     names = [f.name for f in dataclasses.fields(Clock)]
     assert all(c.values() == tuple(getattr(c, n) for n in names) for c in clocks)
     assert [Clock(*c.values()) for c in clocks] == clocks
@@ -52,9 +54,9 @@ def test_a_clock_is_rebuilt_from_its_values(records):
 @pytest.mark.parametrize("workers", [2, 3])
 def test_forked_workers_give_the_serial_clocks_in_order(records, forks, workers):
     for at in INSTANTS:
-        serial = Engine(records).clocks(at, workers=1)
+        serial = Engine(records, keep=False).clocks(at, workers=1)
         assert len({c.state for c in serial}) >= 4  # a mix worth comparing
-        eng = Engine(records)
+        eng = Engine(records, keep=False)
         assert eng.clocks(at, workers=workers) == serial
         # again on the same engine: its caches now hold only the first part's records
         assert eng.clocks(at, workers=workers) == serial
@@ -67,17 +69,17 @@ def test_forked_workers_give_the_serial_clocks_in_order(records, forks, workers)
 
 def test_workers_by_default_from_the_threshold(records, forks, monkeypatch):
     at = INSTANTS[-1]
-    serial = Engine(records).clocks(at)
+    serial = Engine(records, keep=False).clocks(at)
     assert forks == []  # too few records
     monkeypatch.setattr(parallel, "PARALLEL_MIN_RECORDS", 100)
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
-    assert Engine(records).clocks(at) == serial
+    assert Engine(records, keep=False).clocks(at) == serial
     assert forks == [2]
 
 
 def test_chunks_a_failing_worker_took_are_measured_here(records, forks, monkeypatch):
     at = INSTANTS[-1]
-    serial = Engine(records).clocks(at, workers=1)
+    serial = Engine(records, keep=False).clocks(at, workers=1)
     work = parallel._work
 
     def fail(measure, encode, chunks, tokens, conn, spool):
@@ -85,5 +87,5 @@ def test_chunks_a_failing_worker_took_are_measured_here(records, forks, monkeypa
         work(measure, encode, chunks[:3], tokens, conn, spool)  # a few reported, then the child is gone
 
     monkeypatch.setattr(parallel, "_work", fail)
-    assert Engine(records).clocks(at, workers=2) == serial
+    assert Engine(records, keep=False).clocks(at, workers=2) == serial
     assert forks == [2]

@@ -126,6 +126,21 @@ def test_kept_clocks_equal_fresh_ones_after_random_edits(repo):
     assert assert_same(repo, INSTANTS[2:3], workers=2) > 0  # ... and what they kept is used
 
 
+def test_open_clocks_are_measured_again_for_later_instants(repo):
+    """Open clocks kept as of one instant are measured again, not read again, for later ones: time
+    counted up to each, deadlines passed meanwhile, the calendar's data run out (2027 on: then
+    the record is computed afresh). Each equals the clock computed without the store."""
+    assert_same(repo, INSTANTS[2:3])
+    for later in ("2026-11-30T10:00:01+08:00", "2026-12-03T16:45:00+08:00", "2026-12-31T23:00:00+08:00",
+                  "2027-06-01T09:00:00+08:00"):
+        at = parse_instant(later).timestamp()
+        kept, engine = clocks(repo, at, True)
+        fresh, _ = clocks(repo, at, False)
+        assert kept == fresh, later
+        if not later.startswith("2027"):
+            assert engine.store.remeasured > 0, later
+
+
 def test_policy_and_calendar_changes_rebuild(repo):
     assert_same(repo, INSTANTS[2:3])
     before = store_files(repo)

@@ -289,9 +289,10 @@ class _Plan:
     """One clock of one policy for one tier: what every case it measures shares, worked out once
     per engine rather than once per case."""
 
-    __slots__ = ("cd", "target", "wcal", "budget", "pause", "restart", "ident", "text")
+    __slots__ = ("cd", "target", "wcal", "budget", "pause", "restart", "ident", "text", "key")
 
-    def __init__(self, policy: Policy, cd: ClockDef, tier: str, cal, cal24, pause: frozenset):
+    def __init__(self, policy: Policy, cd: ClockDef, tier: str, cal, cal24, pause: frozenset, key: tuple):
+        self.key = key  # (policy's index in the engine, tier, clock's index): ``Engine._plan``
         self.cd = cd
         self.target = cd.targets[tier]
         self.wcal = cal if self.target.unit in WORKING_UNITS else cal24
@@ -489,10 +490,11 @@ class Engine:
         except CalendarError as exc:
             s = str(exc)
         else:
+            at = next((i for i, p in enumerate(self.policies) if p is policy), None)
             s = (cal, cal24, tuple(
                 None if cd.schedule_months is not None
-                else _Plan(policy, cd, tier, cal, cal24, self._pause_for(policy.kind, cd))
-                for cd in policy.clocks))
+                else _Plan(policy, cd, tier, cal, cal24, self._pause_for(policy.kind, cd), (at, tier, i))
+                for i, cd in enumerate(policy.clocks)))
         self._setups[key] = (policy, s)
         return s
 
@@ -644,17 +646,17 @@ class Engine:
                                                    self._content_key)
 
     def _kept_clocks(self, store, recs, A: float, kinds, workers: int | None) -> list[Clock]:
-        """``_clocks_of(recs)``, the closed clocks taken from ``store`` where their inputs are
-        unchanged; the others computed (traced, shared by ``workers`` processes as ``clocks``
+        """``_clocks_of(recs)``, the clocks taken from ``store`` where their inputs are unchanged
+        (closed ones as kept, open ones measured again as of ``A``); the others computed (traced, shared by ``workers`` processes as ``clocks``
         shares them) and kept if they can be used again."""
-        kept: dict[str, list[tuple]] = {}
+        kept: dict[str, list[Clock]] = {}
         todo = []
         for r in recs:
-            values = store.get(r.id, A)
-            if values is None:
+            got = self._from_store(store, r.id, A)
+            if got is None:
                 todo.append(r)
             else:
-                kept[r.id] = values
+                kept[r.id] = got
         workers = min(parallel.workers_for(len(todo)) if workers is None else workers, len(todo))
         if workers > 1 and parallel.can_fork() and self._prepare_fork():
             computed = parallel.run(lambda chunk: [self._traced(r, A) for r in chunk], todo, workers,
@@ -671,9 +673,23 @@ class Engine:
         out: list[Clock] = []
         for r in recs:
             got = fresh.get(r.id)
-            out.extend(got if got is not None else [Clock(*v) for v in kept[r.id]])
+            out.extend(got if got is not None else kept[r.id])
         if kinds is not None:
             out = [c for c in out if c.kind in kinds]
+        return out
+
+    def _from_store(self, store, rid: str, A: float) -> list[Clock] | None:
+        """The clocks of ``rid`` the store kept, open ones measured again as of ``A``; None: compute."""
+        items = store.get(rid, A)
+        if items is None:
+            return None
+        out = []
+        for item in items:
+            clock = self.remeasure(item, A) if len(item) == store_mod.OPEN_LEN else Clock(*item)
+            if clock is None:
+                return None
+            out.append(clock)
+        store.remeasured += sum(len(item) == store_mod.OPEN_LEN for item in items)
         return out
 
     def _traced(self, rec, A: float) -> tuple[str, list[Clock], tuple]:
@@ -688,7 +704,7 @@ class Engine:
         finally:
             self._track = None
             self.records = self.matcher.records = plain
-        return rec.id, clocks, trace.plain()
+        return rec.id, clocks, trace.plain(clocks)
 
     def _clocks_of(self, recs, A: float, kinds=None) -> list[Clock]:
         out: list[Clock] = []
@@ -775,11 +791,8 @@ class Engine:
                     cancel = next((t for t, s in zip(ts, st) if s in ending and start <= t <= A), None)
                     owner = self._unrecorded_owner(rec, u)
                     head = (rec.id, kind, rec.data.get("customer"), tier)
-                    args = (plan, head, (owner, self._department(owner)), 1, start, None, cancel, _INF, (), (), 0, A)
-                    try:
-                        clock = self._measure(*args)
-                    except CalendarError as exc:
-                        clock = self._measure_bounded(exc, *args)
+                    clock = self._measured(plan, head, (owner, self._department(owner)), 1, start, None, cancel,
+                                           _INF, (), (), 0, A)
                 except CalendarError as exc:
                     clock = self._error(rec, tier, policy, cd, str(exc))
                     clock.kind = kind
@@ -872,10 +885,7 @@ class Engine:
                 stop, stop_idx = self._find_first(rec, cd.stop, ts, st, sidx, i1, A, start, t_hi, tz)
                 cancel, _ = self._find_first(rec, cd.cancel, ts, st, sidx, i1, A, start, t_hi, tz) if cd.cancel else (None, None)
                 cycle += 1
-                try:
-                    clock = self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
-                except CalendarError as exc:  # past the calendar's data: what can still be told
-                    clock = self._measure_bounded(exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+                clock = self._measured(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
                 out.append(clock)
                 if not cd.repeat or stop is None or stop_idx is None:
                     break
@@ -917,6 +927,51 @@ class Engine:
             if t is not None and (best is None or t < best):
                 best, best_idx = t, None
         return best, best_idx
+
+    def _measured(self, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A) -> Clock:
+        """``_measure``, or past the calendar's data ``_measure_bounded`` (which may raise). While
+        a record's clocks are traced for the store, what the clock was measured from is noted
+        (``Trace.measured``): a clock still open is measured again from it for a later instant
+        (``remeasure``), its records not read again."""
+        try:
+            clock = self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+        except CalendarError as exc:  # past the calendar's data: what can still be told
+            clock = self._measure_bounded(exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+        if self._track is not None and plan.key[0] is not None:
+            self._track.measured[id(clock)] = (plan.key, head, who, cycle, start, stop, cancel, t_hi,
+                                               tuple(ts[:n]), tuple(st[:n]), n)
+        return clock
+
+    def remeasure(self, kept, A: float) -> Clock | None:
+        """The open clock ``kept`` (``store.ClockStore.get``: what it was measured from, its
+        ``last_cycle`` and ``missing``) measured again as of ``A``, or None when that cannot be
+        told here (the calendar's data ends first, a plan that is no longer there): then the
+        record is computed afresh. The store hands out only entries whose inputs are unchanged and
+        whose every instant lies at or before ``A``, so the same events are seen as when it was
+        noted and only the time counted up to ``A`` differs."""
+        try:
+            (key, head, who, cycle, start, stop, cancel, t_hi, ts, st, n), last_cycle, missing = kept
+            plan = self._plan(*key)
+            if plan is None:
+                return None
+            try:
+                clock = self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+            except CalendarError as exc:
+                clock = self._measure_bounded(exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+        except (CalendarError, TypeError, ValueError, IndexError, KeyError):  # out of data; a damaged entry
+            return None
+        clock.last_cycle, clock.missing = last_cycle, missing
+        return clock
+
+    def _plan(self, at, tier, index) -> _Plan | None:
+        """The plan ``_Plan.key`` names, or None."""
+        if type(at) is not int or not 0 <= at < len(self.policies) or tier not in TIERS or type(index) is not int:
+            return None
+        setup = self._setup(self.policies[at], tier)
+        if isinstance(setup, str) or not 0 <= index < len(setup[2]):
+            return None
+        plan = setup[2][index]
+        return plan if plan is not None and plan.key == (at, tier, index) else None
 
     def _measure(self, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A) -> Clock:
         wcal = plan.wcal

@@ -1,4 +1,4 @@
-"""The SLA clocks of closed cases, kept between runs in ``.cache/servicebook/`` (outside git).
+"""The SLA clocks of cases, kept between runs in ``.cache/servicebook/`` (outside git).
 
 Most cases of a large repository are closed: their clocks stopped long ago and come out the same
 whatever the instant they are computed for. Computing them again on every run was most of the
@@ -11,9 +11,10 @@ again only when that is unchanged:
 * the records it found referring to the case, per lookup (a new referrer is a new input);
 * the instant: every instant it compared with the as-of instant (history entries, field instants,
   the ends of days a visit counts to) lies at or before the newest of them, ``horizon``; clocks
-  are kept only when all are closed (stopped or cancelled: the as-of instant no longer enters
-  them) and the as-of instant was at or after the horizon, and used for any as-of instant at or
-  after it, for which every comparison comes out the same;
+  are kept only when the as-of instant was at or after the horizon, and used for any as-of
+  instant at or after it, for which every comparison comes out the same (a closed clock, stopped
+  or cancelled, no longer depends on the as-of instant at all; an open one only by the time it
+  counts up to it: below);
 * everything else every clock depends on is in the file's name: the engine's source, the holiday
   data's version, the policies, calendars, people and lifecycle (a change there rebuilds all).
 
@@ -22,9 +23,12 @@ notes the repository's ``Corpus.content_key`` when every entry was checked or co
 it: while the repository's content is unchanged, its entries are taken without their digests
 (the instant is still checked); after any change each entry is checked again, once.
 
-Open clocks, clocks in error and records whose inputs cannot be digested are never kept. A
-damaged or foreign file, or an entry of the wrong shape, only costs time: it is ignored and
-replaced, never trusted. ``SERVICEBOOK_NO_CACHE=1`` turns the store off.
+Open clocks are kept as what they were measured from (start, stops, pauses, the plan): every
+event they depend on lies at or before the horizon, so for a later as-of instant only the time
+counted up to it changes, and the engine measures them again (``Engine.remeasure``) instead of
+reading their records. Clocks in error, the open clocks of schedules and records whose inputs
+cannot be digested are never kept. A damaged or foreign file, or an entry of the wrong shape,
+only costs time: it is ignored and replaced, never trusted. ``SERVICEBOOK_NO_CACHE=1`` turns the store off.
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from servicebook.derive.sla.calendar import zone_named
 from servicebook.load.cache import CACHE_DIR, caching, drop_other_keys, read_store, write_store
 from servicebook.load.records import fingerprint
 
-_FORMAT = b"servicebook-sla-clocks-2"
+_FORMAT = b"servicebook-sla-clocks-3"
 _NAME = "sla-clocks"
 _TZ_FIELD = 22  # index of ``tz`` in ``Clock.values()``
 _FIELDS = 27  # length of ``Clock.values()``
+OPEN_LEN = 3  # length of an open clock's entry: (what it was measured from, last_cycle, missing)
 _HERE = Path(__file__).resolve().parent
 # the code a kept clock depends on: the engine, its policies and calendar, schedules, instants
 _SOURCES = (*sorted(_HERE.glob("*.py")), _HERE.parent / "schedules.py",
@@ -59,21 +64,26 @@ def _holiday_data_version() -> str:
 
 class Trace:
     """What computing one record's clocks read: records (by ID, found or not), referrer lookups,
-    and the newest instant compared with the as-of instant."""
+    the newest instant compared with the as-of instant, and what each clock was measured from
+    (``Engine._measured``, by the clock's ``id()``)."""
 
-    __slots__ = ("ids", "lookups", "horizon")
+    __slots__ = ("ids", "lookups", "horizon", "measured")
 
     def __init__(self, rid: str):
         self.ids: set[str] = {rid}
         self.lookups: list[tuple[str, str, str]] = []
         self.horizon = -float("inf")
+        self.measured: dict[int, tuple] = {}
 
     def instant(self, t) -> None:
         if t is not None and t > self.horizon:
             self.horizon = t
 
-    def plain(self) -> tuple:
-        return (tuple(sorted(self.ids)), tuple(self.lookups), self.horizon)
+    def plain(self, clocks) -> tuple:
+        """Plain values (sent back by a forked worker): what each of ``clocks`` was measured from
+        in their order (None: not measured, a schedule's or an error)."""
+        return (tuple(sorted(self.ids)), tuple(self.lookups), self.horizon,
+                tuple(self.measured.get(id(c)) for c in clocks))
 
 
 class ClockStore:
@@ -94,6 +104,7 @@ class ClockStore:
         self._checked: set[str] = set()  # entries checked or computed in this run
         self.dirty = False
         self.hits = 0
+        self.remeasured = 0  # open clocks the engine measured again from their entries
 
     @classmethod
     def for_repository(cls, root: Path, engine_key: bytes, records, referring,
@@ -128,7 +139,8 @@ class ClockStore:
         return h.digest()
 
     def get(self, rid: str, A: float) -> list[tuple] | None:
-        """The kept clocks of ``rid`` as of ``A`` (value tuples, ``tz`` restored), or None."""
+        """The kept clocks of ``rid`` as of ``A`` (value tuples, ``tz`` restored; an open clock's
+        entry as ``put`` made it, for ``Engine.remeasure``), or None."""
         entry = self.entries.get(rid)
         if entry is None:
             return None
@@ -137,8 +149,9 @@ class ClockStore:
             horizon, ids, lookups, digest, clocks = entry
             if not A >= horizon or (not self._trusted and self._digest(ids, lookups) != digest):
                 return None
-            out = [(*c[:_TZ_FIELD], zone_named(c[_TZ_FIELD]), *c[_TZ_FIELD + 1:]) for c in clocks]
-            if any(len(c) != _FIELDS for c in out):
+            out = [c if len(c) == OPEN_LEN else (*c[:_TZ_FIELD], zone_named(c[_TZ_FIELD]), *c[_TZ_FIELD + 1:])
+                   for c in clocks]
+            if any(len(c) != _FIELDS and len(c) != OPEN_LEN for c in out):
                 return None
         except (TypeError, ValueError, KeyError, AttributeError, IndexError):  # a damaged entry: not trusted
             return None
@@ -148,16 +161,20 @@ class ClockStore:
     def put(self, rid: str, A: float, trace: tuple, clocks: list) -> None:
         """Keep ``clocks`` (``Clock`` objects) of ``rid`` computed as of ``A`` under ``trace``
         (``Trace.plain()``) if they can be used again; else forget any kept ones."""
-        ids, lookups, horizon = trace
+        ids, lookups, horizon, measured = trace
         self._checked.add(rid)
-        keep = A >= horizon and all(not c.open and c.state != "error" and c.tz is not None
-                                    and isinstance(getattr(c.tz, "key", None), str) for c in clocks)
+        keep = A >= horizon and all(
+            c.state != "error" and ((m is not None) if c.open else
+                                    (c.tz is not None and isinstance(getattr(c.tz, "key", None), str)))
+            for c, m in zip(clocks, measured))
         digest = self._digest(ids, lookups) if keep else None
         if digest is None:
             if self.entries.pop(rid, None) is not None:
                 self.dirty = True
             return
-        values = [(*v[:_TZ_FIELD], v[_TZ_FIELD].key, *v[_TZ_FIELD + 1:]) for v in (c.values() for c in clocks)]
+        values = [(m, c.last_cycle, c.missing) if c.open else
+                  (*v[:_TZ_FIELD], v[_TZ_FIELD].key, *v[_TZ_FIELD + 1:])
+                  for c, m, v in ((c, m, c.values()) for c, m in zip(clocks, measured))]
         self.entries[rid] = (horizon, ids, lookups, digest, values)
         self.dirty = True
 
