@@ -206,13 +206,19 @@ def _read_many(root: Path, rels: list[str], schemas: SchemaSet, jobs: int, max_b
     with ProcessPoolExecutor(jobs - 1, initializer=_init_worker,
                              initargs=(str(root / SCHEMAS_DIR),)) as pool:
         futures = [pool.submit(_read_chunk, chunk) for chunk in chunks]
-        own: dict[int, list] = {}
+        done: dict[int, list] = {}
+        received = 0  # the workers' chunks before this one are unpacked
         for i in range(len(chunks) - 1, -1, -1):
             if not futures[i].cancel():
                 break  # taken by a worker, and so is every chunk before it (taken in order)
-            own[i] = [_read_one(root_text, rel, schemas, max_bytes) for rel in chunks[i][1]]
-        return [item for i, future in enumerate(futures)
-                for item in (own[i] if i in own else marshal.loads(future.result()))]
+            done[i] = [_read_one(root_text, rel, schemas, max_bytes) for rel in chunks[i][1]]
+            while received < i and futures[received].done():  # unpacked while the workers read on
+                done[received] = marshal.loads(futures[received].result())
+                received += 1
+        for j in range(received, len(chunks)):
+            if j not in done:
+                done[j] = marshal.loads(futures[j].result())
+        return [item for j in range(len(chunks)) for item in done[j]]
 
 
 def _read_with_cache(root: Path, rels: list[str], schemas, jobs, max_bytes, cache: FileCache, contents=None):
