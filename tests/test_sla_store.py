@@ -141,6 +141,29 @@ def test_open_clocks_are_measured_again_for_later_instants(repo):
             assert engine.store.remeasured > 0, later
 
 
+def test_a_moved_policy_file_does_not_swap_two_policies_of_one_id(tmp_path):
+    """Two policies of one ID (a copy whose ID was left unchanged: validate reports it, the clocks
+    are still measured) come in the order of their files' paths. Moving the copy into a folder
+    that sorts first changes no record's content, yet a kept open clock names its policy by that
+    order: it must not be measured again with the other one's target."""
+    repo = tmp_path / "repo"
+    synth.generate(repo, 200, seed=7, source=ROOT)
+    policies = repo / "records" / "policy"
+    text = (policies / "SLA-complaint.yaml").read_text(encoding="utf-8")
+    twin = (text.replace("  kind: complaint\n", "  kind: communication\n", 1)
+            .replace("{amount: 1, unit: working_days}", "{amount: 5, unit: working_days}")
+            .replace("{amount: 24, unit: hours}", "{amount: 120, unit: hours}"))
+    assert "kind: communication" in twin and "amount: 5," in twin
+    (policies / "SLA-twin.yaml").write_text(twin, encoding="utf-8")
+    at = INSTANTS[2]
+    assert_same(repo, [at])
+    kept, engine = clocks(repo, at + 3600, True)
+    assert engine.store.remeasured > 0  # open complaint clocks are kept
+    (policies / "0").mkdir()
+    (policies / "SLA-twin.yaml").rename(policies / "0" / "SLA-twin.yaml")
+    assert_same(repo, [at + 7200])
+
+
 def test_policy_and_calendar_changes_rebuild(repo):
     assert_same(repo, INSTANTS[2:3])
     before = store_files(repo)

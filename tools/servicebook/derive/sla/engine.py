@@ -630,6 +630,9 @@ class Engine:
             if fp is None:
                 return None
             h.update(r.id.encode() + b"\0" + fp)
+        # a kept open clock names its policy by its place in ``self.policies`` (``_Plan.key``):
+        # policies of one ID come in their files' order, which no record's content gives
+        h.update(repr([p.path for p in self.policies]).encode())
         life = self.lifecycle
         h.update(repr([(k, sorted(v), sorted(life.pause.get(k, ())), sorted(life.final.get(k, ())))
                        for k, v in sorted(life.statuses.items())]).encode())
