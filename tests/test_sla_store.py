@@ -13,6 +13,7 @@ import marshal
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -162,6 +163,49 @@ def test_a_moved_policy_file_does_not_swap_two_policies_of_one_id(tmp_path):
     (policies / "0").mkdir()
     (policies / "SLA-twin.yaml").rename(policies / "0" / "SLA-twin.yaml")
     assert_same(repo, [at + 7200])
+
+
+def test_a_history_reads_the_same_whoever_reads_it_first(tmp_path):
+    """Calendars in one zone other than Beijing's and an appraisal whose first history entry is a
+    bare date (validate reports it; the clocks are still measured): midnight in Tokyo, an hour
+    before Beijing's. Whether the appraisal exists as of 00:30 Tokyo time decides whether its
+    survey runs the clock of a missing appraisal. Kept, the appraisal is not read before the
+    survey is: the survey must still see it when the computation from scratch does."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "schemas", repo / "schemas")
+    for kind in ("policy", "calendar", "person", "customer"):
+        shutil.copytree(ROOT / "records" / kind, repo / "records" / kind)
+    for cal in (repo / "records" / "calendar").glob("*.yaml"):
+        text = cal.read_text(encoding="utf-8")
+        assert "timezone: Asia/Shanghai" in text
+        cal.write_text(text.replace("timezone: Asia/Shanghai", "timezone: Asia/Tokyo"), encoding="utf-8")
+    person = sorted((repo / "records" / "person").glob("*.yaml"))[0].stem
+    customer = sorted((repo / "records" / "customer").glob("*.yaml"))[0].stem
+    records = {
+        "survey/SV-20260602-AAAAAA": f"""customer: {customer}
+history:
+- {{at: "2026-06-02T09:20:00+08:00", by: {person}, status: open}}
+- {{at: "2026-06-02T10:40:00+08:00", by: {person}, status: handed_over}}
+""",
+        "appraisal/AP-20260602-AAAAAA": f"""customer: {customer}
+survey: SV-20260602-AAAAAA
+history:
+- {{at: "2026-06-03", by: {person}, status: in_progress}}
+""",  # a solution for the survey, proposed later: the survey's clocks are never kept
+        "solution/SO-20260701-AAAAAA": f"""customer: {customer}
+survey: SV-20260602-AAAAAA
+appraisal: AP-20260602-BBBBBB
+history:
+- {{at: "2026-07-01T10:00:00+08:00", by: {person}, status: proposed}}
+""",
+    }
+    for name, body in records.items():
+        path = repo / "records" / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"id: {path.stem}\nschema_version: 1\nfilled_by: {person}\n{body}", encoding="utf-8")
+    at = parse_instant("2026-06-03T00:30:00+09:00").timestamp()
+    assert assert_same(repo, [at]) == 0
+    assert assert_same(repo, [at]) > 0  # the appraisal comes from the store, the survey is computed
 
 
 def test_policy_and_calendar_changes_rebuild(repo):

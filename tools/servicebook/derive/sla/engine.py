@@ -350,7 +350,7 @@ class Engine:
                     entry = (p.kind, cd.name, u)
                     if entry not in self._unrecorded.setdefault(u.kind, []):
                         self._unrecorded[u.kind].append(entry)
-        self._hist: dict[str, tuple] = {}
+        self._hist: dict[Any, dict[str, tuple]] = {}  # zone -> id -> ``_history``
         self._fields: dict[tuple, float | None] = {}
         self._refidx: dict[tuple[str, str], dict[str, list]] = {}
         self._cal24: dict[str, Any] = {}
@@ -361,9 +361,15 @@ class Engine:
     # ------------------------------------------------------------------ lookups
 
     def _history(self, rec, tz) -> tuple[list[float], list[str], float | None]:
-        h = self._hist.get(rec.id)
+        """``(instants, statuses, created)`` of ``rec``'s history read in ``tz`` (a bare date is
+        midnight there), once per zone: whoever asks first, each reader sees what it would alone
+        (the kept clocks and the forked workers read records in another order)."""
+        hists = self._hist.get(tz)
+        if hists is None:
+            hists = self._hist[tz] = {}
+        h = hists.get(rec.id)
         if h is None:
-            h = self._read_history(rec, tz)
+            h = hists[rec.id] = self._read_history(rec, tz)
         if self._track is not None:
             self._track.ids.add(rec.id)
             self._track.instant(max(h[0], default=None))
@@ -385,9 +391,7 @@ class Engine:
             created = bc.to_timestamp(rec.data["created_at"], tz)
         else:
             created = None
-        h = (ts, st, created)
-        self._hist[rec.id] = h
-        return h
+        return ts, st, created
 
     def _instant(self, rec, fld: str, tz) -> float | None:
         """The instant in field ``fld`` of ``rec`` (None when empty), parsed once per engine."""
@@ -619,8 +623,7 @@ class Engine:
     def _open_store(self) -> store_mod.ClockStore | None:
         """The kept clocks of this repository under a key of everything every clock depends on
         (policies, calendars, people, lifecycle), or None: not a whole repository, caching off,
-        a record there that cannot be digested, or calendars in several zones (the instants of a
-        history are read in the zone of the first calendar asking: ``_prepare_fork``)."""
+        a record there that cannot be digested, or calendars in several zones (``_prepare_fork``)."""
         if self._keep_root is None or not store_mod.caching():
             return None
         h = hashlib.blake2b(digest_size=16)
@@ -720,9 +723,9 @@ class Engine:
     def _prepare_fork(self) -> bool:
         """Before forking (the children share what this engine holds at the fork), the lazy
         work every process would otherwise repeat, done once: calendar tables, referrer
-        indexes. False when forking could change a result: naive history instants are read in
-        the zone of the first calendar asking, so with calendars in several zones the answer
-        would depend on which process reads a record first."""
+        indexes. False with calendars in several zones, never measured across processes (a
+        history is read once per zone, ``_history``, so the order records are read in no longer
+        decides; the guard is kept)."""
         zones = set()
         for p in self.policies:
             for tier in TIERS:
