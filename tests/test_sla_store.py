@@ -9,6 +9,7 @@ instants before, within and after the data, in one process and in two.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import random
@@ -16,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import weakref
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -267,6 +269,23 @@ def test_unchanged_content_skips_the_digests_and_any_change_brings_them_back(rep
     assert not run(["callback"])._trusted  # changed: checked, but only the callbacks
     assert not run()._trusted  # so this run checks every entry ...
     assert run()._trusted  # ... and the next takes them as they are
+
+
+def test_a_dropped_engine_is_freed_at_once(repo):
+    """The engine owns its store and the store asks the engine for referrers: no reference cycle,
+    so a command that drops its engine frees it (and every history it read) there and then rather
+    than leaving it to a collection of the cyclic collector (0.6 s at 100k records)."""
+    _, engine = clocks(repo, INSTANTS[2], True)
+    assert engine.store is not None
+    gone = weakref.ref(engine)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        del engine
+        assert gone() is None
+    finally:
+        if was:
+            gc.enable()
 
 
 def test_no_store_when_caching_is_off(repo, monkeypatch):

@@ -34,7 +34,9 @@ only costs time: it is ignored and replaced, never trusted. ``SERVICEBOOK_NO_CAC
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
+import weakref
 from pathlib import Path
 
 from servicebook.derive.sla.calendar import zone_named
@@ -92,7 +94,10 @@ class ClockStore:
     def __init__(self, root: Path, key: str, records, referring, content_key: bytes | None = None):
         self.path = Path(root) / CACHE_DIR / f"{_NAME}-{key}.marshal"
         self._records = records  # id -> record, as the engine holds them
-        self._referring = referring  # (kind, field, target) -> the referring records
+        # (kind, field, target) -> the referring records. The engine owns this store and this is
+        # its method: held weakly, so a dropped engine is freed at once instead of waiting, with
+        # every history it read, for the cyclic collector (0.6 s at 100k records)
+        self._referring = weakref.WeakMethod(referring) if inspect.ismethod(referring) else lambda: referring
         self._fp: dict[str, bytes | None] = {}
         kept = read_store(self.path)
         entries, checked_under = kept.get("entries"), kept.get("content")
@@ -135,7 +140,7 @@ class ClockStore:
             h.update(rid.encode() + b"\0" + fp)
         for kind, fld, target in lookups:
             h.update(f"\1{kind}\0{fld}\0{target}\0".encode())
-            h.update("\0".join(r.id for r in self._referring(kind, fld, target)).encode())
+            h.update("\0".join(r.id for r in self._referring()(kind, fld, target)).encode())
         return h.digest()
 
     def get(self, rid: str, A: float) -> list[tuple] | None:
