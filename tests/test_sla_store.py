@@ -144,6 +144,52 @@ def test_open_clocks_are_measured_again_for_later_instants(repo):
             assert engine.store.remeasured > 0, later
 
 
+ENTRY = re.compile(r'^- at: "([^"]+)"\n  by: (\S+)\n  status: (\w+)\n(?:  note: .*\n)?', re.M)
+
+
+def redo_history(path: Path, rnd: random.Random) -> None:
+    """Cut the history back (clocks open again) or add an entry after its last one, in one of
+    the statuses it went through (a pause, a stop, a new cycle), minutes to weeks later."""
+    text = path.read_text(encoding="utf-8")
+    entries = list(ENTRY.finditer(text))
+    if len(entries) < 2:
+        return
+    last = entries[-1]
+    if rnd.random() < 0.5:
+        text = text[:entries[-rnd.randint(1, len(entries) - 1)].start()] + text[last.end():]
+    else:
+        at = datetime.fromisoformat(last.group(1)) + timedelta(minutes=rnd.choice((1, 45, 600, 1440, 9000)))
+        status = rnd.choice(entries).group(3)
+        text = text[:last.end()] + f'- at: "{at.isoformat()}"\n  by: {last.group(2)}\n  status: {status}\n' + text[last.end():]
+    path.write_text(text, encoding="utf-8")
+
+
+def test_open_clocks_at_boundaries_before_and_after_they_were_kept(tmp_path):
+    """Open clocks kept as of one instant and measured again as of others, earlier ones and later
+    ones, on the boundaries where a clock changes: its deadline, start and stop and a second
+    either side, holiday and make-up day midnights, the end of the holiday data; between rounds
+    histories are cut back (clocks open again) or go on (pauses, stops, new cycles). Each run
+    through the store equals the computation from scratch."""
+    repo = tmp_path / "repo"
+    synth.generate(repo, 160, seed=11, source=ROOT)
+    rnd = random.Random(23)
+    days = [parse_instant(d).timestamp() for d in (
+        "2026-10-01", "2026-10-08", "2026-10-11", "2026-12-31", "2027-01-01")]
+    remeasured = 0
+    for round_ in range(4):
+        for path in rnd.sample(record_files(repo), 8):
+            redo_history(path, rnd)
+        fresh, _ = clocks(repo, INSTANTS[2], False)
+        edges = sorted({t + d for c in fresh for t in (c[14], c[15], c[16]) if t is not None for d in (-1, 0, 1)})
+        instants = sorted(rnd.sample(edges, 4) + rnd.sample(days, 1), reverse=round_ % 2 == 1)
+        for at in instants:
+            kept, engine = clocks(repo, at, True)
+            fresh, _ = clocks(repo, at, False)
+            assert kept == fresh, f"round {round_}, as of {datetime.fromtimestamp(at)}"
+            remeasured += engine.store.remeasured
+    assert remeasured > 0
+
+
 def test_a_moved_policy_file_does_not_swap_two_policies_of_one_id(tmp_path):
     """Two policies of one ID (a copy whose ID was left unchanged: validate reports it, the clocks
     are still measured) come in the order of their files' paths. Moving the copy into a folder
