@@ -127,3 +127,15 @@ def test_a_contract_completed_without_confirmation_is_breached_and_closed(repo):
     c = repo.one("2026-12-01T10:00:00+08:00", "CT-2", "confirmation")
     assert (c.state, c.open, c.overdue_seconds) == ("breached", False, 89 * H)
     assert iso(c, "stopped_at") == "2026-11-27T10:00:00+08:00"
+
+
+def test_an_appraisal_with_an_unreadable_history_is_filed_all_the_same(repo):
+    """An appraisal whose history instant has no UTC offset (validate reports it): its own clocks
+    are an error row saying so; the survey it names runs no clock of a missing appraisal (it is
+    filed) and the other clocks are measured, instead of the whole computation failing."""
+    handed_over(repo, "SV-5", "2026-11-20T16:00:00+08:00")
+    repo.case("appraisal", "AP-5", [("2026-11-23T10:30:00", "in_progress")], by="P-eng", survey="SV-5")
+    at = "2026-11-23T12:00:00+08:00"
+    assert [c.clock for c in repo.clocks(at, "SV-5")] == ["handover", "proposal"]
+    (row,) = repo.clocks(at, "AP-5")
+    assert row.state == "error" and "no UTC offset" in row.error

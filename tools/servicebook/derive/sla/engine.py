@@ -763,8 +763,7 @@ class Engine:
         out: list[Clock] = []
         tier = None
         for kind, name, u in self._unrecorded[rec.kind]:
-            if any(self._history(o, ZONE)[2] is not None and self._history(o, ZONE)[2] <= A
-                   for o in self._referring(kind, u.ref, rec.id)):
+            if any(self._filed(o, A) for o in self._referring(kind, u.ref, rec.id)):
                 continue  # the record is there: its own clock measures it
             tier = tier or self.matcher.tier_of(rec)
             for policy in self._by_kind.get(kind, ()):
@@ -806,6 +805,15 @@ class Engine:
                 out.append(clock)
                 break
         return out
+
+    def _filed(self, rec, A: float) -> bool:
+        """Whether ``rec`` was filed as of ``A``; a history that cannot be read (an instant
+        without offset) is filed all the same: its own clocks are the error row saying why."""
+        try:
+            created = self._history(rec, ZONE)[2]
+        except CalendarError:
+            return True
+        return created is not None and created <= A
 
     def _unrecorded_owner(self, rec, u) -> str | None:
         for spec in u.owner:
