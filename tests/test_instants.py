@@ -220,3 +220,18 @@ def test_a_bad_at_is_the_same_usage_error_everywhere(mini, argv):
     assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
     assert GARBAGE_MESSAGE in proc.stderr, (argv, proc.stderr)
     assert mini.snapshot() == before
+
+
+def test_an_integer_no_float_holds_is_not_an_instant(demo):
+    """Epoch seconds pass through, but an unquoted integer of 400 digits is none (validate says
+    to quote it): refused like any other non-instant, so ``sla`` shows an error row for its
+    record instead of failing with an internal error."""
+    with pytest.raises(InstantError, match="out of range"):
+        I.to_timestamp(10 ** 400)
+    path = sorted((demo / "records" / "complaint").rglob("CP-*.yaml"))[0]
+    text = path.read_text(encoding="utf-8")
+    first = re.search(r"^- at: (\S+)$", text, re.M)
+    path.write_text(text[:first.start(1)] + "1" + "0" * 400 + text[first.end(1):], encoding="utf-8")
+    proc = sb("sla", "--format", "json", "--at", "2026-11-20T10:00:00+08:00", cwd=demo)
+    assert proc.returncode == 1 and "internal error" not in proc.stderr, proc.stderr  # 1: an error row
+    assert "epoch seconds out of range" in proc.stdout and path.stem in proc.stdout

@@ -155,7 +155,10 @@ def to_timestamp(value, zone: _dt.tzinfo | None = None) -> float:
         if moment is not None and moment.tzinfo is not None:
             return moment.timestamp()
     elif value.__class__ is float or value.__class__ is int:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer no float holds
+            raise _refuse(value) from None
     moment = instant_or_none(value, zone)
     if moment is None:
         raise _refuse(value)
