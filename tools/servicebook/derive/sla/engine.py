@@ -604,7 +604,10 @@ class Engine:
                 if r.kind not in REFERENCE_KINDS and (r.kind in self._by_kind or r.kind in starting)
                 and (kinds is None or r.kind in kinds or r.kind in starting)]
         # Many small objects are created and none form cycles: the cyclic collector would
-        # rescan the whole (large) corpus again and again, so it waits until we are done.
+        # rescan the whole (large) corpus again and again, so it waits until we are done. What
+        # is made here lives as long as the clocks and the engine (freed by reference counting):
+        # frozen like the loaded records, so no later collection rescans it (1M objects at 100k
+        # records: 0.5 s of `sla` in the first collection after the engine).
         gc_was = gc.isenabled()
         gc.disable()
         try:
@@ -617,6 +620,7 @@ class Engine:
                                     encode=Clock.values, decode=Clock)
             return self._clocks_of(recs, A, kinds)
         finally:
+            gc.freeze()
             if gc_was:
                 gc.enable()
 
