@@ -6,6 +6,7 @@ Beijing time, Chinese holidays and make-up days; VIP: 7x24."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from servicebook.derive.sla.engine import Clock, Engine
 from servicebook.derive.sla.policies import check_policies, load_policies
 from servicebook.derive.sla.reports import at_risk_queue, breach_list, compliance, ever_breached, last_cycles, report
 from servicebook.load.records import Record
+from conftest import sb
 
 ROOT = Path(__file__).resolve().parent.parent
 H = 3600
@@ -596,3 +598,19 @@ def test_command_json_and_text(repo, capsys, monkeypatch):
 
     assert cli.main(["sla", "--root", str(repo.root), "--at", "yesterday"]) == 2
     assert "--at 'yesterday'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shape", ["[{id}]", "{{id: {id}}}"])
+def test_references_that_are_no_ids_do_not_stop_the_sla_command(demo, shape):
+    """A careless edit wraps reference fields in a list or a mapping (validate reports each):
+    ``sla`` still measures every clock, the at-risk queue is still ordered, nothing fails with an
+    internal error (a lookup by a list or a mapping did, on the way to a referenced record)."""
+    for path in sorted((demo / "records").rglob("*.yaml")):
+        if path.parts[-3] in ("appraisal", "complaint", "repair", "solution", "contract", "callback"):
+            text = path.read_text(encoding="utf-8")
+            path.write_text(re.sub(r"^(survey|customer|appraisal|complaint|contract|case): (\S+)$",
+                                   lambda m: f"{m.group(1)}: " + shape.format(id=m.group(2)), text, flags=re.M),
+                            encoding="utf-8")
+    for extra in ((), ("--at-risk",), ("--format", "json")):
+        proc = sb("sla", "--at", "2026-11-20T10:00:00+08:00", *extra, cwd=demo)
+        assert proc.returncode in (0, 1) and "internal error" not in proc.stderr, (extra, proc.stderr)

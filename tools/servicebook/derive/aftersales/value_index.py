@@ -226,9 +226,11 @@ class ValueIndex:
 
     # ---- results
     def score(self, customer_id: str) -> Score | None:
+        if not isinstance(customer_id, str):  # not an ID (a broken record, reported by its check)
+            return None
         if customer_id in self._scores:
             return self._scores[customer_id]
-        cust = self.corpus.records.get(customer_id) if isinstance(customer_id, str) else None
+        cust = self.corpus.records.get(customer_id)
         if cust is None or cust.kind != "customer":
             return None
         factors = self._factors(cust)

@@ -423,8 +423,10 @@ class Engine:
 
     def _referring(self, kind: str, fld: str, target) -> list:
         """The records of ``kind`` whose field ``fld`` names ``target``."""
+        if not isinstance(target, str):  # not an ID (a broken record): nothing names it
+            return ()
         found = self._referrers(kind, fld).get(target, ())
-        if self._track is not None and isinstance(target, str):
+        if self._track is not None:
             self._track.lookups.append((kind, fld, target))
             self._track.ids.update(r.id for r in found)
         return found
@@ -452,11 +454,17 @@ class Engine:
         its ``ref`` names; None when empty or not text."""
         if "/" in spec:
             ref, _, fld = spec.partition("/")
-            other = self.records.get(field_of(rec.data, ref))
+            other = self._named(rec, ref)
             v = field_of(other.data, fld) if other is not None else None
         else:
             v = field_of(rec.data, spec)
         return v if isinstance(v, str) and v else None
+
+    def _named(self, rec, fld: str):
+        """The record field ``fld`` of ``rec`` names, or None (empty, or not an ID: a broken
+        record, reported by its check)."""
+        rid = field_of(rec.data, fld)
+        return self.records.get(rid) if isinstance(rid, str) else None
 
     def _department(self, person: str | None) -> str | None:
         p = self.records.get(person) if person else None
@@ -521,7 +529,7 @@ class Engine:
         if ev.ref is not None:
             if not first:
                 return None
-            other = self.records.get(field_of(rec.data, ev.ref))
+            other = self._named(rec, ev.ref)
             return self._event_on(other, ev, A, lo, hi, tz) if other is not None else None
         return self._event_on(rec, ev, A, lo, hi, tz)
 
