@@ -614,3 +614,20 @@ def test_references_that_are_no_ids_do_not_stop_the_sla_command(demo, shape):
     for extra in ((), ("--at-risk",), ("--format", "json")):
         proc = sb("sla", "--at", "2026-11-20T10:00:00+08:00", *extra, cwd=demo)
         assert proc.returncode in (0, 1) and "internal error" not in proc.stderr, (extra, proc.stderr)
+
+
+@pytest.mark.parametrize("old, new", [
+    ("  standard: CAL-cn-standard\n", "  standard: [CAL-cn-standard]\n"),  # a list for a calendar ID
+    ("      - field: received_at\n", "      - field: {received_at: 1}\n"),  # a mapping for a field name
+    ("  - name: fix\n", "  - fix\n  - name: fix2\n"),  # a clock that is a bare name
+])
+def test_a_policy_of_the_wrong_shape_is_a_problem_not_an_internal_error(demo, old, new):
+    """Careless edits of a policy record (validate reports each against the schema): ``sla``
+    names the policy's problem and measures the records of the other policies."""
+    path = demo / "records" / "policy" / "SLA-complaint.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    proc = sb("sla", "--at", "2026-11-20T10:00:00+08:00", "--format", "json", cwd=demo)
+    assert "internal error" not in proc.stderr and "SLA-complaint" in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout)["clocks"], "the other policies' clocks"

@@ -201,6 +201,9 @@ def _event(spec, where: str) -> Event:
     fld = spec.get("field")
     if statuses is None and not fld:
         raise PolicyError(f"{where}: an event needs `status` or `field`")
+    for key in ("field", "ref"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise PolicyError(f"{where}.{key}: a field name")
     referrer = None
     if spec.get("referrer") is not None:
         r = spec["referrer"]
@@ -303,6 +306,9 @@ def parse_policy(data: Mapping, path: str | None = None) -> Policy:
         if not clocks[-1].start or not clocks[-1].stop:
             raise PolicyError(f"{where}: start and stop need at least one event")
     tiers = frozenset(applies.get("tiers") or TIERS)
+    calendars = data.get("calendars") or {}
+    if not isinstance(calendars, Mapping) or not all(isinstance(v, str) for v in calendars.values()):
+        raise PolicyError(f"{pid}: calendars: a calendar ID per tier")
     return Policy(
         id=pid,
         version=int(data.get("version", 1)),
@@ -312,7 +318,7 @@ def parse_policy(data: Mapping, path: str | None = None) -> Policy:
         tiers=tiers,
         effective_from=str(applies["effective_from"]) if applies.get("effective_from") else None,
         effective_until=str(applies["effective_until"]) if applies.get("effective_until") else None,
-        calendars=dict(data.get("calendars") or {}),
+        calendars=dict(calendars),
         new_cycle_on=frozenset(_strs(data.get("new_cycle_on"), f"{pid} new_cycle_on")),
         path=path,
         match=tuple((str(m["field"]), tuple(m["values"])) for m in applies.get("match") or ()),
@@ -352,7 +358,7 @@ def load_policies(records) -> tuple[list[Policy], list[tuple[Any, str]]]:
             continue
         try:
             out.append(parse_policy(r.data, str(getattr(r, "path", "") or "")))
-        except (PolicyError, KeyError, TypeError, ValueError) as exc:
+        except (PolicyError, KeyError, TypeError, ValueError, AttributeError) as exc:  # of a shape it has not
             errors.append((r, str(exc)))
     out.sort(key=lambda p: p.id)
     return out, errors
