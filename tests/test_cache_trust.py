@@ -13,6 +13,7 @@ import marshal
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from servicebook.load.cache import CACHE_DIR
@@ -184,3 +185,37 @@ def test_a_save_while_the_file_is_read_is_not_stored_as_unchanged(demo, tmp_path
     monkeypatch.setattr(corpus_mod, "read_bytes", real)
     checked = validate(demo, tmp_path / "machine")
     assert checked.returncode != 0 and record.stem in checked.stdout + checked.stderr
+
+
+def test_a_file_changed_a_moment_ago_is_not_vouched_for_by_its_stat(demo, tmp_path, monkeypatch):
+    """A file saved twice within one tick of the file system's clock, with the same size, keeps its
+    size, times and inode: a cache that stored its signature between the two saves would trust the
+    first content for ever (git's "racily clean" entries). A file changed a moment before it was
+    read is stored without a signature, so the next run hashes it again; once its times are in the
+    past the signature is stored and trusted. The other writer's save is real; the hook only fixes
+    its moment, just before the cache takes the file's signature."""
+    from servicebook.load import corpus as corpus_mod
+    from servicebook.load.cache import FileCache, stat_signature
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine"))
+    monkeypatch.delenv("SERVICEBOOK_NO_CACHE", raising=False)
+    record = sorted((demo / "records" / "complaint").rglob("*.yaml"))[0]
+    rel = record.relative_to(demo).as_posix()
+    real = corpus_mod.signature
+
+    def saved_just_before(path):
+        if str(path).endswith(record.name):
+            record.write_bytes(record.read_bytes())
+        return real(path)
+
+    def stored_signature():
+        corpus = corpus_mod.load(demo)
+        return FileCache(demo, corpus.schemas.digest, corpus_mod.MAX_BYTES).entries[rel][3]
+
+    monkeypatch.setattr(corpus_mod, "signature", saved_just_before)
+    assert stored_signature() is None   # the first run, every file read
+    assert stored_signature() is None   # a later run: hashed again, still not vouched for
+    monkeypatch.setattr(corpus_mod, "signature", real)
+    time.sleep(0.3)
+    assert stat_signature(record.stat()) is not None
+    assert stored_signature() == stat_signature(record.stat())

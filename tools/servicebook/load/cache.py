@@ -33,6 +33,7 @@ import marshal
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 CACHE_DIR = Path(".cache") / "servicebook"
@@ -196,10 +197,21 @@ def signature(path: str) -> tuple | None:
     return stat_signature(st)
 
 
-def stat_signature(st: os.stat_result) -> tuple:
+# A file changed this recently may change again within the same tick of the file system's clock
+# without its times moving: git's "racily clean" entries. Linux file systems take their times from
+# the kernel's coarse clock (a tick of 1-10 ms); 100 ms leaves room. (File systems counting whole
+# seconds, FAT or HFS+, would need more: no repository here lives on one.)
+_RACY_NS = 100_000_000
+
+
+def stat_signature(st: os.stat_result) -> tuple | None:
     """What says a file is unchanged without reading it: size, modification and change times and
     inode. The change time as git's index keeps it: ``touch -r`` or ``cp -p`` can put an edited
-    file's modification time back, not its change time."""
+    file's modification time back, not its change time. None for a file changed a moment ago
+    (``_RACY_NS``): a save of the same size later in the same clock tick would keep every one of
+    these, so its content is hashed again until its times are safely in the past."""
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < _RACY_NS:
+        return None
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 

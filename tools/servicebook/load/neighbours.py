@@ -140,13 +140,14 @@ def _current(root: Path, view: dict, context: bytes) -> bool:
         return False
     base = str(root)
     try:
-        if any(signature(os.path.join(base, rel)) != sig for rel, sig in view["folders"]):
+        # a signature is None while it cannot vouch for anything (`stat_signature`): never equal
+        if any(sig is None or signature(os.path.join(base, rel)) != sig for rel, sig in view["folders"]):
             if tuple(find_names(root)) != view["names"]:  # a folder changed: is the list the same?
                 return False
         now = [stat_signature(s) for s in map(os.stat, [f"{base}/{rel}" for rel in view["names"]])]
     except (OSError, TypeError, ValueError):  # a file gone, or a damaged entry
         return False
-    return _signatures_digest(now) == view["sigs"]
+    return None not in now and _signatures_digest(now) == view["sigs"]
 
 
 def _signatures_digest(sigs: list) -> bytes:
