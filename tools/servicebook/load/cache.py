@@ -199,9 +199,10 @@ def signature(path: str) -> tuple | None:
 
 # A file changed this recently may change again within the same tick of the file system's clock
 # without its times moving: git's "racily clean" entries. Linux file systems take their times from
-# the kernel's coarse clock (a tick of 1-10 ms); 100 ms leaves room. (File systems counting whole
-# seconds, FAT or HFS+, would need more: no repository here lives on one.)
-_RACY_NS = 100_000_000
+# the kernel's coarse clock, a tick of 1-10 ms: twice the longest tick. Longer would mark files as
+# racy that a command started right after a save reads (each is then hashed again, and its cache
+# written once more). File systems counting whole seconds (FAT, HFS+) would need more.
+_RACY_NS = 20_000_000
 
 
 def stat_signature(st: os.stat_result) -> tuple | None:
