@@ -144,24 +144,6 @@ def test_mkdocs_strict_build_of_a_copy_without_git(broken):
 WRONG = (7, ["x"], {"z": 1}, "text")
 CHUNKS = 4  # repositories per round; a round gives each field one wrong type, four rounds all four
 
-# Fields whose wrong type still crashes the SLA area (derive/sla/, owned by the SLA split; listed in
-# its report): (kind or "*", dotted path or "*") -> where. The sweep leaves them out;
-# test_sla_area_pending runs one case of each and is expected to fail until it is fixed there
-# (strict: a fixed one fails here, to be removed from this list).
-SLA_PENDING = {
-    ("policy", "*"): "derive/sla/policies.py parse_policy, engine.py _calendars_for/_instant (policy fields)",
-    ("calendar", "*"): "derive/sla/calendar.py from_record (calendar fields)",
-}
-PENDING_CASES = [  # (kind, path, wrong value): one failing example of each entry
-    ("policy", ("applies_to",), 7),
-    ("policy", ("calendars", "vip"), ["x"]),
-]
-
-
-def pending(kind: str, path: tuple) -> bool:
-    dotted = ".".join(map(str, path))
-    return any((k in ("*", kind)) and (p in ("*", dotted)) for k, p in SLA_PENDING)
-
 
 def field_paths(value, prefix: tuple = ()):
     """Every field path of a record (list items by their first one); `id` is the file name's."""
@@ -242,24 +224,10 @@ def test_every_field_of_every_kind_of_the_wrong_type(sweep_base, tmp_path, round
     for chunk in range(CHUNKS):
         def wrong_of(kind, path):
             i = index[path]
-            if i % CHUNKS != chunk or pending(kind, path):
+            if i % CHUNKS != chunk:
                 return None
             return WRONG[(i + round_) % len(WRONG)]
 
         root = tmp_path / f"chunk{chunk}"
         assert mutated_repo(base, files, root, wrong_of)
-        every_reader_answers(root, files)
-
-
-@pytest.mark.parametrize("kind, path, wrong", PENDING_CASES,
-                         ids=[f"{k}.{'.'.join(map(str, p))}={w!r}" for k, p, w in PENDING_CASES])
-def test_sla_area_pending_still_crashes(sweep_base, tmp_path, kind, path, wrong):
-    """Each SLA_PENDING entry still gives an internal error; once fixed in derive/sla/, this fails:
-    remove the entry (and its case) so that the sweep covers the field again."""
-    base, files = sweep_base
-    assert pending(kind, path)
-    root = tmp_path / "repo"
-    assert mutated_repo(base, files, root, lambda k, p: wrong if (k, p) == (kind, path) else None) == \
-        sum(1 for rel, data in files.items() if kind_of(rel) == kind and path in set(field_paths(data)))
-    with pytest.raises(AssertionError, match="internal error"):
         every_reader_answers(root, files)
