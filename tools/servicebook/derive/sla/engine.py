@@ -955,18 +955,22 @@ class Engine:
         return best, best_idx
 
     def _measured(self, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A) -> Clock:
-        """``_measure``, or past the calendar's data ``_measure_bounded`` (which may raise). While
-        a record's clocks are traced for the store, what the clock was measured from is noted
+        """``_measure_or_bounded``. While a record's clocks are traced for the store, what the clock was measured from is noted
         (``Trace.measured``): a clock still open is measured again from it for a later instant
         (``remeasure``), its records not read again."""
-        try:
-            clock = self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
-        except CalendarError as exc:  # past the calendar's data: what can still be told
-            clock = self._measure_bounded(exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+        clock = self._measure_or_bounded(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
         if self._track is not None and plan.key[0] is not None:
             self._track.measured[id(clock)] = (plan.key, head, who, cycle, start, stop, cancel, t_hi,
                                                tuple(ts[:n]), tuple(st[:n]), n)
         return clock
+
+    def _measure_or_bounded(self, plan, *args) -> Clock:
+        """``_measure``, or past the calendar's data what can still be told (``_measure_bounded``,
+        which may raise)."""
+        try:
+            return self._measure(plan, *args)
+        except CalendarError as exc:
+            return self._measure_bounded(exc, plan, *args)
 
     def remeasure(self, kept, A: float) -> Clock | None:
         """The open clock ``kept`` (``store.ClockStore.get``: what it was measured from, its
@@ -980,10 +984,7 @@ class Engine:
             plan = self._plan(*key)
             if plan is None:
                 return None
-            try:
-                clock = self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
-            except CalendarError as exc:
-                clock = self._measure_bounded(exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+            clock = self._measure_or_bounded(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
         except (CalendarError, TypeError, ValueError, IndexError, KeyError):  # out of data; a damaged entry
             return None
         clock.last_cycle, clock.missing = last_cycle, missing

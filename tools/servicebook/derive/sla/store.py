@@ -88,6 +88,12 @@ class Trace:
                 tuple(self.measured.get(id(c)) for c in clocks))
 
 
+def _closed_values(clock) -> tuple:
+    """A closed clock's values as kept: its zone by name."""
+    v = clock.values()
+    return (*v[:_TZ_FIELD], v[_TZ_FIELD].key, *v[_TZ_FIELD + 1:])
+
+
 class ClockStore:
     """rid -> (horizon, ids, lookups, digest of their state, clocks as value tuples)."""
 
@@ -177,9 +183,7 @@ class ClockStore:
             if self.entries.pop(rid, None) is not None:
                 self.dirty = True
             return
-        values = [(m, c.last_cycle, c.missing) if c.open else
-                  (*v[:_TZ_FIELD], v[_TZ_FIELD].key, *v[_TZ_FIELD + 1:])
-                  for c, m, v in ((c, m, c.values()) for c, m in zip(clocks, measured))]
+        values = [(m, c.last_cycle, c.missing) if c.open else _closed_values(c) for c, m in zip(clocks, measured)]
         self.entries[rid] = (horizon, ids, lookups, digest, values)
         self.dirty = True
 
