@@ -117,6 +117,8 @@ class SchemaSet:
         self._checker = _format_checker()
         self._precise: dict[str, jsonschema.Draft7Validator] = {}
         self._fast: dict[str, Any] = {}
+        self._fast_schemas: dict[str, Any] | None = None  # with FORMAT_SHORTCUTS (`fast_valid`)
+        self._fast_registry: Any = None
 
     # -- validation ---------------------------------------------------------------------------
 
@@ -138,12 +140,13 @@ class SchemaSet:
 
     def fast_valid(self, kind: str, data: Any) -> bool:
         if kind not in self._fast:
-            registry = jsonschema_rs.Registry(
-                [(BASE_URI + name + SUFFIX, _with_format_shortcuts(schema)) for name, schema in self.raw.items()]
-            )
+            if self._fast_schemas is None:  # every schema with the shortcuts, once for all kinds
+                self._fast_schemas = {name: _with_format_shortcuts(schema) for name, schema in self.raw.items()}
+                self._fast_registry = jsonschema_rs.Registry(
+                    [(BASE_URI + name + SUFFIX, schema) for name, schema in self._fast_schemas.items()])
             self._fast[kind] = jsonschema_rs.Draft7Validator(
-                _with_format_shortcuts(self.raw[kind]),
-                registry=registry,
+                self._fast_schemas[kind],
+                registry=self._fast_registry,
                 base_uri=BASE_URI + kind + SUFFIX,
                 validate_formats=True,
                 formats=FORMATS,
