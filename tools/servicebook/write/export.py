@@ -52,21 +52,9 @@ def history_values(rec: Record) -> Iterable[tuple]:
                 yield rid, seq, get("at"), get("by"), get("status"), get("note")
 
 
-def _sorted_json_encoder():
-    """``json.dumps(value, ensure_ascii=False, sort_keys=True)``: the same text from one encoder
-    made once (json.dumps builds an encoder and its C half per call: 0.3-0.4 s over 100k records).
-    The markers of its circular-reference check are left clean by every value it encodes; a value
-    it refuses raises, and that ends the export."""
-    encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # a Python without the C encoder
-        return encoder.encode
-    encode = make({}, encoder.default, json.encoder.encode_basestring, None, encoder.key_separator,
-                  encoder.item_separator, True, False, True)
-    return lambda value: "".join(encode(value, 0))
-
-
-_sorted_json = _sorted_json_encoder()
+# ``json.dumps(value, ensure_ascii=False, sort_keys=True)``, one encoder for every record. (Driving
+# json's private C encoder directly was tried: no measurable gain, docs/performance.md.)
+_sorted_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 def _atomic(path: Path):
