@@ -8,8 +8,9 @@ made of:
 - the build's key (`build_key`): the package's source, the language and page options, the schemas
   and lifecycle, and every record that is not a case or a customer (people, products, KB entries,
   policies, calendars, ...: any page may name or use them), and the personal values masked in text;
-- the chain as derived for this build (its records' data, statuses, how many history entries are
-  shown by the build's instant, state and where each record is shown);
+- the chain as derived for this build (its records' data, statuses, state, each record's last
+  change by the build's instant, which with the data fixes the history entries shown: those by
+  that time, and where each record is shown);
 - the clocks of its records, by the fields a page shows (state, deadline, owner, ...; not the
   seconds left, which move with every build without changing the page);
 - each record's audit trail;
@@ -55,18 +56,11 @@ def _clock(c) -> tuple:
             getattr(s, "last_cycle", None), getattr(s, "open", None), getattr(s, "error", None))
 
 
-def _entries_by(rec, at) -> int:
-    """How many of a record's history entries a page as of ``at`` shows. With the record's content
-    (in the key too) this fixes which ones: those by ``at`` are always the earliest ones."""
-    return sum(1 for when, _ in rec.dated_history if when <= at)
-
-
 def case_key(gen, ch, build: str) -> str:
     m, where = gen.m, gen.where
     ids = {r.id for r in ch.records}
     parts: list = [build, ch.root.id, m.page(ch), ch.kind, ch.open, ch.started, ch.last, ch.customer,
-                   sorted(ch.status.items()), [r.id for r in ch.open_records], sorted(ch.changed.items()),
-                   [_entries_by(r, ch.at) for r in ch.records]]
+                   sorted(ch.status.items()), [r.id for r in ch.open_records], sorted(ch.changed.items())]
     hop: set[str] = {ch.customer} if isinstance(ch.customer, str) else set()
     for r in ch.records:
         parts.append((_content(gen, r), where.get(r.id), repr(m.trails.get(r.id))))
