@@ -80,7 +80,6 @@ record not yet filed is named with that kind ("appraisal (no appraisal yet)").
 
 from __future__ import annotations
 
-import functools
 import operator
 import sys
 from collections.abc import Iterator
@@ -178,12 +177,12 @@ def _json_rows(rows, name, values) -> Iterator[dict]:
 def _once_per_id(look_up):
     """``look_up`` remembered per ID; a value that is not text (a broken record's customer can be a
     list or a mapping, which the checks report) is looked up every time: it is no cache key."""
-    cached = functools.cache(look_up)
-    return lambda rid: cached(rid) if rid is None or isinstance(rid, str) else look_up(rid)
+    remembered = _Remembered(look_up)
+    return lambda rid: remembered[rid] if rid is None or isinstance(rid, str) else look_up(rid)
 
 
 def _text(rows, as_of, engine, counts, who) -> str:
-    labels = _Remembered(who)  # a few thousand customers and owners over 100k rows
+    label = _once_per_id(who)  # a few thousand customers and owners over 100k rows
     duration = _Remembered(reports.format_duration)  # ~10,000 distinct durations over 300,000
     head = ("CASE", "CLOCK", "CUSTOMER", "TIER", "OWNER", "STATE", "TARGET", "ELAPSED", "LEFT/LATE")
     table = [head]
@@ -204,12 +203,8 @@ def _text(rows, as_of, engine, counts, who) -> str:
         clock = c.clock if c.cycle == 1 else f"{c.clock}#{c.cycle}"
         if c.missing:
             clock += f" (no {c.missing} yet)"
-        customer, owner = c.customer, c.owner
-        append(tuple(map(str, (c.case, clock,
-                               labels[customer] if customer is None or customer.__class__ is str else who(customer),
-                               c.tier,
-                               labels[owner] if owner is None or owner.__class__ is str else who(owner),
-                               state, c.target, elapsed, left))))
+        append(tuple(map(str, (c.case, clock, label(c.customer), c.tier, label(c.owner), state, c.target,
+                               elapsed, left))))
     widths = [max(map(len, column)) for column in list(zip(*table))[:-1]]
     lines = [f"SLA clocks as of {as_of}; policies: "
              + (", ".join(f"{p.id} v{p.version}" for p in engine.policies) or "none")]
