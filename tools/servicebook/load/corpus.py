@@ -231,22 +231,22 @@ def _cached(root: Path, rels: list[str], cache: FileCache) -> tuple[list, list[s
     """([(rel, digest, kind, problems)] the cache's index knows unchanged, [rel] it does not)."""
     if not cache.entries:  # cold: the workers read, hash and check everything
         return [], list(rels)
-    hits, misses = [], []
-    for rel in rels:
-        full = os.path.join(root, rel)
-        sig = signature(full)
-        hit = cache.unchanged(rel, sig)
-        if hit is None:
-            try:
-                hit = cache.get(rel, content_hash(read_bytes(full)))
-            except OSError:
-                hit = None
-            if hit is not None:  # same content, new stat signature (a checkout, a touch)
-                cache.put(rel, *hit, sig)
+    hits, others = cache.unchanged_files(root, rels)
+    misses, rehashed = [], False
+    for rel, sig in others:
+        try:
+            hit = cache.get(rel, content_hash(read_bytes(os.path.join(root, rel))))
+        except OSError:
+            hit = None
         if hit is None:
             misses.append(rel)
-        else:
+        else:  # same content, new stat signature (a checkout, a touch)
+            cache.put(rel, *hit, sig)
             hits.append((rel, *hit))
+            rehashed = True
+    if rehashed:  # in the files' order, as the verdict key takes them
+        order = {rel: i for i, rel in enumerate(rels)}
+        hits.sort(key=lambda h: order[h[0]])
     return hits, misses
 
 
