@@ -17,7 +17,7 @@ import traceback
 
 from servicebook import __version__, commands
 from servicebook.commands._common import UsageError
-from servicebook.load.collector import collect_rarely
+from servicebook.load.collector import collect_rarely, exit_without_teardown
 
 
 def _command_modules():
@@ -135,8 +135,9 @@ def _command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
 def entry() -> None:
     """The console script. Exits without tearing down the interpreter: freeing 100k records one
     by one costs about a second and serves nothing (every write is atomic and already done). The
-    cyclic collector runs rarely (`load.collector`)."""
+    cyclic collector runs rarely, and a command's records are kept to the end (`load.collector`)."""
     collect_rarely()
+    exit_without_teardown()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

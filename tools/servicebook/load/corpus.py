@@ -20,6 +20,7 @@ from servicebook.load import index as index_mod
 from servicebook.load.lifecycle import Lifecycle
 from servicebook.load.problems import Problem
 from servicebook.load.records import KINDS, SCHEMAS_DIR, ById, Record, find_names, kind_of_path
+from servicebook.load.collector import keep_to_exit
 from servicebook.load.cache import MISSING, FileCache, content_hash, signature, source_digest
 from servicebook.load.schemas import SchemaSet, values_at
 from servicebook.load.weights import Weights, read as read_weights
@@ -328,8 +329,8 @@ def load(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(Path(root), only, jobs, max_bytes, use_cache, tuple(checks), dict(contents or {}),
-                     frozenset(need_kinds) if need_kinds is not None else None)
+        return keep_to_exit(_load(Path(root), only, jobs, max_bytes, use_cache, tuple(checks),
+                                  dict(contents or {}), frozenset(need_kinds) if need_kinds is not None else None))
     finally:
         gc.freeze()  # the records live as long as the corpus: keep later collections off them
         if was_enabled:
