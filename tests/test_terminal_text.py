@@ -30,7 +30,52 @@ def test_control_characters_are_shown_as_codes(repo, args):
     assert not any(c in text for c in CONTROLS), repr(text[:400])
     assert "\r" not in text.replace("\r\n", "")
     if args[1] == "P-sun-li":
-        assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\x9b31m\\x0dX" in text
+        assert "\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\u009b31m\\x0dX" in text
+
+
+# every character shown as a code that a JSON text holds as it is: DEL, C1 controls, bidi controls
+JSON_HOSTILE = "\x7f\x85\x9b31m\u202e\u2066\x1b]0;x\x07"
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "CU-beiguo-pharma", "--format", "json"],
+    ["show", "P-chen-gang", "--format", "json"],
+    ["report", "workload", "--format", "json"],
+    ["report", "cases", "--format", "json"],
+    ["sla", "--format", "json"],
+    ["pipeline", "--format", "json"],
+])
+def test_json_output_stays_json_holding_the_records_own_text(demo, args):
+    """Every person's and customer's names end in control characters. Each is shown as its code;
+    in JSON the code is JSON's escape of the same character, so the output parses, to the
+    records' own text."""
+    import json
+    import re
+
+    for folder in ("person", "customer"):
+        for path in (demo / "records" / folder).glob("*.yaml"):
+            text = re.sub(r"^((?:short_)?name(?:_en)?): (.+)$",
+                          lambda m: f"{m[1]}: {json.dumps(m[2] + JSON_HOSTILE)}",
+                          path.read_text(encoding="utf-8"), flags=re.M)
+            path.write_text(text, encoding="utf-8")
+    proc = sb_process(*args, "--at", "2026-11-24T10:00:00+08:00", "--root", str(demo), cwd=demo) \
+        if args[0] != "show" else sb_process(*args, "--root", str(demo), cwd=demo)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert not any(c in proc.stdout for c in "\x7f\x85\x9b\u202e\u2066\x1b\x07"), repr(proc.stdout[:400])
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and "\x7f" in value:
+            found.append(value)
+
+    walk(json.loads(proc.stdout))
+    assert found and all(v.endswith(JSON_HOSTILE) for v in found), found
 
 
 def test_the_quick_scan_finds_exactly_the_characters_shown_as_codes():

@@ -45,9 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Record text reaches the terminal: a control character in it (an escape sequence that retitles the
 # window, clears the screen or hides text; a bidirectional override that reorders a line) is shown
-# as its code, never obeyed. Tab and line ends stay; a carriage return only as part of one.
-_SHOWN = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if chr(c) not in "\t\n\r"}
-_SHOWN.update({c: f"\\u{c:04x}" for c in (*range(0x202a, 0x202f), *range(0x2066, 0x206a))})
+# as its code, never obeyed. Tab and line ends stay; a carriage return only as part of one. From
+# DEL on (below space every JSON text escapes them itself) the code is JSON's own escape: a
+# command's JSON output stays valid JSON holding the same text (``\x7f`` is no JSON escape).
+_SHOWN = {c: f"\\x{c:02x}" for c in range(0x20) if chr(c) not in "\t\n\r"}
+_SHOWN.update({c: f"\\u{c:04x}" for c in (*range(0x7f, 0xa0), *range(0x202a, 0x202f), *range(0x2066, 0x206a))})
 _LONE_CR = re.compile(r"\r(?!\n)")
 # Finding none of them is a C-speed scan; translating looks every character up (8 s for the
 # 150 MB of `sla --format json` at 100k records), so it runs only when there is one to show.
