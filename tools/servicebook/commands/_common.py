@@ -96,9 +96,9 @@ def json_text(value) -> str:
 
 def print_json(value) -> None:
     """``print(json_text(value))``; the UTF-8 bytes go to standard output as they are where it
-    takes them (``cli._Shown.write_bytes``)."""
-    _write(_json(value))
-    _write(b"\n")
+    takes them (``cli._Shown.write_json``)."""
+    _write_json(_json(value))
+    _write_json(b"\n")
 
 
 def print_json_listing(head: dict, key: str, items: Iterable, chunk: int = 2000) -> None:
@@ -108,24 +108,28 @@ def print_json_listing(head: dict, key: str, items: Iterable, chunk: int = 2000)
     empty = b"[]\n}"  # the last value, an empty list, closes the text
     if not whole.endswith(empty):
         raise ValueError(f"{key!r} must be the last key and hold a list")
-    _write(whole[:-len(empty)])
+    _write_json(whole[:-len(empty)])
+    # each chunk as {key: chunk}: its items are written at their depth in the whole text, and are
+    # cut out of it as they are (indenting each line again cost 0.15 s at 100k records)
+    opening = _bytes(_json({key: []}))[:-len(empty)] + b"[\n"
+    closing = b"\n  ]\n}"
     items, first = iter(items), True
     while batch := list(itertools.islice(items, chunk)):
-        text = _bytes(_json(batch))  # "[\n  {...},\n  {...}\n]": the items at depth 1
-        # at depth 2 inside the object: one more indent after each line end (a string holds none)
-        _write((b"[\n  " if first else b",\n  ") + text[2:-2].replace(b"\n", b"\n  "))
+        text = _bytes(_json({key: batch}))
+        _write_json((b"[\n" if first else b",\n") + text[len(opening):-len(closing)])
         first = False
-    _write(b"[]\n}\n" if first else b"\n  ]\n}\n")
+    _write_json(b"[]\n}\n" if first else closing + b"\n")
 
 
 def _bytes(text: bytes | str) -> bytes:
     return text if isinstance(text, bytes) else text.encode()
 
 
-def _write(text: bytes | str) -> None:
-    write_bytes = getattr(sys.stdout, "write_bytes", None)
-    if write_bytes is not None:
-        write_bytes(_bytes(text))
+def _write_json(text: bytes | str) -> None:
+    """A piece of a JSON text (`_json`'s) to standard output."""
+    write_json = getattr(sys.stdout, "write_json", None)
+    if write_json is not None:
+        write_json(_bytes(text))
     else:
         sys.stdout.write(text if isinstance(text, str) else text.decode())
 
