@@ -87,22 +87,34 @@ def test_the_quick_scan_finds_exactly_the_characters_shown_as_codes():
         assert bool(cli._ANY_SHOWN.search(f"a{chr(c)}b")) == (c in cli._SHOWN), hex(c)
 
 
-def test_the_byte_scan_finds_exactly_the_characters_shown_as_codes():
-    """`_Shown.write_bytes` passes UTF-8 bytes through untranslated when the byte scan finds
-    nothing: it must find every character shown as a code and nothing else."""
+@pytest.mark.parametrize("encoder", ["json", "orjson"])
+def test_the_json_scan_finds_exactly_the_characters_shown_as_codes(encoder):
+    """`_Shown.write_json` passes a JSON text's bytes through untranslated when the byte scan
+    finds nothing: in the text as each encoder writes it, the scan must find every character
+    shown as a code and nothing else (below space the encoders write escapes, not characters)."""
+    import json
+
+    import orjson
+
     from servicebook import cli
 
     for c in range(0x30000):
         if 0xD800 <= c < 0xE000:  # surrogates: no UTF-8
             continue
-        assert cli._any_shown_utf8(f"a{chr(c)}b".encode()) == (c in cli._SHOWN), hex(c)
+        value = [f"a{chr(c)}b", {f"k{chr(c)}": 1}]
+        data = (json.dumps(value, ensure_ascii=False, indent=2).encode() if encoder == "json"
+                else orjson.dumps(value, option=orjson.OPT_INDENT_2))
+        assert cli._any_shown_in_json(data) == bool(cli._ANY_SHOWN.search(data.decode())), hex(c)
 
 
-@pytest.mark.parametrize("text", ["孙丽 plain\n", "孙丽\x1b]0;pwned\x07\u202e\x9b31m\rX\r\n", "a\r\nb\rc", "—“引号”…·\n"])
-def test_bytes_written_as_their_text_would_be(text):
+@pytest.mark.parametrize("text", ["孙丽 plain", "孙丽\x1b]0;pwned\x07\u202e\x9b31m\rX\r\n", "a\r\nb\rc", "—“引号”…·\x7f"])
+def test_json_written_as_its_text_would_be(text):
     import io
+    import json
 
     from servicebook import cli
+
+    data = json.dumps({"name": text}, ensure_ascii=False, indent=2) + "\n"
 
     def shown(write):
         stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
@@ -112,4 +124,4 @@ def test_bytes_written_as_their_text_would_be(text):
         stream.flush()
         return stream.buffer.getvalue()
 
-    assert shown(lambda out: out.write_bytes(text.encode())) == shown(lambda out: out.write(text))
+    assert shown(lambda out: out.write_json(data.encode())) == shown(lambda out: out.write(data))
