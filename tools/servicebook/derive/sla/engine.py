@@ -289,7 +289,7 @@ class _Plan:
     """One clock of one policy for one tier: what every case it measures shares, worked out once
     per engine rather than once per case."""
 
-    __slots__ = ("cd", "target", "wcal", "budget", "pause", "restart", "ident", "text", "key")
+    __slots__ = ("cd", "target", "wcal", "budget", "pause", "restart", "ident", "text", "key", "starts_like")
 
     def __init__(self, policy: Policy, cd: ClockDef, tier: str, cal, cal24, pause: frozenset, key: tuple):
         self.key = key  # (policy's index in the engine, tier, clock's index): ``Engine._plan``
@@ -301,6 +301,9 @@ class _Plan:
         self.restart = tuple(e for e in cd.start if e.own_status)  # a repeat clock's next round
         self.ident = (policy.id, policy.version, cd.name, cd.title, cd.title_zh)
         self.text = self.target.text()
+        # the first clock of the policy with the same start events (``_cycles``: a case's fix
+        # and close clocks start together, found once)
+        self.starts_like = next(i for i, other in enumerate(policy.clocks) if other.start == cd.start)
 
 
 class Engine:
@@ -447,7 +450,11 @@ class Engine:
                     self._refidx[(r.kind, fld)].setdefault(v, []).append(r)
 
     def _owner(self, rec, cd: ClockDef) -> str | None:
-        return next((v for v in (self._owner_field(rec, spec) for spec in cd.owner) if v), None)
+        for spec in cd.owner:
+            v = self._owner_field(rec, spec)
+            if v:
+                return v
+        return None
 
     def _owner_field(self, rec, spec: str) -> str | None:
         """The person an owner spec names: ``field`` of the record, or ``ref/field`` of the record
@@ -874,6 +881,8 @@ class Engine:
             bounds += [i for i in range(1, n) if st[i] in policy.new_cycle_on]
         head = (rec.id, rec.kind, rec.data.get("customer"), tier)
         out: list[Clock] = []
+        whos: dict[tuple, tuple] = {}  # owner specs -> (owner, department): clocks share them
+        starts: dict[tuple, tuple] = {}  # (``_Plan.starts_like``, cycle) -> its first start: shared too
         for cd, plan in zip(policy.clocks, plans):
             if cd.match and not cd.measures(rec.data):
                 continue  # a clock of some records only (a product's own published promise)
@@ -881,7 +890,11 @@ class Engine:
                 if plan is None:
                     self._schedule(rec, policy, cd, tier, cal24, A, out)
                 else:
-                    self._cycles(rec, head, plan, cal.tz, ts, st, n, bounds, A, out)
+                    who = whos.get(cd.owner)
+                    if who is None:
+                        owner = self._owner(rec, cd)
+                        who = whos[cd.owner] = (owner, self._department(owner))
+                    self._cycles(rec, head, who, plan, cal.tz, ts, st, n, bounds, A, out, starts)
             except CalendarError as exc:
                 out.append(self._error(rec, tier, policy, cd, str(exc)))
         return out
@@ -896,17 +909,23 @@ class Engine:
             calendar=policy.calendars.get(tier, ""), error=msg,
         )
 
-    def _cycles(self, rec, head, plan, tz, ts, st, n, bounds, A, out) -> None:
+    def _cycles(self, rec, head, who, plan, tz, ts, st, n, bounds, A, out, starts: dict) -> None:
+        """The clocks of ``plan`` in each cycle (``bounds``) of ``rec``, added to ``out``.
+        ``starts``: the first start of each cycle found so far for this record, by the clock whose
+        start events these are (``_Plan.starts_like``): the same events in the same cycle start
+        at the same instant, so they are looked for once per record."""
         cd = plan.cd
-        owner = self._owner(rec, cd)
-        who = (owner, self._department(owner))
         first_idx = len(out)
         cycle = 0
         for k, i0 in enumerate(bounds):
             i1 = bounds[k + 1] if k + 1 < len(bounds) else n
             t_lo = ts[i0] if k > 0 else -_INF
             t_hi = ts[i1] if i1 < n else _INF
-            start, sidx = self._find_start(rec, cd.start, ts, st, i0, i1, A, t_lo, t_hi, tz, k == 0)
+            found = starts.get((plan.starts_like, k))
+            if found is None:
+                found = starts[(plan.starts_like, k)] = self._find_start(rec, cd.start, ts, st, i0, i1, A, t_lo,
+                                                                         t_hi, tz, k == 0)
+            start, sidx = found
             while start is not None:
                 stop, stop_idx = self._find_first(rec, cd.stop, ts, st, sidx, i1, A, start, t_hi, tz)
                 cancel, _ = self._find_first(rec, cd.cancel, ts, st, sidx, i1, A, start, t_hi, tz) if cd.cancel else (None, None)
@@ -955,22 +974,18 @@ class Engine:
         return best, best_idx
 
     def _measured(self, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A) -> Clock:
-        """``_measure_or_bounded``. While a record's clocks are traced for the store, what the clock was measured from is noted
-        (``Trace.measured``): a clock still open is measured again from it for a later instant
-        (``remeasure``), its records not read again."""
-        clock = self._measure_or_bounded(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+        """``_measure``, or past the calendar's data what can still be told (``_measure_bounded``,
+        which may raise). While a record's clocks are traced for the store, what the clock was
+        measured from is noted (``Trace.measured``): a clock still open is measured again from it
+        for a later instant (``remeasure``), its records not read again."""
+        try:
+            clock = self._measure(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+        except CalendarError as exc:
+            clock = self._measure_bounded(exc, plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
         if self._track is not None and plan.key[0] is not None:
             self._track.measured[id(clock)] = (plan.key, head, who, cycle, start, stop, cancel, t_hi,
                                                tuple(ts[:n]), tuple(st[:n]), n)
         return clock
-
-    def _measure_or_bounded(self, plan, *args) -> Clock:
-        """``_measure``, or past the calendar's data what can still be told (``_measure_bounded``,
-        which may raise)."""
-        try:
-            return self._measure(plan, *args)
-        except CalendarError as exc:
-            return self._measure_bounded(exc, plan, *args)
 
     def remeasure(self, kept, A: float) -> Clock | None:
         """The open clock ``kept`` (``store.ClockStore.get``: what it was measured from, its
@@ -984,7 +999,7 @@ class Engine:
             plan = self._plan(*key)
             if plan is None:
                 return None
-            clock = self._measure_or_bounded(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
+            clock = self._measured(plan, head, who, cycle, start, stop, cancel, t_hi, ts, st, n, A)
         except (CalendarError, TypeError, ValueError, IndexError, KeyError):  # out of data; a damaged entry
             return None
         clock.last_cycle, clock.missing = last_cycle, missing
