@@ -30,6 +30,7 @@ the rules are the legacy import. Audit derives; it never writes (but its signatu
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +41,7 @@ from servicebook.check import approvals as approval_rules
 from servicebook.derive.audit import openpgp, signatures, sshsig, store
 from servicebook.derive.audit.history import (  # noqa: F401 (re-exported: the audit's names)
     APPROVED_RECORD, CONFIG_PATHS, LIFECYCLE_PATH, RULES_PATH, Commit, History, Touch, _record_id,
-    finish_git_log, git_log, parse_log, parse_trailers, read_history, start_git_log,
+    git_log, parse_log, parse_trailers, read_history,
 )
 from servicebook.load import yamlload
 from servicebook.load.instants import instant_or_none
@@ -332,8 +333,12 @@ class Auditor:
         self.root = Path(root)
         self.repo = git.Repo(self.root, search_parent_directories=False)
         self.rev = rev
-        self.history = store.open_history(self.repo, self.root, rev)
-        self.records = records if records is not None else load_records(self.root, only=ids, history=self.history)
+        with ThreadPoolExecutor(1) as pool:
+            # the whole working tree is read while git reads the history (git works on another core)
+            tree = pool.submit(load_records, self.root) if records is None and ids is None else None
+            self.history = store.open_history(self.repo, self.root, rev)
+            self.records = (records if records is not None else tree.result() if tree is not None
+                            else load_records(self.root, only=ids, history=self.history))
         # for display (the site, `approve`): people as they are now; every verdict asks people_at
         self.people = People.from_records(self.records)
         self.lifecycle = load_lifecycle(self.root)
