@@ -30,8 +30,8 @@ the rules are the legacy import. Audit derives; it never writes (but its signatu
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from bisect import bisect_left
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
