@@ -62,20 +62,17 @@ def test_json_output_stays_json_holding_the_records_own_text(demo, args):
         if args[0] != "show" else sb_process(*args, "--root", str(demo), cwd=demo)
     assert proc.returncode in (0, 1), proc.stderr
     assert not any(c in proc.stdout for c in "\x7f\x85\x9b\u202e\u2066\x1b\x07"), repr(proc.stdout[:400])
-    found = []
-
-    def walk(value):
-        if isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, str) and "\x7f" in value:
-            found.append(value)
-
-    walk(json.loads(proc.stdout))
+    found = [t for t in _texts(json.loads(proc.stdout)) if "\x7f" in t]
     assert found and all(v.endswith(JSON_HOSTILE) for v in found), found
+
+
+def _texts(value) -> list[str]:
+    """Every text in a JSON value."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def test_the_quick_scan_finds_exactly_the_characters_shown_as_codes():
