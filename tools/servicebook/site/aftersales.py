@@ -24,6 +24,7 @@ from servicebook.derive.aftersales import kb as kb_mod
 from servicebook.derive.aftersales import parts as parts_mod
 from servicebook.derive.aftersales import technicians as tech_mod
 from servicebook.derive.aftersales import value_index as value_mod
+from servicebook.derive import cases as cases_mod
 from servicebook.derive import names, workload
 from servicebook.derive.sla.engine import Engine
 from servicebook.derive.aftersales.common import as_date, as_datetime, get, get_list, text
@@ -528,21 +529,44 @@ def _feedback_page(p: _Page) -> str:
 
 # ============================================================================================ entry
 
+def groups(corpus, lang: str, at, where: Callable[[str], str | None] | None = None,
+           options: dict | None = None) -> list[tuple[str, tuple[str, ...], Callable[[], dict[str, str]]]]:
+    """The after-sales pages for one language as of ``at``, in groups made together: (name, the
+    kinds of case records (and customers) the group reads, a function making its pages). A site
+    build keeps each group while those records are unchanged (`site.pagekeys.group_key`);
+    ``tests/test_site_incremental.py`` edits a record of every kind to prove the kinds are all."""
+    p = _Page(corpus, lang, at, where, (options or {}).get("use_directory_urls", True))
+    # the SLA clocks and the value index the site computed once (`options`), else computed here
+    clocks = (options or {}).get("sla_clocks")
+    values = (options or {}).get("value_index")
+
+    def technicians():
+        return {"technicians/index.md": _technicians_page(p, clocks if clocks is not None else Engine(p.c).clocks(p.at))}
+
+    def value():
+        return {"customers/value.md": _value_page(p, values or value_mod.ValueIndex(
+            p.c.raw if isinstance(p.c, MaskedCorpus) else p.c, p.at))}
+
+    return [
+        ("aftersales.kb", ("repair", "complaint", "customer"), lambda: _kb_pages(p)),
+        ("aftersales.inspections", ("installation", "inspection", "repair", "callback", "customer"),
+         lambda: {"inspections/index.md": _inspections_page(p)}),
+        ("aftersales.parts", ("part-request", "repair"), lambda: {"parts/index.md": _parts_page(p)}),
+        # the SLA clocks of every case
+        ("aftersales.technicians", cases_mod.CASE_KINDS + ("customer",), technicians),
+        ("aftersales.value", ("callback", "contract", "customer", "inspection", "repair", "installation"), value),
+        ("aftersales.feedback", ("callback", "inspection", "installation", "repair", "customer"),
+         lambda: {"feedback/index.md": _feedback_page(p)}),
+    ]
+
+
 def pages(corpus, lang: str, at, where: Callable[[str], str | None] | None = None,
           options: dict | None = None) -> dict[str, str]:
     """Every after-sales page for one language, as of ``at``."""
-    p = _Page(corpus, lang, at, where, (options or {}).get("use_directory_urls", True))
-    out = _kb_pages(p)
-    out["inspections/index.md"] = _inspections_page(p)
-    out["parts/index.md"] = _parts_page(p)
-    # the SLA clocks and the value index the site computed once (`options`), else computed here
-    clocks = (options or {}).get("sla_clocks")
-    out["technicians/index.md"] = _technicians_page(p, clocks if clocks is not None else Engine(p.c).clocks(p.at))
-    values = (options or {}).get("value_index") or value_mod.ValueIndex(
-        p.c.raw if isinstance(p.c, MaskedCorpus) else p.c, p.at)
-    out["customers/value.md"] = _value_page(p, values)
-    out["feedback/index.md"] = _feedback_page(p)
+    out: dict[str, str] = {}
+    for _, _, make in groups(corpus, lang, at, where, options):
+        out.update(make())
     return out
 
 
-__all__ = ["pages", "kb_links"]
+__all__ = ["groups", "pages", "kb_links"]

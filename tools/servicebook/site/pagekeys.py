@@ -100,3 +100,24 @@ def customer_key(gen, rec, build: str) -> str:
         other = m.records.get(rid)
         parts.append((rid, where.get(rid), _content(gen, other) if other is not None else None))
     return digest(*parts)
+
+
+def group_key(gen, kinds, *extra) -> str:
+    """A group of list or report pages made by one function (`pages._Generator.group`): the build's
+    key, the moment, where every record is shown, which records make each chain, every record of
+    ``kinds`` (the kinds of records the function reads; records that are not cases or customers are
+    in the build's key already) and ``extra`` (derived figures the function is given)."""
+    return digest(gen.build_key(), gen.m.as_of, _once(gen, "where", lambda: sorted(gen.where.items())),
+                  _once(gen, "chains", lambda: sorted((ch.root.id, sorted(r.id for r in ch.records))
+                                                      for ch in gen.m.chains)),
+                  [(kind, _once(gen, f"kind:{kind}", lambda kind=kind: [
+                      (r.id, _content(gen, r)) for r in sorted(gen.m.by_kind.get(kind, ()), key=lambda r: r.id)]))
+                   for kind in sorted(set(kinds))], *extra)
+
+
+def _once(gen, name: str, parts) -> str:
+    """The digest of ``parts()``, taken once per build: groups share these inputs."""
+    found = gen.group_inputs.get(name)
+    if found is None:
+        found = gen.group_inputs[name] = digest(parts())
+    return found

@@ -88,8 +88,7 @@ def generate(corpus, options: dict) -> dict[str, str]:
         model = SiteModel(corpus, opts)
         gen = _Generator(model, opts)
         out = gen.run()
-        _add_section_pages(out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()},
-                           gen.where)
+        _add_section_pages(gen, out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()})
         if model.kept_masks is not None:
             model.kept_masks.save()
         if store is not None:
@@ -121,6 +120,7 @@ class _Generator:
         self.store = opts.get("store")
         self._build_key: str | None = None
         self.record_digests: dict = {}  # record ID -> (record, digest): `pagekeys`
+        self.group_inputs: dict[str, str] = {}  # digests of the inputs groups share: `pagekeys.group_key`
         # where each record is shown: case page anchor, customer page, or archive page
         self.where: dict[str, str] = {}
 
@@ -419,13 +419,41 @@ class _Generator:
         keep it under once generated (None without a store)."""
         if self.store is None:
             return None
-        if self._build_key is None:
-            self._build_key = pagekeys.build_key(self)
-        key = key_of(self, item, self._build_key)
+        key = key_of(self, item, self.build_key())
         if self.store.kept_page(here, key):
             self.out[here] = self.store.file(here)
             return True
         return key
+
+    def build_key(self) -> str:
+        if self._build_key is None:
+            self._build_key = pagekeys.build_key(self)
+        return self._build_key
+
+    def group(self, name: str, kinds, make: Callable[[], dict[str, str]], *extra) -> dict[str, str | Path]:
+        """The pages ``make()`` gives (path -> text), kept as one group in the store under a key of
+        the corpus slice ``make`` reads (`pagekeys.group_key`: ``kinds`` of records, ``extra``
+        figures it is given): while the key is unchanged they are not made again (a kept page is
+        given by its file)."""
+        if self.store is None:
+            return make()
+        key = pagekeys.group_key(self, kinds, *extra)
+        kept = self.store.kept_group(name, key)
+        if kept is not None:
+            return {page: self.store.file(page) for page in kept}
+        return self.store.put_group(name, key, make())
+
+    def made(self, render: Callable[[], None]) -> Callable[[], dict[str, str]]:
+        """``render`` (which renders pages into this build's output) as a function giving the
+        pages it rendered, for `group`."""
+        def pages() -> dict[str, str]:
+            out, self.out = self.out, {}
+            try:
+                render()
+                return self.out
+            finally:
+                self.out = out
+        return pages
 
     def keep(self, here: str, key: str | None) -> None:
         if key is not None:
@@ -1203,7 +1231,8 @@ def _prefixes() -> dict[str, str]:
     return {name: kind.prefix for name, kind in KINDS.items()}
 
 
-# Page modules of other parts of the process (each `pages(corpus, lang, at, ...) -> {path: md}`),
+# Page modules of other parts of the process (each `groups(corpus, lang, at, ...)`: its pages in groups
+# kept apart, `_Generator.group`; and `pages(corpus, lang, at, ...) -> {path: md}`, all of them),
 # beside this one. Their pages are added as they are; a generated page of ours at the same path is
 # kept, except the knowledge-base placeholder, which the knowledge-base module replaces. They are
 # part of the package: a module that fails to import or a page that raises is a bug and fails the
@@ -1213,14 +1242,17 @@ SECTION_MODULES = ("aftersales", "presales")
 REPLACEABLE = {"kb/index.md"}
 
 
-def _add_section_pages(out: dict[str, str], corpus, opts: dict, where: dict[str, str]) -> None:
+def _add_section_pages(gen: "_Generator", out: dict, corpus, opts: dict) -> None:
     import importlib
 
     for name in SECTION_MODULES:
         mod = importlib.import_module(f"servicebook.site.{name}")
         started = time.monotonic()
-        extra = mod.pages(corpus, opts["lang"], opts["as_of"], where=where.get, options=opts)
-        for path, content in extra.items():
-            if path not in out or path in REPLACEABLE:
-                out[path] = content
-        log.info("servicebook: %d %s pages in %.1f s", len(extra), name, time.monotonic() - started)
+        n = 0
+        for group, kinds, make in mod.groups(corpus, opts["lang"], opts["as_of"], where=gen.where.get, options=opts):
+            extra = gen.group(group, kinds, make)
+            n += len(extra)
+            for path, content in extra.items():
+                if path not in out or path in REPLACEABLE:
+                    out[path] = content
+        log.info("servicebook: %d %s pages in %.1f s", n, name, time.monotonic() - started)

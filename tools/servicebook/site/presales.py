@@ -128,6 +128,18 @@ def _manager_slug(pid: str | None) -> str:
     return pid if pid and is_safe_id(pid) else "unassigned"
 
 
+# The kinds of case records (and customers) the pre-sales pages read: the deals' chains and the
+# contracts' delivery records (`groups`).
+KINDS = ("survey", "appraisal", "solution", "feasibility", "contract", "bid", "communication",
+         "requirements", "change", "progress", "risk", "problem", "customer")
+
+
+def groups(corpus, lang: str, at, where=None, options: dict | None = None) -> list:
+    """The pre-sales pages as one group, as `aftersales.groups` gives its pages: (name, the kinds
+    of records read, a function making the pages)."""
+    return [("presales", KINDS, lambda: pages(corpus, lang, at, where, options))]
+
+
 def pages(corpus, lang: str, at, where=None, options: dict | None = None) -> dict[str, str]:
     """``options["detail_window_days"]``: contracts with no change for longer than this and no
     open problem are listed in the delivery index without a page of their own."""

@@ -10,6 +10,9 @@ the docs layout (`cases/SV-1.md`). Two things make a rebuild cheap:
 - A page that is expensive to make (a case page: every form of the chain) is stored with a key: a
   digest of every input it is made from (`site/pagekeys.py`). While the key is unchanged the page is
   not generated at all; its file is already right.
+- Pages made together by one function (a list or report section: the pre-sales pages, the parts
+  page, ...) are a group kept under one key, a digest of the slice of the corpus the function reads
+  (`pagekeys.group_key`): while it is unchanged none of them is generated.
 
 The store is a cache: its manifest (page -> key) is one marshal file written atomically after the
 files; a damaged or foreign manifest is ignored (every page is generated again), never trusted. A
@@ -35,7 +38,7 @@ from servicebook.load.records import content_digest
 from servicebook.write.writer import umask_mode
 
 PAGES_DIR = Path(".cache") / "servicebook" / "pages"
-_FORMAT = "servicebook-pages-2"
+_FORMAT = "servicebook-pages-3"
 
 
 def page_folder(root: Path, lang: str, personal: bool = False) -> Path:
@@ -52,18 +55,26 @@ class PageStore:
         self.manifest = folder / "manifest.marshal"
         # held until `close`, after MkDocs has read the page files (`on_post_build`)
         self._lock = _locked(folder / ".lock")
-        self.keys: dict[str, tuple[str, str]] = self._read_keys()  # page -> (key, digest of its file)
+        self.keys: dict[str, tuple[str, str]] = {}  # page -> (key, digest of its file)
+        self.groups: dict[str, tuple[str, tuple[str, ...]]] = {}  # group -> (key, its pages)
+        self._read_keys()
+        self.groups_seen: set[str] = set()
+        self.groups_kept: set[str] = set()   # groups of this build not made again
         self.seen: set[str] = set()     # pages of this build
         self.written = 0                # files whose text changed this build
         self.kept = 0                   # pages not generated: their key was unchanged
         self.removed: list[str] = []    # pages of the last build this one no longer makes
 
-    def _read_keys(self) -> dict[str, tuple[str, str]]:
+    def _read_keys(self) -> None:
         loaded = read_store(self.manifest)  # sealed; {} when missing, damaged or not made here
-        if not (loaded.get("format") == _FORMAT and isinstance(loaded.get("keys"), dict)):
-            return {}
-        return {k: v for k, v in loaded["keys"].items()
-                if isinstance(k, str) and type(v) is tuple and len(v) == 2 and all(isinstance(x, str) for x in v)}
+        if not (loaded.get("format") == _FORMAT and isinstance(loaded.get("keys"), dict)
+                and isinstance(loaded.get("groups"), dict)):
+            return
+        self.keys = {k: v for k, v in loaded["keys"].items()
+                     if isinstance(k, str) and type(v) is tuple and len(v) == 2 and all(isinstance(x, str) for x in v)}
+        self.groups = {k: v for k, v in loaded["groups"].items()
+                       if isinstance(k, str) and type(v) is tuple and len(v) == 2 and isinstance(v[0], str)
+                       and type(v[1]) is tuple and all(isinstance(x, str) for x in v[1])}
 
     def file(self, page: str) -> Path:
         """Where a page's text is kept. Page paths are the generator's own (built from safe IDs);
@@ -77,17 +88,38 @@ class PageStore:
         """Whether ``page`` is kept with exactly this key and its file holds the text kept with it
         (a file put there by anything else — a checkout of a branch that force-added it — is not
         trusted): then it need not be generated, and counts as a page of this build."""
-        kept = self.keys.get(page)
-        if kept is None or kept[0] != key:
-            return False
-        try:
-            if content_hash(self.file(page).read_bytes()).hex() != kept[1]:
-                return False
-        except OSError:
+        if not self._intact(page, key):
             return False
         self.seen.add(page)
         self.kept += 1
         return True
+
+    def _intact(self, page: str, key: str) -> bool:
+        kept = self.keys.get(page)
+        if kept is None or kept[0] != key:
+            return False
+        try:
+            return content_hash(self.file(page).read_bytes()).hex() == kept[1]
+        except OSError:
+            return False
+
+    def kept_group(self, group: str, key: str) -> tuple[str, ...] | None:
+        """The pages of ``group`` when the group is kept with exactly this key and every page of it
+        is intact (`kept_page`); they count as pages of this build. None: make the group again."""
+        self.groups_seen.add(group)
+        kept = self.groups.get(group)
+        if kept is None or kept[0] != key or not all(self._intact(page, key) for page in kept[1]):
+            return None
+        for page in kept[1]:
+            self.kept_page(page, key)
+        self.groups_kept.add(group)
+        return kept[1]
+
+    def put_group(self, group: str, key: str, pages: dict[str, str]) -> dict[str, Path]:
+        """Keep the pages ``group`` made (path -> text) under its ``key``."""
+        self.groups_seen.add(group)
+        self.groups[group] = (key, tuple(pages))
+        return {page: self.put(page, text, key) for page, text in pages.items()}
 
     def put(self, page: str, text: str, key: str | None = None) -> Path:
         """Keep a page's text (written only when it differs from the file's) and its key, if any."""
@@ -112,6 +144,8 @@ class PageStore:
         """Drop the pages this build did not make, then write the manifest."""
         for page in [p for p in self.keys if p not in self.seen]:
             del self.keys[page]
+        for group in [g for g in self.groups if g not in self.groups_seen]:
+            del self.groups[group]
         if self.folder.is_dir():
             for path in self.folder.rglob("*"):
                 if path.is_file() and path not in (self.manifest, self.folder / ".lock"):
@@ -119,7 +153,7 @@ class PageStore:
                     if page not in self.seen:
                         path.unlink()
                         self.removed.append(page)
-        write_store(self.manifest, {"format": _FORMAT, "keys": self.keys})
+        write_store(self.manifest, {"format": _FORMAT, "keys": self.keys, "groups": self.groups})
 
     def close(self) -> None:
         """Let another build of this language use the store: once MkDocs has read its page files
