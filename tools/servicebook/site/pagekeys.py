@@ -121,3 +121,22 @@ def _once(gen, name: str, parts) -> str:
     if found is None:
         found = gen.group_inputs[name] = digest(parts())
     return found
+
+
+def chain_rows(gen) -> str:
+    """What the lists of chains (`pages._Generator.chain_row`, the customers' case counts) show of
+    every chain, in the build's order: its root, page or archive page, kind, whether open, its
+    customer (and that record's data: the row names it), its state record's kind and status, when
+    it started and last changed, and how many records it has."""
+    m = gen.m
+
+    def rows():
+        out = []
+        for ch in m.chains:
+            state = ch.state_record
+            customer = m.records.get(ch.customer) if isinstance(ch.customer, str) else None
+            out.append((ch.root.id, m.page(ch), m.archive_page(ch), ch.kind, ch.open, ch.customer,
+                        _content(gen, customer) if customer is not None else None, state.kind,
+                        ch.status.get(state.id), ch.started, ch.last, len(ch.records)))
+        return out
+    return _once(gen, "chain rows", rows)

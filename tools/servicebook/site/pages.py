@@ -213,13 +213,21 @@ class _Generator:
                 self.progress(done, total)
 
         self.home(); tick()
-        self.cases_index(window, archived, pages_archive); tick()
+
+        def chain_lists():
+            self.cases_index(window, archived, pages_archive)
+            for n in range(pages_archive):
+                self.archive_page(archived[n * size:(n + 1) * size], n + 1, pages_archive, window)
+        # the lists of chains show no record's own data but the customer's (`pagekeys.chain_rows`)
+        self.out.update(self.group("cases.lists", (), self.made(chain_lists), lambda: pagekeys.chain_rows(self)))
+        tick(1 + pages_archive)
         for ch in m.chains:
             if m.page(ch):
                 self.case_page(ch); tick()
-        for n in range(pages_archive):
-            self.archive_page(archived[n * size:(n + 1) * size], n + 1, pages_archive, window); tick()
-        self.customers_index(); tick()
+        # and the customers' satisfaction (their callbacks)
+        self.out.update(self.group("customers.index", ("customer", "callback"), self.made(self.customers_index),
+                                   lambda: pagekeys.chain_rows(self)))
+        tick()
         for rec in m.by_kind.get("customer", []):
             if is_safe_id(rec.id):
                 self.customer_page(rec); tick()
@@ -430,14 +438,15 @@ class _Generator:
             self._build_key = pagekeys.build_key(self)
         return self._build_key
 
-    def group(self, name: str, kinds, make: Callable[[], dict[str, str]], *extra) -> dict[str, str | Path]:
+    def group(self, name: str, kinds, make: Callable[[], dict[str, str]],
+              inputs: Callable[[], object] | None = None) -> dict[str, str | Path]:
         """The pages ``make()`` gives (path -> text), kept as one group in the store under a key of
-        the corpus slice ``make`` reads (`pagekeys.group_key`: ``kinds`` of records, ``extra``
-        figures it is given): while the key is unchanged they are not made again (a kept page is
-        given by its file)."""
+        the corpus slice ``make`` reads (`pagekeys.group_key`: ``kinds`` of records, and what
+        ``inputs()`` gives of what else it reads): while the key is unchanged they are not made
+        again (a kept page is given by its file)."""
         if self.store is None:
             return make()
-        key = pagekeys.group_key(self, kinds, *extra)
+        key = pagekeys.group_key(self, kinds, inputs() if inputs is not None else None)
         kept = self.store.kept_group(name, key)
         if kept is not None:
             return {page: self.store.file(page) for page in kept}
