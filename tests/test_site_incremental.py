@@ -163,11 +163,17 @@ def test_kept_list_pages_equal_fresh_ones_after_an_edit_of_each_kind(demo):
             _edit_what_pages_show(path, personal)
         for group in _agree(demo, AT).groups_kept:
             kept.setdefault(group, set()).add(kind)
+    # a status, which places no record: lists that show it must show the change
+    for kind in ("complaint", "repair", "solution", "contract"):
+        path = sorted((demo / "records" / kind).rglob("*.yaml"))[4]
+        _edit(path, "\nstatus: ", "\nstatus: 改")
+        _agree(demo, AT)
     # the test has teeth: each group was kept after edits of the kinds it does not read
     assert kept["presales"] >= {"callback", "complaint", "inspection", "installation", "repair", "part-request"}
     assert kept["aftersales.parts"] >= {"complaint", "survey", "solution", "contract", "callback"}
     for group in ("aftersales.kb", "aftersales.inspections", "aftersales.value", "aftersales.feedback"):
         assert {"survey", "solution", "bid"} <= kept[group], group
+    assert "complaint" in kept["aftersales.kb"]  # its matches and fields shown unchanged
     for group in ("cases.lists", "customers.index"):  # a record's own data shows in no list of chains
         assert {"complaint", "repair", "survey", "contract"} <= kept[group], group
 

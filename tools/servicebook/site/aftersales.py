@@ -12,6 +12,7 @@ repair or complaint page.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import date
 from typing import Callable
@@ -180,7 +181,24 @@ def kb_links(corpus, record_id: str, lang: str, here: str, limit: int = 5,
     return _heading(3, p.t("aftersales.kb.related")) + "\n\n" + "\n".join(items) + "\n"
 
 
-def _kb_pages(p: _Page) -> dict[str, str]:
+def _kb_inputs(p: _Page, matches_of_case: dict[str, list]) -> list:
+    """What the knowledge-base pages show of case records, for their group's key
+    (`site.pagekeys.group_key`): each case's kind, status, product and matches, and each entry's
+    learned-from records' kind, customer and date (a match as shown: its entry, in order, its
+    reasons and how alike the texts are, not the exact figure). The entries themselves, the products, parts and
+    people are in every key already; masking depends on values the key has too."""
+    records = _own_text(p.c).records
+    cases = [(cid, records[cid].kind, get(records[cid].data, "status"), get(records[cid].data, "product"),
+              [(m.entry.id, tuple(m.reasons), alike(m.similarity)) for m in found])
+             for cid, found in matches_of_case.items()]
+    behind = [(rec.id, rid, (lambda r: None if r is None else (r.kind, get(r.data, "customer"), get(r.data, "created_at")))(
+               records.get(rid))) for rec in p.c.of_kind("kb") for rid in get_list(rec.data, "learned_from")
+              if isinstance(rid, str)]
+    return [cases, behind]
+
+
+def _kb_pages(p: _Page, matches_of_case: dict[str, list]) -> dict[str, str]:
+    """The knowledge-base pages; ``matches_of_case``: `kb.case_matches` of the records' own text."""
     out: dict[str, str] = {}
     here = "kb/index.md"
     all_entries = kb_mod.entries(p.c, include_drafts=True)
@@ -213,8 +231,7 @@ def _kb_pages(p: _Page) -> dict[str, str]:
     out[here] = _lines(*blocks)
 
     # which cases match which entries (`kb.case_matches`, once; the entry pages use it too)
-    matches_of_case = {cid: _shown_matches(p, found)
-                       for cid, found in kb_mod.case_matches(_own_text(p.c), limit=3).items()}
+    matches_of_case = {cid: _shown_matches(p, found) for cid, found in matches_of_case.items()}
     cases_of_entry = {eid: [(p.c.records[cid], m) for cid, m in found]
                       for eid, found in kb_mod.cases_of_entries(matches_of_case).items()}
 
@@ -530,9 +547,10 @@ def _feedback_page(p: _Page) -> str:
 # ============================================================================================ entry
 
 def groups(corpus, lang: str, at, where: Callable[[str], str | None] | None = None,
-           options: dict | None = None) -> list[tuple[str, tuple[str, ...], Callable[[], dict[str, str]]]]:
+           options: dict | None = None) -> list[tuple[str, tuple[str, ...], Callable[[], dict[str, str]], Callable | None]]:
     """The after-sales pages for one language as of ``at``, in groups made together: (name, the
-    kinds of case records (and customers) the group reads, a function making its pages). A site
+    kinds of case records (and customers) the group reads, a function making its pages, a function
+    giving what else it reads of other records, or None). A site
     build keeps each group while those records are unchanged (`site.pagekeys.group_key`);
     ``tests/test_site_incremental.py`` edits a record of every kind to prove the kinds are all."""
     p = _Page(corpus, lang, at, where, (options or {}).get("use_directory_urls", True))
@@ -547,16 +565,21 @@ def groups(corpus, lang: str, at, where: Callable[[str], str | None] | None = No
         return {"customers/value.md": _value_page(p, values or value_mod.ValueIndex(
             p.c.raw if isinstance(p.c, MaskedCorpus) else p.c, p.at))}
 
+    @functools.cache
+    def matches():  # which cases match which entries: once, for the KB pages and their key
+        return kb_mod.case_matches(_own_text(p.c), limit=3)
+
     return [
-        ("aftersales.kb", ("repair", "complaint", "customer"), lambda: _kb_pages(p)),
+        # the KB pages show of repairs and complaints only their matches and a few fields (`_kb_inputs`)
+        ("aftersales.kb", ("customer",), lambda: _kb_pages(p, matches()), lambda: _kb_inputs(p, matches())),
         ("aftersales.inspections", ("installation", "inspection", "repair", "callback", "customer"),
-         lambda: {"inspections/index.md": _inspections_page(p)}),
-        ("aftersales.parts", ("part-request", "repair"), lambda: {"parts/index.md": _parts_page(p)}),
+         lambda: {"inspections/index.md": _inspections_page(p)}, None),
+        ("aftersales.parts", ("part-request", "repair"), lambda: {"parts/index.md": _parts_page(p)}, None),
         # the SLA clocks of every case
-        ("aftersales.technicians", cases_mod.CASE_KINDS + ("customer",), technicians),
-        ("aftersales.value", ("callback", "contract", "customer", "inspection", "repair", "installation"), value),
+        ("aftersales.technicians", cases_mod.CASE_KINDS + ("customer",), technicians, None),
+        ("aftersales.value", ("callback", "contract", "customer", "inspection", "repair", "installation"), value, None),
         ("aftersales.feedback", ("callback", "inspection", "installation", "repair", "customer"),
-         lambda: {"feedback/index.md": _feedback_page(p)}),
+         lambda: {"feedback/index.md": _feedback_page(p)}, None),
     ]
 
 
@@ -564,7 +587,7 @@ def pages(corpus, lang: str, at, where: Callable[[str], str | None] | None = Non
           options: dict | None = None) -> dict[str, str]:
     """Every after-sales page for one language, as of ``at``."""
     out: dict[str, str] = {}
-    for _, _, make in groups(corpus, lang, at, where, options):
+    for _, _, make, _ in groups(corpus, lang, at, where, options):
         out.update(make())
     return out
 

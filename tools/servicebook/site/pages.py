@@ -1258,8 +1258,9 @@ def _add_section_pages(gen: "_Generator", out: dict, corpus, opts: dict) -> None
         mod = importlib.import_module(f"servicebook.site.{name}")
         started = time.monotonic()
         n = 0
-        for group, kinds, make in mod.groups(corpus, opts["lang"], opts["as_of"], where=gen.where.get, options=opts):
-            extra = gen.group(group, kinds, make)
+        for group, kinds, make, inputs in mod.groups(corpus, opts["lang"], opts["as_of"], where=gen.where.get,
+                                                     options=opts):
+            extra = gen.group(group, kinds, make, inputs)
             n += len(extra)
             for path, content in extra.items():
                 if path not in out or path in REPLACEABLE:

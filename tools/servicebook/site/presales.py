@@ -136,8 +136,8 @@ KINDS = ("survey", "appraisal", "solution", "feasibility", "contract", "bid", "c
 
 def groups(corpus, lang: str, at, where=None, options: dict | None = None) -> list:
     """The pre-sales pages as one group, as `aftersales.groups` gives its pages: (name, the kinds
-    of records read, a function making the pages)."""
-    return [("presales", KINDS, lambda: pages(corpus, lang, at, where, options))]
+    of records read, a function making the pages, None: nothing else read)."""
+    return [("presales", KINDS, lambda: pages(corpus, lang, at, where, options), None)]
 
 
 def pages(corpus, lang: str, at, where=None, options: dict | None = None) -> dict[str, str]:
