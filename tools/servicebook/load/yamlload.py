@@ -240,18 +240,27 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> str:
 # keys, an empty block scalar ending the file (yaml-rs reads a newline), and YAML 1.2 number
 # forms we keep as text (0123, 0x1F, .5, 1e3, 1_000, .inf). Keys that are not text need no gate:
 # no schema admits them, so such a file fails the fast validation and is re-read strictly.
-# Cheapest tests first; the gate must cost less than the parse it protects (the number forms'
-# pattern starts with one character class, which the engine scans for: an alternation there made
-# it try every position, twice the cost).
-_NUMBER_FORMS_WE_KEEP_AS_TEXT = re.compile(
-    r"""[:\-\[,{](?:(?<=[:-])[ \t]+|(?<![:-])[ \t]*)   # a value position: ': ', '- ', or [ , {
-    [-+]?(?:
-        0[0-9xXoObB_]                 # leading zero, hex, octal, binary: 0123 0x1F
-      | \.[0-9iInN]                   # leading dot, .inf, .nan
-      | [0-9]+(?:_|\.(?![0-9])|[eE][-+]?[0-9])   # 1_000, 1., 1e3
-    )""",
-    re.VERBOSE,
-)
+# Cheapest tests first; the gate must cost less than the parse it protects.
+#
+# The number forms: at a value position (': ' or '- ' then any blanks; '[', ',' or '{' then
+# maybe blanks), an optional sign, then a leading zero, hex, octal or binary (0123 0x1F), a
+# leading dot (.5 .inf .nan), or digits followed by '_', a '.' without a digit after it, or an
+# exponent (1_000 1. 1e3). One pattern per value position, each starting with its literal text,
+# which the regex engine finds by a fast search: one pattern starting with the class of the five
+# characters tried every ':' and '-' of every date and time (twice the cost).
+_NUMBER_FORM = r"[ \t]*[-+]?(?:0[0-9xXoObB_]|\.[0-9iInN]|[0-9]+(?:_|\.(?![0-9])|[eE][-+]?[0-9]))"
+_NUMBER_FORMS_AFTER = tuple((lead, re.compile(re.escape(lead) + _NUMBER_FORM))
+                            for lead in (": ", "- ", ":\t", "-\t", "[", ",", "{"))
+
+
+def _has_number_form(text: str) -> bool:
+    """Whether ``text`` has a YAML 1.2 number form we keep as text at a value position."""
+    for lead, pattern in _NUMBER_FORMS_AFTER:
+        if lead in text and pattern.search(text):
+            return True
+    return False
+
+
 _BLOCK_HEADER_AT_END = re.compile(r"[|>][-+1-9]*[ \t]*(?:#.*)?$")
 
 
@@ -273,7 +282,7 @@ def _needs_strict_path(text: str) -> bool:
         return True
     if _BLOCK_HEADER_AT_END.search(text.rstrip().rsplit("\n", 1)[-1]):
         return True
-    return bool(_NUMBER_FORMS_WE_KEEP_AS_TEXT.search(text) or _LONG_DIGITS.search(text))
+    return _has_number_form(text) or (len(text) > _MAX_INT_DIGITS and _LONG_DIGITS.search(text) is not None)
 
 
 def parse(data: bytes, max_bytes: int = MAX_BYTES) -> Any:
