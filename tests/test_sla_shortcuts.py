@@ -1,5 +1,10 @@
 """The SLA engine's shortcuts give exactly the clocks of the slow path.
 
+A business calendar keeps the answers of ``wd`` (an instant's working coordinate) and
+``instant_at_w`` (the instant of a coordinate) it gave: asked again, in any order, with the
+coverage checked for each question's own start day, it answers as a calendar that keeps nothing,
+errors included (``test_kept_calendar_answers_*``).
+
 Clocks of one policy with the same start events (a complaint's fix and close clocks) start at the
 same instant in each cycle: the engine looks for that start once per record and cycle
 (``_Plan.starts_like``). Proven here against the engine made to look for every clock's start in
@@ -14,6 +19,7 @@ import random
 
 import pytest
 
+from servicebook.derive.sla import calendar as bc
 from servicebook.derive.sla import engine as engine_mod
 from test_sla import LIFECYCLE, Repo
 
@@ -130,3 +136,59 @@ def test_shared_starts_give_the_clocks_of_each_start_found_alone(repo, monkeypat
     assert {c.policy for c in clocks} >= {"SLA-complaint", "SLA-enquiry", "SLA-repair"}
     # and the shortcut is taken: a complaint's fix and close clocks share one search per cycle
     assert shared_calls < len(calls) * 0.8
+
+
+def _answer(ask):
+    try:
+        return ask()
+    except bc.CalendarError as exc:
+        return ("error", str(exc))
+
+
+def _instants(rnd: random.Random) -> list[float]:
+    """Instants around the holidays, the make-up days, the lunch break, midnight and the working
+    day's edges, and past the covered years."""
+    out = []
+    for base in WINDOWS + (dt.datetime(2026, 12, 28, tzinfo=TZ), dt.datetime(2004, 1, 1, tzinfo=TZ)):
+        for _ in range(150):
+            t = base + dt.timedelta(minutes=rnd.randrange(0, 20 * 1440))
+            if rnd.random() < 0.5:
+                t = t.replace(hour=rnd.choice((0, 8, 9, 11, 12, 13, 17, 18, 23)), minute=rnd.choice((0, 1, 30, 59)),
+                              second=rnd.choice((0, 0, 59)))
+            out.append(t.timestamp() + rnd.choice((0.0, 0.0, 0.25)))
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda: bc.BusinessCalendar(id="CAL-cn"),
+    # a gap in the covered years: 2026 without holiday data, between two covered years
+    lambda: bc.BusinessCalendar(id="CAL-gap", statutory="none", covered_years=(2025, 2027)),
+], ids=["statutory", "gap"])
+def test_kept_calendar_answers_equal_fresh_ones(make):
+    rnd = random.Random(3)
+    kept, fresh = make(), make()
+    instants = _instants(rnd)
+    coords = [w for w in (_answer(lambda t=t: fresh.wd(t)) for t in instants) if w[0] != "error"]
+    days = sorted({d for _, d in coords}) + [0]
+    questions = [("wd", t) for t in instants] + [
+        ("at", w + delta, rnd.choice(days)) for w, _ in coords for delta in (0.0, 1.0, 3600.0, 8 * 3600.0, 86400.0)]
+    for q in questions + rnd.sample(questions, len(questions)):  # each asked twice, the second time in another order
+        for cal in (kept, fresh):
+            cal._wd_seen.clear() if cal is fresh else None
+            cal._at_w_seen.clear() if cal is fresh else None
+        if q[0] == "wd":
+            assert _answer(lambda: kept.wd(q[1])) == _answer(lambda: fresh.wd(q[1])), q
+        else:
+            assert _answer(lambda: kept.instant_at_w(q[1], q[2])) == _answer(lambda: fresh.instant_at_w(q[1], q[2])), q
+    assert kept._wd_seen and kept._at_w_seen  # answers were kept, and given again
+
+
+def test_kept_calendar_answer_still_checks_its_start_day():
+    """A coordinate in 2027 found from a 2027 start is kept; asked again from a 2025 start it
+    crosses the uncovered 2026 and is refused, as a calendar that keeps nothing refuses it."""
+    cal = bc.BusinessCalendar(id="CAL-gap", statutory="none", covered_years=(2025, 2027))
+    w, day = cal.wd(dt.datetime(2027, 3, 1, 10, tzinfo=cal.tz).timestamp())
+    before = cal.wd(dt.datetime(2025, 6, 2, 10, tzinfo=cal.tz).timestamp())[1]
+    assert cal.instant_at_w(w, day) == dt.datetime(2027, 3, 1, 10, tzinfo=cal.tz).timestamp()
+    with pytest.raises(bc.CalendarError, match="covered years"):
+        cal.instant_at_w(w, before)

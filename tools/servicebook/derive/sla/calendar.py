@@ -73,6 +73,7 @@ DEFAULT_HOURS: dict[str, list[tuple[str, str]]] = {
 } | {d: [] for d in WEEKDAYS[5:]}
 
 _DAY = 86400
+_SEEN_MAX = 1 << 19  # answers a calendar keeps per question (``BusinessCalendar._wd_seen``): ~80 MB each at most
 _INF_TS = float("inf")
 
 
@@ -210,6 +211,11 @@ class BusinessCalendar:
             raise CalendarError(f"{id}: the calendar covers no year")
         self.covered_years = frozenset(covered)
         self._built = False
+        # answers of ``wd`` and ``instant_at_w`` by their instant or coordinate: a case's clocks
+        # share their starts and stops, every open clock is measured to the same as-of instant
+        # and projected from it (100k complaints: 530k instants, 200k distinct)
+        self._wd_seen: dict[float, tuple[float, int]] = {}
+        self._at_w_seen: dict[float, tuple[float, int]] = {}
 
     # ---------------------------------------------------------------- precomputation
 
@@ -333,6 +339,9 @@ class BusinessCalendar:
     def wd(self, ts: float) -> tuple[float, int]:
         """``w(ts)`` and the index of the day holding ``ts`` (``day_of(ts)``), found together: the
         SLA engine needs both for most instants it measures."""
+        found = self._wd_seen.get(ts)
+        if found is not None:
+            return found
         if not self._built:
             self._build()
         i = bisect.bisect_right(self._starts, ts) - 1
@@ -346,26 +355,41 @@ class BusinessCalendar:
                 if ts > a:
                     acc += ts - a
                 break
-        return acc, i
+        found = acc, i
+        if len(self._wd_seen) < _SEEN_MAX:
+            self._wd_seen[ts] = found
+        return found
 
     def instant_at_w(self, wc: float, not_before_day: int = 0) -> float:
         """Earliest epoch instant whose working coordinate is ``wc``."""
         if not self._built:
             self._build()
-        cum = self._cum
-        if wc <= 0:
-            return self._starts[0] if not self._working else self._ivs[self._working[0]][0][0]
-        # first day whose end-cumulative reaches wc
-        j = bisect.bisect_left(cum, wc, 1) - 1
+        seen = self._at_w_seen.get(wc)
+        if seen is not None:
+            t, j = seen
+        else:
+            cum = self._cum
+            if wc <= 0:
+                return self._starts[0] if not self._working else self._ivs[self._working[0]][0][0]
+            # first day whose end-cumulative reaches wc
+            j = bisect.bisect_left(cum, wc, 1) - 1
+            t = None
+        # covered from ``not_before_day`` to the answer's day (asked each time: the day differs)
         i = not_before_day if not_before_day < j else j
         if j >= self._ndays or self._uncovered[j + 1] != self._uncovered[i]:
             self._check_span(i, j)
-        rest = wc - cum[j]
-        for a, b in self._ivs[j]:
-            if rest <= b - a:
-                return a + rest
-            rest -= b - a
-        return self._ivs[j][-1][1]  # float rounding guard
+        if t is None:
+            rest = wc - cum[j]
+            for a, b in self._ivs[j]:
+                if rest <= b - a:
+                    t = a + rest
+                    break
+                rest -= b - a
+            else:
+                t = self._ivs[j][-1][1]  # float rounding guard
+            if len(self._at_w_seen) < _SEEN_MAX:
+                self._at_w_seen[wc] = (t, j)
+        return t
 
     def _next_working_day(self, i: int) -> int:
         """The first working day after day ``i``, a day off."""
