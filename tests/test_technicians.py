@@ -197,3 +197,20 @@ def test_shipped_weights_make_the_customer_the_chief_examiner(repo):
     assert w["workload_per_complaint"] > 0 and w["workload_per_inspection"] > 0
     # the old weights (0.5 per point: a top rating worth 1) did not
     assert not tech.customer_outweighs({**w, "rating": {"neutral": 3, "per_point": 0.5}})
+
+
+def test_appraisals_of_several_periods_equal_each_period_alone(demo):
+    """The site's month and year come from one pass (`appraisals`); each equals its period
+    appraised alone, on the demo's records."""
+    from datetime import date
+
+    from servicebook.derive import checked
+
+    corpus = checked.load(demo)
+    at = "2026-11-21T00:00:00+08:00"
+    starts = [date(2026, 1, 1), date(2026, 11, 1), date(2026, 8, 15)]
+    together = tech.appraisals(corpus, starts, at)
+    assert together == [tech.appraisal(corpus, start, at) for start in starts]
+    year, month, _ = together
+    assert sum(a.records + a.complaints + a.inspections for a in year) > sum(
+        a.records + a.complaints + a.inspections for a in month) > 0

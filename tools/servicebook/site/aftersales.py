@@ -448,9 +448,11 @@ def _technicians_page(p: _Page, clocks) -> str:
     w = tech_mod.weights(p.c).get("appraisal", {})
     late = {w.owner: w.late for w in workload.workload(clocks)}  # the people pages' figure
 
-    def appraisal_table(start):
+    year, month = tech_mod.appraisals(p.c, [year_start, month_start], p.at)  # one pass for both periods
+
+    def appraisal_table(found):
         rows = []
-        for a in tech_mod.appraisal(p.c, start, p.at):
+        for a in found:
             rows.append([p.person(a.engineer, "technicians/index.md"), a.region, a.grade if a.grade is not None else "—", late.get(a.engineer, 0), a.records,
                          a.by_grade["fixed"], a.by_grade["diagnosed_waiting_parts"], a.by_grade["not_fixed"],
                          a.complaints, a.inspections,
@@ -475,9 +477,9 @@ def _technicians_page(p: _Page, clocks) -> str:
     staffing = tech_mod.staffing(p.c, p.at)
     blocks = [_heading(1, p.t("aftersales.tech.title")),
               md_escape(p.t("aftersales.tech.intro", start=year_start.isoformat(), end=i18n.fmt_time(p.at))),
-              appraisal_table(year_start),
+              appraisal_table(year),
               _heading(2, p.t("aftersales.tech.month", start=month_start.isoformat(), end=i18n.fmt_time(p.at))),
-              appraisal_table(month_start),
+              appraisal_table(month),
               _heading(2, p.t("aftersales.tech.weights")), table([p.t("aftersales.value.factor"), p.t("aftersales.value.weight")], rules),
               _heading(2, p.t("aftersales.tech.staffing")),
               table([p.t("aftersales.w.region"), p.t("aftersales.tech.machines"), p.t("aftersales.tech.engineers"), p.t("aftersales.tech.per_engineer"),

@@ -257,6 +257,23 @@ def appraisal(corpus, start, end, *, weights_override: dict | None = None,
               include_idle: bool = True) -> list[Appraisal]:
     """Score per engineer for the period, highest first. ``include_idle`` lists active
     engineers without any counted work too (score 0)."""
+    return appraisals(corpus, [start], end, weights_override=weights_override, include_idle=include_idle)[0]
+
+
+def appraisals(corpus, starts: list, end, *, weights_override: dict | None = None,
+               include_idle: bool = True) -> list[list[Appraisal]]:
+    """`appraisal` for several periods ending at ``end`` (the site's month and year): the work of
+    the longest period is found once, and each period takes what falls in it (when a piece of work
+    counts depends on ``end`` alone)."""
+    lows = [as_start(s) for s in starts]
+    first = min(lows)
+    found = returned(corpus, first, end)
+    work = handled_complaints(corpus, first, end) + finished_inspections(corpus, first, end)
+    return [_appraisal(corpus, [r for r in found if r.at >= lo], [x for x in work if x.at >= lo],
+                       weights_override, include_idle) for lo in lows]
+
+
+def _appraisal(corpus, found: list[Returned], work: list[Work], weights_override, include_idle) -> list[Appraisal]:
     w = weights(corpus, weights_override).get("appraisal", {})
     per_record = _number(w.get("workload_per_record"), 1.0)
     per_complaint = _number(w.get("workload_per_complaint"), 0.0)
@@ -267,11 +284,11 @@ def appraisal(corpus, start, end, *, weights_override: dict | None = None,
     bonus = {int(k): _number(v, 0.0) for k, v in (w.get("bonus_pct_by_grade") or {}).items()}
     rows: dict[str, list[Returned]] = defaultdict(list)
     others: dict[str, list[Work]] = defaultdict(list)
-    for r in returned(corpus, start, end):
+    for r in found:
         rows[r.engineer].append(r)
-    for work in handled_complaints(corpus, start, end) + finished_inspections(corpus, start, end):
-        others[work.engineer].append(work)
-        rows.setdefault(work.engineer, [])
+    for x in work:
+        others[x.engineer].append(x)
+        rows.setdefault(x.engineer, [])
     if include_idle:
         for p in engineers(corpus):
             rows.setdefault(p.id, [])
