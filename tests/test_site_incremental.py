@@ -69,6 +69,11 @@ def _chain_page_record(root: Path) -> Path:
     raise AssertionError("no open complaint in the demo")
 
 
+def _customer_of(root: Path, record: Path) -> Path:
+    cid = re.search(r"^customer: (\S+)$", record.read_text(encoding="utf-8"), re.M).group(1)
+    return next((root / "records" / "customer").rglob(f"{cid}.yaml"))
+
+
 @pytest.fixture
 def repo(demo):
     _git(demo, "init", "-q", "-b", "main")
@@ -99,6 +104,7 @@ def test_kept_pages_equal_fresh_ones_after_every_kind_of_change(repo):
     steps = [
         lambda: _edit(repo / "records/person/P-chen-gang.yaml", "name: 陈刚", "name: 陈刚强"),   # a person's name
         lambda: _edit(next((repo / "records/customer").glob("*.yaml")), "name: ", "name: 新"),  # a customer's name
+        lambda: _edit(_customer_of(repo, complaint), "short_name: ", "short_name: 另"),  # one in queues, by its short name
         lambda: next((repo / "records/callback").rglob("*.yaml")).unlink(),                 # a referrer deleted
             lambda: _edit(repo / "records/policy/SLA-complaint.yaml", "\nversion: 2", "\nversion: 3"),  # the SLA policy
     ]

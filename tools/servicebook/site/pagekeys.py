@@ -140,3 +140,25 @@ def chain_rows(gen) -> str:
                         ch.status.get(state.id), ch.started, ch.last, len(ch.records)))
         return out
     return _once(gen, "chain rows", rows)
+
+
+def person_key(gen, item, build: str) -> str:
+    """A person's queue page (`people.person_page`): the person (in the build's key), each open
+    clock of their queue as its row shows it (standing, case, clock, state, deadline, time late or
+    left, customer, with where each is shown and the customer's record), and what their callbacks
+    said."""
+    from .people import satisfied_row  # (people imports this module)
+
+    m, where = gen.m, gen.where
+    rec, load = item
+    parts: list = [build, rec.id, m.as_of]
+    for i in load.queue if load else ():
+        c = i.clock
+        customer = m.records.get(c.customer) if isinstance(c.customer, str) else None
+        parts.append((i.standing, c.case, where.get(c.case) if isinstance(c.case, str) else None, c.title, c.title_zh,
+                      c.state, c.deadline, c.at_least, i.late_seconds, i.left_seconds, c.customer,
+                      where.get(c.customer) if isinstance(c.customer, str) else None,
+                      _content(gen, customer) if customer is not None else None))
+    said = gen.satisfaction_by_person().get(rec.id)
+    parts.append(satisfied_row(gen, said) if said else None)
+    return digest(*parts)

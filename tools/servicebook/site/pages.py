@@ -950,6 +950,13 @@ class _Generator:
                                                                                   self.m.raw_clocks)
         return found
 
+    def satisfaction_by_person(self) -> dict:
+        """`satisfaction_figures` per person, once per generation."""
+        found = self.__dict__.get("_satisfaction_by_person")
+        if found is None:
+            found = self.__dict__["_satisfaction_by_person"] = dict(self.satisfaction_figures().by_person)
+        return found
+
     def values(self):
         """The customer value index (source 003) as of the build's moment, from the one module
         that computes it (`servicebook.derive.aftersales.value_index`); built once per generation, on the raw

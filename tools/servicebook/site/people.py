@@ -20,6 +20,7 @@ from servicebook.derive.sla import times as times_mod
 from servicebook.load.instants import ZONE
 
 from . import charts
+from . import pagekeys
 from .markup import is_safe_id, md_escape, relurl, served_path, table
 from .i18n import fmt_time
 
@@ -51,7 +52,8 @@ def render(g) -> None:
             person_page(g, rec, by_owner.get(rec.id))
     satisfaction_page(g)
     times_page(g)
-    g.out[LOOKUP] = lookup(g)
+    # where every record is shown and the names of customers, people and entries
+    g.out.update(g.group("people.lookup", ("customer",), lambda: {LOOKUP: lookup(g)}))
     g.out[LOOKUP_JS] = g.env.loader.get_source(g.env, "lookup.js")[0]  # shipped as written: no template
 
 
@@ -93,14 +95,18 @@ def queue_rows(g, here: str, items) -> list:
 
 def person_page(g, rec, load) -> None:
     here = page_of(rec.id)
+    key = g.kept(here, pagekeys.person_key, (rec, load))
+    if key is True:
+        return
     items = load.queue if load else []
-    said = dict(g.satisfaction_figures().by_person).get(rec.id)
+    said = g.satisfaction_by_person().get(rec.id)
     g.render(here, "person.md.j2", pid=rec.id, name=names.full_name(g.m.shown(rec.id), g.lang),
              n_open=len(items), n_late=load.late if load else 0, n_at_risk=load.at_risk if load else 0,
              queue=table([g.t("word.record"), g.t("word.clock"), g.t("word.state"), g.t("word.deadline"),
                           g.t("people.col.figure"), g.t("word.customer")], queue_rows(g, here, items)),
              said=satisfied_row(g, said) if said else None,
              index_link=g.link_to(here, g.t("people.title"), INDEX))
+    g.keep(here, key)
 
 
 def satisfied_row(g, s) -> list:
