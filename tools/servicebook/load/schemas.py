@@ -16,17 +16,17 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator  # noqa: F401
-
-import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+from typing import TYPE_CHECKING, Any, Iterator  # noqa: F401
 
 from servicebook.load.instants import is_date_text, is_instant_text
 from servicebook.load.problems import Problem
 from servicebook.load.yamlload import Where, dump_path
 
-import jsonschema_rs  # compiled validator for the bulk pass (a dependency: no silent slow stand-in)
+# The validators are imported when a record is first validated: a command answered from the cache
+# (`show`, `sla`, every report) validates none, and importing them took 0.1-0.15 s of each.
+# Both are dependencies: a missing one fails there, loudly (no silent slow stand-in).
+if TYPE_CHECKING:
+    import jsonschema
 
 BASE_URI = "https://servicebook.local/schemas/"
 SUFFIX = ".schema.json"
@@ -92,6 +92,8 @@ def _with_format_shortcuts(node: Any) -> Any:
 
 
 def _format_checker() -> jsonschema.FormatChecker:
+    import jsonschema
+
     checker = jsonschema.FormatChecker(formats=())
     for name, fn in FORMATS.items():
         checker.checks(name)(fn)
@@ -110,12 +112,8 @@ class SchemaSet:
             digest.update(path.name.encode() + b"\0" + data)
             self.raw[path.name[: -len(SUFFIX)]] = json.loads(data)
         self.digest = digest.hexdigest()  # keys the per-file validation cache
-        resources = []
-        for name, schema in self.raw.items():
-            resources.append((BASE_URI + name + SUFFIX, Resource.from_contents(schema, DRAFT7)))
-        self._registry = Registry().with_resources(resources)
-        self._checker = _format_checker()
         self._precise: dict[str, jsonschema.Draft7Validator] = {}
+        self._precise_parts: tuple | None = None  # (registry, format checker), on first use
         self._fast: dict[str, Any] = {}
         self._fast_schemas: dict[str, Any] | None = None  # with FORMAT_SHORTCUTS (`fast_valid`)
         self._fast_registry: Any = None
@@ -133,13 +131,24 @@ class SchemaSet:
 
     def precise(self, kind: str) -> jsonschema.Draft7Validator:
         if kind not in self._precise:
+            import jsonschema
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT7
+
+            if self._precise_parts is None:
+                registry = Registry().with_resources(
+                    [(BASE_URI + name + SUFFIX, Resource.from_contents(schema, DRAFT7))
+                     for name, schema in self.raw.items()])
+                self._precise_parts = (registry, _format_checker())
+            registry, checker = self._precise_parts
             self._precise[kind] = jsonschema.Draft7Validator(
-                self._schema_with_id(kind), registry=self._registry, format_checker=self._checker
-            )
+                self._schema_with_id(kind), registry=registry, format_checker=checker)
         return self._precise[kind]
 
     def fast_valid(self, kind: str, data: Any) -> bool:
         if kind not in self._fast:
+            import jsonschema_rs  # compiled: the bulk pass
+
             if self._fast_schemas is None:  # every schema with the shortcuts, once for all kinds
                 self._fast_schemas = {name: _with_format_shortcuts(schema) for name, schema in self.raw.items()}
                 self._fast_registry = jsonschema_rs.Registry(
@@ -171,6 +180,8 @@ class SchemaSet:
 
     def _explain(self, kind, error, file, where) -> Iterator[Problem]:
         if error.validator in ("anyOf", "oneOf") and error.context:
+            import jsonschema
+
             error = jsonschema.exceptions.best_match(error.context)
         path = tuple(error.absolute_path)
         rule = f"schema.{error.validator}"
