@@ -263,9 +263,9 @@ class FileCache:
         return hit[:3] if hit is not None and hit[0] == digest else None
 
     def unchanged_files(self, root: Path, rels: list[str]) -> tuple[list, list]:
-        """`unchanged` for many files in one loop (100k files: a stat each and little else):
-        ([(rel, digest, kind, problems)] of those whose stat signature is the one they were read
-        with, [(rel, stat signature or None)] of the others)."""
+        """Which of ``rels`` still have the stat signature they were read with, in one loop (100k
+        files: a stat each and little else): ([(rel, digest, kind, problems)] of those,
+        [(rel, stat signature or None)] of the others)."""
         entries, hits, others = self.entries, [], []
         prefix, stat, now = os.path.join(root, ""), os.stat, time.time_ns()
         for rel in rels:

@@ -93,8 +93,8 @@ def git_log(repo, rev: str = "HEAD", since: str | None = None) -> str:
     skipped while parsing.
 
     Each of git's output streams is read to its end by a thread of its own in one blocking read:
-    ``communicate`` polls the pipe, and git writes 23 MB at 100k commits a few hundred bytes at a
-    time (150,000 wake-ups, a second of CPU in this process while git works on the other core)."""
+    ``communicate`` polls the pipe, and git writes 23-36 MB at 100k commits a few hundred bytes
+    at a time (150,000 wake-ups: 0.5 s of this process's CPU against 0.35 s this way)."""
     import threading
 
     import git
