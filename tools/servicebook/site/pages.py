@@ -90,7 +90,7 @@ def generate(corpus, options: dict) -> dict[str, str]:
         out = gen.run()
         _add_section_pages(gen, out, model.corpus, {**opts, "sla_clocks": model.raw_clocks, "value_index": gen.values()})
         if model.kept_masks is not None:
-            model.kept_masks.save()
+            model.kept_masks.save(model.records)
         if store is not None:
             out = {path: text if isinstance(text, Path) else store.put(path, text) for path, text in out.items()}
             store.finish()

@@ -294,8 +294,11 @@ class KeptMasks:
         self.changed = True
         return value
 
-    def save(self) -> None:
-        stale = [rid for rid in self.masks if rid not in self.used]
+    def save(self, present) -> None:
+        """Write the masks back, without those of records no longer ``present`` (IDs). A record's
+        mask this build did not use is kept: with list pages kept too, a build may use few of
+        them, and dropping the rest would make the next build that needs them mask them again."""
+        stale = [rid for rid in self.masks if rid not in self.used and rid not in present]
         if not (self.changed or stale):
             return
         for rid in stale:
