@@ -74,6 +74,12 @@ def _customer_of(root: Path, record: Path) -> Path:
     return next((root / "records" / "customer").rglob(f"{cid}.yaml"))
 
 
+def _another_customer(root: Path, record: Path) -> str:
+    """A customer other than ``record``'s: an open complaint moved to it shows in the lists."""
+    mine = _customer_of(root, record).stem
+    return next(p.stem for p in sorted((root / "records" / "customer").rglob("*.yaml")) if p.stem != mine)
+
+
 @pytest.fixture
 def repo(demo):
     _git(demo, "init", "-q", "-b", "main")
@@ -99,12 +105,14 @@ def test_kept_pages_equal_fresh_ones_after_every_kind_of_change(repo):
     store = _agree(repo, AT)
     assert 0 < store.written < 20 and store.kept >= cases + customers - 3  # its page and the lists that show it
     # pages that read no complaint, or nothing of a complaint but its chain's row
-    assert {"presales", "aftersales.parts", "cases.lists", "customers.index"} <= store.groups_kept
+    assert {"presales", "aftersales.parts", "aftersales.kb", "cases.lists", "customers.index",
+            "weekly"} <= store.groups_kept
 
     steps = [
         lambda: _edit(repo / "records/person/P-chen-gang.yaml", "name: 陈刚", "name: 陈刚强"),   # a person's name
         lambda: _edit(next((repo / "records/customer").glob("*.yaml")), "name: ", "name: 新"),  # a customer's name
         lambda: _edit(_customer_of(repo, complaint), "short_name: ", "short_name: 另"),  # one in queues, by its short name
+        lambda: _edit(complaint, "\ncustomer: ", f"\ncustomer: {_another_customer(repo, complaint)}\nold_customer: "),
         lambda: next((repo / "records/callback").rglob("*.yaml")).unlink(),                 # a referrer deleted
             lambda: _edit(repo / "records/policy/SLA-complaint.yaml", "\nversion: 2", "\nversion: 3"),  # the SLA policy
     ]

@@ -46,6 +46,7 @@ from servicebook.load.instants import ZONE, instant_or_none, parse_instant
 from . import charts
 from . import pagekeys
 from . import people
+from . import presales
 from .i18n import Translator, catalogue, check_lang, fmt_time, target_text
 from .markup import code, code_block, environment, external_link, href, is_safe_id, link, md_escape, relurl, table
 from .mask import mask_value
@@ -1053,10 +1054,28 @@ class _Generator:
         return breaches, at_risk
 
     # --- weekly ------------------------------------------------------------------------------------
+    # the records the weekly page reads besides the open complaints and the week's new records
+    # (`weekly`): the deals (the pre-sales pages' kinds), the customers' opinions, lost solutions
+    WEEKLY_KINDS = presales.KINDS + tuple(feedback.OPINION_FIELDS)
+
     def weekly(self) -> None:
-        m, here = self.m, "weekly.md"
+        m = self.m
         end = m.as_of
         start = end - timedelta(days=7)
+        # complaints still open (a resolved one waits only for the CS manager's confirmation), with
+        # their owners by their clocks; and the case records opened this week, by kind
+        unresolved = [(rec, status, created, age, attention_mod.owner(c.src for _, c in m.clocks_of.get(rec.id, ())))
+                      for rec, status, created, age in cases.unresolved(m.c, "complaint", end, done=("resolved",))]
+        opened = cases.opened(m.c, start, end)
+
+        def inputs():  # what the page shows of them
+            return ([(rec.id, status, created, age, owner, m.customer_id(rec)) for rec, status, created, age, owner
+                     in unresolved], opened)
+        self.out.update(self.group("weekly", self.WEEKLY_KINDS,
+                                   self.made(lambda: self._weekly(start, end, unresolved, opened)), inputs))
+
+    def _weekly(self, start: datetime, end: datetime, unresolved: list, opened: dict) -> None:
+        m, here = self.m, "weekly.md"
         # long negotiations: `pipeline.long_negotiation`, the one test (`servicebook pipeline` too),
         # against the negotiation clock of the solutions' SLA policy
         overdue = []
@@ -1068,18 +1087,16 @@ class _Generator:
                             self.person(here, d.salesperson), self.person(here, d.manager)])
         limit = pipeline.negotiation_limit(m.c)
         limit_text = " / ".join(dict.fromkeys(target_text(t, self.lang) for t in limit["targets"].values())) if limit else ""
-        # complaints still open (a resolved one waits only for the CS manager's confirmation)
         unresolved = [[self.record_link(here, rec.id), m.status_label("complaint", status, self.lang),
-                       self.person(here, attention_mod.owner(c.src for _, c in m.clocks_of.get(rec.id, ()))),
-                       self.customer_cell(here, m.customer_id(rec)), fmt_time(created), "" if age is None else age]
-                      for rec, status, created, age in cases.unresolved(m.c, "complaint", end, done=("resolved",))]
+                       self.person(here, owner), self.customer_cell(here, m.customer_id(rec)), fmt_time(created),
+                       "" if age is None else age] for rec, status, created, age, owner in unresolved]
         # the customers' words of the week (`feedback.opinions`), shown as their forms show them (masked)
         opinions = [[fmt_time(o.at), self.record_link(here, o.record.id), self.customer_cell(here, m.customer_id(o.record)),
                      self.value(here, m.view.node(o.record.kind, o.field) or {}, get(m.masked(o.record), o.field))]
                     for o in feedback.opinions(m.c, start, end)]
         lost = [[fmt_time(e.at), self.record_link(here, e.record.id), self.customer_cell(here, m.customer_id(e.record)),
                  m.text(e.note)] for e in cases.entered(m.c, "solution", "lost", start, end)]
-        new = [[m.kind_label(kind, self.lang), n] for kind, n in cases.opened(m.c, start, end).items()]
+        new = [[m.kind_label(kind, self.lang), n] for kind, n in opened.items()]
         self.render(here, "weekly.md.j2", start=fmt_date(start), end=fmt_date(end),
                     limit=limit_text, limit_policy=limit["policy"] if limit else None,
                     overdue=table([self.t("presales.col.deal"), self.t("word.record"), self.t("word.customer"),
