@@ -33,7 +33,7 @@ from servicebook.derive.sla.calendar import CalendarError
 from servicebook.load.instants import ZONE, date_or_none, instant_or_none, parse_instant, start_of_day
 from servicebook.load.records import get_dict, get_list
 
-__all__ = ["LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "report", "reports",
+__all__ = ["LEVELS", "LEVEL_ORDER", "contracts_in_delivery", "handed_over", "report", "reports",
            "response_targets"]
 
 LEVEL_ORDER = ("critical", "major", "minor")
@@ -177,6 +177,19 @@ def _owner_rank(person: str | None, contract, records) -> int:
     return 0
 
 
+def handed_over(source, at: _dt.datetime) -> dict[str, _dt.datetime]:
+    """contract -> when its first installation was handed over, as of ``at``: where delivery ends
+    (`_delivery_end`); all the delivery reports read of installations."""
+    out: dict[str, _dt.datetime] = {}
+    for r in _records(source).values():
+        st = status_at(r, at) if r.kind == "installation" else None
+        contract = r.data.get("contract") if st else None
+        if st and st[0] == "handed_over" and isinstance(contract, str):
+            first = out.get(contract)
+            out[contract] = st[1] if first is None else min(first, st[1])
+    return out
+
+
 class _Shared:
     """What every contract's report reads: the SLA engine and the delivery records by contract,
     built once for a set of reports (once per contract would be quadratic in the corpus)."""
@@ -187,13 +200,7 @@ class _Shared:
         self.records = _records(source)
         self.engine = Engine(source)
         self.calendar = calendar_of(self.records)  # the working days a daily note is due on
-        self.handed_over: dict[str, _dt.datetime] = {}  # contract -> its first installation handed over
-        for r in self.records.values():
-            st = status_at(r, at) if r.kind == "installation" else None
-            contract = r.data.get("contract")
-            if st and st[0] == "handed_over" and isinstance(contract, str):
-                first = self.handed_over.get(contract)
-                self.handed_over[contract] = st[1] if first is None else min(first, st[1])
+        self.handed_over = handed_over(self.records, at)
         self.by_contract: dict[Any, list] = defaultdict(list)
         for r in self.records.values():
             if r.kind in DELIVERY_KINDS and isinstance(r.data.get("contract"), str) and status_at(r, at) is not None:

@@ -136,8 +136,10 @@ KINDS = ("survey", "appraisal", "solution", "feasibility", "contract", "bid", "c
 
 def groups(corpus, lang: str, at, where=None, options: dict | None = None) -> list:
     """The pre-sales pages as one group, as `aftersales.groups` gives its pages: (name, the kinds
-    of records read, a function making the pages, None: nothing else read)."""
-    return [("presales", KINDS, lambda: pages(corpus, lang, at, where, options), None)]
+    of records read, a function making the pages, what else they read: of installations, when each
+    contract's delivery ended by a hand-over, which bounds the reports due)."""
+    return [("presales", KINDS, lambda: pages(corpus, lang, at, where, options),
+             lambda: sorted(dlv.handed_over(corpus, parse_instant(at)).items()))]
 
 
 def pages(corpus, lang: str, at, where=None, options: dict | None = None) -> dict[str, str]:
