@@ -95,12 +95,12 @@ class SiteModel:
         self._plan_pages()
         self.sla = sla_reports  # the report helpers over the engine's own clocks (`raw_clocks`)
         self.raw_clocks: list = Engine(corpus).clocks(self.as_of)
-        self.clocks = [self._clock(c) for c in self.raw_clocks]
-        # record id -> [(position in self.clocks, clock)]: a case page asks for its records'
-        # clocks, and scanning every clock per page was quadratic
-        self.clocks_of: dict[str, list[tuple[int, Clock]]] = {}
-        for i, clock in enumerate(self.clocks):
-            self.clocks_of.setdefault(clock.record_id, []).append((i, clock))
+        # record id -> the engine's clocks of it, in the engine's order: a case page asks for its
+        # records' clocks, and scanning every clock per page was quadratic
+        self.raw_clocks_of: dict[str, list] = {}
+        for raw in self.raw_clocks:
+            self.raw_clocks_of.setdefault(raw.case, []).append(raw)
+        self._clocks: dict[int, Clock] = {}  # id of the engine's clock -> its `Clock`, made when shown
         # audit trails from git history: record id -> audit.Trail (deleted records too)
         self.audit_people = None
         self.trails, self.audit_available = self._load_audit()
@@ -228,6 +228,18 @@ class SiteModel:
     # --- SLA: `Engine(corpus).clocks(as_of)` gives every clock of every case; each is normalised into
     # a `Clock` (the engine's own object kept in `src` for the report helpers of
     # `servicebook.derive.sla.reports`). A failure of the engine fails the build. -----------------
+    def clock(self, raw) -> Clock:
+        """The engine's clock ``raw`` as the site shows it, made once and only when a page shows
+        it: with the case pages kept, a rebuild shows few of 150k clocks."""
+        found = self._clocks.get(id(raw))
+        if found is None:
+            found = self._clocks[id(raw)] = self._clock(raw)
+        return found
+
+    def clocks_of(self, rid: str) -> list[Clock]:
+        """The clocks of record ``rid``, in the engine's order."""
+        return [self.clock(raw) for raw in self.raw_clocks_of.get(rid, ())]
+
     def _clock(self, raw) -> Clock:
         def when(ts):
             return datetime.fromtimestamp(ts, ZONE) if isinstance(ts, (int, float)) else None

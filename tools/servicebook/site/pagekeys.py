@@ -64,7 +64,7 @@ def case_key(gen, ch, build: str) -> str:
     hop: set[str] = {ch.customer} if isinstance(ch.customer, str) else set()
     for r in ch.records:
         parts.append((_content(gen, r), where.get(r.id), repr(m.trails.get(r.id))))
-        parts.append([_clock(c) for _, c in m.clocks_of.get(r.id, ())])
+        parts.append([_clock(c) for c in m.clocks_of(r.id)])
         parts.append([(o.id, o.kind, where.get(o.id)) for o in m.c.referrers(r.id)])
         # what the record refers to (the page names them): the index's references, the same
         # schema markers the page's own walk follows (the record's data above fixes their order)

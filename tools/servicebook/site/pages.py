@@ -354,8 +354,7 @@ class _Generator:
     def home(self) -> None:
         m, here = self.m, "index.md"
         first = self.attention()
-        by_src = {id(c.src): c for c in m.clocks}
-        breaches = [by_src[id(c)] for c in m.sla.missed_on(m.raw_clocks, m.as_of)]
+        breaches = [m.clock(c) for c in m.sla.missed_on(m.raw_clocks, m.as_of)]
         clock_head = self.clock_head()
         stats = [[self.t("home.late_now"), len(first.late)], [self.t("home.open_chains"), m.open.total]]
         stats += [[self.t(f"home.open.{kind}"), m.open.by_kind[kind]] for kind in cases.CHAIN_KINDS]
@@ -482,7 +481,7 @@ class _Generator:
         ids = {r.id for r in ch.records}
         # in the chain's record order, each record's clocks in the engine's order (the engine's
         # order across records follows the load order, which a changed file can move)
-        clocks = [c for r in ch.records for _, c in m.clocks_of.get(r.id, ())]
+        clocks = [c for r in ch.records for c in m.clocks_of(r.id)]
         linked = []
         seen = set()
         for r in ch.records:
@@ -973,7 +972,8 @@ class _Generator:
         grouping and figure (`reports.compliance`, last cycles)."""
         m = self.m
         rows = m.sla.compliance(m.raw_clocks, by)
-        titles = {c.name: c.label(self.lang) for c in m.clocks}
+        last = {raw.key: raw for raw in m.raw_clocks}  # a clock's title: that of the last of its name
+        titles = {name: m.clock(raw).label(self.lang) for name, raw in last.items()}
         tier_node, _ = m.view.resolve({"$ref": "common.schema.json#/definitions/tier"}, "common.schema.json")
         dept_node = m.view.node("person", "department") or {}
         out = []
@@ -1013,9 +1013,8 @@ class _Generator:
                 img = Markup(f"![{md_escape(self.t('sla.chart_alt', what=heading))}]({relurl(here, chart_path)})")
             sections.append((heading, img, tbl))
         breaches, at_risk = self.breaches_and_risks()
-        by_src = {id(c.src): c for c in m.clocks}
-        late = [by_src[id(i.clock)] for i in self.attention().late]
-        closed_late = [by_src[id(c)] for c in m.sla.closed_late(m.raw_clocks)]
+        late = [m.clock(i.clock) for i in self.attention().late]
+        closed_late = [m.clock(c) for c in m.sla.closed_late(m.raw_clocks)]
         delay_people, delay_rows = self.delays(here)
         self.render(here, "sla.md.j2", sections=sections,
                     late=table(self.late_head(), self.late_rows(here, late[:500])), n_late=len(late),
@@ -1048,9 +1047,8 @@ class _Generator:
         """Breach list (most overdue first) and at-risk queue (earliest deadline, then the
         higher customer value first), both from the SLA engine."""
         m = self.m
-        by_src = {id(c.src): c for c in m.clocks}
-        breaches = [by_src[id(c)] for c in m.sla.breach_list(m.raw_clocks, "last")]
-        at_risk = [by_src[id(i.clock)] for i in self.attention().at_risk]  # the home page's queue
+        breaches = [m.clock(c) for c in m.sla.breach_list(m.raw_clocks, "last")]
+        at_risk = [m.clock(i.clock) for i in self.attention().at_risk]  # the home page's queue
         return breaches, at_risk
 
     # --- weekly ------------------------------------------------------------------------------------
@@ -1064,7 +1062,7 @@ class _Generator:
         start = end - timedelta(days=7)
         # complaints still open (a resolved one waits only for the CS manager's confirmation), with
         # their owners by their clocks; and the case records opened this week, by kind
-        unresolved = [(rec, status, created, age, attention_mod.owner(c.src for _, c in m.clocks_of.get(rec.id, ())))
+        unresolved = [(rec, status, created, age, attention_mod.owner(m.raw_clocks_of.get(rec.id, ())))
                       for rec, status, created, age in cases.unresolved(m.c, "complaint", end, done=("resolved",))]
         opened = cases.opened(m.c, start, end)
 
