@@ -573,15 +573,15 @@ def groups(corpus, lang: str, at, where: Callable[[str], str | None] | None = No
 
     return [
         # the KB pages show of repairs and complaints only their matches and a few fields (`_kb_inputs`)
-        ("aftersales.kb", ("customer",), lambda: _kb_pages(p, matches()), lambda: _kb_inputs(p, matches())),
-        ("aftersales.inspections", ("installation", "inspection", "repair", "callback", "customer"),
+        ("aftersales kb", ("customer",), lambda: _kb_pages(p, matches()), lambda: _kb_inputs(p, matches())),
+        ("aftersales inspections", ("installation", "inspection", "repair", "callback", "customer"),
          lambda: {"inspections/index.md": _inspections_page(p)}, None),
         # (the repairs waiting for parts are listed with their customer's name and region)
-        ("aftersales.parts", ("part-request", "repair", "customer"), lambda: {"parts/index.md": _parts_page(p)}, None),
+        ("aftersales parts", ("part-request", "repair", "customer"), lambda: {"parts/index.md": _parts_page(p)}, None),
         # the SLA clocks of every case
-        ("aftersales.technicians", cases_mod.CASE_KINDS + ("customer",), technicians, None),
-        ("aftersales.value", ("callback", "contract", "customer", "inspection", "repair", "installation"), value, None),
-        ("aftersales.feedback", ("callback", "inspection", "installation", "repair", "customer"),
+        ("aftersales technicians", cases_mod.CASE_KINDS + ("customer",), technicians, None),
+        ("aftersales value", ("callback", "contract", "customer", "inspection", "repair", "installation"), value, None),
+        ("aftersales feedback", ("callback", "inspection", "installation", "repair", "customer"),
          lambda: {"feedback/index.md": _feedback_page(p)}, None),
     ]
 
