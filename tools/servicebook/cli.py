@@ -18,6 +18,7 @@ import traceback
 from servicebook import __version__, commands
 from servicebook.commands._common import UsageError
 from servicebook.load.collector import collect_rarely, exit_without_teardown
+from servicebook.load.lifecycle import LifecycleError
 
 
 def _command_modules():
@@ -126,7 +127,7 @@ def _command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
-    except UsageError as err:  # bad arguments or not a repository: say so, exit 2
+    except (UsageError, LifecycleError) as err:  # bad arguments, not a repository, no lifecycle: exit 2
         print(f"servicebook: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,6 +8,13 @@ from typing import Iterable
 
 import yaml
 
+FILE = "lifecycle.yaml"
+
+
+class LifecycleError(ValueError):
+    """``schemas/lifecycle.yaml`` cannot be read as a lifecycle: every command and the site need
+    it, so it stops them with this message (file, and line and column where YAML gives them)."""
+
 
 @dataclass(frozen=True)
 class Follows:
@@ -103,8 +110,28 @@ class Lifecycle:
 
     @classmethod
     def load(cls, schemas_dir: Path) -> "Lifecycle":
-        with open(schemas_dir / "lifecycle.yaml", encoding="utf-8") as f:
-            return cls(yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # libyaml: 10x faster
+        path = Path(schemas_dir) / FILE
+        where = f"{Path(schemas_dir).name}/{FILE}"
+        try:
+            with open(path, encoding="utf-8") as f:
+                spec = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x faster
+        except OSError as err:
+            raise LifecycleError(f"{where}: cannot read: {err.strerror}") from None
+        except UnicodeDecodeError:
+            raise LifecycleError(f"{where}: not UTF-8 text") from None
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+            raise LifecycleError(f"{where}{at}: not readable YAML: {getattr(err, 'problem', None) or err}") from None
+        if not isinstance(spec, dict) or not all(
+                isinstance(body, dict) and isinstance(body.get("statuses"), dict) for body in spec.values()):
+            raise LifecycleError(f"{where}: each kind must be a mapping with its statuses (a mapping)")
+        try:
+            return cls(spec)
+        except LifecycleError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as err:  # a misshapen entry
+            raise LifecycleError(f"{where}: {err}") from None
 
     def kinds(self) -> list[str]:
         return list(self._statuses)

@@ -37,6 +37,7 @@ from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
 from servicebook.load.collector import collect_rarely
 from servicebook.load.instants import InstantError, now, parse_instant
+from servicebook.load.lifecycle import LifecycleError
 from servicebook.write.pagestore import (PageStore, complete_search_index, keep_last_search_index, page_folder,
                                          search_copy)
 
@@ -157,7 +158,10 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self._localise_docs(files, config, lang)
         started = time.monotonic()
         root = self.root(config)
-        corpus = checked.load(root)
+        try:
+            corpus = checked.load(root)
+        except LifecycleError as err:  # every page needs the statuses: say which file, where
+            raise Abort(f"servicebook: {err}") from None
         log.info("servicebook (%s): loaded %d records (%d problems) in %.1f s",
                  lang, len(corpus.records), len(corpus.problems), time.monotonic() - started)
         self._setup_search_words([str(r.data.get("name")) for r in corpus.of_kind("product")
