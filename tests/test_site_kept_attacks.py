@@ -44,3 +44,23 @@ def test_parts_page_follows_a_customer_renamed(demo):
     _agree(demo, AT, lang="en")
     _edit(customer, "\nname: ", "\nname: 改")  # the English site shows the full name (no short name in English)
     _agree(demo, AT, lang="en")
+
+
+def test_a_dirty_build_after_a_site_option_changed_renders_the_pages_again(demo, monkeypatch):
+    """A kept page is given to MkDocs by its file, which a rebuild leaves untouched when its text is
+    unchanged; `--dirty` (`make serve`) then renders it only when that file is newer than its
+    output. A change of mkdocs.yml (the site's name, the theme, the navigation's labels) changes
+    every page's HTML but no page's Markdown, so a dirty build left every page as it was."""
+    import subprocess
+
+    from conftest import with_site
+    from test_site_incremental import MKDOCS
+
+    with_site(demo)
+    monkeypatch.setenv("SERVICEBOOK_AS_OF", AT)
+    subprocess.run([MKDOCS, "build", "-q"], cwd=demo, check=True, capture_output=True)
+    _edit(demo / "mkdocs.yml", "site_name: servicebook", "site_name: 新站名")
+    subprocess.run([MKDOCS, "build", "-q", "--dirty"], cwd=demo, check=True, capture_output=True)
+    stale = [p.relative_to(demo / "site").as_posix() for p in sorted((demo / "site").rglob("index.html"))
+             if "新站名" not in p.read_text(encoding="utf-8") and not p.is_relative_to(demo / "site" / "en")]
+    assert not stale, f"{len(stale)} pages still show the old site name: {stale[:5]}"

@@ -38,7 +38,8 @@ from .markup import TEMPLATES, title_text
 from servicebook.load.collector import collect_rarely
 from servicebook.load.instants import InstantError, now, parse_instant
 from servicebook.load.lifecycle import LifecycleError
-from servicebook.write.pagestore import (PageStore, complete_search_index, keep_last_search_index, page_folder,
+from servicebook.write.pagestore import (PageStore, complete_search_index, keep_last_search_index, keep_site_config,
+                                         page_folder, site_config_changed, site_config_digest,
                                          search_copy)
 
 log = logging.getLogger("mkdocs.plugins.servicebook")
@@ -103,6 +104,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self.pinned_as_of: datetime | None = None
         self.alternate: tuple[subprocess.Popen, Path, Path] | None = None
         self.store: PageStore | None = None  # this build's kept pages (`write.pagestore`), locked
+        self.site_config = b""  # the configuration this build renders with (`write.pagestore.site_config_digest`)
         self.page_urls: set[str] = set()        # every page of this build
         self.rendered_urls: set[str] = set()    # the pages this build rendered (fewer when --dirty)
 
@@ -310,6 +312,12 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         # the kept pages, locked for this build until MkDocs has read them (`on_post_build`)
         self._close_store()
         folder = self._folder(config)
+        self.site_config = site_config_digest(Path(config.config_file_path or "mkdocs.yml"))
+        if self.dirty and site_config_changed(folder, self.site_config):
+            # every page's HTML changes with the configuration, not its Markdown: without their old
+            # output, MkDocs renders every page again (the other language builds whole, beside)
+            log.info("servicebook (%s): the site's configuration changed: every page is rendered", self.config.lang)
+            shutil.rmtree(config.site_dir, ignore_errors=True)
         self.store = PageStore(folder) if self.config.keep_pages else None
         if self.dirty:
             keep_last_search_index(_search_index(config), search_copy(folder))
@@ -356,6 +364,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         try:
             complete_search_index(_search_index(config), search_copy(self._folder(config)),
                                   self.rendered_urls, self.page_urls, self.dirty)
+            keep_site_config(self._folder(config), self.site_config)
         finally:
             self._close_store()
         if self.alternate is None:

@@ -41,6 +41,39 @@ PAGES_DIR = Path(".cache") / "servicebook" / "pages"
 _FORMAT = "servicebook-pages-3"
 
 
+_SITE_CONFIG = "site-config.digest"
+
+
+def site_config_digest(config_file: Path) -> bytes:
+    """What every built page's HTML depends on besides its own Markdown: the MkDocs configuration
+    files beside ``config_file`` (a language's file inherits the other's) and the installed
+    packages (the theme among them)."""
+    h = hashlib.blake2b(installed(), digest_size=16)
+    for path in sorted(Path(config_file).parent.glob("mkdocs*.y*ml")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.digest()
+
+
+def site_config_changed(folder: Path, digest: bytes) -> bool:
+    """Whether the last build that finished with these kept pages had another configuration (or
+    none is known): a dirty build must then render every page again, as MkDocs renders only pages
+    whose file is newer than their output, and a kept page's file does not change with the site's
+    name, theme or navigation."""
+    try:
+        return (folder / _SITE_CONFIG).read_bytes() != digest
+    except OSError:
+        return True
+
+
+def keep_site_config(folder: Path, digest: bytes) -> None:
+    """Note the configuration a finished build rendered its pages with (`site_config_changed`)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _SITE_CONFIG).write_bytes(digest)
+    except OSError:
+        pass  # not noted: the next dirty build renders every page, which is only slower
+
+
 def page_folder(root: Path, lang: str, personal: bool = False) -> Path:
     """The kept pages of one language; an internal build's (personal data shown) apart, so it never
     shares page files with the public build of the same language."""
