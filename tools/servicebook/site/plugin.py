@@ -30,6 +30,7 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import Abort
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.utils import clean_directory
 
 from . import pages
 from . import people
@@ -317,7 +318,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             # every page's HTML changes with the configuration, not its Markdown: without their old
             # output, MkDocs renders every page again (the other language builds whole, beside)
             log.info("servicebook (%s): the site's configuration changed: every page is rendered", self.config.lang)
-            shutil.rmtree(config.site_dir, ignore_errors=True)
+            clean_directory(config.site_dir)  # as a full build cleans it (hidden entries such as .git stay)
         self.store = PageStore(folder) if self.config.keep_pages else None
         if self.dirty:
             keep_last_search_index(_search_index(config), search_copy(folder))
