@@ -41,9 +41,6 @@ PAGES_DIR = Path(".cache") / "servicebook" / "pages"
 _FORMAT = "servicebook-pages-3"
 
 
-_SITE_CONFIG = "site-config.digest"
-
-
 def site_config_digest(config_file: Path) -> bytes:
     """What every built page's HTML depends on besides its own Markdown: the MkDocs configuration
     files beside ``config_file`` (a language's file inherits the other's) and the installed
@@ -54,22 +51,24 @@ def site_config_digest(config_file: Path) -> bytes:
     return h.digest()
 
 
+def _site_config_file(folder: Path) -> Path:
+    """Beside the kept pages (``folder``), as the search copy is: not a page, which `finish` would
+    remove; sealed as every store is, so a file this machine did not write says nothing."""
+    return folder.with_name(f"{folder.name}.site-config.marshal")
+
+
 def site_config_changed(folder: Path, digest: bytes) -> bool:
     """Whether the last build that finished with these kept pages had another configuration (or
     none is known): a dirty build must then render every page again, as MkDocs renders only pages
     whose file is newer than their output, and a kept page's file does not change with the site's
     name, theme or navigation."""
-    try:
-        return (folder / _SITE_CONFIG).read_bytes() != digest
-    except OSError:
-        return True
+    return read_store(_site_config_file(folder)).get("config") != digest
 
 
 def keep_site_config(folder: Path, digest: bytes) -> None:
     """Note the configuration a finished build rendered its pages with (`site_config_changed`)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / _SITE_CONFIG).write_bytes(digest)
+        write_store(_site_config_file(folder), {"config": digest})
     except OSError:
         pass  # not noted: the next dirty build renders every page, which is only slower
 
