@@ -94,7 +94,7 @@ def customer_key(gen, rec, build: str) -> str:
             parts.append((_content(gen, r), where.get(r.id)))
             hop.update(target for _, target, _ in m.c.index.refs.get(r.id, ()))
     hop.update(target for _, target, _ in m.c.index.refs.get(rec.id, ()))
-    parts += [repr(gen.satisfactions().get(rec.id)), repr(gen.values().score(rec.id)),
+    parts += [repr(gen.satisfactions.get(rec.id)), repr(gen.values().score(rec.id)),
               attention.flag(list(gen.clocks_by_customer().get(rec.id, ())))]
     for rid in sorted(hop - {rec.id}):
         other = m.records.get(rid)
@@ -159,6 +159,6 @@ def person_key(gen, item, build: str) -> str:
                       c.state, c.deadline, c.at_least, i.late_seconds, i.left_seconds, c.customer,
                       where.get(c.customer) if isinstance(c.customer, str) else None,
                       _content(gen, customer) if customer is not None else None))
-    said = gen.satisfaction_by_person().get(rec.id)
+    said = gen.satisfaction_by_person.get(rec.id)
     parts.append(satisfied_row(gen, said) if said else None)
     return digest(*parts)

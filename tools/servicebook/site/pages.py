@@ -21,6 +21,7 @@ Options (all optional except `as_of`, which the plugin fills):
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -865,7 +866,7 @@ class _Generator:
         for rec in sorted(m.by_kind.get("customer", []), key=lambda r: r.id):
             n = counts.get(rec.id, none)
             tier_node = m.view.node("customer", tier_field) if tier_field else None
-            said = self.satisfactions().get(rec.id)
+            said = self.satisfactions.get(rec.id)
             share = satisfaction.share(said) if said else None
             mean = satisfaction.mean(said) if said else None
             rows.append([self.customer_cell(here, rec.id),
@@ -898,7 +899,7 @@ class _Generator:
             return
         chains = self.by_customer("chain").get(rec.id, [])
         callbacks = self.by_customer("callback").get(rec.id, [])
-        said = self.satisfactions().get(rec.id)
+        said = self.satisfactions.get(rec.id)
         value = self.values().score(rec.id)
         self.render(here, "customer.md.j2", cid=rec.id, name=names.full_name(m.shown(rec.id), self.lang),
                     flag=self.flag(self.clocks_by_customer().get(rec.id, ())),
@@ -933,29 +934,20 @@ class _Generator:
         state = attention_mod.flag(list(clocks))
         return self.t("flag.text", state=self.t(f"flag.{state}")) if state else None
 
+    # once per generation each (a generator is one build's): what each customer's callbacks said
+    # (`servicebook.derive.aftersales.feedback.satisfaction`), the callbacks' answers overall, per
+    # person and per month (`servicebook.derive.satisfaction`, as `servicebook report satisfaction`)
+    @functools.cached_property
     def satisfactions(self):
-        """What each customer's callbacks said, as of the build's moment
-        (`servicebook.derive.aftersales.feedback.satisfaction`); computed once per generation."""
-        said = self.__dict__.get("_satisfactions")
-        if said is None:
-            said = self.__dict__["_satisfactions"] = feedback.satisfaction(self.m.c, self.m.as_of)
-        return said
+        return feedback.satisfaction(self.m.c, self.m.as_of)
 
+    @functools.cached_property
     def satisfaction_figures(self):
-        """The callbacks' answers overall, per person and per month as of the build's moment
-        (`servicebook.derive.satisfaction`, as `servicebook report satisfaction`); computed once."""
-        found = self.__dict__.get("_satisfaction_figures")
-        if found is None:
-            found = self.__dict__["_satisfaction_figures"] = satisfaction.figures(self.m.c, self.m.as_of,
-                                                                                  self.m.raw_clocks)
-        return found
+        return satisfaction.figures(self.m.c, self.m.as_of, self.m.raw_clocks)
 
+    @functools.cached_property
     def satisfaction_by_person(self) -> dict:
-        """`satisfaction_figures` per person, once per generation."""
-        found = self.__dict__.get("_satisfaction_by_person")
-        if found is None:
-            found = self.__dict__["_satisfaction_by_person"] = dict(self.satisfaction_figures().by_person)
-        return found
+        return dict(self.satisfaction_figures.by_person)
 
     def values(self):
         """The customer value index (source 003) as of the build's moment, from the one module

@@ -99,7 +99,7 @@ def person_page(g, rec, load) -> None:
     if key is True:
         return
     items = load.queue if load else []
-    said = g.satisfaction_by_person().get(rec.id)
+    said = g.satisfaction_by_person.get(rec.id)
     g.render(here, "person.md.j2", pid=rec.id, name=names.full_name(g.m.shown(rec.id), g.lang),
              n_open=len(items), n_late=load.late if load else 0, n_at_risk=load.at_risk if load else 0,
              queue=table([g.t("word.record"), g.t("word.clock"), g.t("word.state"), g.t("word.deadline"),
@@ -124,7 +124,7 @@ def satisfied_head(g, first: str) -> list:
 
 def satisfaction_page(g) -> None:
     here = SATISFACTION
-    found = g.satisfaction_figures()
+    found = g.satisfaction_figures
     chart_path = "people/satisfaction-by-month.svg"
     title = g.t("satisfaction.chart")
     chart = Markup("")
