@@ -28,6 +28,8 @@ from markupsafe import Markup
 
 from servicebook.load.records import is_id_of, kind_of_id
 
+from .rawhtml import block
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 # Characters that can form markup inline, with the extensions the site enables (tables, attr_list,
@@ -207,7 +209,7 @@ def table(headers, rows) -> Markup:
         return Markup("")
     head = "<tr>" + "".join(f"<th>{cell(h)}</th>" for h in headers) + "</tr>"
     body = ["<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>" for row in rows]
-    return Markup("\n".join(["<table>", "<thead>", head, "</thead>", "<tbody>", *body, "</tbody>", "</table>"]) + "\n")
+    return block("\n".join(["<table>", "<thead>", head, "</thead>", "<tbody>", *body, "</tbody>", "</table>"]))
 
 
 def code_block(text: str, lang: str = "") -> Markup:

@@ -36,6 +36,7 @@ from . import pages
 from . import people
 from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
+from .rawhtml import RawHtmlExtension, anchor_ids
 from servicebook.load.collector import collect_rarely
 from servicebook.load.instants import InstantError, now, parse_instant
 from servicebook.load.lifecycle import LifecycleError
@@ -141,6 +142,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             config.extra_css.append(CSS_PATH)
         if people.LOOKUP_JS not in config.extra_javascript:  # find a record by ID from the search box
             config.extra_javascript.append(people.LOOKUP_JS)
+        if not any(isinstance(ext, RawHtmlExtension) for ext in config.markdown_extensions):
+            config.markdown_extensions.append(RawHtmlExtension())  # our tables, not re-parsed (`site.rawhtml`)
         return config
 
     def _setup_search_words(self, extra: list[str] = ()) -> None:
@@ -274,6 +277,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         every page's content first, so the navigation and the previous/next links, which print
         other pages' titles, see the safe titles too. Hand-written pages go through it as well:
         one rule for every page, not a template-by-template fix."""
+        if page.file.generated_by and page.present_anchor_ids is not None:
+            page.present_anchor_ids |= anchor_ids(html)  # MkDocs no longer sees our stashed blocks' ids
         if page.title is not None:
             page.title = title_text(page.title)
         for key in ("title", "description", "author"):
