@@ -388,18 +388,22 @@ def test_one_build_of_a_language_uses_the_store_at_a_time(tmp_path):
 def test_kept_masks_keep_the_masks_of_present_records_a_build_did_not_use(tmp_path):
     """With list pages kept, a rebuild masks few records: the masks of the others stay kept (the
     next build that makes their pages would mask them all again), those of deleted records go."""
+    from servicebook.load.records import Record
     from servicebook.write.pagestore import KeptMasks
+
+    def rec(rid, x):
+        return Record("complaint", rid, f"records/complaint/{rid}.yaml", {"x": x})
 
     path = tmp_path / "masked.marshal"
     masks = KeptMasks(path, "key")
-    masks.get("A", {"x": 1}, lambda: "a")
-    masks.get("B", {"x": 2}, lambda: "b")
+    masks.get(rec("A", 1), lambda: "a")
+    masks.get(rec("B", 2), lambda: "b")
     masks.save({"A", "B"})
     again = KeptMasks(path, "key")
-    assert again.get("A", {"x": 1}, lambda: "made again") == "a"
-    assert again.get("A", {"x": 9}, lambda: "changed") == "changed"  # its data changed: masked again
+    assert again.get(rec("A", 1), lambda: "made again") == "a"
+    assert again.get(rec("A", 9), lambda: "changed") == "changed"  # its data changed: masked again
     again.save({"A", "B"})  # B unused by this build, still a record
     third = KeptMasks(path, "key")
-    assert third.get("B", {"x": 2}, lambda: "made again") == "b"
+    assert third.get(rec("B", 2), lambda: "made again") == "b"
     third.save({"B"})  # A deleted
     assert set(KeptMasks(path, "key").masks) == {"B"}

@@ -151,8 +151,7 @@ class SiteModel:
             if self.kept_masks is None:
                 self._masked[rec.id] = self.masker.record(rec.kind, data)
             else:
-                self._masked[rec.id] = self.kept_masks.get(rec.id, (rec.kind, data),
-                                                           lambda: self.masker.record(rec.kind, data))
+                self._masked[rec.id] = self.kept_masks.get(rec, lambda: self.masker.record(rec.kind, data))
         return self._masked[rec.id]
 
     def text(self, value):

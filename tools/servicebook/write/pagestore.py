@@ -34,7 +34,7 @@ else:
     import fcntl
 
 from servicebook.load.cache import content_hash, installed, read_store, source_digest, write_store
-from servicebook.load.records import content_digest
+from servicebook.load.records import fingerprint
 from servicebook.write.writer import umask_mode
 
 PAGES_DIR = Path(".cache") / "servicebook" / "pages"
@@ -314,9 +314,9 @@ class KeptMasks:
         if loaded.get("format") == _FORMAT and loaded.get("key") == key and isinstance(loaded.get("masks"), dict):
             self.masks = loaded["masks"]
 
-    def get(self, rid: str, data, make):
-        """The masked data of record ``rid`` (whose data is ``data``): kept, or ``make()``."""
-        mark = content_digest(data) or digest(data)
+    def get(self, rec, make):
+        """The masked data of record ``rec``: kept, or ``make()``."""
+        rid, mark = rec.id, fingerprint(rec) or digest((rec.kind, rec.data))
         self.used.add(rid)
         hit = self.masks.get(rid)
         if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == mark:

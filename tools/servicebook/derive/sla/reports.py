@@ -85,7 +85,10 @@ def compliance(clocks: Iterable[Clock], by: str | Callable[[Clock], Any] = "cloc
     for c in select(clocks, cycles):
         if c.state in ("cancelled", "error"):
             continue
-        g = groups.setdefault(keyf(c), {"key": keyf(c), "met": 0, "breached": 0, "open": 0})
+        key = keyf(c)  # once: a month's key formats a date (0.8 s of the SLA pages at 100k when taken twice)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {"key": key, "met": 0, "breached": 0, "open": 0}
         if c.state == "met":
             g["met"] += 1
         elif c.state == "breached":
