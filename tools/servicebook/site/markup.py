@@ -204,7 +204,8 @@ def table(headers, rows) -> Markup:
 
     Python-Markdown passes an HTML block through as it is, so the cells are not parsed again (the
     numeric character references of `md_escape` read the same in HTML), and Material styles and
-    wraps a plain `<table>` as it does a Markdown one. One row a line, no blank line inside."""
+    wraps a plain `<table>` as it does a Markdown one. One row a line, no blank line inside;
+    bracketed by `rawhtml.block`, so the site's build does not even scan it for its end."""
     if not rows:
         return Markup("")
     head = "<tr>" + "".join(f"<th>{cell(h)}</th>" for h in headers) + "</tr>"
