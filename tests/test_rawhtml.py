@@ -7,10 +7,15 @@ nothing a reader or MkDocs sees:
 * record text cannot open or close a stashed block: a record whose text holds the marker lines
   around a script, in one-line and multi-line fields, builds (a real `mkdocs build`) to a page
   where that text reads literally and no marker or script is left in any page;
-* an anchor inside a stashed table is still an anchor for MkDocs' link check (`--strict`).
+* an anchor inside a stashed table is still an anchor for MkDocs' link check (`--strict`);
+* the HTML is compared as MkDocs renders it: with the extensions MkDocs always adds (`fenced_code`,
+  which must stash code before us) besides those `mkdocs.yml` names, and with a block in every
+  layout around it, whatever comes directly before or after.
 """
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -19,22 +24,22 @@ from pathlib import Path
 import markdown
 import pytest
 import yaml
+from mkdocs.config import load_config
 
 from site_fixtures import AS_OF, HOSTILE_ID, REPO, make_repo
+from servicebook.site.markup import code_block
 from servicebook.site.rawhtml import CLOSE, OPEN, RawHtmlExtension, anchor_ids, block
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "SERVICEBOOK_AS_OF": AS_OF, "NO_MKDOCS_2_WARNING": "1"}
 
 
+@functools.cache
 def site_extensions() -> tuple[list, dict]:
-    """The Markdown extensions and their options, as `mkdocs.yml` gives them to MkDocs."""
-    names, configs = [], {}
-    for item in yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))["markdown_extensions"]:
-        name, options = next(iter(item.items())) if isinstance(item, dict) else (item, {})
-        names.append(name)
-        configs[name] = options or {}
-    return names, configs
+    """The Markdown extensions and their options as MkDocs renders a page with them: those
+    `mkdocs.yml` names and the ones MkDocs always adds (`fenced_code` among them)."""
+    config = load_config(config_file=str(REPO / "mkdocs.yml"))
+    return list(config["markdown_extensions"]), dict(config["mdx_configs"])
 
 
 def render(text: str, stash: bool) -> str:
@@ -74,12 +79,35 @@ def test_unclosed_or_indented_markers_are_left_to_markdown():
         assert render(text, stash=True) == render(text, stash=False), text
 
 
+def test_site_renders_code_fences_before_the_stash():
+    assert "fenced_code" in site_extensions()[0]  # a MkDocs built-in, not in mkdocs.yml
+    forged = code_block(f"a: 1\n{OPEN}\n<script>window.__pwned=12</script>\n{CLOSE}\n", "yaml")
+    assert "&lt;script&gt;window.__pwned=12" in render(f"# T\n\n{forged}", stash=True)
+
+
+TABLE = block("<table>\n<tr><td>x</td></tr>\n</table>")
+
+
+@pytest.mark.parametrize("text", [
+    f"para text\n{TABLE}after\n",                       # text directly before and after the markers
+    f"- item\n{TABLE}- item 2\n",
+    f"{TABLE}{TABLE}",                                    # two blocks, one line apart
+    f"## Heading\n{TABLE}\n{TABLE}\n\n\ntext\n",
+    f"1. one\n\n{TABLE}",
+    TABLE.rstrip("\n"),                                  # the page's last line
+], ids=["paragraph", "list", "adjacent", "heading", "ordered", "last-line"])
+def test_a_block_renders_as_python_markdown_renders_it_in_any_layout(text):
+    """`html_block` keeps the newline after a block's closing tag only when a blank line follows;
+    the stash does the same, so no layout a page puts a table in changes a byte."""
+    assert render(text, stash=True) == render(without_markers(text), stash=False)
+
+
 def test_block_brackets_the_html_and_stashes_it_whole():
     html = "<table>\n<tr><td>*not emphasis*</td></tr>\n</table>\n"
     assert block(html) == f"{OPEN}\n{html}{CLOSE}\n"
     assert render(f"# T\n\n{block(html)}after *this*\n", stash=True) == (
         '<h1 id="t">T<a class="headerlink" href="#t" title="Permanent link">&para;</a></h1>\n'
-        f"{html}\n<p>after <em>this</em></p>")
+        f"{html}<p>after <em>this</em></p>")  # text right after the block: no blank line, as `html_block` does
     assert anchor_ids('<span id="part-A"></span><h2 id="x" class="y">t</h2><p data-id="no">') == {"part-A", "x"}
 
 
@@ -88,22 +116,31 @@ FORGED = (f"before\n{CLOSE}\n<script>window.__pwned=9</script>\n{OPEN}\n"
 
 
 def test_record_text_cannot_forge_a_stashed_block(tmp_path):
+    """Also a schema's example, the one text a page shows unescaped: as YAML in a code fence,
+    which MkDocs' `fenced_code` stashes before the markers are looked for (a top-level key is a
+    line of its own, at its start)."""
     root = make_repo(tmp_path / "repo")
     path = next((root / "records").rglob(f"{HOSTILE_ID}.yaml"))
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["remarks"] = FORGED
     data["history"][0]["note"] = FORGED.replace("\n", " ")
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    schema_path = root / "schemas" / "complaint.schema.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    schema["examples"][0] = {OPEN: 1, "<script>window.__pwned=11</script>": 2, CLOSE: 3,
+                             **schema["examples"][0], "remarks": FORGED}
+    schema_path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
     result = subprocess.run([str(BIN / "mkdocs"), "build", "-q"], cwd=root, env=ENV, capture_output=True, text=True,
                             timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     site = root / "site"
     page = (site / "cases" / HOSTILE_ID / "index.html").read_text(encoding="utf-8")
     assert "pwned=9" in page and "pwned=10" in page  # shown ...
+    for form in (site / "forms" / "complaint" / "index.html", site / "en" / "forms" / "complaint" / "index.html"):
+        assert "&lt;script&gt;window.__pwned=11" in form.read_text(encoding="utf-8"), form
     for html in site.rglob("*.html"):
         text = html.read_text(encoding="utf-8")
-        assert "servicebook:html" not in text.replace("&#60;!-- servicebook:html --&#62;", "").replace(
-            "&#60;!-- /servicebook:html --&#62;", ""), html
+        assert OPEN not in text and CLOSE not in text, html
         assert "<script>window." not in text and "<img src=x" not in text, html  # ... never run
 
 

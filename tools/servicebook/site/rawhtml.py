@@ -7,12 +7,14 @@ MkDocs' anchor collector each feed the whole page to `html.parser`, which was a 
 blocks end, because we made them: `block` brackets one between two marker lines, and
 `RawHtmlExtension` puts each bracketed block in Markdown's HTML stash before either parser runs.
 The stash is Python-Markdown's own mechanism for raw HTML, so the page comes out byte for byte as
-it did (`tests/test_rawhtml.py` builds every demo page both ways).
+it did (`tests/test_rawhtml.py` renders every page of its test repository both ways, with the
+extensions MkDocs loads, and a block in each layout a page can put it in).
 
 Only our helpers can make a marker line: record text reaches Markdown through `md_escape`, which
-encodes every `<`, and fenced code is stashed by `fenced_code` before this runs. Where the
-extension is not loaded (another engine reading `site generate`'s files), the markers are HTML
-comments on their own lines and the block is passed through as before.
+encodes every `<`, and fenced code (`markup.code_block`: a schema's example) is stashed before
+this runs by `fenced_code`, which MkDocs always loads. Where the extension is not loaded (another
+engine reading `site generate`'s files), the markers are HTML comments on their own lines and the
+block is passed through as before.
 """
 from __future__ import annotations
 
@@ -44,8 +46,11 @@ class _StashBlocks(Preprocessor):
                 else:
                     out.append(line)
             elif line == CLOSE:
-                # a paragraph of its own, as `html_block` leaves it: the postprocessor puts the block back
-                out += ["", self.md.htmlStash.store("\n".join(lines[start:i]) + "\n"), ""]
+                # a paragraph of its own, as `html_block` leaves it: the postprocessor puts the block back,
+                # and, as `html_block` does, with the newline after its closing tag only when a blank
+                # line follows (else the next line is the block's tail): byte for byte the same page
+                blank_after = i + 2 < len(lines) and not lines[i + 1].strip(" ")
+                out += ["", self.md.htmlStash.store("\n".join(lines[start:i]) + ("\n" if blank_after else "")), ""]
                 start = None
         if start is not None:  # no closing line (hand-written text?): leave it to Markdown as it was
             out += lines[start - 1:]
