@@ -119,8 +119,9 @@ COLORS = {"done": GREEN, "done_late": AMBER, "overdue": RED, "planned": GREY}
 
 
 def _svg_text(text) -> str:
-    """Record text for an inline SVG: one line, HTML/XML/Markdown specials as numeric references."""
-    return str(md_escape(" ".join(str(text if text is not None else "").split())))
+    """Record text for an inline SVG, in an element or a double-quoted attribute: one line,
+    HTML/XML/Markdown specials and the quote as numeric references."""
+    return str(md_escape(" ".join(str(text if text is not None else "").split()))).replace('"', "&#34;")
 
 
 def _time_ticks(start: _dt.date, end: _dt.date) -> list[tuple[_dt.date, str]]:
