@@ -407,3 +407,39 @@ def test_kept_masks_keep_the_masks_of_present_records_a_build_did_not_use(tmp_pa
     assert third.get(rec("B", 2), lambda: "made again") == "b"
     third.save({"B"})  # A deleted
     assert set(KeptMasks(path, "key").masks) == {"B"}
+
+
+def test_kept_masks_are_not_rewritten_for_a_few_new_ones_and_stay_right(tmp_path):
+    """A one-change rebuild of a large repository masks one record again; writing every mask back
+    for it cost more than masking it again next build. Below 1 new mask in 100 the file is left as
+    it is, and each build still gets every record's mask for its present data."""
+    from servicebook.load.records import Record
+    from servicebook.write.pagestore import KeptMasks
+
+    def rec(i, x=0):
+        return Record("complaint", f"R{i}", f"records/complaint/R{i}.yaml", {"x": x})
+
+    path = tmp_path / "masked.marshal"
+    first = KeptMasks(path, "key")
+    for i in range(300):
+        first.get(rec(i), lambda i=i: f"mask {i}")
+    first.save({f"R{i}" for i in range(300)})
+    written = path.read_bytes()
+    made: list[int] = []
+    for build in range(3):  # the same record edited three times, one build each
+        masks = KeptMasks(path, "key")
+        for i in range(300):
+            x = build + 1 if i == 7 else 0
+            got = masks.get(rec(i, x), lambda i=i, x=x: made.append(i) or f"mask {i} of {x}")
+            assert got == (f"mask {i} of {x}" if i == 7 else f"mask {i}")
+        masks.save({f"R{i}" for i in range(300)})
+        assert path.read_bytes() == written  # 1 new mask in 300: not written
+    assert made == [7, 7, 7]
+    many = KeptMasks(path, "key")
+    for i in range(300):
+        many.get(rec(i, 1 if i < 4 else 0), lambda i=i: f"new {i}")
+    many.save({f"R{i}" for i in range(300)})  # 4 in 300: written
+    assert KeptMasks(path, "key").get(rec(2, 1), lambda: "made again") == "new 2"
+    gone = KeptMasks(path, "key")
+    gone.save({f"R{i}" for i in range(1, 300)})  # R0 deleted: written whatever was made
+    assert "R0" not in KeptMasks(path, "key").masks
