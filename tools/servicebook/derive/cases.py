@@ -99,7 +99,15 @@ def status_at(rec, at: datetime):
 
 
 def _state_at(rec, at: datetime) -> tuple[str | None, datetime | None]:
-    """(`status_at`, the time of its latest history entry at or before ``at``): one pass for chains."""
+    """(`status_at`, the time of its latest history entry at or before ``at``): one pass for chains.
+
+    Kept on a loaded record for the last instant asked, as its `dated_history` is: a site build asks
+    for its one moment from the chains, the approvals and the activity lists (1.4 s at 100k)."""
+    memo = getattr(rec, "__dict__", None)  # None: a view over a record (a masked one)
+    if memo is not None:
+        hit = memo.get("_state_at")
+        if hit is not None and hit[0] == at:  # equal instants: every answer compares with the instant only
+            return hit[1]
     dated = rec.dated_history
     status = latest = None
     for when, h in dated:
@@ -109,7 +117,10 @@ def _state_at(rec, at: datetime) -> tuple[str | None, datetime | None]:
                 latest = when
     if status is None:
         status = dated[0][1].get("status") if dated else get(rec.data, "status")
-    return (status if isinstance(status, str) else None), latest
+    state = (status if isinstance(status, str) else None), latest
+    if memo is not None:
+        memo["_state_at"] = (at, state)
+    return state
 
 
 def last_change(rec, at: datetime) -> datetime | None:
