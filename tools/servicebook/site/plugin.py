@@ -36,7 +36,7 @@ from . import pages
 from . import people
 from .i18n import LANGS, t
 from .markup import TEMPLATES, title_text
-from .rawhtml import RawHtmlExtension, anchor_ids
+from .rawhtml import RawHtmlExtension
 from servicebook.load.collector import collect_rarely
 from servicebook.load.instants import InstantError, now, parse_instant
 from servicebook.load.lifecycle import LifecycleError
@@ -106,6 +106,7 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         self.pinned_as_of: datetime | None = None
         self.alternate: tuple[subprocess.Popen, Path, Path] | None = None
         self.store: PageStore | None = None  # this build's kept pages (`write.pagestore`), locked
+        self.raw_html = RawHtmlExtension()  # registered in each build's configuration (`on_config`)
         self.site_config = b""  # the configuration this build renders with (`write.pagestore.site_config_digest`)
         self.page_urls: set[str] = set()        # every page of this build
         self.rendered_urls: set[str] = set()    # the pages this build rendered (fewer when --dirty)
@@ -142,8 +143,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
             config.extra_css.append(CSS_PATH)
         if people.LOOKUP_JS not in config.extra_javascript:  # find a record by ID from the search box
             config.extra_javascript.append(people.LOOKUP_JS)
-        if not any(isinstance(ext, RawHtmlExtension) for ext in config.markdown_extensions):
-            config.markdown_extensions.append(RawHtmlExtension())  # our tables, not re-parsed (`site.rawhtml`)
+        self.raw_html = RawHtmlExtension()  # our tables, not re-parsed (`site.rawhtml`)
+        config.markdown_extensions.append(self.raw_html)
         return config
 
     def _setup_search_words(self, extra: list[str] = ()) -> None:
@@ -277,8 +278,8 @@ class ServicebookPlugin(BasePlugin[ServicebookConfig]):
         every page's content first, so the navigation and the previous/next links, which print
         other pages' titles, see the safe titles too. Hand-written pages go through it as well:
         one rule for every page, not a template-by-template fix."""
-        if page.file.generated_by and page.present_anchor_ids is not None:
-            page.present_anchor_ids |= anchor_ids(html)  # MkDocs no longer sees our stashed blocks' ids
+        if page.present_anchor_ids is not None:  # MkDocs no longer sees the ids in our stashed blocks
+            page.present_anchor_ids |= self.raw_html.ids
         if page.title is not None:
             page.title = title_text(page.title)
         for key in ("title", "description", "author"):

@@ -34,7 +34,12 @@ def block(html: str) -> Markup:
 
 
 class _StashBlocks(Preprocessor):
+    def __init__(self, md: Markdown, ext: RawHtmlExtension):
+        super().__init__(md)
+        self.ext = ext
+
     def run(self, lines: list[str]) -> list[str]:
+        self.ext.ids = set()
         if OPEN not in lines:
             return lines
         out: list[str] = []
@@ -50,7 +55,10 @@ class _StashBlocks(Preprocessor):
                 # and, as `html_block` does, with the newline after its closing tag only when a blank
                 # line follows (else the next line is the block's tail): byte for byte the same page
                 blank_after = i + 2 < len(lines) and not lines[i + 1].strip(" ")
-                out += ["", self.md.htmlStash.store("\n".join(lines[start:i]) + ("\n" if blank_after else "")), ""]
+                html = "\n".join(lines[start:i])
+                if ' id="' in html:  # few blocks hold an anchor (the parts page's rows)
+                    self.ext.ids.update(anchor_ids(html))
+                out += ["", self.md.htmlStash.store(html + ("\n" if blank_after else "")), ""]
                 start = None
         if start is not None:  # no closing line (hand-written text?): leave it to Markdown as it was
             out += lines[start - 1:]
@@ -58,14 +66,21 @@ class _StashBlocks(Preprocessor):
 
 
 class RawHtmlExtension(Extension):
+    """The stash, and the `ids` of the anchors in the blocks it stashed for the last page converted:
+    MkDocs' anchor check no longer parses those blocks, so the plugin gives them back to it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ids: set[str] = set()
+
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Markdown's name)
         # after `fenced_code` (25) and before MkDocs' anchor collector (21) and `html_block` (20)
-        md.preprocessors.register(_StashBlocks(md), "servicebook_html", 22)
+        md.preprocessors.register(_StashBlocks(md, self), "servicebook_html", 22)
 
 
 _ID = re.compile(r"""<[a-zA-Z][^>]*?\sid="([^"]+)\"""")
 
 
 def anchor_ids(html: str) -> set[str]:
-    """The `id`s in a rendered page: what MkDocs' anchor check would have collected from its HTML."""
+    """The `id`s in HTML: what MkDocs' anchor check collects from raw HTML."""
     return set(_ID.findall(html))
