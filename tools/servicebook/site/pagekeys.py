@@ -29,12 +29,10 @@ from servicebook.write.pagestore import code_digest, digest, folder_digest
 
 
 def _content(gen, rec):
-    """A record's kind, ID and data (as the build shows it) as one digest, taken once per build: a
-    customer's or a person's record is an input of many pages."""
-    hit = gen.record_digests.get(rec.id)
-    if hit is None or hit[0] is not rec:
-        hit = gen.record_digests[rec.id] = (rec, fingerprint(rec) or repr((rec.kind, rec.id, rec.data)))
-    return hit[1]
+    """A record's kind, ID and data as one digest: its `fingerprint`, which the record keeps (a
+    customer's or a person's record is an input of many pages); the text of the data where it
+    cannot be digested."""
+    return fingerprint(rec) or repr((rec.kind, rec.id, rec.data))
 
 
 def build_key(gen) -> str:

@@ -121,7 +121,6 @@ class _Generator:
         self.progress: Callable[[int, int], None] | None = opts.get("progress")
         self.store = opts.get("store")
         self._build_key: str | None = None
-        self.record_digests: dict = {}  # record ID -> (record, digest): `pagekeys`
         self.group_inputs: dict[str, str] = {}  # digests of the inputs groups share: `pagekeys.group_key`
         # where each record is shown: case page anchor, customer page, or archive page
         self.where: dict[str, str] = {}
